@@ -1,0 +1,1 @@
+//! Deterministic stream generators shared by the benches.

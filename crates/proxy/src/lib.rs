@@ -1,0 +1,3 @@
+//! Transparent recording reverse proxy for OpenAI-compatible endpoints.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

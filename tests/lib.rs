@@ -1,0 +1,1 @@
+//! Support code for thinktee end-to-end tests.
