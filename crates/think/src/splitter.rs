@@ -1,0 +1,501 @@
+//! The incremental splitter: text deltas in, thinking/answer/markup out.
+
+use std::sync::Arc;
+
+use crate::config::{Config, StartMode};
+use crate::segment::{Outcome, Segment, SegmentKind};
+
+/// Which tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Open,
+    Close,
+}
+
+/// What the splitter expects next.
+///
+/// ```text
+///              open tag                  close tag
+///   Start ─────────────────▶ Think ─────────────────────▶ Answer
+///     │ non-space text (auto)  ▲ (implicit: any text)       │
+///     ▼                        └──── open tag (interleaved) ┘
+///   Undecided ── close tag ──▶ (held text was thinking) ──▶ Answer
+///     └── open tag, end, hold limit ──▶ (held text was answer) ──▶ Answer
+/// ```
+///
+/// A tag cut by the end of a feed is remembered as `carry` (which tag, how
+/// many bytes matched): the bytes are the tag's own prefix, so nothing is
+/// copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Only whitespace so far (held): expecting the open tag.
+    Start,
+    /// `auto` mode saw text before any tag; it is held until decided.
+    Undecided,
+    /// Inside thinking; `leading` while only whitespace followed the open tag.
+    Think { leading: bool },
+    /// In the answer; `leading` while only whitespace started it.
+    Answer { leading: bool },
+}
+
+/// The result of matching the relevant tags at one position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// A whole tag starts here; `from_tail` bytes of it lie in the second slice.
+    Full(Tag, usize),
+    /// Everything up to the end of the input is a proper prefix of this tag.
+    Prefix(Tag),
+    /// No tag starts here.
+    No,
+}
+
+/// Splits the text deltas of one choice into [`Segment`]s, whatever the
+/// chunking. See the crate docs for the policy.
+///
+/// Feeding allocates nothing except when text must be held across feeds
+/// (undecided text in `auto` mode, whitespace in `trim` mode), and those
+/// buffers keep their capacity.
+#[derive(Debug, Clone)]
+pub struct Splitter {
+    config: Config,
+    state: State,
+    /// A tag prefix that ended the previous feed.
+    carry: Option<(Tag, usize)>,
+    /// Held text: leading whitespace (Start), undecided text (Undecided),
+    /// trailing whitespace (Think with trim).
+    hold: String,
+    thinking: bool,
+    hold_limit_hit: bool,
+}
+
+impl Default for Splitter {
+    fn default() -> Self {
+        Splitter::with_config(Config::default())
+    }
+}
+
+// === impl Splitter ===
+
+impl Splitter {
+    /// A splitter with the default policy (`auto`, `<think>`/`</think>`).
+    pub fn new() -> Splitter {
+        Splitter::default()
+    }
+
+    /// A builder for a non-default policy.
+    pub fn builder() -> crate::Builder {
+        crate::Builder::new()
+    }
+
+    /// A splitter with the given policy.
+    pub fn with_config(config: Config) -> Splitter {
+        Splitter {
+            config,
+            state: State::Start,
+            carry: None,
+            hold: String::new(),
+            thinking: false,
+            hold_limit_hit: false,
+        }
+    }
+
+    /// The policy.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the splitter is inside thinking right now.
+    pub fn in_thinking(&self) -> bool {
+        matches!(self.state, State::Think { .. })
+    }
+
+    /// Feeds the next piece of text; calls `out` for every segment that is
+    /// decided by it, in order. Text that cannot be decided yet (a partial
+    /// tag, undecided text, whitespace in `trim` mode) is held.
+    pub fn feed<F: FnMut(Segment<'_>)>(&mut self, text: &str, mut out: F) {
+        if text.is_empty() {
+            return;
+        }
+        let rest = match self.carry.take() {
+            Some((tag, len)) => self.resume(tag, len, text, &mut out),
+            None => text,
+        };
+        self.scan(rest, false, &mut out);
+    }
+
+    /// Ends the stream: flushes held text into its channel and reports what
+    /// the end revealed. The splitter is then ready for a new stream.
+    pub fn finish<F: FnMut(Segment<'_>)>(&mut self, mut out: F) -> Outcome {
+        if let Some((tag, len)) = self.carry.take() {
+            // At the end a held prefix can no longer grow into its tag, but
+            // it may hold another (lower-priority) tag: scan it once more.
+            let t = self.tag_text(tag);
+            self.scan(&t[..len], true, &mut out);
+        }
+        let trim = self.config.trim;
+        match self.state {
+            State::Start if self.config.start == StartMode::Implicit => {
+                if !self.hold.is_empty() {
+                    self.thinking = true;
+                    self.state = State::Think { leading: true };
+                    self.flush_hold(
+                        if trim { SegmentKind::Markup } else { SegmentKind::Thinking },
+                        &mut out,
+                    );
+                }
+            }
+            State::Start => self
+                .flush_hold(if trim { SegmentKind::Markup } else { SegmentKind::Answer }, &mut out),
+            State::Undecided => self.decide_held_as_answer(&mut out),
+            State::Think { .. } => self.flush_hold(SegmentKind::Thinking, &mut out),
+            State::Answer { .. } => {}
+        }
+        let outcome = Outcome {
+            thinking: self.thinking,
+            unterminated: matches!(self.state, State::Think { .. }),
+            hold_limit_hit: self.hold_limit_hit,
+        };
+        self.state = State::Start;
+        self.thinking = false;
+        self.hold_limit_hit = false;
+        self.hold.clear();
+        outcome
+    }
+
+    /// The tags that matter in the current state, in priority order.
+    fn relevant(&self) -> [Option<Tag>; 2] {
+        match self.state {
+            State::Start => match self.config.start {
+                StartMode::Explicit => [Some(Tag::Open), None],
+                StartMode::Auto | StartMode::Implicit => [Some(Tag::Open), Some(Tag::Close)],
+            },
+            State::Undecided => [Some(Tag::Open), Some(Tag::Close)],
+            State::Think { .. } => [Some(Tag::Close), None],
+            State::Answer { .. } if self.config.interleaved => [Some(Tag::Open), None],
+            State::Answer { .. } => [None, None],
+        }
+    }
+
+    fn tag_text(&self, tag: Tag) -> Arc<str> {
+        match tag {
+            Tag::Open => Arc::clone(&self.config.open),
+            Tag::Close => Arc::clone(&self.config.close),
+        }
+    }
+
+    fn tag_bytes(&self, tag: Tag) -> &[u8] {
+        match tag {
+            Tag::Open => self.config.open.as_bytes(),
+            Tag::Close => self.config.close.as_bytes(),
+        }
+    }
+
+    /// Does a relevant tag start at `head ++ tail`? `eof`: no more input
+    /// will follow `tail`, so a prefix can never complete.
+    fn match_at(&self, head: &[u8], tail: &[u8], eof: bool) -> Match {
+        for tag in self.relevant().into_iter().flatten() {
+            let t = self.tag_bytes(tag);
+            let in_head = head.len().min(t.len());
+            if head[..in_head] != t[..in_head] {
+                continue;
+            }
+            if head.len() >= t.len() {
+                return Match::Full(tag, 0);
+            }
+            let need = t.len() - head.len();
+            let in_tail = tail.len().min(need);
+            if tail[..in_tail] != t[head.len()..head.len() + in_tail] {
+                continue;
+            }
+            if in_tail == need {
+                return Match::Full(tag, need);
+            }
+            if !eof {
+                return Match::Prefix(tag);
+            }
+        }
+        Match::No
+    }
+
+    /// Next position at or after `from` whose byte starts a relevant tag.
+    #[inline]
+    fn next_candidate(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let firsts = self.relevant().map(|t| t.map(|t| self.tag_bytes(t)[0]));
+        let found = match firsts {
+            [Some(a), Some(b)] if a != b => memchr::memchr2(a, b, &hay[from..]),
+            [Some(a), _] | [None, Some(a)] => memchr::memchr(a, &hay[from..]),
+            [None, None] => None,
+        };
+        found.map(|i| from + i)
+    }
+
+    /// Continues a tag prefix carried from the previous feed into `text`.
+    /// Returns the part of `text` still to scan.
+    fn resume<'t, F: FnMut(Segment<'_>)>(
+        &mut self,
+        tag: Tag,
+        len: usize,
+        text: &'t str,
+        out: &mut F,
+    ) -> &'t str {
+        let held = self.tag_text(tag);
+        let held = &held[..len];
+        let bytes = held.as_bytes();
+        let mut pos = 0;
+        for at in 0..bytes.len() {
+            if !held.is_char_boundary(at) {
+                continue;
+            }
+            if self.match_at(&bytes[at..], text.as_bytes(), false) == Match::No {
+                continue;
+            }
+            // Text before the candidate may change the state; match again.
+            self.text(&held[pos..at], out);
+            pos = at;
+            match self.match_at(&bytes[at..], text.as_bytes(), false) {
+                Match::No => continue,
+                Match::Prefix(t) => {
+                    self.carry = Some((t, bytes.len() - at + text.len()));
+                    return "";
+                }
+                Match::Full(t, from_tail) => {
+                    self.on_tag(t, out);
+                    return &text[from_tail..];
+                }
+            }
+        }
+        self.text(&held[pos..], out);
+        text
+    }
+
+    /// Scans `text` for tags, routing the text between them.
+    fn scan<F: FnMut(Segment<'_>)>(&mut self, text: &str, eof: bool, out: &mut F) {
+        let bytes = text.as_bytes();
+        let mut pos = 0;
+        let mut from = 0;
+        while let Some(at) = self.next_candidate(bytes, from) {
+            if self.match_at(&bytes[at..], &[], eof) == Match::No {
+                from = at + 1;
+                continue;
+            }
+            self.text(&text[pos..at], out);
+            pos = at;
+            match self.match_at(&bytes[at..], &[], eof) {
+                Match::No => from = at + 1,
+                Match::Prefix(t) => {
+                    self.carry = Some((t, bytes.len() - at));
+                    return;
+                }
+                Match::Full(t, _) => {
+                    self.on_tag(t, out);
+                    pos = at + self.tag_bytes(t).len();
+                    from = pos;
+                }
+            }
+        }
+        self.text(&text[pos..], out);
+    }
+
+    /// Routes text known to hold no relevant tag.
+    fn text<F: FnMut(Segment<'_>)>(&mut self, text: &str, out: &mut F) {
+        if text.is_empty() {
+            return;
+        }
+        match self.state {
+            State::Start => self.text_at_start(text, out),
+            State::Undecided => self.text_undecided(text, out),
+            State::Think { leading } => self.text_thinking(text, leading, out),
+            State::Answer { leading } => self.text_answer(text, leading, out),
+        }
+    }
+
+    fn text_at_start<F: FnMut(Segment<'_>)>(&mut self, text: &str, out: &mut F) {
+        let rest = text.trim_start();
+        self.hold.push_str(&text[..text.len() - rest.len()]);
+        let over = self.hold.len() > self.config.max_hold;
+        if rest.is_empty() && !over {
+            return;
+        }
+        let trim = self.config.trim;
+        match self.config.start {
+            StartMode::Auto if !over => {
+                self.state = State::Undecided;
+                self.text_undecided(rest, out);
+            }
+            StartMode::Auto | StartMode::Explicit => {
+                self.hold_limit_hit |= over;
+                self.state = State::Answer { leading: rest.is_empty() };
+                self.flush_hold(if trim { SegmentKind::Markup } else { SegmentKind::Answer }, out);
+                emit(out, SegmentKind::Answer, rest);
+            }
+            StartMode::Implicit => {
+                self.thinking = true;
+                self.state = State::Think { leading: rest.is_empty() };
+                self.flush_hold(
+                    if trim { SegmentKind::Markup } else { SegmentKind::Thinking },
+                    out,
+                );
+                self.text_thinking(rest, rest.is_empty(), out);
+            }
+        }
+    }
+
+    fn text_undecided<F: FnMut(Segment<'_>)>(&mut self, text: &str, out: &mut F) {
+        self.hold.push_str(text);
+        if self.hold.len() > self.config.max_hold {
+            self.hold_limit_hit = true;
+            self.decide_held_as_answer(out);
+        }
+    }
+
+    fn text_thinking<F: FnMut(Segment<'_>)>(&mut self, text: &str, leading: bool, out: &mut F) {
+        if !self.config.trim {
+            emit(out, SegmentKind::Thinking, text);
+            return;
+        }
+        let mut text = text;
+        if leading {
+            let rest = text.trim_start();
+            emit(out, SegmentKind::Markup, &text[..text.len() - rest.len()]);
+            if rest.is_empty() {
+                return;
+            }
+            self.state = State::Think { leading: false };
+            text = rest;
+        }
+        // Trailing whitespace might precede the close tag: hold it.
+        let body = text.trim_end();
+        if !body.is_empty() {
+            self.flush_hold(SegmentKind::Thinking, out);
+            emit(out, SegmentKind::Thinking, body);
+        }
+        self.hold.push_str(&text[body.len()..]);
+        if self.hold.len() > self.config.max_hold {
+            self.flush_hold(SegmentKind::Thinking, out);
+        }
+    }
+
+    fn text_answer<F: FnMut(Segment<'_>)>(&mut self, text: &str, leading: bool, out: &mut F) {
+        let mut text = text;
+        if leading && self.config.trim {
+            let rest = text.trim_start();
+            emit(out, SegmentKind::Markup, &text[..text.len() - rest.len()]);
+            text = rest;
+        }
+        if !text.is_empty() {
+            self.state = State::Answer { leading: false };
+            emit(out, SegmentKind::Answer, text);
+        }
+    }
+
+    fn on_tag<F: FnMut(Segment<'_>)>(&mut self, tag: Tag, out: &mut F) {
+        let trim = self.config.trim;
+        let tag_text = self.tag_text(tag);
+        match (self.state, tag) {
+            (State::Start, Tag::Open) => {
+                self.flush_hold(SegmentKind::Markup, out);
+                self.open_block(&tag_text, out);
+            }
+            (State::Start, Tag::Close) => {
+                // Only whitespace came before a bare close tag: it was thinking.
+                self.thinking = true;
+                self.flush_hold(
+                    if trim { SegmentKind::Markup } else { SegmentKind::Thinking },
+                    out,
+                );
+                self.close_block(&tag_text, out);
+            }
+            (State::Undecided, Tag::Close) => {
+                self.thinking = true;
+                let held = std::mem::take(&mut self.hold);
+                if trim {
+                    let body = held.trim();
+                    let lead = held.len() - held.trim_start().len();
+                    emit(out, SegmentKind::Markup, &held[..lead]);
+                    emit(out, SegmentKind::Thinking, body);
+                    emit(out, SegmentKind::Markup, &held[lead + body.len()..]);
+                } else {
+                    emit(out, SegmentKind::Thinking, &held);
+                }
+                self.hold = held;
+                self.hold.clear();
+                self.close_block(&tag_text, out);
+            }
+            (State::Undecided, Tag::Open) => {
+                // Text before the open tag: there is no (first) thinking block.
+                self.decide_held_as_answer(out);
+                if self.config.interleaved {
+                    self.open_block(&tag_text, out);
+                } else {
+                    emit(out, SegmentKind::Answer, &tag_text);
+                    self.state = State::Answer { leading: false };
+                }
+            }
+            (State::Think { .. }, Tag::Close) => {
+                self.flush_hold(SegmentKind::Markup, out);
+                self.close_block(&tag_text, out);
+            }
+            (State::Answer { .. }, Tag::Open) if self.config.interleaved => {
+                self.open_block(&tag_text, out);
+            }
+            // Not relevant in this state: ordinary text. `relevant()` keeps
+            // this from happening; it is handled rather than assumed.
+            _ => self.text(&tag_text, out),
+        }
+    }
+
+    fn open_block<F: FnMut(Segment<'_>)>(&mut self, tag: &str, out: &mut F) {
+        self.thinking = true;
+        emit(out, SegmentKind::Markup, tag);
+        self.state = State::Think { leading: true };
+    }
+
+    fn close_block<F: FnMut(Segment<'_>)>(&mut self, tag: &str, out: &mut F) {
+        emit(out, SegmentKind::Markup, tag);
+        self.state = State::Answer { leading: true };
+    }
+
+    /// Held undecided (or leading) text turns out to be answer.
+    fn decide_held_as_answer<F: FnMut(Segment<'_>)>(&mut self, out: &mut F) {
+        let held = std::mem::take(&mut self.hold);
+        let mut leading = true;
+        if self.config.trim {
+            let rest = held.trim_start();
+            emit(out, SegmentKind::Markup, &held[..held.len() - rest.len()]);
+            emit(out, SegmentKind::Answer, rest);
+            leading = rest.is_empty();
+        } else {
+            emit(out, SegmentKind::Answer, &held);
+            leading &= held.is_empty();
+        }
+        self.hold = held;
+        self.hold.clear();
+        self.state = State::Answer { leading };
+    }
+
+    fn flush_hold<F: FnMut(Segment<'_>)>(&mut self, kind: SegmentKind, out: &mut F) {
+        emit(out, kind, &self.hold);
+        self.hold.clear();
+    }
+}
+
+#[inline]
+fn emit<F: FnMut(Segment<'_>)>(out: &mut F, kind: SegmentKind, text: &str) {
+    if !text.is_empty() {
+        out(Segment { kind, text });
+    }
+}
+
+/// One-shot helper for tests and tools: splits a whole text with `config`,
+/// joining adjacent segments of the same kind.
+pub fn split_all(config: &Config, text: &str) -> (Vec<(SegmentKind, String)>, Outcome) {
+    let mut splitter = Splitter::with_config(config.clone());
+    let mut segments: Vec<(SegmentKind, String)> = Vec::new();
+    let mut push = |s: Segment<'_>| match segments.last_mut() {
+        Some((kind, text)) if *kind == s.kind => text.push_str(s.text),
+        _ => segments.push((s.kind, s.text.to_owned())),
+    };
+    splitter.feed(text, &mut push);
+    let outcome = splitter.finish(&mut push);
+    (segments, outcome)
+}
