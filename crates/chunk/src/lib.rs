@@ -1,3 +1,62 @@
-//! Borrowed model of OpenAI-compatible chat-completion chunks, usage and content-filter annotations.
+//! Borrowed model of OpenAI-compatible chat-completion chunks, usage and
+//! content-filter annotations.
+//!
+//! This crate turns one SSE `data` payload into typed items that borrow from
+//! the caller's buffer (strings are copied only when the JSON escaped them):
+//!
+//! - [`parse`] / [`parse_event`]: the entry points.
+//! - [`Payload`]: `[DONE]`, a streamed [`Chunk`], a whole completion, or an
+//!   [`ApiError`].
+//! - [`Chunk`]: `id`, `model`, `created`, choices, [`Usage`] and prompt-level
+//!   [`FilterEvent`]s.
+//! - [`Choice`]: role, content, the de-duplicated reasoning text (and the
+//!   [`ReasoningField`] it came from), [`FinishReason`], completion-level
+//!   filter events.
+//! - [`Usage`]: token counts, including reasoning, cached and DeepSeek cache
+//!   hit/miss tokens.
+//! - [`FilterEvent`], [`FilterSource`], [`FilterOffsets`]: Azure
+//!   content-filter verdicts, one event per category in wire order.
+//! - [`ApiError`]: an error object sent by the API; [`Error`]: why a payload
+//!   could not be read.
+//!
+//! Every dialect in the project's FORMATS.md is accepted: `<think>` inline in
+//! `content`, `reasoning_content` (DeepSeek, SGLang, older vLLM), `reasoning`
+//! (newer vLLM, OpenRouter), `reasoning_details[]` (OpenRouter),
+//! `choices: []` usage and annotation chunks, `"usage": null` on every
+//! chunk, and errors inside the stream. Unknown fields are skipped; `null`
+//! and absent mean the same; a known field of an unexpected type is treated
+//! as absent.
+//!
+//! # Example
+//!
+//! ```
+//! use thinktee_chunk::{parse, Payload, ReasoningField};
+//!
+//! let data = r#"{"id":"0a6f2c1e","object":"chat.completion.chunk","created":1750000000,"model":"deepseek-reasoner","choices":[{"index":0,"delta":{"content":null,"reasoning_content":"Compare 9.11 and 9.8"},"logprobs":null,"finish_reason":null}]}"#;
+//!
+//! let Payload::Chunk(chunk) = parse(data)? else { panic!("not a chunk") };
+//! assert_eq!(chunk.model.as_deref(), Some("deepseek-reasoner"));
+//! let choice = &chunk.choices[0];
+//! assert_eq!(choice.content, None);
+//! assert_eq!(choice.reasoning.as_deref(), Some("Compare 9.11 and 9.8"));
+//! assert_eq!(choice.reasoning_field, Some(ReasoningField::ReasoningContent));
+//!
+//! assert_eq!(parse("[DONE]")?, Payload::Done);
+//! # Ok::<(), thinktee_chunk::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+
+mod choice;
+mod de;
+mod error;
+mod filter;
+mod payload;
+mod usage;
+
+pub use choice::{Choice, FinishReason, ReasoningField};
+pub use error::{ApiError, Error};
+pub use filter::{FilterEvent, FilterOffsets, FilterSource};
+pub use payload::{Chunk, Payload, parse, parse_event};
+pub use usage::Usage;

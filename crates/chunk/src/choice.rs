@@ -1,0 +1,468 @@
+//! One entry of `choices[]`: the text delta (or whole message), its reasoning
+//! text, finish reason and completion-side content-filter annotations.
+
+use std::borrow::Cow;
+
+use serde::de::{MapAccess, SeqAccess};
+
+use crate::de::{Field, L, Lenient, own, skip_value, value};
+use crate::filter::{FilterEvent, FilterOffsets, FilterResults, append, attach_offsets};
+
+/// One choice of a chunk (`delta`) or of a whole completion (`message`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Choice<'a> {
+    /// `index`; 0 when absent.
+    pub index: u32,
+    /// `role`, usually only on the first delta.
+    pub role: Option<Cow<'a, str>>,
+    /// `content`; `None` when absent, `null` or not a string.
+    pub content: Option<Cow<'a, str>>,
+    /// The reasoning text of this delta, de-duplicated across the fields that
+    /// carry it; see [`ReasoningField`] for the precedence.
+    pub reasoning: Option<Cow<'a, str>>,
+    /// Which field [`Choice::reasoning`] came from; `None` when no reasoning
+    /// field had a string value or a details array.
+    pub reasoning_field: Option<ReasoningField>,
+    /// `finish_reason`.
+    pub finish_reason: Option<FinishReason<'a>>,
+    /// `content_filter_results` and `content_filter_result` (both kept, in
+    /// wire order), each carrying the choice's `content_filter_offsets`.
+    pub filters: Vec<FilterEvent>,
+}
+
+/// The wire field a choice's reasoning text was read from.
+///
+/// When several are present (OpenRouter can send all three with the same
+/// text) the first of these wins: `reasoning_details` (if any element holds
+/// text), `reasoning`, `reasoning_content`, and finally a `reasoning_details`
+/// array without text (as `""`). A string value, even `""`, counts as
+/// present; `null` does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasoningField {
+    /// `reasoning_content` (DeepSeek, SGLang, vLLM before the rename).
+    ReasoningContent,
+    /// `reasoning` (vLLM after the rename, OpenRouter).
+    Reasoning,
+    /// `reasoning_details[]` (OpenRouter): `reasoning.text` items contribute
+    /// `text`, `reasoning.summary` items `summary`, others nothing.
+    ReasoningDetails,
+}
+
+impl ReasoningField {
+    /// The wire name: `reasoning_content`, `reasoning` or `reasoning_details`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningField::ReasoningContent => "reasoning_content",
+            ReasoningField::Reasoning => "reasoning",
+            ReasoningField::ReasoningDetails => "reasoning_details",
+        }
+    }
+}
+
+/// `finish_reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FinishReason<'a> {
+    /// `stop`.
+    Stop,
+    /// `length`.
+    Length,
+    /// `content_filter` (Azure output filtering).
+    ContentFilter,
+    /// `tool_calls`.
+    ToolCalls,
+    /// `error` (OpenRouter mid-stream error).
+    Error,
+    /// Anything else, as on the wire (e.g. DeepSeek's
+    /// `insufficient_system_resource`).
+    Other(Cow<'a, str>),
+}
+
+// === impl FinishReason ===
+
+impl<'a> FinishReason<'a> {
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::Error => "error",
+            FinishReason::Other(s) => s,
+        }
+    }
+
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> FinishReason<'static> {
+        match self {
+            FinishReason::Stop => FinishReason::Stop,
+            FinishReason::Length => FinishReason::Length,
+            FinishReason::ContentFilter => FinishReason::ContentFilter,
+            FinishReason::ToolCalls => FinishReason::ToolCalls,
+            FinishReason::Error => FinishReason::Error,
+            FinishReason::Other(s) => FinishReason::Other(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for FinishReason<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        match &*s {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "content_filter" => FinishReason::ContentFilter,
+            "tool_calls" => FinishReason::ToolCalls,
+            "error" => FinishReason::Error,
+            _ => FinishReason::Other(s),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for FinishReason<'a> {
+    fn from(s: &'a str) -> Self {
+        FinishReason::from(Cow::Borrowed(s))
+    }
+}
+
+// === impl Choice ===
+
+impl Choice<'_> {
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> Choice<'static> {
+        Choice {
+            index: self.index,
+            role: own(self.role),
+            content: own(self.content),
+            reasoning: own(self.reasoning),
+            reasoning_field: self.reasoning_field,
+            finish_reason: self.finish_reason.map(FinishReason::into_owned),
+            filters: self.filters,
+        }
+    }
+}
+
+// === parsing ===
+
+/// A parsed choice and whether it carried `message` (a whole completion).
+#[derive(Debug)]
+pub(crate) struct ChoiceParts<'a> {
+    pub(crate) choice: Choice<'a>,
+    pub(crate) has_message: bool,
+}
+
+impl<'de> Lenient<'de> for ChoiceParts<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut choice = Choice::default();
+        let mut delta: Option<MessageParts<'de>> = None;
+        let mut message: Option<MessageParts<'de>> = None;
+        let mut offsets: Option<FilterOffsets> = None;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Index => choice.index = value(&mut map)?.unwrap_or(0),
+                Field::Delta => delta = value(&mut map)?,
+                Field::Message => message = value(&mut map)?,
+                Field::FinishReason => {
+                    choice.finish_reason = value::<Cow<'de, str>, _>(&mut map)?.map(Into::into);
+                }
+                Field::ContentFilterResults | Field::ContentFilterResult => {
+                    if let Some(results) = value::<FilterResults<false>, _>(&mut map)? {
+                        append(&mut choice.filters, results.0);
+                    }
+                }
+                Field::ContentFilterOffsets => offsets = value(&mut map)?,
+                _ => skip_value(&mut map)?,
+            }
+        }
+        attach_offsets(&mut choice.filters, offsets);
+        let has_message = message.is_some();
+        if let Some(parts) = delta.or(message) {
+            parts.fill(&mut choice);
+        }
+        Ok(Some(ChoiceParts { choice, has_message }))
+    }
+}
+
+/// The fields of `delta` / `message` before reasoning de-duplication.
+#[derive(Debug, Default)]
+struct MessageParts<'a> {
+    role: Option<Cow<'a, str>>,
+    content: Option<Cow<'a, str>>,
+    reasoning: Option<Cow<'a, str>>,
+    reasoning_content: Option<Cow<'a, str>>,
+    details: Option<Details<'a>>,
+}
+
+impl<'a> MessageParts<'a> {
+    fn fill(self, choice: &mut Choice<'a>) {
+        choice.role = self.role;
+        choice.content = self.content;
+        let (reasoning, field) = match (self.details, self.reasoning, self.reasoning_content) {
+            (Some(Details { text: Some(text) }), _, _) => {
+                (Some(text), Some(ReasoningField::ReasoningDetails))
+            }
+            (_, Some(text), _) => (Some(text), Some(ReasoningField::Reasoning)),
+            (_, None, Some(text)) => (Some(text), Some(ReasoningField::ReasoningContent)),
+            (Some(Details { text: None }), None, None) => {
+                (Some(Cow::Borrowed("")), Some(ReasoningField::ReasoningDetails))
+            }
+            (None, None, None) => (None, None),
+        };
+        choice.reasoning = reasoning;
+        choice.reasoning_field = field;
+    }
+}
+
+impl<'de> Lenient<'de> for MessageParts<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut parts = MessageParts::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Role => parts.role = value(&mut map)?,
+                Field::Content => parts.content = value(&mut map)?,
+                Field::Reasoning => parts.reasoning = value(&mut map)?,
+                Field::ReasoningContent => parts.reasoning_content = value(&mut map)?,
+                Field::ReasoningDetails => parts.details = value(&mut map)?,
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(parts))
+    }
+}
+
+/// `reasoning_details[]`: the concatenated text of its text-bearing items
+/// (`None` when no item had any). One item stays borrowed; several are
+/// joined into one owned string.
+#[derive(Debug)]
+struct Details<'a> {
+    text: Option<Cow<'a, str>>,
+}
+
+impl<'de> Lenient<'de> for Details<'de> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut text: Option<Cow<'de, str>> = None;
+        while let Some(L(item)) = seq.next_element::<L<DetailItem<'de>>>()? {
+            let Some(piece) = item.and_then(DetailItem::into_text) else { continue };
+            match &mut text {
+                None => text = Some(piece),
+                Some(acc) => acc.to_mut().push_str(&piece),
+            }
+        }
+        Ok(Some(Details { text }))
+    }
+}
+
+#[derive(Debug, Default)]
+struct DetailItem<'a> {
+    kind: Option<Cow<'a, str>>,
+    text: Option<Cow<'a, str>>,
+    summary: Option<Cow<'a, str>>,
+}
+
+impl<'a> DetailItem<'a> {
+    fn into_text(self) -> Option<Cow<'a, str>> {
+        match self.kind.as_deref()? {
+            "reasoning.text" => self.text,
+            "reasoning.summary" => self.summary,
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Lenient<'de> for DetailItem<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut item = DetailItem::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Type => item.kind = value(&mut map)?,
+                Field::Text => item.text = value(&mut map)?,
+                Field::Summary => item.summary = value(&mut map)?,
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::FilterSource;
+
+    fn choice(json: &str) -> (Choice<'_>, bool) {
+        let parts = serde_json::from_str::<L<ChoiceParts<'_>>>(json).unwrap().0.unwrap();
+        (parts.choice, parts.has_message)
+    }
+
+    #[test]
+    fn inline_think_content_delta() {
+        // FORMATS.md 1(a), first chunk's choice.
+        let (c, msg) = choice(
+            r#"{"index":0,"delta":{"role":"assistant","content":"<think>"},"finish_reason":null,"logprobs":null}"#,
+        );
+        assert!(!msg);
+        assert_eq!(c.index, 0);
+        assert_eq!(c.role.as_deref(), Some("assistant"));
+        assert_eq!(c.content.as_deref(), Some("<think>"));
+        assert_eq!(c.reasoning, None);
+        assert_eq!(c.reasoning_field, None);
+        assert_eq!(c.finish_reason, None);
+    }
+
+    #[test]
+    fn reasoning_content_empty_vs_null() {
+        // FORMATS.md 1(b): "" is present, null is absent.
+        let (c, _) = choice(
+            r#"{"index":0,"delta":{"role":"assistant","content":null,"reasoning_content":""},"logprobs":null,"finish_reason":null}"#,
+        );
+        assert_eq!(c.content, None);
+        assert_eq!(c.reasoning.as_deref(), Some(""));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningContent));
+
+        let (c, _) = choice(
+            r#"{"index":0,"delta":{"content":"9.8 is greater.","reasoning_content":null},"logprobs":null,"finish_reason":null}"#,
+        );
+        assert_eq!(c.content.as_deref(), Some("9.8 is greater."));
+        assert_eq!(c.reasoning, None);
+        assert_eq!(c.reasoning_field, None);
+    }
+
+    #[test]
+    fn vllm_reasoning_and_stop_reason_ignored() {
+        // FORMATS.md 1(c).
+        let (c, _) = choice(
+            r#"{"index":0,"delta":{"reasoning":"Okay, 9.11 vs 9.8"},"logprobs":null,"finish_reason":null}"#,
+        );
+        assert_eq!(c.reasoning.as_deref(), Some("Okay, 9.11 vs 9.8"));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::Reasoning));
+        let (c, _) = choice(
+            r#"{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":null}"#,
+        );
+        assert_eq!(c.finish_reason, Some(FinishReason::Stop));
+        assert_eq!(c.content.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn openrouter_details_preferred_over_reasoning() {
+        // FORMATS.md 1(d), first chunk's choice.
+        let (c, _) = choice(
+            r#"{"index":0,"delta":{"role":"assistant","content":"","reasoning":"Compare decimals","reasoning_details":[{"type":"reasoning.text","text":"Compare decimals","format":"unknown","index":0}]},"finish_reason":null,"native_finish_reason":null,"logprobs":null}"#,
+        );
+        assert_eq!(c.reasoning.as_deref(), Some("Compare decimals"));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningDetails));
+        assert!(matches!(c.reasoning, Some(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn all_three_reasoning_fields_dedupe() {
+        let (c, _) = choice(
+            r#"{"delta":{"reasoning_content":"A","reasoning":"A","reasoning_details":[{"type":"reasoning.text","text":"A"}]}}"#,
+        );
+        assert_eq!(c.reasoning.as_deref(), Some("A"));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningDetails));
+
+        let (c, _) = choice(r#"{"delta":{"reasoning_content":"B","reasoning":"A"}}"#);
+        assert_eq!(
+            (c.reasoning.as_deref(), c.reasoning_field),
+            (Some("A"), Some(ReasoningField::Reasoning))
+        );
+
+        let (c, _) = choice(r#"{"delta":{"reasoning_content":"B","reasoning":null}}"#);
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningContent));
+    }
+
+    #[test]
+    fn details_concatenate_text_and_summary_skip_encrypted() {
+        let (c, _) = choice(
+            r#"{"delta":{"reasoning_details":[{"type":"reasoning.summary","summary":"S1 "},{"type":"reasoning.encrypted","data":"xx"},{"text":"untyped"},{"type":"reasoning.text","text":"T2","signature":"sig"}]}}"#,
+        );
+        assert_eq!(c.reasoning.as_deref(), Some("S1 T2"));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningDetails));
+    }
+
+    #[test]
+    fn encrypted_only_details_fall_back_to_reasoning() {
+        let (c, _) = choice(
+            r#"{"delta":{"reasoning":"plain","reasoning_details":[{"type":"reasoning.encrypted","data":"xx"}]}}"#,
+        );
+        assert_eq!(c.reasoning.as_deref(), Some("plain"));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::Reasoning));
+
+        let (c, _) = choice(r#"{"delta":{"reasoning_details":[]}}"#);
+        assert_eq!(c.reasoning.as_deref(), Some(""));
+        assert_eq!(c.reasoning_field, Some(ReasoningField::ReasoningDetails));
+    }
+
+    #[test]
+    fn message_marks_completion() {
+        let (c, msg) = choice(
+            r#"{"index":1,"message":{"role":"assistant","content":"Hi","reasoning_content":"think"},"finish_reason":"length"}"#,
+        );
+        assert!(msg);
+        assert_eq!(c.index, 1);
+        assert_eq!(c.content.as_deref(), Some("Hi"));
+        assert_eq!(c.reasoning.as_deref(), Some("think"));
+        assert_eq!(c.finish_reason, Some(FinishReason::Length));
+        let (_, msg) = choice(r#"{"message":null,"delta":{}}"#);
+        assert!(!msg);
+    }
+
+    #[test]
+    fn per_choice_filters_get_offsets_and_both_keys() {
+        // FORMATS.md 1(f), last annotation chunk's choice.
+        let (c, _) = choice(
+            r#"{"index":0,"finish_reason":"content_filter","content_filter_results":{"protected_material_text":{"detected":true,"filtered":true}},"content_filter_offsets":{"check_offset":65,"start_offset":65,"end_offset":1056}}"#,
+        );
+        assert_eq!(c.finish_reason, Some(FinishReason::ContentFilter));
+        let offsets = FilterOffsets {
+            check_offset: Some(65),
+            start_offset: Some(65),
+            end_offset: Some(1056),
+        };
+        assert_eq!(
+            c.filters,
+            [FilterEvent {
+                filtered: Some(true),
+                detected: Some(true),
+                offsets: Some(offsets),
+                ..FilterEvent::new(FilterSource::Completion, "protected_material_text")
+            }]
+        );
+
+        let (c, _) = choice(
+            r#"{"content_filter_result":{"error":{"code":"content_filter_error","message":"m"}},"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{}}"#,
+        );
+        let cats: Vec<&str> = c.filters.iter().map(|e| e.category.as_str()).collect();
+        assert_eq!(cats, ["error", "hate"]);
+        assert!(c.filters.iter().all(|e| e.offsets.is_none()));
+    }
+
+    #[test]
+    fn finish_reason_variants_round_trip() {
+        for s in [
+            "stop",
+            "length",
+            "content_filter",
+            "tool_calls",
+            "error",
+            "insufficient_system_resource",
+        ] {
+            assert_eq!(FinishReason::from(s).as_str(), s);
+        }
+        assert_eq!(
+            FinishReason::from("function_call"),
+            FinishReason::Other(Cow::Borrowed("function_call"))
+        );
+        assert_eq!(FinishReason::from("stop").into_owned(), FinishReason::Stop);
+        assert_eq!(ReasoningField::ReasoningDetails.as_str(), "reasoning_details");
+        assert_eq!(ReasoningField::ReasoningContent.as_str(), "reasoning_content");
+        assert_eq!(ReasoningField::Reasoning.as_str(), "reasoning");
+    }
+
+    #[test]
+    fn wrong_types_are_absent() {
+        let (c, _) = choice(
+            r#"{"index":"0","delta":{"content":[{"type":"text","text":"x"}],"role":7},"finish_reason":1}"#,
+        );
+        assert_eq!(c, Choice::default());
+    }
+}
