@@ -1,1 +1,4 @@
-//! End-to-end tests, one binary.
+//! End-to-end tests across crates, one binary.
+
+mod pipeline;
+mod support;

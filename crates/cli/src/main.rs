@@ -1,1 +1,76 @@
-fn main() {}
+//! `thinktee`: split reasoning-model streams into thinking and answer,
+//! record transcripts and metrics, replay and proxy.
+#![forbid(unsafe_code)]
+
+mod events;
+mod input;
+mod split;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Stream-processing reasoning parser for OpenAI-compatible chat streams.
+#[derive(Debug, Parser)]
+#[command(name = "thinktee", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Split recorded streams into reasoning and answer, per choice.
+    Split(split::Args),
+    /// Print each dispatched SSE event as one JSON line.
+    Events(events::Args),
+}
+
+/// What a command reports to `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything parsed cleanly.
+    Clean,
+    /// Some input had errors; everything readable was printed.
+    HadErrors,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    init_tracing();
+    let result = match cli.command {
+        Command::Split(args) => split::run(args),
+        Command::Events(args) => events::run(args),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::HadErrors) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "thinktee: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Logs go to stderr; `THINKTEE_LOG` (or `RUST_LOG`) sets the filter.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("THINKTEE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+}

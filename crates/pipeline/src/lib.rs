@@ -1,3 +1,56 @@
-//! Pure composition of SSE, chunk and splitter stages into records pushed to sinks.
+//! Pure, synchronous composition of the thinktee stages:
+//! bytes → SSE events → chunks → thinking/answer segments → records → sinks.
+//!
+//! - [`Pipeline`]: feed it each network read ([`Pipeline::feed`] or
+//!   [`Pipeline::feed_at`] with a timestamp), then [`Pipeline::finish`];
+//!   or hand it a whole recording with [`Pipeline::run_document`].
+//! - [`Record`] / [`Event`]: what happened, borrowed from the input.
+//! - [`Sink`] / [`Flow`]: the push-model consumer; `Option`, `Vec`, `Box`
+//!   and `&mut` of sinks are sinks. [`FnSink`] wraps a closure.
+//! - [`Collector`]: a sink assembling one [`ChoiceRecord`] per choice of
+//!   each stream (what `thinktee split --format json` prints).
+//!
+//! Each choice with inline reasoning gets its own splitter; a choice that
+//! carries a reasoning field (`reasoning_content`, `reasoning`,
+//! `reasoning_details`) is in field mode and its content is answer. A
+//! malformed event becomes an [`Event::Error`] record; the stream goes on.
+//!
+//! This crate knows nothing of tokio or OpenTelemetry.
+//!
+//! # Example
+//! ```
+//! use thinktee_pipeline::{Collector, Pipeline};
+//!
+//! let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>hm</th\"}}]}\n\n\
+//!             data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ink>Hi\"}}]}\n\ndata: [DONE]\n\n";
+//! let mut pipeline = Pipeline::default();
+//! let mut collector = Collector::new();
+//! let (first, second) = body.as_bytes().split_at(40); // a read ends mid-event
+//! pipeline.feed(first, &mut collector).unwrap();
+//! assert_eq!(collector.drain().count(), 0); // Partial: nothing ended yet
+//! pipeline.feed(second, &mut collector).unwrap();
+//! pipeline.finish(&mut collector).unwrap();
+//! let records: Vec<_> = collector.drain().collect();
+//! assert_eq!((records[0].reasoning.as_str(), records[0].content.as_str()), ("hm", "Hi"));
+//! assert!(records[0].done);
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+
+mod collect;
+mod document;
+mod pipeline;
+mod record;
+mod sink;
+
+pub use collect::{ChoiceRecord, Collector};
+pub use document::{DocumentKind, detect};
+pub use pipeline::{Options, Pipeline};
+pub use record::{
+    ChoiceEnd, ChunkInfo, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError,
+};
+pub use sink::{Flow, FnSink, Sink};
+
+pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, Usage};
+pub use thinktee_think::{Config as SplitterConfig, SegmentKind, StartMode};

@@ -1,0 +1,198 @@
+//! `thinktee split`: per-choice reasoning and answer of recorded streams.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use anyhow::Context;
+use serde::Serialize;
+use thinktee_pipeline::{
+    ChoiceRecord, Collector, DocumentKind, Options, Pipeline, SplitterConfig, StartMode,
+};
+
+use crate::Outcome;
+use crate::input::{Input, paths};
+
+/// Output format of `split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Thinking dimmed, answer plain (the default on a terminal).
+    Text,
+    /// One JSON object per choice per line (the default otherwise).
+    Json,
+}
+
+/// Splitter policy flags, shared by every command that splits.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SplitterArgs {
+    /// How the start of the output is read: auto, explicit or implicit.
+    #[arg(long, default_value = "auto", value_parser = parse_start)]
+    pub(crate) start: StartMode,
+    /// Open and close tags, comma-separated.
+    #[arg(long, value_name = "OPEN,CLOSE", default_value = "<think>,</think>")]
+    pub(crate) tags: String,
+    /// Accept thinking blocks after the first one.
+    #[arg(long)]
+    pub(crate) interleaved: bool,
+    /// Move whitespace around the tags and at the start of the answer into markup.
+    #[arg(long)]
+    pub(crate) trim: bool,
+}
+
+fn parse_start(s: &str) -> Result<StartMode, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+impl SplitterArgs {
+    pub(crate) fn config(&self) -> anyhow::Result<SplitterConfig> {
+        let (open, close) = self
+            .tags
+            .split_once(',')
+            .context("--tags takes OPEN,CLOSE (two tags separated by a comma)")?;
+        thinktee_think::Builder::new()
+            .start(self.start)
+            .tags(open, close)
+            .interleaved(self.interleaved)
+            .trim(self.trim)
+            .config()
+            .map_err(|e| anyhow::anyhow!("--tags: {e}"))
+    }
+}
+
+/// `thinktee split [OPTIONS] [PATH|-]...`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    splitter: SplitterArgs,
+    /// Output format (default: text on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Recorded SSE streams, JSON bodies or JSON Lines; `-` is stdin.
+    paths: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    record: &'a ChoiceRecord,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let config = args.splitter.config().map_err(UsageError)?;
+    let format =
+        args.format.unwrap_or(if io::stdout().is_terminal() { Format::Text } else { Format::Json });
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut outcome = Outcome::Clean;
+    for path in paths(&args.paths) {
+        let mut input = match Input::open(&path) {
+            Ok(input) => input,
+            Err(e) => {
+                out.flush()?;
+                eprintln!("thinktee: {e:#}");
+                outcome = Outcome::HadErrors;
+                continue;
+            }
+        };
+        let options = Options { splitter: config.clone(), ..Options::default() };
+        let mut pipeline = Pipeline::new(options);
+        let mut collector = Collector::new();
+        let mut had_errors = false;
+        let mut print = |collector: &mut Collector, out: &mut BufWriter<_>| -> anyhow::Result<()> {
+            for record in collector.drain() {
+                had_errors |= !record.errors.is_empty();
+                match format {
+                    Format::Json => {
+                        serde_json::to_writer(
+                            &mut *out,
+                            &Line { source: &input_name(&path), record: &record },
+                        )?;
+                        out.write_all(b"\n")?;
+                    }
+                    Format::Text => print_text(out, &path, &record)?,
+                }
+            }
+            out.flush()?;
+            Ok(())
+        };
+        let mut buf = Vec::new();
+        let mut first = true;
+        while input.read_piece(&mut buf)? {
+            if first && thinktee_pipeline::detect(&buf) == DocumentKind::Json {
+                let all = input.read_rest(std::mem::take(&mut buf))?;
+                let _ = pipeline.run_document(&all, &mut collector);
+                break;
+            }
+            first = false;
+            let _ = pipeline.feed(&buf, &mut collector);
+            print(&mut collector, &mut out)?;
+        }
+        let _ = pipeline.finish(&mut collector);
+        print(&mut collector, &mut out)?;
+        if had_errors {
+            outcome = Outcome::HadErrors;
+        }
+    }
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn input_name(path: &str) -> String {
+    path.to_owned()
+}
+
+fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<()> {
+    const DIM: &str = "\x1b[2m";
+    const BOLD: &str = "\x1b[1m";
+    const RESET: &str = "\x1b[0m";
+    write!(out, "{BOLD}── {path} · stream {} · choice {}", r.stream, r.choice)?;
+    if let Some(model) = &r.model {
+        write!(out, " · {model}")?;
+    }
+    write!(out, " · reasoning: {}", r.reasoning_source.as_str())?;
+    match &r.finish_reason {
+        Some(reason) => write!(out, " · finish: {reason}")?,
+        None => write!(out, " · no finish reason")?,
+    }
+    if r.unterminated {
+        write!(out, " · thinking unterminated")?;
+    }
+    if !r.done {
+        write!(out, " · no [DONE]")?;
+    }
+    writeln!(out, "{RESET}")?;
+    if !r.reasoning.is_empty() {
+        writeln!(out, "{DIM}{}{RESET}", r.reasoning.trim_end())?;
+    }
+    if !r.content.is_empty() {
+        writeln!(out, "{}", r.content.trim_start_matches('\n'))?;
+    }
+    if let Some(u) = &r.usage {
+        let n = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        writeln!(
+            out,
+            "{DIM}usage: prompt {} · completion {} · reasoning {}{RESET}",
+            n(u.prompt_tokens),
+            n(u.completion_tokens),
+            n(u.reasoning_tokens)
+        )?;
+    }
+    for f in r.filters.iter().filter(|f| f.filtered == Some(true)) {
+        writeln!(out, "content filter: {} {} filtered", f.source.as_str(), f.category)?;
+    }
+    for e in &r.errors {
+        writeln!(out, "error: {e}")?;
+    }
+    writeln!(out)
+}
+
+/// A usage error (exit code 2), as opposed to a bad input (exit code 1).
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}

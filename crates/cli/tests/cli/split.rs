@@ -1,0 +1,90 @@
+//! `thinktee split --format json` against hand-computed expectations.
+
+use serde_json::Value;
+
+use crate::support::{fixtures, json_lines, root, thinktee};
+
+/// Our own error messages are not part of the contract: for errors other
+/// than upstream (`api`) ones only the kind is compared.
+fn normalize(mut record: Value) -> Value {
+    if let Some(errors) = record.get_mut("errors").and_then(Value::as_array_mut) {
+        for e in errors {
+            if e["kind"] != "api" {
+                *e = serde_json::json!({ "kind": e["kind"].clone() });
+            }
+        }
+    }
+    record
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+#[test]
+fn every_e2e_fixture_matches_its_expected_output() {
+    let mut checked = 0;
+    for stem in fixtures("e2e") {
+        let path = format!("fixtures/e2e/{stem}.sse");
+        let out = thinktee(&["split", "--format", "json", &path], b"");
+        let expected_text = std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl")))
+            .expect("expected file");
+        let got = json_lines(&out.stdout);
+        let expected = json_lines(&expected_text);
+        assert_eq!(got.len(), expected.len(), "{stem}: record count; stderr {}", String::from_utf8_lossy(&out.stderr));
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(keys(g), keys(e), "{stem}: key order");
+            assert_eq!(normalize(g.clone()), normalize(e.clone()), "{stem}");
+        }
+        let any_errors = expected.iter().any(|r| r["errors"].as_array().is_some_and(|a| !a.is_empty()));
+        assert_eq!(out.status.code(), Some(if any_errors { 1 } else { 0 }), "{stem}: exit code");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} fixtures");
+}
+
+#[test]
+fn stdin_is_read_when_no_path_or_dash() {
+    let input = std::fs::read(root().join("fixtures/e2e/deepseek_reasoning_content.sse")).unwrap();
+    for args in [&["split", "--format", "json"][..], &["split", "--format", "json", "-"][..]] {
+        let out = thinktee(args, &input);
+        let records = json_lines(&out.stdout);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0]["source"], "-");
+        assert_eq!(records[0]["reasoning_source"], "field");
+        assert!(out.status.success());
+    }
+}
+
+#[test]
+fn policy_flags_change_the_split() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[[r]] x [[/r]] y\"}}]}\n\ndata: [DONE]\n\n";
+    let out = thinktee(&["split", "--format", "json", "--tags", "[[r]],[[/r]]", "--trim"], body.as_bytes());
+    let r = &json_lines(&out.stdout)[0];
+    assert_eq!((r["reasoning"].as_str(), r["content"].as_str()), (Some("x"), Some("y")));
+
+    let out = thinktee(&["split", "--format", "json", "--start", "explicit"], b"data: {\"choices\":[{\"delta\":{\"content\":\"a</think>b\"}}]}\n\n");
+    let r = &json_lines(&out.stdout)[0];
+    assert_eq!((r["reasoning"].as_str(), r["content"].as_str()), (Some(""), Some("a</think>b")));
+    assert_eq!(r["done"], false);
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_files_exit_1() {
+    assert_eq!(thinktee(&["split", "--tags", "<think>"], b"").status.code(), Some(2));
+    assert_eq!(thinktee(&["split", "--start", "sideways"], b"").status.code(), Some(2));
+    assert_eq!(thinktee(&["split", "--bogus"], b"").status.code(), Some(2));
+    let out = thinktee(&["split", "--format", "json", "no/such/file.sse", "fixtures/e2e/vllm_reasoning.sse"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_lines(&out.stdout).len(), 1, "the readable input is still printed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.sse"));
+}
+
+#[test]
+fn text_format_dims_thinking_and_prints_answer() {
+    let out = thinktee(&["split", "--format", "text", "fixtures/e2e/azure_inline_think.sse"], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\x1b[2m\nOkay, the user is asking"), "{text}");
+    assert!(text.contains("There are approximately **7,000 languages**"), "{text}");
+    assert!(out.status.success());
+}

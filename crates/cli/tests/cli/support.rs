@@ -1,0 +1,51 @@
+//! Running the binary and reading fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root (fixtures live there).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// `thinktee ARGS...`, run from the repository root, with `stdin` as input.
+pub fn thinktee(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn thinktee");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for thinktee");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// Fixture stems (`<dir>/<stem>.sse`) under `fixtures/<dir>`, sorted.
+pub fn fixtures(dir: &str) -> Vec<String> {
+    let mut stems: Vec<String> = std::fs::read_dir(root().join("fixtures").join(dir))
+        .expect("fixture dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".sse").map(str::to_owned))
+        .collect();
+    stems.sort();
+    assert!(!stems.is_empty(), "no fixtures in {dir}");
+    stems
+}
+
+/// Parses JSON Lines.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}

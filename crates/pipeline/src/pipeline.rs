@@ -1,0 +1,414 @@
+//! SSE bytes → chunks → per-choice splitters → records.
+
+use std::time::Duration;
+
+use thinktee_chunk::{Chunk, Payload};
+use thinktee_sse::{Decoder, Frame};
+use thinktee_think::{Config, Segment, SegmentKind, Splitter};
+
+use crate::record::{
+    ChoiceEnd, ChunkInfo, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError,
+};
+use crate::sink::{Flow, Sink};
+
+/// Limits and policy for a [`Pipeline`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The splitter policy for choices whose reasoning is inline.
+    pub splitter: Config,
+    /// SSE line limit (default [`thinktee_sse::MAX_LINE_LEN`]).
+    pub max_line_len: Option<usize>,
+    /// SSE event limit (default [`thinktee_sse::MAX_EVENT_LEN`]).
+    pub max_event_len: Option<usize>,
+}
+
+/// Pure, synchronous composition of the stages: feed it bytes as they
+/// arrive, and it pushes [`Record`]s into a [`Sink`].
+///
+/// One pipeline reads one input, which may hold several streams back to
+/// back (a stream ends at `data: [DONE]`). Memory is bounded by the SSE
+/// limits, the splitter's hold bound per choice, and the stream's metadata.
+#[derive(Debug)]
+pub struct Pipeline {
+    sse: Decoder,
+    stream: StreamState,
+}
+
+/// Everything but the SSE decoder, so its callback can borrow this mutably.
+#[derive(Debug)]
+struct StreamState {
+    splitter: Config,
+    index: u64,
+    started: bool,
+    id: Option<String>,
+    model: Option<String>,
+    created: Option<i64>,
+    usage: Option<thinktee_chunk::Usage>,
+    done: bool,
+    chunks: u64,
+    errors: u64,
+    choices: Vec<ChoiceState>,
+    /// Reused splitters of ended streams.
+    spare: Vec<Splitter>,
+}
+
+#[derive(Debug)]
+struct ChoiceState {
+    index: u32,
+    splitter: Splitter,
+    /// The choice carries a reasoning field: content is answer, not split.
+    field: bool,
+    finish_reason: Option<String>,
+    /// Outcome of the splitter if it was finished early (switch to field mode).
+    split_thinking: bool,
+}
+
+/// Pushes records into a sink until it stops or fails; then swallows them.
+struct Emitter<'s, S: Sink> {
+    sink: &'s mut S,
+    at: Option<Duration>,
+    status: Result<Flow, S::Error>,
+}
+
+impl<S: Sink> Emitter<'_, S> {
+    #[inline]
+    fn emit(&mut self, stream: u64, event: Event<'_>) {
+        if let Ok(Flow::Continue) = self.status {
+            self.status = self.sink.record(&Record { stream, at: self.at, event });
+        }
+    }
+}
+
+// === impl Pipeline ===
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline::new(Options::default())
+    }
+}
+
+impl Pipeline {
+    /// A pipeline with the given options.
+    pub fn new(options: Options) -> Pipeline {
+        let mut sse = Decoder::builder();
+        if let Some(n) = options.max_line_len {
+            sse = sse.max_line_len(n);
+        }
+        if let Some(n) = options.max_event_len {
+            sse = sse.max_event_len(n);
+        }
+        Pipeline {
+            sse: sse.build(),
+            stream: StreamState {
+                splitter: options.splitter,
+                index: 0,
+                started: false,
+                id: None,
+                model: None,
+                created: None,
+                usage: None,
+                done: false,
+                chunks: 0,
+                errors: 0,
+                choices: Vec::new(),
+                spare: Vec::new(),
+            },
+        }
+    }
+
+    /// Index of the current (or next) stream.
+    pub fn stream_index(&self) -> u64 {
+        self.stream.index
+    }
+
+    /// Feeds the next network read of an SSE body.
+    pub fn feed<S: Sink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<Flow, S::Error> {
+        self.feed_inner(bytes, None, sink)
+    }
+
+    /// Like [`Pipeline::feed`], stamping every record with `at` (time since
+    /// the request started, or since the recording started).
+    pub fn feed_at<S: Sink>(
+        &mut self,
+        bytes: &[u8],
+        at: Duration,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        self.feed_inner(bytes, Some(at), sink)
+    }
+
+    fn feed_inner<S: Sink>(
+        &mut self,
+        bytes: &[u8],
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
+        let stream = &mut self.stream;
+        self.sse.feed(bytes, |frame| stream.on_frame(frame, &mut em));
+        em.status
+    }
+
+    /// The input ended: reports a truncated event, ends the open stream
+    /// (with `done: false` unless `[DONE]` came) and finishes the sink.
+    pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<Flow, S::Error> {
+        self.finish_at(None, sink)
+    }
+
+    /// Like [`Pipeline::finish`], stamped with `at`.
+    pub fn finish_at<S: Sink>(
+        &mut self,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
+        let stream = &mut self.stream;
+        self.sse.finish(|frame| stream.on_frame(frame, &mut em));
+        if self.stream.started {
+            self.stream.end(&mut em);
+        }
+        let flow = em.status?;
+        em.sink.finish()?;
+        Ok(flow)
+    }
+
+    /// Reads one whole non-streaming body (a `chat.completion` or an error
+    /// object) as one stream.
+    pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
+        let mut em = Emitter { sink, at: None, status: Ok(Flow::Continue) };
+        let stream = &mut self.stream;
+        stream.on_data("message", json, &mut em);
+        if stream.started {
+            stream.end(&mut em);
+        }
+        em.status
+    }
+}
+
+// === impl StreamState ===
+
+impl StreamState {
+    fn start<S: Sink>(&mut self, em: &mut Emitter<'_, S>) {
+        if !self.started {
+            self.started = true;
+            em.emit(self.index, Event::StreamStart);
+        }
+    }
+
+    fn on_frame<S: Sink>(&mut self, frame: Frame<'_>, em: &mut Emitter<'_, S>) {
+        match frame {
+            Frame::Event(ev) => self.on_data(ev.event, ev.data, em),
+            Frame::Comment(text) => em.emit(self.index, Event::Comment(text)),
+            Frame::Skipped(e) => {
+                let kind = match e {
+                    thinktee_sse::Error::EventTooLong { .. } => ErrorKind::EventTooLong,
+                    _ => ErrorKind::LineTooLong,
+                };
+                self.error(StreamError { kind, code: None, message: e.to_string() }, em);
+            }
+            Frame::Truncated(raw) => {
+                let message =
+                    format!("input ended inside an event ({} bytes discarded)", raw.len());
+                self.error(StreamError { kind: ErrorKind::Truncated, code: None, message }, em);
+            }
+        }
+    }
+
+    fn error<S: Sink>(&mut self, error: StreamError, em: &mut Emitter<'_, S>) {
+        self.start(em);
+        self.errors += 1;
+        em.emit(self.index, Event::Error(&error));
+    }
+
+    fn on_data<S: Sink>(&mut self, event_type: &str, data: &str, em: &mut Emitter<'_, S>) {
+        match thinktee_chunk::parse_event(event_type, data) {
+            Ok(Payload::Done) => {
+                self.start(em);
+                self.done = true;
+                self.end(em);
+            }
+            Ok(Payload::Chunk(chunk)) => self.on_chunk(&chunk, data.len(), false, em),
+            Ok(Payload::Completion(chunk)) => {
+                self.on_chunk(&chunk, data.len(), true, em);
+                self.done = true;
+            }
+            Ok(Payload::Error(api)) => self.on_api_error(&api, em),
+            Err(e) => {
+                let kind = match e.kind_str() {
+                    "invalid_json" => ErrorKind::InvalidJson,
+                    _ => ErrorKind::UnknownShape,
+                };
+                self.error(StreamError { kind, code: None, message: e.to_string() }, em);
+            }
+        }
+    }
+
+    fn on_api_error<S: Sink>(
+        &mut self,
+        api: &thinktee_chunk::ApiError<'_>,
+        em: &mut Emitter<'_, S>,
+    ) {
+        self.start(em);
+        for filter in &api.filters {
+            em.emit(self.index, Event::Filter { choice: None, filter });
+        }
+        let message = api.message.as_deref().unwrap_or("upstream error").to_owned();
+        self.error(StreamError { kind: ErrorKind::Api, code: api.code.clone(), message }, em);
+    }
+
+    fn on_chunk<S: Sink>(
+        &mut self,
+        chunk: &Chunk<'_>,
+        bytes: usize,
+        completion: bool,
+        em: &mut Emitter<'_, S>,
+    ) {
+        self.start(em);
+        self.chunks += 1;
+        let stream = self.index;
+        if self.id.is_none() {
+            self.id = chunk.id.as_deref().map(str::to_owned);
+        }
+        if self.model.is_none() {
+            self.model = chunk.model.as_deref().map(str::to_owned);
+        }
+        if self.created.is_none() {
+            self.created = chunk.created;
+        }
+        em.emit(
+            stream,
+            Event::Chunk(ChunkInfo {
+                id: chunk.id.as_deref(),
+                model: chunk.model.as_deref(),
+                created: chunk.created,
+                bytes,
+                completion,
+            }),
+        );
+        for filter in &chunk.filters {
+            em.emit(stream, Event::Filter { choice: None, filter });
+        }
+        if let Some(api) = &chunk.error {
+            self.on_api_error(api, em);
+        }
+        for choice in &chunk.choices {
+            let state = self.choice(choice.index);
+            for filter in &choice.filters {
+                em.emit(stream, Event::Filter { choice: Some(choice.index), filter });
+            }
+            if choice.reasoning_field.is_some() && !state.field {
+                // Reasoning arrives in its own field: content is answer.
+                // Anything already given to the splitter is flushed as is.
+                state.field = true;
+                let outcome =
+                    state.splitter.finish(|seg| emit_segment(em, stream, choice.index, seg));
+                state.split_thinking = outcome.thinking;
+            }
+            if state.field {
+                if let Some(text) = choice.reasoning.as_deref().filter(|t| !t.is_empty()) {
+                    em.emit(
+                        stream,
+                        text_event(
+                            choice.index,
+                            SegmentKind::Thinking,
+                            ReasoningSource::Field,
+                            text,
+                        ),
+                    );
+                }
+                if let Some(text) = choice.content.as_deref().filter(|t| !t.is_empty()) {
+                    em.emit(
+                        stream,
+                        text_event(choice.index, SegmentKind::Answer, ReasoningSource::Field, text),
+                    );
+                }
+            } else if let Some(text) = choice.content.as_deref() {
+                state.splitter.feed(text, |seg| emit_segment(em, stream, choice.index, seg));
+            }
+            if let Some(reason) = &choice.finish_reason {
+                let reason = reason.as_str();
+                state.finish_reason = Some(reason.to_owned());
+                em.emit(stream, Event::Finish { choice: choice.index, reason });
+            }
+        }
+        if let Some(usage) = &chunk.usage {
+            self.usage = Some(*usage);
+            em.emit(stream, Event::Usage(usage));
+        }
+    }
+
+    /// The state of choice `index`, created on first sight.
+    fn choice(&mut self, index: u32) -> &mut ChoiceState {
+        let at = match self.choices.iter().position(|c| c.index == index) {
+            Some(at) => at,
+            None => {
+                let splitter = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Splitter::with_config(self.splitter.clone()));
+                self.choices.push(ChoiceState {
+                    index,
+                    splitter,
+                    field: false,
+                    finish_reason: None,
+                    split_thinking: false,
+                });
+                self.choices.len() - 1
+            }
+        };
+        &mut self.choices[at]
+    }
+
+    /// Ends the current stream: flushes every choice, reports how each ended.
+    fn end<S: Sink>(&mut self, em: &mut Emitter<'_, S>) {
+        let stream = self.index;
+        self.choices.sort_by_key(|c| c.index);
+        if self.choices.is_empty() {
+            self.choice(0);
+        }
+        for mut c in self.choices.drain(..) {
+            let index = c.index;
+            let outcome = c.splitter.finish(|seg| emit_segment(em, stream, index, seg));
+            let reasoning_source = if c.field {
+                ReasoningSource::Field
+            } else if outcome.thinking || c.split_thinking {
+                ReasoningSource::Tags
+            } else {
+                ReasoningSource::None
+            };
+            let end = ChoiceEnd {
+                choice: index,
+                reasoning_source,
+                finish_reason: c.finish_reason.take(),
+                unterminated: !c.field && outcome.unterminated,
+                hold_limit_hit: outcome.hold_limit_hit,
+            };
+            em.emit(stream, Event::ChoiceEnd(&end));
+            self.spare.push(c.splitter);
+        }
+        let end = StreamEnd {
+            id: self.id.take(),
+            model: self.model.take(),
+            created: self.created.take(),
+            usage: self.usage.take(),
+            done: self.done,
+            chunks: self.chunks,
+            errors: self.errors,
+        };
+        em.emit(stream, Event::StreamEnd(&end));
+        self.index += 1;
+        self.started = false;
+        self.done = false;
+        self.chunks = 0;
+        self.errors = 0;
+    }
+}
+
+fn text_event(choice: u32, kind: SegmentKind, source: ReasoningSource, text: &str) -> Event<'_> {
+    Event::Text { choice, kind, source, text }
+}
+
+#[inline]
+fn emit_segment<S: Sink>(em: &mut Emitter<'_, S>, stream: u64, choice: u32, seg: Segment<'_>) {
+    em.emit(stream, text_event(choice, seg.kind, ReasoningSource::Tags, seg.text));
+}

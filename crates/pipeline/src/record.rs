@@ -1,0 +1,193 @@
+//! What the pipeline pushes into sinks.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use thinktee_chunk::{FilterEvent, Usage};
+use thinktee_think::SegmentKind;
+
+/// One thing that happened in a stream, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// 0-based index of the stream within this pipeline's input (streams
+    /// are separated by `data: [DONE]`).
+    pub stream: u64,
+    /// When the bytes that produced this record were fed, if the caller
+    /// said (see [`Pipeline::feed_at`](crate::Pipeline::feed_at)).
+    pub at: Option<Duration>,
+    /// What happened.
+    pub event: Event<'a>,
+}
+
+/// The kinds of [`Record`].
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The first event of a stream arrived.
+    StreamStart,
+    /// An SSE comment (keep-alive); the text after the `:`.
+    Comment(&'a str),
+    /// A data event parsed as a chunk (or a whole completion body).
+    Chunk(ChunkInfo<'a>),
+    /// Text of one choice, routed to a channel.
+    Text {
+        /// The choice index.
+        choice: u32,
+        /// Thinking, answer or markup.
+        kind: SegmentKind,
+        /// Whether it came from a reasoning field or from tag splitting.
+        source: ReasoningSource,
+        /// The text; never empty.
+        text: &'a str,
+    },
+    /// A choice's `finish_reason`.
+    Finish {
+        /// The choice index.
+        choice: u32,
+        /// The wire string (`stop`, `length`, `content_filter`, ...).
+        reason: &'a str,
+    },
+    /// A `usage` object (the last one of a stream wins).
+    Usage(&'a Usage),
+    /// A content-filter verdict; `choice` is `None` for prompt-level ones.
+    Filter {
+        /// The choice it annotates, or `None` for the prompt.
+        choice: Option<u32>,
+        /// The verdict.
+        filter: &'a FilterEvent,
+    },
+    /// Something in the stream could not be used; the stream goes on.
+    Error(&'a StreamError),
+    /// A choice ended (emitted for every choice when its stream ends).
+    ChoiceEnd(&'a ChoiceEnd),
+    /// The stream ended, at `[DONE]` or at the end of input.
+    StreamEnd(&'a StreamEnd),
+}
+
+/// The identifying fields of one chunk, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInfo<'a> {
+    /// `id`, when non-empty.
+    pub id: Option<&'a str>,
+    /// `model`, when non-empty.
+    pub model: Option<&'a str>,
+    /// `created`, when non-zero.
+    pub created: Option<i64>,
+    /// Length of the event's data in bytes.
+    pub bytes: usize,
+    /// Whether this was a whole non-streaming `chat.completion` body.
+    pub completion: bool,
+}
+
+/// Where a choice's reasoning came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningSource {
+    /// Inline `<think>` tags in `content`.
+    Tags,
+    /// A separate `reasoning_content` / `reasoning` / `reasoning_details` field.
+    Field,
+    /// No reasoning found.
+    None,
+}
+
+impl ReasoningSource {
+    /// `"tags"`, `"field"` or `"none"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningSource::Tags => "tags",
+            ReasoningSource::Field => "field",
+            ReasoningSource::None => "none",
+        }
+    }
+}
+
+/// How a choice ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChoiceEnd {
+    /// The choice index.
+    pub choice: u32,
+    /// Where its reasoning came from.
+    pub reasoning_source: ReasoningSource,
+    /// The last `finish_reason` seen.
+    pub finish_reason: Option<String>,
+    /// Thinking was never closed.
+    pub unterminated: bool,
+    /// Undecided text passed the hold bound and was decided as answer.
+    pub hold_limit_hit: bool,
+}
+
+/// How a stream ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamEnd {
+    /// The first non-empty `id`.
+    pub id: Option<String>,
+    /// The first non-empty `model`.
+    pub model: Option<String>,
+    /// The first non-zero `created`.
+    pub created: Option<i64>,
+    /// The last `usage` seen.
+    pub usage: Option<Usage>,
+    /// The stream ended with `data: [DONE]` (or was a whole completion body).
+    pub done: bool,
+    /// How many data events were parsed as chunks.
+    pub chunks: u64,
+    /// How many errors were recorded.
+    pub errors: u64,
+}
+
+/// The kinds of problem a stream can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The upstream sent an error object.
+    Api,
+    /// A data payload was not JSON.
+    InvalidJson,
+    /// A data payload was JSON of an unknown shape.
+    UnknownShape,
+    /// The input ended inside an event.
+    Truncated,
+    /// An SSE line passed the line limit; its event was discarded.
+    LineTooLong,
+    /// An SSE event passed the event limit and was discarded.
+    EventTooLong,
+}
+
+impl ErrorKind {
+    /// The snake_case name used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Api => "api",
+            ErrorKind::InvalidJson => "invalid_json",
+            ErrorKind::UnknownShape => "unknown_shape",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::LineTooLong => "line_too_long",
+            ErrorKind::EventTooLong => "event_too_long",
+        }
+    }
+}
+
+/// A problem found in a stream. The stream it came in goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamError {
+    /// What kind of problem.
+    pub kind: ErrorKind,
+    /// The upstream's error code, for [`ErrorKind::Api`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A human-readable description (the upstream's message for API errors).
+    pub message: String,
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} ({code}): {}", self.kind.as_str(), self.message),
+            None => write!(f, "{}: {}", self.kind.as_str(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
