@@ -125,6 +125,7 @@ impl Sink for Collector {
             Event::StreamStart
             | Event::Comment(_)
             | Event::Chunk(_)
+            | Event::ThinkingEnd { .. }
             | Event::Finish { .. }
             | Event::Usage(_) => {}
         }

@@ -61,6 +61,9 @@ struct ChoiceState {
     finish_reason: Option<String>,
     /// Outcome of the splitter if it was finished early (switch to field mode).
     split_thinking: bool,
+    /// Field mode: reasoning text has been seen / thinking has ended.
+    field_reasoning: bool,
+    field_ended: bool,
 }
 
 /// Pushes records into a sink until it stops or fails; then swallows them.
@@ -305,25 +308,30 @@ impl StreamState {
                 state.split_thinking = outcome.thinking;
             }
             if state.field {
+                let index = choice.index;
                 if let Some(text) = choice.reasoning.as_deref().filter(|t| !t.is_empty()) {
+                    state.field_reasoning = true;
                     em.emit(
                         stream,
-                        text_event(
-                            choice.index,
-                            SegmentKind::Thinking,
-                            ReasoningSource::Field,
-                            text,
-                        ),
+                        text_event(index, SegmentKind::Thinking, ReasoningSource::Field, text),
                     );
                 }
                 if let Some(text) = choice.content.as_deref().filter(|t| !t.is_empty()) {
+                    if state.field_reasoning && !state.field_ended {
+                        state.field_ended = true;
+                        em.emit(stream, Event::ThinkingEnd { choice: index });
+                    }
                     em.emit(
                         stream,
-                        text_event(choice.index, SegmentKind::Answer, ReasoningSource::Field, text),
+                        text_event(index, SegmentKind::Answer, ReasoningSource::Field, text),
                     );
                 }
             } else if let Some(text) = choice.content.as_deref() {
+                let closed = state.splitter.closed_blocks();
                 state.splitter.feed(text, |seg| emit_segment(em, stream, choice.index, seg));
+                if state.splitter.closed_blocks() != closed {
+                    em.emit(stream, Event::ThinkingEnd { choice: choice.index });
+                }
             }
             if let Some(reason) = &choice.finish_reason {
                 let reason = reason.as_str();
@@ -352,6 +360,8 @@ impl StreamState {
                     field: false,
                     finish_reason: None,
                     split_thinking: false,
+                    field_reasoning: false,
+                    field_ended: false,
                 });
                 self.choices.len() - 1
             }

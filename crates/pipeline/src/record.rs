@@ -40,6 +40,12 @@ pub enum Event<'a> {
         /// The text; never empty.
         text: &'a str,
     },
+    /// A choice left thinking: its close tag arrived, or (in field mode) its
+    /// first answer text after reasoning.
+    ThinkingEnd {
+        /// The choice index.
+        choice: u32,
+    },
     /// A choice's `finish_reason`.
     Finish {
         /// The choice index.

@@ -66,6 +66,8 @@ pub struct Splitter {
     hold: String,
     thinking: bool,
     hold_limit_hit: bool,
+    /// Close tags handled since the stream started.
+    closed: u64,
 }
 
 impl Default for Splitter {
@@ -96,12 +98,20 @@ impl Splitter {
             hold: String::new(),
             thinking: false,
             hold_limit_hit: false,
+            closed: 0,
         }
     }
 
     /// The policy.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// How many thinking blocks have been closed (by a close tag) in this
+    /// stream so far: a caller can compare it around a feed to learn that
+    /// thinking ended there.
+    pub fn closed_blocks(&self) -> u64 {
+        self.closed
     }
 
     /// Whether the splitter is inside thinking right now.
@@ -158,6 +168,7 @@ impl Splitter {
         self.state = State::Start;
         self.thinking = false;
         self.hold_limit_hit = false;
+        self.closed = 0;
         self.hold.clear();
         outcome
     }
@@ -451,6 +462,7 @@ impl Splitter {
     }
 
     fn close_block<F: FnMut(Segment<'_>)>(&mut self, tag: &str, out: &mut F) {
+        self.closed += 1;
         emit(out, SegmentKind::Markup, tag);
         self.state = State::Answer { leading: true };
     }

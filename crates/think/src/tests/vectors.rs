@@ -275,6 +275,17 @@ fn segments_borrow_input_when_no_hold() {
 }
 
 #[test]
+fn closed_blocks_counts_close_tags_across_feeds() {
+    let mut splitter = Builder::new().interleaved(true).build().unwrap();
+    splitter.feed("r1 </th", |_| {});
+    assert_eq!(splitter.closed_blocks(), 0);
+    splitter.feed("ink> a <think>r2</think>", |_| {});
+    assert_eq!(splitter.closed_blocks(), 2);
+    splitter.finish(|_| {});
+    assert_eq!(splitter.closed_blocks(), 0, "reset for the next stream");
+}
+
+#[test]
 fn config_errors() {
     assert_eq!(Builder::new().tags("", "</x>").config().err(), Some(crate::ConfigError::EmptyTag));
     assert_eq!(
