@@ -39,7 +39,9 @@ fn every_fixture_whole_bytewise_and_split_at_every_offset() {
 
 #[test]
 fn a_stream_is_reported_when_it_ends_not_before() {
-    let bytes = std::fs::read(crate::support::fixtures_dir().join("e2e/two_streams_back_to_back.sse")).unwrap();
+    let bytes =
+        std::fs::read(crate::support::fixtures_dir().join("e2e/two_streams_back_to_back.sse"))
+            .unwrap();
     let mut pipeline = Pipeline::default();
     let mut collector = Collector::new();
     let first_done = bytes.windows(12).position(|w| w == b"data: [DONE]").unwrap();

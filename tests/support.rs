@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 /// `fixtures/` at the repository root.
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
 /// `(stem, bytes)` of every `fixtures/<dir>/*.sse`, sorted by stem.
-pub fn sse_fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn sse_fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
     let dir = fixtures_dir().join(dir);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

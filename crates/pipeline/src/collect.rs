@@ -126,6 +126,7 @@ impl Sink for Collector {
             | Event::Comment(_)
             | Event::Chunk(_)
             | Event::ThinkingEnd { .. }
+            | Event::InputEnd(_)
             | Event::Finish { .. }
             | Event::Usage(_) => {}
         }

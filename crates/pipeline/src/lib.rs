@@ -48,7 +48,8 @@ pub use collect::{ChoiceRecord, Collector};
 pub use document::{DocumentKind, detect};
 pub use pipeline::{Options, Pipeline};
 pub use record::{
-    ChoiceEnd, ChunkInfo, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError,
+    ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
+    StreamError, StreamOutcome,
 };
 pub use sink::{Flow, FnSink, Sink};
 

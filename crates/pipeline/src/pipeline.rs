@@ -7,7 +7,8 @@ use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config, Segment, SegmentKind, Splitter};
 
 use crate::record::{
-    ChoiceEnd, ChunkInfo, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError,
+    ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
+    StreamError, StreamOutcome,
 };
 use crate::sink::{Flow, Sink};
 
@@ -48,6 +49,10 @@ struct StreamState {
     chunks: u64,
     errors: u64,
     choices: Vec<ChoiceState>,
+    /// An upstream error object was seen in this stream.
+    api_error: bool,
+    /// How the input ended, once known.
+    input_end: Option<InputEnd>,
     /// Reused splitters of ended streams.
     spare: Vec<Splitter>,
 }
@@ -114,6 +119,8 @@ impl Pipeline {
                 chunks: 0,
                 errors: 0,
                 choices: Vec::new(),
+                api_error: false,
+                input_end: None,
                 spare: Vec::new(),
             },
         }
@@ -155,7 +162,7 @@ impl Pipeline {
     /// The input ended: reports a truncated event, ends the open stream
     /// (with `done: false` unless `[DONE]` came) and finishes the sink.
     pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<Flow, S::Error> {
-        self.finish_at(None, sink)
+        self.finish_with(&InputEnd::Complete, None, sink)
     }
 
     /// Like [`Pipeline::finish`], stamped with `at`.
@@ -164,8 +171,23 @@ impl Pipeline {
         at: Option<Duration>,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
+        self.finish_with(&InputEnd::Complete, at, sink)
+    }
+
+    /// The input ended the way `end` says (the caller knows whether the
+    /// upstream failed or the client went away; the parser cannot). Emits
+    /// [`Event::InputEnd`], then finishes as [`Pipeline::finish`] does; the
+    /// open stream's [`StreamEnd::outcome`] reflects `end`.
+    pub fn finish_with<S: Sink>(
+        &mut self,
+        end: &InputEnd,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
         let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
         let stream = &mut self.stream;
+        em.emit(stream.index, Event::InputEnd(end));
+        stream.input_end = Some(end.clone());
         self.sse.finish(|frame| stream.on_frame(frame, &mut em));
         if self.stream.started {
             self.stream.end(&mut em);
@@ -255,6 +277,7 @@ impl StreamState {
         for filter in &api.filters {
             em.emit(self.index, Event::Filter { choice: None, filter });
         }
+        self.api_error = true;
         let message = api.message.as_deref().unwrap_or("upstream error").to_owned();
         self.error(StreamError { kind: ErrorKind::Api, code: api.code.clone(), message }, em);
     }
@@ -376,6 +399,14 @@ impl StreamState {
         if self.choices.is_empty() {
             self.choice(0);
         }
+        let finished = self.choices.iter().all(|c| c.finish_reason.is_some());
+        let outcome = match &self.input_end {
+            _ if self.api_error => StreamOutcome::UpstreamError,
+            Some(InputEnd::UpstreamError(_)) if !self.done => StreamOutcome::UpstreamError,
+            Some(InputEnd::ClientCancelled) if !self.done => StreamOutcome::ClientCancelled,
+            _ if self.done || finished => StreamOutcome::Complete,
+            _ => StreamOutcome::Incomplete,
+        };
         for mut c in self.choices.drain(..) {
             let index = c.index;
             let outcome = c.splitter.finish(|seg| emit_segment(em, stream, index, seg));
@@ -402,6 +433,7 @@ impl StreamState {
             created: self.created.take(),
             usage: self.usage.take(),
             done: self.done,
+            outcome,
             chunks: self.chunks,
             errors: self.errors,
         };
@@ -409,6 +441,7 @@ impl StreamState {
         self.index += 1;
         self.started = false;
         self.done = false;
+        self.api_error = false;
         self.chunks = 0;
         self.errors = 0;
     }
@@ -421,4 +454,42 @@ fn text_event(choice: u32, kind: SegmentKind, source: ReasoningSource, text: &st
 #[inline]
 fn emit_segment<S: Sink>(em: &mut Emitter<'_, S>, stream: u64, choice: u32, seg: Segment<'_>) {
     em.emit(stream, text_event(choice, seg.kind, ReasoningSource::Tags, seg.text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FnSink;
+
+    fn outcomes(input: &[u8], end: &InputEnd) -> Vec<StreamOutcome> {
+        let mut pipeline = Pipeline::default();
+        let mut out = Vec::new();
+        let mut sink = FnSink(|r: &Record<'_>| {
+            if let Event::StreamEnd(e) = r.event {
+                out.push(e.outcome);
+            }
+        });
+        pipeline.feed(input, &mut sink).unwrap();
+        pipeline.finish_with(end, None, &mut sink).unwrap();
+        out
+    }
+
+    const DELTA: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+    const FINISH: &[u8] = b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+    #[test]
+    fn outcome_follows_done_finish_reason_and_input_end() {
+        let done = [DELTA, b"data: [DONE]\n\n"].concat();
+        let finished = [DELTA, FINISH].concat();
+        let api = [DELTA, b"data: {\"error\":{\"message\":\"boom\"}}\n\n"].concat();
+        let cut = InputEnd::UpstreamError("reset".into());
+        assert_eq!(outcomes(&done, &InputEnd::Complete), [StreamOutcome::Complete]);
+        assert_eq!(outcomes(&finished, &InputEnd::Complete), [StreamOutcome::Complete]);
+        assert_eq!(outcomes(DELTA, &InputEnd::Complete), [StreamOutcome::Incomplete]);
+        assert_eq!(outcomes(DELTA, &cut), [StreamOutcome::UpstreamError]);
+        assert_eq!(outcomes(DELTA, &InputEnd::ClientCancelled), [StreamOutcome::ClientCancelled]);
+        assert_eq!(outcomes(&api, &InputEnd::Complete), [StreamOutcome::UpstreamError]);
+        // A stream that already ended is not changed by how the input ended.
+        assert_eq!(outcomes(&done, &InputEnd::ClientCancelled), [StreamOutcome::Complete]);
+    }
 }

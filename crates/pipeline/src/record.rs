@@ -68,6 +68,47 @@ pub enum Event<'a> {
     ChoiceEnd(&'a ChoiceEnd),
     /// The stream ended, at `[DONE]` or at the end of input.
     StreamEnd(&'a StreamEnd),
+    /// The input ended (emitted by [`Pipeline::finish_with`](crate::Pipeline::finish_with)
+    /// before the open stream, if any, ends).
+    InputEnd(&'a InputEnd),
+}
+
+/// How the input (an HTTP response body, a file) ended, as its reader saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum InputEnd {
+    /// It ended normally.
+    Complete,
+    /// Reading from the upstream failed (reset, timeout, ...).
+    UpstreamError(String),
+    /// The client went away before the end.
+    ClientCancelled,
+}
+
+/// How a stream ended, for transcripts and telemetry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamOutcome {
+    /// `[DONE]` arrived, or every choice has a finish reason.
+    Complete,
+    /// The stream ended without `[DONE]` or a finish reason.
+    Incomplete,
+    /// The upstream sent an error object, or reading from it failed.
+    UpstreamError,
+    /// The client went away first.
+    ClientCancelled,
+}
+
+impl StreamOutcome {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamOutcome::Complete => "complete",
+            StreamOutcome::Incomplete => "incomplete",
+            StreamOutcome::UpstreamError => "upstream_error",
+            StreamOutcome::ClientCancelled => "client_cancelled",
+        }
+    }
 }
 
 /// The identifying fields of one chunk, borrowed from it.
@@ -136,6 +177,8 @@ pub struct StreamEnd {
     pub usage: Option<Usage>,
     /// The stream ended with `data: [DONE]` (or was a whole completion body).
     pub done: bool,
+    /// How it ended.
+    pub outcome: StreamOutcome,
     /// How many data events were parsed as chunks.
     pub chunks: u64,
     /// How many errors were recorded.

@@ -41,6 +41,9 @@ fn events_match_sse_fixtures() {
 #[test]
 fn comments_only_with_flag() {
     let input = b": keep-alive\n\ndata: x\n\n";
-    assert_eq!(json_lines(&thinktee(&["events"], input).stdout), vec![json!({"event":"message","data":"x","id":null})]);
+    assert_eq!(
+        json_lines(&thinktee(&["events"], input).stdout),
+        vec![json!({"event":"message","data":"x","id":null})]
+    );
     assert_eq!(json_lines(&thinktee(&["events", "--comments"], input).stdout).len(), 2);
 }

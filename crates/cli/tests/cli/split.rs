@@ -27,16 +27,23 @@ fn every_e2e_fixture_matches_its_expected_output() {
     for stem in fixtures("e2e") {
         let path = format!("fixtures/e2e/{stem}.sse");
         let out = thinktee(&["split", "--format", "json", &path], b"");
-        let expected_text = std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl")))
-            .expect("expected file");
+        let expected_text =
+            std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl")))
+                .expect("expected file");
         let got = json_lines(&out.stdout);
         let expected = json_lines(&expected_text);
-        assert_eq!(got.len(), expected.len(), "{stem}: record count; stderr {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "{stem}: record count; stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for (g, e) in got.iter().zip(&expected) {
             assert_eq!(keys(g), keys(e), "{stem}: key order");
             assert_eq!(normalize(g.clone()), normalize(e.clone()), "{stem}");
         }
-        let any_errors = expected.iter().any(|r| r["errors"].as_array().is_some_and(|a| !a.is_empty()));
+        let any_errors =
+            expected.iter().any(|r| r["errors"].as_array().is_some_and(|a| !a.is_empty()));
         assert_eq!(out.status.code(), Some(if any_errors { 1 } else { 0 }), "{stem}: exit code");
         checked += 1;
     }
@@ -59,11 +66,17 @@ fn stdin_is_read_when_no_path_or_dash() {
 #[test]
 fn policy_flags_change_the_split() {
     let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[[r]] x [[/r]] y\"}}]}\n\ndata: [DONE]\n\n";
-    let out = thinktee(&["split", "--format", "json", "--tags", "[[r]],[[/r]]", "--trim"], body.as_bytes());
+    let out = thinktee(
+        &["split", "--format", "json", "--tags", "[[r]],[[/r]]", "--trim"],
+        body.as_bytes(),
+    );
     let r = &json_lines(&out.stdout)[0];
     assert_eq!((r["reasoning"].as_str(), r["content"].as_str()), (Some("x"), Some("y")));
 
-    let out = thinktee(&["split", "--format", "json", "--start", "explicit"], b"data: {\"choices\":[{\"delta\":{\"content\":\"a</think>b\"}}]}\n\n");
+    let out = thinktee(
+        &["split", "--format", "json", "--start", "explicit"],
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"a</think>b\"}}]}\n\n",
+    );
     let r = &json_lines(&out.stdout)[0];
     assert_eq!((r["reasoning"].as_str(), r["content"].as_str()), (Some(""), Some("a</think>b")));
     assert_eq!(r["done"], false);
@@ -74,7 +87,10 @@ fn usage_errors_exit_2_and_missing_files_exit_1() {
     assert_eq!(thinktee(&["split", "--tags", "<think>"], b"").status.code(), Some(2));
     assert_eq!(thinktee(&["split", "--start", "sideways"], b"").status.code(), Some(2));
     assert_eq!(thinktee(&["split", "--bogus"], b"").status.code(), Some(2));
-    let out = thinktee(&["split", "--format", "json", "no/such/file.sse", "fixtures/e2e/vllm_reasoning.sse"], b"");
+    let out = thinktee(
+        &["split", "--format", "json", "no/such/file.sse", "fixtures/e2e/vllm_reasoning.sse"],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out.stdout).len(), 1, "the readable input is still printed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.sse"));

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The repository root (fixtures live there).
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
 /// `thinktee ARGS...`, run from the repository root, with `stdin` as input.
-pub fn thinktee(args: &[&str], stdin: &[u8]) -> Output {
+pub(crate) fn thinktee(args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
         .args(args)
@@ -30,7 +30,7 @@ pub fn thinktee(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 /// Fixture stems (`<dir>/<stem>.sse`) under `fixtures/<dir>`, sorted.
-pub fn fixtures(dir: &str) -> Vec<String> {
+pub(crate) fn fixtures(dir: &str) -> Vec<String> {
     let mut stems: Vec<String> = std::fs::read_dir(root().join("fixtures").join(dir))
         .expect("fixture dir")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -42,7 +42,7 @@ pub fn fixtures(dir: &str) -> Vec<String> {
 }
 
 /// Parses JSON Lines.
-pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(bytes)
         .lines()
         .filter(|l| !l.trim().is_empty())
