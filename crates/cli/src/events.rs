@@ -6,7 +6,7 @@ use serde_json::json;
 use thinktee_sse::{Decoder, Frame};
 
 use crate::Outcome;
-use crate::input::{Input, paths};
+use crate::input::for_each_input;
 
 /// `thinktee events [--comments] [PATH|-]...`
 #[derive(Debug, clap::Args)]
@@ -21,21 +21,12 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut outcome = Outcome::Clean;
-    for path in paths(&args.paths) {
-        let mut input = match Input::open(&path) {
-            Ok(input) => input,
-            Err(e) => {
-                out.flush()?;
-                eprintln!("thinktee: {e:#}");
-                outcome = Outcome::HadErrors;
-                continue;
-            }
-        };
+    for_each_input(&args.paths, &mut out, |mut input, out| {
         let mut decoder = Decoder::new();
         let mut buf = Vec::new();
         let mut result: io::Result<()> = Ok(());
         let mut bad = false;
+        let name = input.name.clone();
         let mut on_frame = |frame: Frame<'_>| {
             if result.is_err() {
                 return;
@@ -46,20 +37,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 Frame::Comment(_) => return,
                 Frame::Skipped(e) => {
                     bad = true;
-                    eprintln!("thinktee: {}: event skipped: {e}", input_label(&path));
+                    eprintln!("thinktee: {name}: event skipped: {e}");
                     return;
                 }
                 Frame::Truncated(raw) => {
                     bad = true;
                     eprintln!(
-                        "thinktee: {}: input ended inside an event ({} bytes not dispatched)",
-                        input_label(&path),
+                        "thinktee: {name}: input ended inside an event ({} bytes not dispatched)",
                         raw.len()
                     );
                     return;
                 }
             };
-            result = serde_json::to_writer(&mut out, &line)
+            result = serde_json::to_writer(&mut *out, &line)
                 .map_err(io::Error::from)
                 .and_then(|()| out.write_all(b"\n"));
         };
@@ -68,14 +58,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         decoder.finish(&mut on_frame);
         result?;
-        if bad {
-            outcome = Outcome::HadErrors;
-        }
-    }
-    out.flush()?;
-    Ok(outcome)
-}
-
-fn input_label(path: &str) -> &str {
-    path
+        Ok(if bad { Outcome::HadErrors } else { Outcome::Clean })
+    })
 }

@@ -1,10 +1,12 @@
 //! Reading inputs named on the command line (`-` is stdin) in pieces.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use anyhow::Context;
+
+use crate::Outcome;
 
 /// Size of one read: the SSE decoder and pipeline take any size.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
@@ -49,7 +51,30 @@ impl Input {
     }
 }
 
-/// The inputs, `-` when none were named.
-pub(crate) fn paths(paths: &[String]) -> Vec<String> {
-    if paths.is_empty() { vec!["-".to_owned()] } else { paths.to_vec() }
+/// Runs `each` over every named input (stdin when none), in order, writing
+/// to `out`. An input that cannot be opened is reported on stderr and makes
+/// the result [`Outcome::HadErrors`]; the others still run.
+pub(crate) fn for_each_input<W: Write>(
+    paths: &[String],
+    out: &mut W,
+    mut each: impl FnMut(Input, &mut W) -> anyhow::Result<Outcome>,
+) -> anyhow::Result<Outcome> {
+    let stdin = ["-".to_owned()];
+    let paths = if paths.is_empty() { &stdin[..] } else { paths };
+    let mut outcome = Outcome::Clean;
+    for path in paths {
+        let this = match Input::open(path) {
+            Ok(input) => each(input, out)?,
+            Err(e) => {
+                out.flush()?;
+                eprintln!("thinktee: {e:#}");
+                Outcome::HadErrors
+            }
+        };
+        if this == Outcome::HadErrors {
+            outcome = Outcome::HadErrors;
+        }
+    }
+    out.flush()?;
+    Ok(outcome)
 }

@@ -9,7 +9,7 @@ use thinktee_pipeline::{
 };
 
 use crate::Outcome;
-use crate::input::{Input, paths};
+use crate::input::for_each_input;
 
 /// Output format of `split`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,33 +82,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         args.format.unwrap_or(if io::stdout().is_terminal() { Format::Text } else { Format::Json });
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut outcome = Outcome::Clean;
-    for path in paths(&args.paths) {
-        let mut input = match Input::open(&path) {
-            Ok(input) => input,
-            Err(e) => {
-                out.flush()?;
-                eprintln!("thinktee: {e:#}");
-                outcome = Outcome::HadErrors;
-                continue;
-            }
-        };
+    for_each_input(&args.paths, &mut out, |mut input, out| {
         let options = Options { splitter: config.clone(), ..Options::default() };
         let mut pipeline = Pipeline::new(options);
         let mut collector = Collector::new();
         let mut had_errors = false;
+        let name = input.name.clone();
         let mut print = |collector: &mut Collector, out: &mut BufWriter<_>| -> anyhow::Result<()> {
             for record in collector.drain() {
                 had_errors |= !record.errors.is_empty();
                 match format {
                     Format::Json => {
-                        serde_json::to_writer(
-                            &mut *out,
-                            &Line { source: &input_name(&path), record: &record },
-                        )?;
+                        serde_json::to_writer(&mut *out, &Line { source: &name, record: &record })?;
                         out.write_all(b"\n")?;
                     }
-                    Format::Text => print_text(out, &path, &record)?,
+                    Format::Text => print_text(out, &name, &record)?,
                 }
             }
             out.flush()?;
@@ -124,20 +112,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             first = false;
             let _ = pipeline.feed(&buf, &mut collector);
-            print(&mut collector, &mut out)?;
+            print(&mut collector, out)?;
         }
         let _ = pipeline.finish(&mut collector);
-        print(&mut collector, &mut out)?;
-        if had_errors {
-            outcome = Outcome::HadErrors;
-        }
-    }
-    out.flush()?;
-    Ok(outcome)
-}
-
-fn input_name(path: &str) -> String {
-    path.to_owned()
+        print(&mut collector, out)?;
+        Ok(if had_errors { Outcome::HadErrors } else { Outcome::Clean })
+    })
 }
 
 fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<()> {
