@@ -343,13 +343,33 @@ mod tests {
         let (a, b, c, d) =
             (chunk("hm, R1 has no open tag"), chunk(" so</th"), chunk("ink>"), chunk("Hi"));
         let m = &measure(&[(10, &a), (20, &b), (35, &c), (60, &d), (70, DONE)])[0];
-        // Undecided text is only known to be thinking at the close tag.
-        assert_eq!(m.time_to_first_thinking_ms, Some(35.0));
-        assert_eq!(m.thinking_duration_ms, Some(0.0));
+        // Undecided text, decided at the close tag, is timed when it came.
+        assert_eq!(m.time_to_first_thinking_ms, Some(10.0));
+        assert_eq!(m.thinking_duration_ms, Some(25.0));
         assert_eq!(m.time_to_first_answer_ms, Some(60.0));
         assert_eq!(m.choices[0].thinking_chunks, 1);
         assert!(m.tokens.estimated);
         assert_eq!((m.tokens.reasoning, m.tokens.answer), (Some(1), Some(1)));
+    }
+
+    #[test]
+    fn held_undecided_text_is_timed_when_it_arrived() {
+        // `auto` mode holds text that may turn out to be thinking (R1 sends
+        // no open tag); a plain answer is only decided at the end, but its
+        // first answer time is when it came, not when it was decided.
+        let chunk =
+            |c: &str| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n");
+        let (a, b) = (chunk("Plain answer"), chunk(", no tags."));
+        let m = &measure(&[(30, &a), (80, &b), (500, DONE)])[0];
+        assert_eq!(m.time_to_first_answer_ms, Some(30.0));
+        assert_eq!(m.time_to_first_thinking_ms, None);
+
+        // The same for thinking proved by a late close tag.
+        let (a, b, c) = (chunk("R1 reasons"), chunk(" on"), chunk("</think>Hi"));
+        let m = &measure(&[(30, &a), (80, &b), (300, &c), (310, DONE)])[0];
+        assert_eq!(m.time_to_first_thinking_ms, Some(30.0));
+        assert_eq!(m.thinking_duration_ms, Some(270.0));
+        assert_eq!(m.time_to_first_answer_ms, Some(300.0));
     }
 
     #[test]

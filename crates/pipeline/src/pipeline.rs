@@ -69,6 +69,8 @@ struct ChoiceState {
     /// Field mode: reasoning text has been seen / thinking has ended.
     field_reasoning: bool,
     field_ended: bool,
+    /// When the oldest byte the splitter still holds arrived.
+    pending_since: Option<Duration>,
 }
 
 /// Pushes records into a sink until it stops or fails; then swallows them.
@@ -326,8 +328,9 @@ impl StreamState {
                 // Reasoning arrives in its own field: content is answer.
                 // Anything already given to the splitter is flushed as is.
                 state.field = true;
+                let mut stamp = HeldStamp::new(state);
                 let outcome =
-                    state.splitter.finish(|seg| emit_segment(em, stream, choice.index, seg));
+                    state.splitter.finish(|seg| stamp.emit(em, stream, choice.index, seg));
                 state.split_thinking = outcome.thinking;
             }
             if state.field {
@@ -351,7 +354,9 @@ impl StreamState {
                 }
             } else if let Some(text) = choice.content.as_deref() {
                 let closed = state.splitter.closed_blocks();
-                state.splitter.feed(text, |seg| emit_segment(em, stream, choice.index, seg));
+                let mut stamp = HeldStamp::new(state);
+                state.splitter.feed(text, |seg| stamp.emit(em, stream, choice.index, seg));
+                stamp.update(state, em.at);
                 if state.splitter.closed_blocks() != closed {
                     em.emit(stream, Event::ThinkingEnd { choice: choice.index });
                 }
@@ -385,6 +390,7 @@ impl StreamState {
                     split_thinking: false,
                     field_reasoning: false,
                     field_ended: false,
+                    pending_since: None,
                 });
                 self.choices.len() - 1
             }
@@ -409,7 +415,8 @@ impl StreamState {
         };
         for mut c in self.choices.drain(..) {
             let index = c.index;
-            let outcome = c.splitter.finish(|seg| emit_segment(em, stream, index, seg));
+            let mut stamp = HeldStamp::new(&c);
+            let outcome = c.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
             let reasoning_source = if c.field {
                 ReasoningSource::Field
             } else if outcome.thinking || c.split_thinking {
@@ -451,9 +458,51 @@ fn text_event(choice: u32, kind: SegmentKind, source: ReasoningSource, text: &st
     Event::Text { choice, kind, source, text }
 }
 
-#[inline]
-fn emit_segment<S: Sink>(em: &mut Emitter<'_, S>, stream: u64, choice: u32, seg: Segment<'_>) {
-    em.emit(stream, text_event(choice, seg.kind, ReasoningSource::Tags, seg.text));
+/// Stamps the segments of one splitter call: text the splitter held from
+/// earlier feeds (undecided text in `auto` mode, a partial tag) is stamped
+/// with the time it arrived, not the time it was decided, so "time to first
+/// answer" of a stream without reasoning is when its text came.
+struct HeldStamp {
+    /// Bytes still to emit that were held before this call.
+    held: usize,
+    since: Option<Duration>,
+    emitted: usize,
+}
+
+impl HeldStamp {
+    fn new(state: &ChoiceState) -> HeldStamp {
+        HeldStamp { held: state.splitter.pending_len(), since: state.pending_since, emitted: 0 }
+    }
+
+    #[inline]
+    fn emit<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        seg: Segment<'_>,
+    ) {
+        let event = text_event(choice, seg.kind, ReasoningSource::Tags, seg.text);
+        if self.emitted < self.held && self.since.is_some() {
+            let now = std::mem::replace(&mut em.at, self.since);
+            em.emit(stream, event);
+            em.at = now;
+        } else {
+            em.emit(stream, event);
+        }
+        self.emitted += seg.text.len();
+    }
+
+    /// After a feed: when did the oldest byte still held arrive?
+    fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
+        state.pending_since = if state.splitter.pending_len() == 0 {
+            None
+        } else if self.emitted < self.held {
+            self.since // some of the old held bytes are still held
+        } else {
+            now
+        };
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,14 @@ impl Splitter {
         self.closed
     }
 
+    /// Bytes fed but not yet emitted (a partial tag, undecided text, held
+    /// whitespace). They are emitted before anything fed later, so a caller
+    /// that timestamps segments can give the first `pending_len()` bytes
+    /// emitted by the next call the time they arrived.
+    pub fn pending_len(&self) -> usize {
+        self.hold.len() + self.carry.map_or(0, |(_, len)| len)
+    }
+
     /// Whether the splitter is inside thinking right now.
     pub fn in_thinking(&self) -> bool {
         matches!(self.state, State::Think { .. })
@@ -382,7 +390,14 @@ impl Splitter {
         }
         self.hold.push_str(&text[body.len()..]);
         if self.hold.len() > self.config.max_hold {
-            self.flush_hold(SegmentKind::Thinking, out);
+            // Keep only the run's last `max_hold` bytes: a function of the
+            // whole run, so the result does not depend on the chunking.
+            let mut cut = self.hold.len() - self.config.max_hold;
+            while !self.hold.is_char_boundary(cut) {
+                cut += 1;
+            }
+            emit(out, SegmentKind::Thinking, &self.hold[..cut]);
+            self.hold.drain(..cut);
         }
     }
 

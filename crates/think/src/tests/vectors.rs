@@ -286,6 +286,16 @@ fn closed_blocks_counts_close_tags_across_feeds() {
 }
 
 #[test]
+fn pending_len_counts_what_is_held() {
+    let mut splitter = crate::Splitter::new();
+    let mut emitted = 0;
+    splitter.feed("R1 thinks</th", |s| emitted += s.text.len());
+    assert_eq!((emitted, splitter.pending_len()), (0, "R1 thinks</th".len()));
+    splitter.feed("ink>Hi", |s| emitted += s.text.len());
+    assert_eq!((emitted, splitter.pending_len()), ("R1 thinks</think>Hi".len(), 0));
+}
+
+#[test]
 fn config_errors() {
     assert_eq!(Builder::new().tags("", "</x>").config().err(), Some(crate::ConfigError::EmptyTag));
     assert_eq!(
