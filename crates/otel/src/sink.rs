@@ -1,0 +1,811 @@
+//! [`OtelSink`]: one request's records → a span, metrics and events.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use thinktee_metrics::{MetricsSink, StreamMetrics};
+use thinktee_pipeline::{
+    ChoiceEnd, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record, SegmentKind,
+    Sink, StreamEnd, StreamOutcome, Usage,
+};
+
+use crate::otel::Inner;
+use crate::semconv::*;
+
+/// Chunk arrival gaps kept per stream for `time_per_output_chunk`; later
+/// ones are dropped and counted.
+pub const MAX_CHUNK_GAPS: usize = 65_536;
+/// Content-filter verdicts kept per stream; later ones are dropped and counted.
+pub const MAX_FILTER_EVENTS: usize = 4096;
+/// Bytes of thinking and answer text captured per stream (only with content
+/// capture on); the rest is cut at a character boundary and counted.
+pub const MAX_CAPTURE_BYTES: usize = 1 << 20;
+/// Longest upstream error code used as `error.type` as is; longer ones (and
+/// codes with characters other than `[A-Za-z0-9_.-]`) become `_OTHER`.
+pub const MAX_ERROR_TYPE_LEN: usize = 64;
+
+/// What is known about a request before its response arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestInfo {
+    /// The request's `model`.
+    pub request_model: Option<String>,
+    /// The upstream host (`server.address`).
+    pub server_address: Option<String>,
+    /// The upstream port (`server.port`, exported only with an address).
+    pub server_port: Option<u16>,
+    /// `gen_ai.provider.name` for this request; when `None`, the configured
+    /// override, then the host decide (see [`resolve_provider`](crate::resolve_provider)).
+    pub provider_name: Option<String>,
+    /// The request asked for a stream: then (only) `gen_ai.request.stream`
+    /// is set, and the time-to-first-chunk attribute and metrics and the
+    /// time-per-output-chunk metric are recorded.
+    pub stream: bool,
+    /// The request's `messages` array as JSON, exported as
+    /// `gen_ai.input.messages` only when content capture is on.
+    pub request_messages_json: Option<String>,
+    /// When the request was sent: the span's start. Record timestamps
+    /// (`Record::at`) are durations since this instant.
+    pub start: SystemTime,
+}
+
+impl RequestInfo {
+    /// A streaming request starting now, nothing else known.
+    pub fn new() -> RequestInfo {
+        RequestInfo {
+            request_model: None,
+            server_address: None,
+            server_port: None,
+            provider_name: None,
+            stream: true,
+            request_messages_json: None,
+            start: SystemTime::now(),
+        }
+    }
+}
+
+impl Default for RequestInfo {
+    fn default() -> Self {
+        RequestInfo::new()
+    }
+}
+
+/// Thinking and answer text of one choice (content capture only).
+#[derive(Debug, Default)]
+struct ChoiceText {
+    choice: u32,
+    reasoning: String,
+    content: String,
+}
+
+/// One content-filter verdict and when it arrived.
+#[derive(Debug)]
+struct FilterRecord {
+    choice: Option<u32>,
+    at: Option<Duration>,
+    event: FilterEvent,
+}
+
+/// What one stream has shown so far.
+#[derive(Debug, Default)]
+struct StreamAcc {
+    started: bool,
+    last_at: Option<Duration>,
+    first_chunk: Option<Duration>,
+    last_chunk: Option<Duration>,
+    gaps: Vec<f64>,
+    chunks: u64,
+    errors: u64,
+    id: Option<String>,
+    model: Option<String>,
+    usage: Option<Usage>,
+    choices: Vec<ChoiceEnd>,
+    texts: Vec<ChoiceText>,
+    captured: usize,
+    filters: Vec<FilterRecord>,
+    /// The first upstream error: its code and message.
+    api_error: Option<(Option<String>, String)>,
+    parse_errors: Vec<(&'static str, u64)>,
+    dropped: u64,
+}
+
+/// A [`Sink`] that turns the records of one request into OpenTelemetry
+/// data; get one from [`Otel::sink`](crate::Otel::sink).
+///
+/// [`Sink::record`] only accumulates (bounded by [`MAX_CHUNK_GAPS`],
+/// [`MAX_FILTER_EVENTS`], [`MAX_CAPTURE_BYTES`]) and never fails or blocks.
+/// At each [`Event::StreamEnd`] it emits:
+///
+/// - a CLIENT span `chat {model}` from [`RequestInfo::start`] to the end
+///   record's time, with the GenAI attributes, `thinktee.*` attributes and
+///   `gen_ai.guardrail.result` events;
+/// - the metrics (operation duration, time to first chunk, one
+///   time-per-output-chunk sample per chunk after the first, token usage,
+///   `thinktee.*` instruments);
+/// - a `gen_ai.guardrail.result` log record per content-filter verdict, and
+///   with content capture on a `gen_ai.client.inference.operation.details`
+///   log record and span event.
+///
+/// Emitting hands the data to the SDK's batch processors, which queue
+/// without blocking and drop when full. A sink dropped in the middle of a
+/// stream emits it with outcome `client_cancelled`.
+#[derive(Debug)]
+pub struct OtelSink {
+    otel: Option<Arc<Inner>>,
+    info: RequestInfo,
+    provider: String,
+    metrics: MetricsSink,
+    acc: StreamAcc,
+    /// Set while [`OtelSink::record_http_error`] runs.
+    http_status: Option<u16>,
+}
+
+/// Overrides the `at` of every record it forwards.
+struct Stamped<'a> {
+    sink: &'a mut OtelSink,
+    at: Option<Duration>,
+}
+
+impl Sink for Stamped<'_> {
+    type Error = Infallible;
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
+        let mut r = *record;
+        r.at = self.at.or(r.at);
+        self.sink.record(&r)
+    }
+}
+
+// === impl OtelSink ===
+
+impl OtelSink {
+    pub(crate) fn new(otel: Option<Arc<Inner>>, info: RequestInfo, provider: String) -> OtelSink {
+        OtelSink {
+            otel,
+            info,
+            provider,
+            metrics: MetricsSink::new(),
+            acc: StreamAcc::default(),
+            http_status: None,
+        }
+    }
+
+    /// Whether this sink exports anything (an endpoint is configured).
+    pub fn is_enabled(&self) -> bool {
+        self.otel.is_some()
+    }
+
+    /// The request this sink reports.
+    pub fn request(&self) -> &RequestInfo {
+        &self.info
+    }
+
+    /// The resolved `gen_ai.provider.name`.
+    pub fn provider_name(&self) -> &str {
+        &self.provider
+    }
+
+    /// Records an HTTP error response that carried no stream (e.g. the 400
+    /// JSON body of a filtered prompt), ending now: an errored span with
+    /// `error.type` = the body's `error.code` (else the status code) and
+    /// `http.response.status_code`, and the content-filter verdicts of the
+    /// body's `innererror` as events.
+    pub fn record_http_error(&mut self, status: u16, body: &[u8]) {
+        self.record_http_error_at(status, body, None);
+    }
+
+    /// Like [`OtelSink::record_http_error`], ending `at` after the request
+    /// started (`None`: now).
+    pub fn record_http_error_at(&mut self, status: u16, body: &[u8], at: Option<Duration>) {
+        if self.otel.is_none() {
+            return;
+        }
+        if self.acc.started {
+            self.end_open_stream(StreamOutcome::Incomplete);
+        }
+        self.http_status = Some(status);
+        let body = String::from_utf8_lossy(body);
+        let mut pipeline = Pipeline::default();
+        let _ = pipeline.body(&body, &mut Stamped { sink: self, at });
+        if self.acc.started {
+            // `body` always ends the stream it starts; this is a safeguard.
+            self.end_open_stream(StreamOutcome::UpstreamError);
+        }
+        self.http_status = None;
+    }
+
+    /// Ends a stream the pipeline did not end, as if a `StreamEnd` came.
+    fn end_open_stream(&mut self, outcome: StreamOutcome) {
+        let end = StreamEnd {
+            id: self.acc.id.clone(),
+            model: self.acc.model.clone(),
+            created: None,
+            usage: self.acc.usage,
+            done: false,
+            outcome,
+            chunks: self.acc.chunks,
+            errors: self.acc.errors,
+        };
+        let at = self.acc.last_at;
+        let _ = self.record(&Record { stream: 0, at, event: Event::StreamEnd(&end) });
+    }
+
+    fn on_text(&mut self, choice: u32, kind: SegmentKind, text: &str) {
+        let capture = self.otel.as_ref().is_some_and(|o| o.capture_content);
+        if !capture || kind == SegmentKind::Markup {
+            return;
+        }
+        let acc = &mut self.acc;
+        let room = MAX_CAPTURE_BYTES.saturating_sub(acc.captured);
+        let mut take = text.len().min(room);
+        while !text.is_char_boundary(take) {
+            take -= 1;
+        }
+        if take < text.len() {
+            acc.dropped += 1;
+        }
+        if take == 0 {
+            return;
+        }
+        acc.captured += take;
+        let at = match acc.texts.iter().position(|t| t.choice == choice) {
+            Some(at) => at,
+            None => {
+                acc.texts.push(ChoiceText { choice, ..ChoiceText::default() });
+                acc.texts.len() - 1
+            }
+        };
+        let t = &mut acc.texts[at];
+        match kind {
+            SegmentKind::Thinking => t.reasoning.push_str(&text[..take]),
+            _ => t.content.push_str(&text[..take]),
+        }
+    }
+
+    fn on_error(&mut self, kind: ErrorKind, code: Option<&str>, message: &str) {
+        let acc = &mut self.acc;
+        acc.errors += 1;
+        if kind == ErrorKind::Api {
+            acc.api_error.get_or_insert_with(|| (code.map(str::to_owned), message.to_owned()));
+            return;
+        }
+        let kind = kind.as_str();
+        match acc.parse_errors.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => acc.parse_errors.push((kind, 1)),
+        }
+    }
+
+    /// Emits everything about the stream that just ended.
+    fn emit(&mut self, end: &StreamEnd, at: Option<Duration>) {
+        let acc = std::mem::take(&mut self.acc);
+        let measured = self.metrics.drain().next_back();
+        let Some(otel) = self.otel.clone() else { return };
+        let report =
+            Report::new(&self.info, &self.provider, self.http_status, end, at, acc, measured);
+        report.emit(&otel);
+    }
+}
+
+impl Sink for OtelSink {
+    type Error = Infallible;
+
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
+        if self.otel.is_none() {
+            return Ok(Flow::Continue);
+        }
+        let _ = self.metrics.record(record);
+        let at = record.at;
+        if at.is_some() {
+            self.acc.last_at = at;
+        }
+        match record.event {
+            Event::StreamStart => self.acc.started = true,
+            Event::Chunk(info) => {
+                let acc = &mut self.acc;
+                acc.started = true;
+                acc.chunks += 1;
+                if acc.id.is_none() {
+                    acc.id = info.id.map(str::to_owned);
+                }
+                if acc.model.is_none() {
+                    acc.model = info.model.map(str::to_owned);
+                }
+                if let Some(at) = at {
+                    acc.first_chunk.get_or_insert(at);
+                    if let Some(prev) = acc.last_chunk {
+                        if acc.gaps.len() < MAX_CHUNK_GAPS {
+                            acc.gaps.push(at.saturating_sub(prev).as_secs_f64());
+                        } else {
+                            acc.dropped += 1;
+                        }
+                    }
+                    acc.last_chunk = Some(at);
+                }
+            }
+            Event::Text { choice, kind, text, .. } => self.on_text(choice, kind, text),
+            Event::Usage(usage) => self.acc.usage = Some(*usage),
+            Event::Filter { choice, filter } => {
+                let acc = &mut self.acc;
+                if acc.filters.len() < MAX_FILTER_EVENTS {
+                    acc.filters.push(FilterRecord { choice, at, event: filter.clone() });
+                } else {
+                    acc.dropped += 1;
+                }
+            }
+            Event::Error(e) => self.on_error(e.kind, e.code.as_deref(), &e.message),
+            Event::ChoiceEnd(c) => self.acc.choices.push(c.clone()),
+            Event::StreamEnd(end) => self.emit(end, at),
+            _ => {}
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+impl Drop for OtelSink {
+    fn drop(&mut self) {
+        if self.otel.is_some() && self.acc.started {
+            self.end_open_stream(StreamOutcome::ClientCancelled);
+        }
+    }
+}
+
+// === impl Report ===
+
+/// Everything emitted for one stream, computed once.
+struct Report<'a> {
+    info: &'a RequestInfo,
+    span_name: String,
+    start: SystemTime,
+    end: SystemTime,
+    duration: f64,
+    /// Attributes shared by every metric of this stream.
+    common: Vec<KeyValue>,
+    span_attributes: Vec<KeyValue>,
+    error: Option<String>,
+    acc: StreamAcc,
+    measured: Option<StreamMetrics>,
+    outcome: StreamOutcome,
+    /// The status of an HTTP error response.
+    http_error: Option<u16>,
+    usage: Option<Usage>,
+}
+
+fn secs(ms: f64) -> f64 {
+    ms / 1000.0
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `error.type` from an upstream code: as is when short and plain, else `_OTHER`.
+fn error_type_of_code(code: &str) -> String {
+    let plain = !code.is_empty()
+        && code.len() <= MAX_ERROR_TYPE_LEN
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if plain { code.to_owned() } else { "_OTHER".to_owned() }
+}
+
+/// Maps an OpenAI finish reason to the output-messages schema's enum.
+fn schema_finish_reason(reason: Option<&str>) -> &str {
+    match reason {
+        Some("tool_calls" | "function_call") => "tool_call",
+        Some(r) => r,
+        None => "error",
+    }
+}
+
+impl<'a> Report<'a> {
+    fn new(
+        info: &'a RequestInfo,
+        provider: &str,
+        http_status: Option<u16>,
+        end: &StreamEnd,
+        at: Option<Duration>,
+        acc: StreamAcc,
+        measured: Option<StreamMetrics>,
+    ) -> Report<'a> {
+        let start = info.start;
+        let elapsed =
+            at.unwrap_or_else(|| SystemTime::now().duration_since(start).unwrap_or_default());
+        let http_error = http_status.filter(|s| *s >= 400);
+        let error = match (&acc.api_error, http_error, end.outcome) {
+            (Some((Some(code), _)), _, _) => Some(error_type_of_code(code)),
+            (_, Some(status), _) => Some(status.to_string()),
+            (_, _, StreamOutcome::Complete) => None,
+            (Some((None, _)), _, _) => Some(StreamOutcome::UpstreamError.as_str().to_owned()),
+            (None, None, outcome) => Some(outcome.as_str().to_owned()),
+        };
+        let response_id = end.id.clone().or_else(|| acc.id.clone());
+        let response_model = end.model.clone().or_else(|| acc.model.clone());
+        let usage = end.usage.or(acc.usage);
+
+        let mut common = vec![
+            KeyValue::new(GEN_AI_OPERATION_NAME, OPERATION_CHAT),
+            KeyValue::new(GEN_AI_PROVIDER_NAME, provider.to_owned()),
+        ];
+        if let Some(m) = &info.request_model {
+            common.push(KeyValue::new(GEN_AI_REQUEST_MODEL, m.clone()));
+        }
+        if let Some(m) = &response_model {
+            common.push(KeyValue::new(GEN_AI_RESPONSE_MODEL, m.clone()));
+        }
+        if let Some(a) = &info.server_address {
+            common.push(KeyValue::new(SERVER_ADDRESS, a.clone()));
+            if let Some(p) = info.server_port {
+                common.push(KeyValue::new(SERVER_PORT, i64::from(p)));
+            }
+        }
+        if let Some(e) = &error {
+            common.push(KeyValue::new(ERROR_TYPE, e.clone()));
+        }
+
+        let mut span = common.clone();
+        if info.stream {
+            // Conditionally required: only on streaming requests.
+            span.push(KeyValue::new(GEN_AI_REQUEST_STREAM, true));
+        }
+        if let Some(id) = &response_id {
+            span.push(KeyValue::new(GEN_AI_RESPONSE_ID, id.clone()));
+        }
+        let reasons: Vec<StringValue> = acc
+            .choices
+            .iter()
+            .filter_map(|c| c.finish_reason.clone())
+            .map(StringValue::from)
+            .collect();
+        if !reasons.is_empty() {
+            span.push(KeyValue::new(
+                GEN_AI_RESPONSE_FINISH_REASONS,
+                Value::Array(Array::String(reasons)),
+            ));
+        }
+        if let Some(u) = &usage {
+            let tokens = [
+                (GEN_AI_USAGE_INPUT_TOKENS, u.prompt_tokens),
+                (GEN_AI_USAGE_OUTPUT_TOKENS, u.completion_tokens),
+                (GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning_tokens),
+                (GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cached_tokens.or(u.cache_hit_tokens)),
+            ];
+            for (key, n) in tokens {
+                if let Some(n) = n {
+                    span.push(KeyValue::new(key, int(n)));
+                }
+            }
+        }
+        if info.stream
+            && let Some(first) = acc.first_chunk
+        {
+            span.push(KeyValue::new(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first.as_secs_f64()));
+        }
+        if let Some(status) = http_status {
+            span.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        }
+        if let Some(m) = &measured {
+            if let Some(ms) = m.time_to_first_answer_ms {
+                span.push(KeyValue::new(THINKTEE_TIME_TO_FIRST_ANSWER, secs(ms)));
+            }
+            if let Some(ms) = m.thinking_duration_ms {
+                span.push(KeyValue::new(THINKTEE_THINKING_DURATION, secs(ms)));
+            }
+        }
+        let source = if acc.choices.iter().any(|c| c.reasoning_source == ReasoningSource::Field) {
+            ReasoningSource::Field
+        } else if acc.choices.iter().any(|c| c.reasoning_source == ReasoningSource::Tags) {
+            ReasoningSource::Tags
+        } else {
+            ReasoningSource::None
+        };
+        span.push(KeyValue::new(THINKTEE_REASONING_SOURCE, source.as_str()));
+        span.push(KeyValue::new(
+            THINKTEE_THINKING_UNTERMINATED,
+            acc.choices.iter().any(|c| c.unterminated),
+        ));
+        span.push(KeyValue::new(THINKTEE_OUTCOME, end.outcome.as_str()));
+
+        Report {
+            info,
+            span_name: match &info.request_model {
+                Some(m) => format!("{OPERATION_CHAT} {m}"),
+                None => OPERATION_CHAT.to_owned(),
+            },
+            start,
+            end: start + elapsed,
+            duration: elapsed.as_secs_f64(),
+            common,
+            span_attributes: span,
+            error,
+            acc,
+            measured,
+            outcome: end.outcome,
+            http_error,
+            usage,
+        }
+    }
+
+    /// The `gen_ai.output.messages` JSON, or `None` when no choice produced
+    /// anything.
+    fn output_messages(&self) -> Option<String> {
+        let messages: Vec<serde_json::Value> = self
+            .acc
+            .choices
+            .iter()
+            .filter_map(|c| {
+                let text = self.acc.texts.iter().find(|t| t.choice == c.choice);
+                let mut parts = Vec::new();
+                if let Some(t) = text {
+                    if !t.reasoning.is_empty() {
+                        parts
+                            .push(serde_json::json!({"type": "reasoning", "content": t.reasoning}));
+                    }
+                    if !t.content.is_empty() {
+                        parts.push(serde_json::json!({"type": "text", "content": t.content}));
+                    }
+                }
+                if parts.is_empty() && c.finish_reason.is_none() {
+                    return None;
+                }
+                Some(serde_json::json!({
+                    "role": "assistant",
+                    "parts": parts,
+                    "finish_reason": schema_finish_reason(c.finish_reason.as_deref()),
+                }))
+            })
+            .collect();
+        if messages.is_empty() {
+            None
+        } else {
+            Some(serde_json::Value::Array(messages).to_string())
+        }
+    }
+
+    fn emit(self, otel: &Inner) {
+        let mut span = otel
+            .tracer
+            .span_builder(self.span_name.clone())
+            .with_kind(SpanKind::Client)
+            .with_start_time(self.start)
+            .with_attributes(self.span_attributes.clone())
+            .start(&otel.tracer);
+        let context = span.span_context().clone();
+
+        for f in &self.acc.filters {
+            let attributes = guardrail_attributes(f);
+            let time = f.at.map_or(self.end, |at| self.start + at);
+            let severity =
+                if f.event.filtered == Some(true) { Severity::Warn } else { Severity::Info };
+            emit_log(otel, &context, EVENT_GUARDRAIL_RESULT, time, severity, &attributes);
+            span.add_event_with_timestamp(EVENT_GUARDRAIL_RESULT, time, attributes);
+        }
+
+        if otel.capture_content {
+            let mut attributes: Vec<KeyValue> = self
+                .span_attributes
+                .iter()
+                .filter(|kv| !kv.key.as_str().starts_with("thinktee."))
+                .cloned()
+                .collect();
+            let input = self.info.request_messages_json.clone();
+            let output = self.output_messages();
+            if input.is_some() || output.is_some() {
+                if let Some(input) = input {
+                    attributes.push(KeyValue::new(GEN_AI_INPUT_MESSAGES, input));
+                }
+                if let Some(output) = output {
+                    attributes.push(KeyValue::new(GEN_AI_OUTPUT_MESSAGES, output));
+                }
+                emit_log(
+                    otel,
+                    &context,
+                    EVENT_OPERATION_DETAILS,
+                    self.end,
+                    Severity::Info,
+                    &attributes,
+                );
+                span.add_event_with_timestamp(EVENT_OPERATION_DETAILS, self.end, attributes);
+            }
+        }
+
+        if self.error.is_some() {
+            let description = match &self.acc.api_error {
+                Some((_, message)) => message.clone(),
+                None => match self.http_error {
+                    Some(status) => format!("http status {status}"),
+                    None => self.outcome.as_str().to_owned(),
+                },
+            };
+            span.set_status(Status::error(description));
+        }
+        span.end_with_timestamp(self.end);
+
+        self.record_metrics(otel);
+        otel.counters.streams.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record_metrics(&self, otel: &Inner) {
+        let m = &otel.instruments;
+        let common = &self.common[..];
+        m.operation_duration.record(self.duration, common);
+        if self.info.stream
+            && let Some(first) = self.acc.first_chunk
+        {
+            m.time_to_first_chunk.record(first.as_secs_f64(), common);
+            for gap in &self.acc.gaps {
+                m.time_per_output_chunk.record(*gap, common);
+            }
+        }
+        if let Some(u) = &self.usage {
+            let typed = |kind: &'static str| {
+                let mut attrs = self.common.clone();
+                attrs.push(KeyValue::new(GEN_AI_TOKEN_TYPE, kind));
+                attrs
+            };
+            if let Some(n) = u.prompt_tokens {
+                m.token_usage.record(n, &typed("input"));
+            }
+            if let Some(n) = u.completion_tokens {
+                m.token_usage.record(n, &typed("output"));
+            }
+            if let Some(n) = u.reasoning_tokens {
+                m.reasoning_tokens.record(n, common);
+            }
+        }
+        if let Some(s) = &self.measured {
+            if let Some(ms) = s.time_to_first_answer_ms {
+                m.time_to_first_answer.record(secs(ms), common);
+            }
+            if let Some(ms) = s.thinking_duration_ms {
+                m.thinking_duration.record(secs(ms), common);
+            }
+        }
+        let provider = self.common[1].clone();
+        for f in &self.acc.filters {
+            let e = &f.event;
+            let mut attrs = vec![
+                provider.clone(),
+                KeyValue::new(GEN_AI_GUARDRAIL_SOURCE, e.source.as_str()),
+                KeyValue::new(GEN_AI_GUARDRAIL_RISK_CATEGORY, e.category.clone()),
+            ];
+            if let Some(s) = &e.severity {
+                attrs.push(KeyValue::new(THINKTEE_CONTENT_FILTER_SEVERITY, s.clone()));
+            }
+            if let Some(filtered) = e.filtered {
+                attrs.push(KeyValue::new(THINKTEE_CONTENT_FILTER_FILTERED, filtered));
+            }
+            m.content_filter_events.add(1, &attrs);
+        }
+        let mut parse_errors = 0;
+        for (kind, n) in &self.acc.parse_errors {
+            m.parse_errors.add(*n, &[KeyValue::new(THINKTEE_PARSE_ERROR_KIND, *kind)]);
+            parse_errors += n;
+        }
+        otel.counters.parse_errors.fetch_add(parse_errors, Ordering::Relaxed);
+        if self.acc.dropped > 0 {
+            otel.add_dropped(self.acc.dropped);
+        }
+    }
+}
+
+/// The attributes of one `gen_ai.guardrail.result` event.
+fn guardrail_attributes(f: &FilterRecord) -> Vec<KeyValue> {
+    let e = &f.event;
+    let (kind, value) = if e.category == "error" || (e.code.is_some() && e.severity.is_none()) {
+        ("error", e.code.clone().unwrap_or_else(|| "error".to_owned()))
+    } else if let Some(s) = &e.severity {
+        ("severity", s.clone())
+    } else if let Some(d) = e.detected {
+        ("detected", d.to_string())
+    } else if let Some(b) = e.filtered {
+        ("filtered", b.to_string())
+    } else {
+        ("filtered", "unknown".to_owned())
+    };
+    let mut attrs = vec![
+        KeyValue::new(GEN_AI_GUARDRAIL_SOURCE, e.source.as_str()),
+        KeyValue::new(GEN_AI_GUARDRAIL_RESULT_TYPE, kind),
+        KeyValue::new(GEN_AI_GUARDRAIL_RESULT_VALUE, value),
+        KeyValue::new(GEN_AI_GUARDRAIL_RISK_CATEGORY, e.category.clone()),
+    ];
+    if let Some(b) = e.filtered {
+        attrs.push(KeyValue::new(THINKTEE_CONTENT_FILTER_FILTERED, b));
+    }
+    if let Some(id) = &e.id {
+        attrs.push(KeyValue::new(GEN_AI_GUARDRAIL_POLICY_ID, id.clone()));
+    }
+    if let Some(choice) = f.choice {
+        attrs.push(KeyValue::new(THINKTEE_CONTENT_FILTER_CHOICE, i64::from(choice)));
+    }
+    if let Some(o) = &e.offsets {
+        let offsets = [
+            (THINKTEE_CONTENT_FILTER_CHECK_OFFSET, o.check_offset),
+            (THINKTEE_CONTENT_FILTER_START_OFFSET, o.start_offset),
+            (THINKTEE_CONTENT_FILTER_END_OFFSET, o.end_offset),
+        ];
+        for (key, n) in offsets {
+            if let Some(n) = n {
+                attrs.push(KeyValue::new(key, int(n)));
+            }
+        }
+    }
+    attrs
+}
+
+/// A span attribute value as a log attribute value.
+fn any_value(v: &Value) -> AnyValue {
+    match v {
+        Value::Bool(b) => AnyValue::Boolean(*b),
+        Value::I64(n) => AnyValue::Int(*n),
+        Value::F64(x) => AnyValue::Double(*x),
+        Value::String(s) => AnyValue::String(s.clone()),
+        Value::Array(Array::Bool(a)) => a.iter().map(|b| AnyValue::Boolean(*b)).collect(),
+        Value::Array(Array::I64(a)) => a.iter().map(|n| AnyValue::Int(*n)).collect(),
+        Value::Array(Array::F64(a)) => a.iter().map(|x| AnyValue::Double(*x)).collect(),
+        Value::Array(Array::String(a)) => a.iter().map(|s| AnyValue::String(s.clone())).collect(),
+        other => AnyValue::String(other.to_string().into()),
+    }
+}
+
+/// Emits one event as a log record tied to the span.
+fn emit_log(
+    otel: &Inner,
+    span: &SpanContext,
+    name: &'static str,
+    time: SystemTime,
+    severity: Severity,
+    attributes: &[KeyValue],
+) {
+    let mut record = otel.logger.create_log_record();
+    record.set_event_name(name);
+    record.set_timestamp(time);
+    record.set_observed_timestamp(SystemTime::now());
+    record.set_severity_number(severity);
+    record.set_severity_text(if severity == Severity::Warn { "WARN" } else { "INFO" });
+    record.set_trace_context(span.trace_id(), span.span_id(), Some(span.trace_flags()));
+    for kv in attributes {
+        record.add_attribute(kv.key.clone(), any_value(&kv.value));
+    }
+    otel.logger.emit(record);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_low_cardinality() {
+        assert_eq!(error_type_of_code("content_filter"), "content_filter");
+        assert_eq!(error_type_of_code("502"), "502");
+        assert_eq!(error_type_of_code("rate limit: try in 20s"), "_OTHER");
+        assert_eq!(error_type_of_code(&"x".repeat(65)), "_OTHER");
+        assert_eq!(error_type_of_code(""), "_OTHER");
+    }
+
+    #[test]
+    fn finish_reasons_follow_the_output_schema() {
+        assert_eq!(schema_finish_reason(Some("tool_calls")), "tool_call");
+        assert_eq!(schema_finish_reason(Some("function_call")), "tool_call");
+        assert_eq!(schema_finish_reason(Some("content_filter")), "content_filter");
+        assert_eq!(schema_finish_reason(None), "error");
+    }
+
+    #[test]
+    fn guardrail_result_types() {
+        let mut e = FilterEvent::new(thinktee_pipeline::FilterSource::Prompt, "custom_blocklists");
+        e.filtered = Some(true);
+        e.id = Some("list".into());
+        let attrs = guardrail_attributes(&FilterRecord { choice: None, at: None, event: e });
+        let get = |k: &str| attrs.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.clone());
+        assert_eq!(get(GEN_AI_GUARDRAIL_RESULT_TYPE), Some("filtered".into()));
+        assert_eq!(get(GEN_AI_GUARDRAIL_RESULT_VALUE), Some("true".into()));
+        assert_eq!(get(GEN_AI_GUARDRAIL_POLICY_ID), Some("list".into()));
+        let mut e = FilterEvent::new(thinktee_pipeline::FilterSource::Completion, "error");
+        e.code = Some("content_filter_error".into());
+        let attrs = guardrail_attributes(&FilterRecord { choice: Some(0), at: None, event: e });
+        assert_eq!(attrs[1].value, "error".into());
+        assert_eq!(attrs[2].value, "content_filter_error".into());
+    }
+}
