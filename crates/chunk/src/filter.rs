@@ -24,7 +24,7 @@ use serde::de::{MapAccess, SeqAccess};
 use crate::de::{Code, Field, Key, L, Lenient, Scalar, skip_value, value};
 
 /// Where an annotation applies: the prompt or the generated completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FilterSource {
     /// `prompt_filter_results` / `prompt_annotations`, or the 400 body's
@@ -49,7 +49,7 @@ impl FilterSource {
 ///
 /// `check_offset` is an exclusive lower bound on the `end_offset` of future
 /// annotations and never decreases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct FilterOffsets {
     /// `check_offset`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +65,7 @@ pub struct FilterOffsets {
 /// One category's verdict from a content-filter results object.
 ///
 /// Serializes flat, leaving out every field that is `None`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FilterEvent {
     /// Prompt or completion.
     pub source: FilterSource,

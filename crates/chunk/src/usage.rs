@@ -11,7 +11,7 @@ use crate::de::{Field, Lenient, skip_value, value};
 /// Every count is `None` when the wire did not carry it (absent, `null`, or
 /// not a non-negative integer). vLLM's `continuous_usage_stats` sends
 /// cumulative usage on every chunk: keep the last one, do not sum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Usage {
     /// `prompt_tokens`.
     #[serde(skip_serializing_if = "Option::is_none")]

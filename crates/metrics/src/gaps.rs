@@ -16,7 +16,7 @@ pub(crate) struct GapRecorder {
 }
 
 /// Percentiles of the gaps between consecutive chunks, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Gaps {
     /// Median gap.
     pub p50_ms: f64,

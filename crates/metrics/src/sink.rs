@@ -9,7 +9,7 @@ use thinktee_pipeline::{Event, Flow, Record, SegmentKind, Sink, Usage};
 use crate::gaps::{GapRecorder, Gaps};
 
 /// Token counts of a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Tokens {
     /// Prompt tokens (from usage only).
     pub prompt: Option<u64>,
@@ -26,7 +26,7 @@ pub struct Tokens {
 }
 
 /// Metrics of one choice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ChoiceMetrics {
     /// The choice index.
     pub choice: u32,
@@ -48,7 +48,7 @@ pub struct ChoiceMetrics {
 }
 
 /// Metrics of one stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StreamMetrics {
     /// The stream index within the input.
     pub stream: u64,

@@ -127,7 +127,7 @@ pub struct ChunkInfo<'a> {
 }
 
 /// Where a choice's reasoning came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasoningSource {
     /// Inline `<think>` tags in `content`.
@@ -150,7 +150,7 @@ impl ReasoningSource {
 }
 
 /// How a choice ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChoiceEnd {
     /// The choice index.
     pub choice: u32,
@@ -186,7 +186,7 @@ pub struct StreamEnd {
 }
 
 /// The kinds of problem a stream can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -219,7 +219,7 @@ impl ErrorKind {
 }
 
 /// A problem found in a stream. The stream it came in goes on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StreamError {
     /// What kind of problem.
     pub kind: ErrorKind,

@@ -1,3 +1,77 @@
-//! JSON Lines transcript sink for thinktee records (lossless or fail).
+//! JSON Lines transcripts of thinktee streams: one line per finished choice
+//! of each stream, written as soon as the stream ends.
+//!
+//! - [`TranscriptRecord`]: one line: [`RequestMeta`], reasoning, answer,
+//!   where the reasoning came from, finish reason, usage, content-filter
+//!   events, errors, the stream's [`StreamOutcome`](thinktee_pipeline::StreamOutcome)
+//!   and its [`StreamMetrics`](thinktee_metrics::StreamMetrics). It
+//!   serializes and deserializes (`thinktee analyze` reads transcripts back).
+//! - [`Assembler`]: a [`Sink`](thinktee_pipeline::Sink) building those
+//!   records in memory; it joins a [`Collector`](thinktee_pipeline::Collector)
+//!   and a [`MetricsSink`](thinktee_metrics::MetricsSink) rather than
+//!   accumulating anything itself.
+//! - [`TranscriptSink`]: an assembler plus an [`Output`] that receives each
+//!   stream's records when it ends.
+//! - [`JsonlWriter`]: the file output: buffered, flushed at every stream
+//!   end, on [`flush`](JsonlWriter::flush) and on drop; rotated by size
+//!   ([`DEFAULT_MAX_FILE_BYTES`]); new files mode 0600 on unix
+//!   ([`private_options`]). [`WriterStats`] counts lines and failures.
+//! - [`Error`]: why a transcript could not be written.
+//!
+//! # Policy: lossless or fail
+//!
+//! A transcript either holds every record of every stream it was given or
+//! says it does not: a failed write or flush is logged (a `tracing` error
+//! event), counted ([`WriterStats::failures`]) and returned by the sink as
+//! its `Err` (so the feeder stops feeding it and can report the failure).
+//! Nothing is ever dropped silently and nothing panics. This is unlike
+//! telemetry sinks, which drop and count when they fall behind.
+//!
+//! This crate is pure: no tokio. The async writer task that many concurrent
+//! streams share lives in `thinktee-tee`.
+//!
+//! # Example
+//! ```
+//! use thinktee_pipeline::Pipeline;
+//! use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
+//!
+//! let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>hm</th\"}}]}\n\n\
+//!             data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ink>Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+//! let meta = RequestMeta { request_id: Some("req-1".into()), ..RequestMeta::default() };
+//! let mut sink = TranscriptSink::with_meta(JsonlWriter::new(Vec::new()), meta);
+//! let mut pipeline = Pipeline::default();
+//! let (first, second) = body.as_bytes().split_at(40); // a read ends mid-event
+//! pipeline.feed(first, &mut sink)?;
+//! assert!(sink.output().get_ref().is_empty()); // Partial: no stream ended yet
+//! pipeline.feed(second, &mut sink)?;
+//! pipeline.finish(&mut sink)?;
+//! let line = std::str::from_utf8(sink.output().get_ref()).unwrap();
+//! assert_eq!(line.lines().count(), 1); // Complete: one line per choice
+//! let record: TranscriptRecord = serde_json::from_str(line)?;
+//! assert_eq!((record.reasoning.as_str(), record.content.as_str()), ("hm", "Hi"));
+//! assert_eq!(record.outcome.as_str(), "complete");
+//! assert_eq!(record.request.unwrap().request_id.as_deref(), Some("req-1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+
+mod assemble;
+mod error;
+mod output;
+mod record;
+mod sink;
+mod writer;
+
+pub use assemble::Assembler;
+pub use error::Error;
+pub use output::Output;
+pub use record::{RequestMeta, TranscriptRecord};
+pub use sink::TranscriptSink;
+pub use writer::{
+    DEFAULT_MAX_FILE_BYTES, JsonlWriter, WRITE_BUFFER_SIZE, WriterStats, private_options,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! The transcript sink.
+
+use std::time::Duration;
+
+use thinktee_pipeline::{Event, Flow, Record, Sink};
+
+use crate::assemble::Assembler;
+use crate::error::Error;
+use crate::output::Output;
+use crate::record::RequestMeta;
+
+/// A [`Sink`] that hands the [`TranscriptRecord`](crate::TranscriptRecord)s
+/// of each stream to an [`Output`] as soon as the stream ends.
+///
+/// Lossless or fail: if the output fails, the sink returns the error (and
+/// the pipeline stops feeding it); it never drops a record silently.
+#[derive(Debug)]
+pub struct TranscriptSink<O> {
+    assembler: Assembler,
+    output: O,
+}
+
+impl<O: Output> TranscriptSink<O> {
+    /// A sink writing to `output`, without request metadata.
+    pub fn new(output: O) -> TranscriptSink<O> {
+        TranscriptSink { assembler: Assembler::new(), output }
+    }
+
+    /// A sink writing to `output` whose records carry `meta`.
+    pub fn with_meta(output: O, meta: RequestMeta) -> TranscriptSink<O> {
+        TranscriptSink { assembler: Assembler::with_meta(meta), output }
+    }
+
+    /// The request metadata put on records of streams that end from now on.
+    pub fn set_meta(&mut self, meta: Option<RequestMeta>) {
+        self.assembler.set_meta(meta);
+    }
+
+    /// The first byte of the current stream's body arrived at `at`.
+    pub fn observe_first_byte(&mut self, at: Duration) {
+        self.assembler.observe_first_byte(at);
+    }
+
+    /// The output.
+    pub fn output(&self) -> &O {
+        &self.output
+    }
+
+    /// The output, mutably.
+    pub fn output_mut(&mut self) -> &mut O {
+        &mut self.output
+    }
+
+    /// Gives the output back.
+    pub fn into_output(self) -> O {
+        self.output
+    }
+}
+
+impl<O: Output> Sink for TranscriptSink<O> {
+    type Error = Error;
+
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Error> {
+        let Ok(_) = self.assembler.record(record);
+        if let Event::StreamEnd(_) = record.event {
+            let records: Vec<_> = self.assembler.drain().collect();
+            if !records.is_empty() {
+                self.output.write_stream(records)?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        self.output.flush()
+    }
+}

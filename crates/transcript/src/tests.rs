@@ -1,0 +1,203 @@
+//! Transcripts of every e2e fixture, read back; rotation; failures.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use thinktee_pipeline::{InputEnd, Pipeline, Sink, StreamOutcome};
+
+use crate::{Error, JsonlWriter, Output, RequestMeta, TranscriptRecord, TranscriptSink};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/e2e")
+}
+
+fn stems() -> Vec<String> {
+    let mut stems: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?.file_name().into_string().ok()?.strip_suffix(".sse").map(Into::into)
+        })
+        .collect();
+    stems.sort();
+    stems
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("thinktee-transcript-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Error messages are ours, not part of the contract (as in the CLI tests).
+fn normalize(mut v: Value) -> Value {
+    for e in v["errors"].as_array_mut().into_iter().flatten() {
+        if e["kind"] != "api" {
+            *e = serde_json::json!({ "kind": e["kind"].clone() });
+        }
+    }
+    v
+}
+
+#[test]
+fn every_fixture_round_trips_and_agrees_with_the_split_contract() {
+    let mut lines = 0;
+    for stem in stems() {
+        let input = std::fs::read(fixtures().join(format!("{stem}.sse"))).unwrap();
+        let meta = RequestMeta { request_id: Some(stem.clone()), ..RequestMeta::default() };
+        let mut sink = TranscriptSink::with_meta(JsonlWriter::new(Vec::new()), meta);
+        let _ = Pipeline::default().run_document(&input, &mut sink);
+        let mut memory = TranscriptSink::new(Vec::new());
+        let _ = Pipeline::default().run_document(&input, &mut memory);
+        let text = String::from_utf8(sink.output().get_ref().clone()).unwrap();
+        let expected =
+            std::fs::read_to_string(fixtures().join(format!("{stem}.expected.jsonl"))).unwrap();
+        let expected: Vec<Value> =
+            expected.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(text.lines().count(), expected.len(), "{stem}");
+        for ((line, exp), mem) in text.lines().zip(&expected).zip(memory.output()) {
+            let back: TranscriptRecord = serde_json::from_str(line).unwrap();
+            assert_eq!(back.request.as_ref().unwrap().request_id.as_deref(), Some(&stem[..]));
+            assert_eq!(TranscriptRecord { request: None, ..back.clone() }, *mem, "{stem}");
+            assert_eq!(serde_json::to_string(&back).unwrap(), line, "{stem}: stable");
+            let got: Value = serde_json::from_str(line).unwrap();
+            for key in exp.as_object().unwrap().keys().filter(|k| *k != "source") {
+                assert_eq!(
+                    normalize(got.clone())[key],
+                    normalize(exp.clone())[key],
+                    "{stem}.{key}"
+                );
+            }
+            lines += 1;
+        }
+    }
+    assert!(lines >= 30, "{lines}");
+}
+
+#[test]
+fn a_split_expected_line_is_not_a_transcript() {
+    let line =
+        std::fs::read_to_string(fixtures().join("azure_inline_think.expected.jsonl")).unwrap();
+    assert!(serde_json::from_str::<TranscriptRecord>(line.trim()).is_err());
+}
+
+#[test]
+fn outcome_and_timings_follow_the_feeder() {
+    let ms = Duration::from_millis;
+    let chunk = |i: u32, c: &str| {
+        format!("data: {{\"choices\":[{{\"index\":{i},\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n")
+    };
+    let mut sink = TranscriptSink::new(Vec::new());
+    let mut pipeline = Pipeline::default();
+    sink.observe_first_byte(ms(5));
+    pipeline.feed_at(chunk(0, "<think>a").as_bytes(), ms(10), &mut sink).unwrap();
+    pipeline.feed_at(chunk(1, "<think>b</think>B").as_bytes(), ms(20), &mut sink).unwrap();
+    pipeline.feed_at(chunk(0, "</think>A").as_bytes(), ms(30), &mut sink).unwrap();
+    pipeline.finish_with(&InputEnd::ClientCancelled, Some(ms(40)), &mut sink).unwrap();
+    let records = sink.into_output();
+    assert_eq!(records.len(), 2);
+    for (r, (first_answer, duration)) in records.iter().zip([(30.0, 20.0), (20.0, 0.0)]) {
+        assert_eq!(r.outcome, StreamOutcome::ClientCancelled);
+        assert_eq!(r.metrics.choices.len(), 1);
+        let c = &r.metrics.choices[0];
+        assert_eq!(c.choice, r.choice);
+        assert_eq!(c.time_to_first_answer_ms, Some(first_answer));
+        assert_eq!(c.thinking_duration_ms, Some(duration));
+        assert_eq!(r.metrics.time_to_first_byte_ms, Some(5.0));
+        assert_eq!(r.metrics.total_duration_ms, Some(40.0));
+    }
+}
+
+#[test]
+fn files_rotate_by_size_are_private_and_resume_in_order() {
+    let dir = temp_dir("rotate");
+    let base = dir.join("transcripts.jsonl");
+    let input = std::fs::read(fixtures().join("n2_interleaved_choices.sse")).unwrap();
+    let write = |times: usize| {
+        let writer = JsonlWriter::create(&base, 600).unwrap();
+        let mut sink = TranscriptSink::new(writer);
+        for _ in 0..times {
+            Pipeline::default().run_document(&input, &mut sink).unwrap();
+        }
+        sink.into_output().stats()
+    };
+    let stats = write(3);
+    assert_eq!((stats.records, stats.failures), (6, 0));
+    assert_eq!(stats.files, 6, "every line is longer than the limit: one file each");
+    assert!(dir.join("transcripts-5.jsonl").exists());
+    assert!(!dir.join("transcripts-6.jsonl").exists());
+    // A second run appends after the last file, not to the first.
+    let stats = write(1);
+    assert_eq!(stats.files, 3);
+    assert!(dir.join("transcripts-7.jsonl").exists());
+    let mut lines = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            serde_json::from_str::<TranscriptRecord>(line).unwrap();
+            lines += 1;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
+    }
+    assert_eq!(lines, 8);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Fails every write while `fail` is set.
+struct Flaky {
+    fail: bool,
+    out: Vec<u8>,
+}
+
+impl Write for Flaky {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.fail {
+            return Err(io::Error::other("disk on fire"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.write(&[]).map(drop)
+    }
+}
+
+#[test]
+fn a_failed_write_is_counted_and_returned_never_panics() {
+    let input = std::fs::read(fixtures().join("deepseek_reasoning_content.sse")).unwrap();
+    let mut sink = TranscriptSink::new(JsonlWriter::new(Flaky { fail: true, out: Vec::new() }));
+    let err = Pipeline::default().run_document(&input, &mut sink).unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err}");
+    assert!(err.to_string().contains("disk on fire"));
+    assert!(sink.output().stats().failures >= 1);
+    // Once the disk is back, the next stream is written on a line of its own.
+    sink.output_mut().get_mut().fail = false;
+    Pipeline::default().run_document(&input, &mut sink).unwrap();
+    let text = String::from_utf8(sink.output().get_ref().out.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines.iter().all(|l| serde_json::from_str::<TranscriptRecord>(l).is_ok()), "{text}");
+    assert!(!lines.is_empty());
+}
+
+#[test]
+fn outputs_compose() {
+    let input = std::fs::read(fixtures().join("vllm_reasoning.sse")).unwrap();
+    let mut records: Vec<TranscriptRecord> = Vec::new();
+    {
+        let boxed: Box<dyn Output> = Box::new(&mut records);
+        let mut sink = TranscriptSink::new(boxed);
+        Pipeline::default().run_document(&input, &mut sink).unwrap();
+        sink.finish().unwrap();
+    }
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, StreamOutcome::Complete);
+}
