@@ -2,3 +2,5 @@
 
 mod pipeline;
 mod support;
+mod tee;
+mod transcript;

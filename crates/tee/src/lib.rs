@@ -1,3 +1,110 @@
-//! Async tee: forwards stream bytes untouched and feeds a copy to the thinktee pipeline.
+//! The async tee: forwards a response body untouched and feeds a copy to
+//! the thinktee pipeline, off the forward path.
+//!
+//! - [`tee`] / [`Builder`]: wrap a `Stream<Item = Result<Bytes, E>>`
+//!   ([`Builder::stream`] → [`TeeStream`]) or an `AsyncRead`
+//!   ([`Builder::reader`] → [`TeeReader`]); get a [`TeeHandle`] whose
+//!   [`join`](TeeHandle::join) gives a [`TeeReport`] (bytes seen and
+//!   parsed, overflow, sink error, how the input ended).
+//! - [`SseCodec`]: a tokio-util `Decoder` yielding
+//!   [`OwnedFrame`](thinktee_sse::OwnedFrame)s, for `FramedRead`.
+//! - [`ChannelSink`] / [`channel_sink`]: fan-out to consumers that may fall
+//!   behind (telemetry): `try_send`, and on a full channel drop and count
+//!   (`dropped_total`).
+//! - [`RawCapture`]: the exact bytes of a stream to `<dir>/<request-id>.sse`.
+//! - [`TranscriptWriter`] / [`ChannelOutput`]: one writer thread owning the
+//!   transcript file for many concurrent streams; lossless sends.
+//! - [`Error`]: spawn, capture and transcript-writer failures.
+//!
+//! # Forward first, parse after
+//!
+//! Each item is returned to the caller as soon as the wrapped stream yields
+//! it. Before returning it, the tee queues a clone (a reference count on the
+//! same bytes) and its arrival time for the parse side; that never waits.
+//! The parse side feeds the pipeline with
+//! [`feed_at`](thinktee_pipeline::Pipeline::feed_at)`(bytes, arrival - start)`,
+//! where `start` is [`Builder::start`] (the request's start) or the tee's
+//! creation, and at the end calls
+//! [`finish_with`](thinktee_pipeline::Pipeline::finish_with) with how the
+//! input ended: `Complete` at the end of the stream, `UpstreamError` at its
+//! first `Err` item, `ClientCancelled` when the tee is dropped first.
+//!
+//! The parse side of each tee is a thread of its own
+//! ([`PARSE_THREAD_NAME`]). Sinks are synchronous and may block (a file
+//! write, a lossless send to the [`TranscriptWriter`], a stalled consumer):
+//! on a dedicated thread that blocks neither the runtime's workers (on a
+//! current-thread runtime that would stall forwarding itself) nor tokio's
+//! shared blocking pool, which DNS resolution and `tokio::fs` need and whose
+//! cap long-lived streams would use up. A thread per concurrent stream
+//! costs a stack (mostly untouched) and a spawn per stream.
+//!
+//! A slow or failing sink never blocks or alters the forwarded stream: a
+//! sink `Err` stops its feeding (reported in [`TeeReport::sink_error`]); a
+//! parse side too far behind stops parsing that stream
+//! ([`TeeReport::overflowed`], a warning is logged once, the stream's
+//! records get a `truncated` error saying so) while forwarding goes on.
+//!
+//! # Memory per stream
+//!
+//! At most [`MAX_QUEUED_BYTES`] (8 MiB, see [`Builder::max_queued_bytes`])
+//! of pieces queued for the parse side, each piece counted as its length
+//! plus [`PIECE_OVERHEAD`] bytes (a piece that is a view into a larger
+//! buffer keeps that buffer alive); a JSON body is held whole on the parse
+//! side up to the same bound; plus the pipeline's own bounds (SSE line and
+//! event limits, the splitter's hold bound per choice) and whatever the sink
+//! keeps.
+//!
+//! # Example
+//! ```
+//! use bytes::Bytes;
+//! use futures_util::StreamExt;
+//! use thinktee_pipeline::Collector;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The first read ends mid-event: the pipeline holds it (Partial) until
+//! // the second completes it.
+//! let pieces = [
+//!     "data: {\"choices\":[{\"delta\":{\"content\":\"<think>hm</th",
+//!     "ink>Hi\"}}]}\n\ndata: [DONE]\n\n",
+//! ];
+//! let upstream = futures_util::stream::iter(pieces.map(|p| Ok::<_, std::io::Error>(Bytes::from(p))));
+//! let (mut forwarded, handle) = thinktee_tee::tee(upstream, Collector::new());
+//! let mut body = Vec::new();
+//! while let Some(piece) = forwarded.next().await {
+//!     body.extend_from_slice(&piece?); // forwarded untouched, at once
+//! }
+//! assert_eq!(body, pieces.concat().as_bytes());
+//!
+//! let (report, mut collector) = handle.join_sink().await?;
+//! let records: Vec<_> = collector.drain().collect(); // Complete
+//! assert_eq!((records[0].reasoning.as_str(), records[0].content.as_str()), ("hm", "Hi"));
+//! assert_eq!((report.bytes_seen, report.overflowed), (body.len() as u64, false));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+
+mod builder;
+mod capture;
+mod channel;
+mod codec;
+mod error;
+mod feed;
+mod handle;
+mod parse;
+mod writer;
+
+pub use builder::{Builder, MAX_QUEUED_BYTES, PARSE_THREAD_NAME, tee};
+pub use capture::{MAX_CAPTURE_NAME, RawCapture};
+pub use channel::{ChannelSink, channel_sink};
+pub use codec::SseCodec;
+pub use error::Error;
+pub use feed::{PIECE_OVERHEAD, TeeReader, TeeStream};
+pub use handle::{TeeHandle, TeeReport};
+pub use writer::{ChannelOutput, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREAD_NAME};
+
+#[cfg(test)]
+mod tests;

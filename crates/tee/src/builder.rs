@@ -1,0 +1,155 @@
+//! Setting up a tee.
+
+use std::fmt::Display;
+use std::sync::{Arc, mpsc};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use thinktee_pipeline::{DocumentKind, Options, Pipeline, Sink};
+use tokio::io::AsyncRead;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::capture::RawCapture;
+use crate::feed::{Feeder, Shared, TeeReader, TeeStream};
+use crate::handle::TeeHandle;
+use crate::parse::{self, ParseSide};
+
+/// Default bound on the bytes queued between the forward and parse sides
+/// of one stream.
+pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
+
+/// Name of the parse-side threads.
+pub const PARSE_THREAD_NAME: &str = "thinktee-parse";
+
+/// Options of a tee; finish with [`Builder::stream`] or [`Builder::reader`].
+#[derive(Debug)]
+pub struct Builder {
+    start: Option<Instant>,
+    max_queued: usize,
+    pipeline: Options,
+    document: Option<DocumentKind>,
+    capture: Option<RawCapture>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            start: None,
+            max_queued: MAX_QUEUED_BYTES,
+            pipeline: Options::default(),
+            document: None,
+            capture: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Defaults: times from the tee's creation, [`MAX_QUEUED_BYTES`],
+    /// default pipeline options, document kind sniffed from the first
+    /// bytes, no capture.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Records are stamped with the time since `start` (the request's
+    /// start) instead of since the tee's creation.
+    pub fn start(mut self, start: Instant) -> Builder {
+        self.start = Some(start);
+        self
+    }
+
+    /// The bound on bytes queued for the parse side (each piece counts its
+    /// length plus [`PIECE_OVERHEAD`](crate::PIECE_OVERHEAD)); also the
+    /// largest JSON body parsed.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Builder {
+        self.max_queued = bytes;
+        self
+    }
+
+    /// Splitter policy and SSE limits of the pipeline.
+    pub fn pipeline(mut self, options: Options) -> Builder {
+        self.pipeline = options;
+        self
+    }
+
+    /// What the body is (say, from its `Content-Type`). Without it, a body
+    /// whose first non-whitespace byte is `{` is read as JSON (one body or
+    /// JSON Lines, parsed when it ends), anything else as SSE.
+    pub fn document(mut self, kind: DocumentKind) -> Builder {
+        self.document = Some(kind);
+        self
+    }
+
+    /// Also write the exact bytes to `capture` (on the parse side).
+    pub fn capture(mut self, capture: RawCapture) -> Builder {
+        self.capture = Some(capture);
+        self
+    }
+
+    /// Tees a stream of `Bytes`: returns the stream to forward and a handle
+    /// on the parse side, which feeds `sink`.
+    pub fn stream<S, E, K>(self, stream: S, sink: K) -> (TeeStream<S>, TeeHandle<K>)
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: Display,
+        K: Sink + Send + 'static,
+        K::Error: Display,
+    {
+        let (feeder, handle) = self.spawn(sink);
+        (TeeStream::new(stream, feeder), handle)
+    }
+
+    /// Tees a reader: returns the reader to read from and a handle on the
+    /// parse side, which feeds `sink`.
+    pub fn reader<R, K>(self, reader: R, sink: K) -> (TeeReader<R>, TeeHandle<K>)
+    where
+        R: AsyncRead + Unpin,
+        K: Sink + Send + 'static,
+        K::Error: Display,
+    {
+        let (feeder, handle) = self.spawn(sink);
+        (TeeReader::new(reader, feeder), handle)
+    }
+
+    fn spawn<K>(self, sink: K) -> (Feeder, TeeHandle<K>)
+    where
+        K: Sink + Send + 'static,
+        K::Error: Display,
+    {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = mpsc::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let side = ParseSide {
+            pipeline: Pipeline::new(self.pipeline),
+            sink,
+            start: self.start.unwrap_or_else(Instant::now),
+            max_queued: self.max_queued,
+            document: self.document,
+            capture: self.capture,
+            shared: Arc::clone(&shared),
+        };
+        let spawned = std::thread::Builder::new().name(PARSE_THREAD_NAME.into()).spawn(move || {
+            let _ = done_tx.send(parse::run(side, rx));
+        });
+        let rx = match spawned {
+            Ok(_) => Ok(done_rx),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the parse side: forwarding only");
+                Err(e)
+            }
+        };
+        (Feeder::new(tx, shared, self.max_queued), TeeHandle { rx })
+    }
+}
+
+/// Tees `stream` into `sink` with the defaults (see [`Builder`]).
+pub fn tee<S, E, K>(stream: S, sink: K) -> (TeeStream<S>, TeeHandle<K>)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Display,
+    K: Sink + Send + 'static,
+    K::Error: Display,
+{
+    Builder::new().stream(stream, sink)
+}

@@ -1,0 +1,234 @@
+//! The forward side: the stream and reader wrappers and what they send to
+//! the parse side.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use thinktee_pipeline::InputEnd;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::time::Instant;
+
+/// What each queued piece counts for beyond its length, so that many tiny
+/// pieces cannot hide behind the byte bound.
+pub const PIECE_OVERHEAD: usize = 64;
+
+/// From the forward side to the parse side.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A piece and when it arrived.
+    Data(Bytes, Instant),
+    /// The queue bound was hit at this time: nothing more will come but `End`.
+    Overflow(Instant),
+    /// The input ended this way, at this time, after this many bytes.
+    End(InputEnd, Instant, u64),
+}
+
+/// State both sides see.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Bytes queued and not yet taken by the parse side (with overhead).
+    pub(crate) queued: AtomicUsize,
+    /// The parse side wants no more data (its sink stopped or failed and
+    /// there is no capture).
+    pub(crate) stop: AtomicBool,
+}
+
+pub(crate) fn cost(len: usize) -> usize {
+    len + PIECE_OVERHEAD
+}
+
+/// The forward side's half: sends copies, never waits.
+pub(crate) struct Feeder {
+    tx: Option<mpsc::Sender<Msg>>,
+    shared: Arc<Shared>,
+    max_queued: usize,
+    seen: u64,
+    ended: bool,
+    overflowed: bool,
+}
+
+impl Feeder {
+    pub(crate) fn new(tx: mpsc::Sender<Msg>, shared: Arc<Shared>, max_queued: usize) -> Feeder {
+        Feeder { tx: Some(tx), shared, max_queued, seen: 0, ended: false, overflowed: false }
+    }
+
+    /// A piece was forwarded: queue a copy (a reference count, not bytes).
+    pub(crate) fn data(&mut self, bytes: &Bytes) {
+        if self.ended || bytes.is_empty() {
+            return;
+        }
+        self.seen += bytes.len() as u64;
+        if self.overflowed || self.shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(tx) = &self.tx else { return };
+        let cost = cost(bytes.len());
+        // Only this side adds, so the check cannot race past the bound.
+        if self.shared.queued.load(Ordering::Acquire) + cost > self.max_queued {
+            self.overflowed = true;
+            tracing::warn!(
+                max_queued = self.max_queued,
+                seen = self.seen,
+                "thinktee parse side fell behind: stopped parsing this stream (forwarding goes on)"
+            );
+            if tx.send(Msg::Overflow(Instant::now())).is_err() {
+                self.tx = None;
+            }
+            return;
+        }
+        self.shared.queued.fetch_add(cost, Ordering::AcqRel);
+        if tx.send(Msg::Data(bytes.clone(), Instant::now())).is_err() {
+            // The parse side is gone (it panicked): forward only.
+            self.tx = None;
+        }
+    }
+
+    /// The input ended (once; later calls do nothing).
+    pub(crate) fn end(&mut self, end: InputEnd) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::End(end, Instant::now(), self.seen));
+        }
+    }
+}
+
+impl Drop for Feeder {
+    /// Dropped before the input ended: the client went away.
+    fn drop(&mut self) {
+        self.end(InputEnd::ClientCancelled);
+    }
+}
+
+impl fmt::Debug for Feeder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feeder")
+            .field("seen", &self.seen)
+            .field("queued", &self.shared.queued.load(Ordering::Relaxed))
+            .field("ended", &self.ended)
+            .field("overflowed", &self.overflowed)
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl TeeStream ===
+
+/// Yields the items of the wrapped stream unchanged, each as soon as it
+/// arrives, and queues a copy of each `Bytes` for the parse side.
+///
+/// How the input ended is told to the pipeline: the end of the wrapped
+/// stream is [`InputEnd::Complete`], its first `Err` item
+/// [`InputEnd::UpstreamError`] (with the error's `Display`; later items are
+/// still forwarded, not parsed), and dropping this stream before either is
+/// [`InputEnd::ClientCancelled`]. Made by [`Builder::stream`](crate::Builder::stream).
+///
+/// The wrapped stream must be `Unpin` (wrap others in `Box::pin`).
+#[derive(Debug)]
+pub struct TeeStream<S> {
+    inner: S,
+    feeder: Feeder,
+    done: bool,
+}
+
+impl<S> TeeStream<S> {
+    pub(crate) fn new(inner: S, feeder: Feeder) -> TeeStream<S> {
+        TeeStream { inner, feeder, done: false }
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, E> Stream for TeeStream<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: fmt::Display,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let item = ready!(Pin::new(&mut this.inner).poll_next(cx));
+        match &item {
+            Some(Ok(bytes)) => this.feeder.data(bytes),
+            Some(Err(e)) => this.feeder.end(InputEnd::UpstreamError(e.to_string())),
+            None => {
+                this.done = true;
+                this.feeder.end(InputEnd::Complete);
+            }
+        }
+        Poll::Ready(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done { (0, Some(0)) } else { self.inner.size_hint() }
+    }
+}
+
+// === impl TeeReader ===
+
+/// Reads through the wrapped reader unchanged and queues a copy of every
+/// read for the parse side (copied into a new `Bytes`: the read buffer is
+/// the caller's).
+///
+/// A read of 0 bytes into a non-empty buffer is the end
+/// ([`InputEnd::Complete`]), a read error [`InputEnd::UpstreamError`], and
+/// dropping the reader before either [`InputEnd::ClientCancelled`]. Made by
+/// [`Builder::reader`](crate::Builder::reader). The wrapped reader must be
+/// `Unpin`.
+#[derive(Debug)]
+pub struct TeeReader<R> {
+    inner: R,
+    feeder: Feeder,
+}
+
+impl<R> TeeReader<R> {
+    pub(crate) fn new(inner: R, feeder: Feeder) -> TeeReader<R> {
+        TeeReader { inner, feeder }
+    }
+
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for TeeReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let room = buf.remaining();
+        match ready!(Pin::new(&mut this.inner).poll_read(cx, buf)) {
+            Ok(()) => {
+                let new = &buf.filled()[before..];
+                if !new.is_empty() {
+                    this.feeder.data(&Bytes::copy_from_slice(new));
+                } else if room > 0 {
+                    this.feeder.end(InputEnd::Complete);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Err(e) => {
+                this.feeder.end(InputEnd::UpstreamError(e.to_string()));
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The reader form, JSON bodies, `Flow::Stop`, stamping.
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use thinktee_pipeline::{Collector, Event, Flow, InputEnd, Record, Sink};
+use thinktee_transcript::TranscriptSink;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::{Builder, tee};
+
+fn fixture(stem: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/e2e/{stem}.sse")),
+    )
+    .unwrap()
+}
+
+fn stream_of(
+    bytes: &[u8],
+    size: usize,
+) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Unpin {
+    let pieces: Vec<io::Result<Bytes>> =
+        bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    futures_util::stream::iter(pieces)
+}
+
+#[tokio::test]
+async fn the_reader_form_reads_through_and_parses_a_copy() {
+    let bytes = fixture("n2_interleaved_choices");
+    let (mut tx, rx) = tokio::io::duplex(64);
+    let (mut reader, handle) = Builder::new().reader(rx, Collector::new());
+    let input = bytes.clone();
+    let writer = tokio::spawn(async move {
+        for piece in input.chunks(50) {
+            tx.write_all(piece).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(read, bytes);
+    let (report, mut collector) = handle.join_sink().await.unwrap();
+    assert_eq!(report.end, Some(InputEnd::Complete));
+    assert_eq!(report.bytes_parsed, bytes.len() as u64);
+    assert_eq!(collector.drain().count(), 2);
+}
+
+#[tokio::test]
+async fn a_dropped_reader_is_a_cancelled_client() {
+    let (mut tx, rx) = tokio::io::duplex(64);
+    let (mut reader, handle) = Builder::new().reader(rx, Collector::new());
+    tx.write_all(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n").await.unwrap();
+    let mut buf = [0; 8];
+    assert_eq!(reader.read(&mut buf).await.unwrap(), 8);
+    drop(reader);
+    let report = handle.join().await.unwrap();
+    assert_eq!((report.end, report.bytes_seen), (Some(InputEnd::ClientCancelled), 8));
+}
+
+#[tokio::test]
+async fn json_bodies_are_sniffed_held_and_stamped_at_their_end() {
+    for (stem, records) in
+        [("nonstreaming_completion", 1), ("jsonl_bodies", 2), ("azure_400_content_filter", 1)]
+    {
+        let bytes = fixture(stem);
+        let sink = TranscriptSink::new(Vec::new());
+        let (stream, handle) = tee(stream_of(&bytes, 7), sink);
+        let forwarded: Vec<Bytes> = stream.map(Result::unwrap).collect().await;
+        assert_eq!(forwarded.concat(), bytes);
+        let (report, sink) = handle.join_sink().await.unwrap();
+        assert_eq!(report.bytes_parsed, bytes.len() as u64);
+        let got = sink.into_output();
+        assert_eq!(got.len(), records, "{stem}");
+        for r in got {
+            let m = &r.metrics;
+            assert!(m.total_duration_ms.is_some(), "{stem}");
+            if m.chunks > 0 {
+                assert_eq!(m.time_to_first_chunk_ms, m.total_duration_ms, "{stem}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_told_to_be_sse_is_not_sniffed() {
+    let bytes = fixture("nonstreaming_completion");
+    let builder = Builder::new().document(thinktee_pipeline::DocumentKind::Sse);
+    let (stream, handle) = builder.stream(stream_of(&bytes, 100), Collector::new());
+    let _: Vec<_> = stream.collect().await;
+    let (_, mut collector) = handle.join_sink().await.unwrap();
+    let records: Vec<_> = collector.drain().collect();
+    // Read as SSE, the body is one unfinished block of unknown fields.
+    assert_eq!(records.len(), 1);
+    assert!(records[0].content.is_empty() && records[0].reasoning.is_empty());
+    assert_eq!(records[0].errors[0].kind, thinktee_pipeline::ErrorKind::Truncated);
+}
+
+/// Says `Stop` at its first text, counts what it gets after.
+#[derive(Default)]
+struct StopAtText {
+    after: usize,
+    stopped: bool,
+    finished: bool,
+}
+
+impl Sink for StopAtText {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, r: &Record<'_>) -> Result<Flow, Self::Error> {
+        if self.stopped {
+            self.after += 1;
+        }
+        if let Event::Text { .. } = r.event {
+            self.stopped = true;
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+    fn finish(&mut self) -> Result<(), Self::Error> {
+        self.finished = true;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_sink_that_stops_gets_nothing_more_but_its_finish() {
+    let bytes = fixture("deepseek_reasoning_content");
+    let (stream, handle) = tee(stream_of(&bytes, 1), StopAtText::default());
+    let forwarded: Vec<Bytes> = stream.map(Result::unwrap).collect().await;
+    assert_eq!(forwarded.concat(), bytes);
+    let (report, sink) = handle.join_sink().await.unwrap();
+    assert!(report.sink_stopped);
+    assert!(report.bytes_parsed < report.bytes_seen, "the forward side stopped queueing");
+    assert_eq!((sink.after, sink.finished), (0, true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_are_stamped_from_the_given_start() {
+    let start = Instant::now();
+    tokio::time::advance(Duration::from_millis(250)).await;
+    let bytes = fixture("vllm_reasoning");
+    let (stream, handle) = Builder::new()
+        .start(start)
+        .stream(stream_of(&bytes, 1000), TranscriptSink::new(Vec::new()));
+    let _: Vec<_> = stream.collect().await;
+    let (_, sink) = handle.join_sink().await.unwrap();
+    let m = &sink.into_output()[0].metrics;
+    assert_eq!((m.time_to_first_chunk_ms, m.total_duration_ms), (Some(250.0), Some(250.0)));
+}

@@ -1,0 +1,344 @@
+//! The async tee end to end: every e2e fixture paced through it into a
+//! transcript file; forwarding is untouched whatever the sink does; how the
+//! input ended reaches the transcript.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+use thinktee_pipeline::{Flow, InputEnd, Record, Sink, StreamOutcome};
+use thinktee_tee::{Builder, TeeReport};
+use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
+use tokio::time::Instant;
+
+use crate::support::{fixtures_dir, sse_fixtures};
+
+/// Gap between two pieces of a paced stream.
+const GAP: Duration = Duration::from_millis(2);
+/// How late a forwarded piece may be, whatever the sink does.
+const MAX_FORWARD_DELAY: Duration = Duration::from_millis(50);
+
+type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
+
+/// Cuts a recording at every blank line (event boundaries) and again in the
+/// middle of every event.
+fn pieces(bytes: &[u8]) -> Vec<Bytes> {
+    let mut cuts = vec![0];
+    let mut start = 0;
+    for end in (1..bytes.len()).filter(|&i| bytes[i - 1] == b'\n' && bytes[i] == b'\n') {
+        cuts.push(start + (end + 1 - start) / 2);
+        cuts.push(end + 1);
+        start = end + 1;
+    }
+    cuts.push(start + (bytes.len() - start) / 2);
+    cuts.push(bytes.len());
+    cuts.dedup();
+    cuts.windows(2).map(|w| Bytes::copy_from_slice(&bytes[w[0]..w[1]])).collect()
+}
+
+/// Yields `pieces` `GAP` apart (then `tail`, if any), noting when each was
+/// sent.
+fn paced(pieces: Vec<Bytes>, tail: Option<io::Error>, sent: Arc<Mutex<Vec<Instant>>>) -> Upstream {
+    let items = pieces.into_iter().map(Ok).chain(tail.map(Err));
+    Box::pin(futures_util::stream::unfold(items, move |mut items| {
+        let sent = Arc::clone(&sent);
+        async move {
+            tokio::time::sleep(GAP).await;
+            let item = items.next()?;
+            sent.lock().unwrap().push(Instant::now());
+            Some((item, items))
+        }
+    }))
+}
+
+/// Forwards everything: the bytes and how late each piece came out.
+async fn forward(mut stream: impl Stream<Item = Result<Bytes, io::Error>> + Unpin) -> Forwarded {
+    let mut out = Forwarded::default();
+    while let Some(item) = stream.next().await {
+        out.received.push(Instant::now());
+        match item {
+            Ok(bytes) => out.bytes.extend_from_slice(&bytes),
+            Err(e) => out.error = Some(e.to_string()),
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Forwarded {
+    bytes: Vec<u8>,
+    received: Vec<Instant>,
+    error: Option<String>,
+}
+
+impl Forwarded {
+    fn max_delay(&self, sent: &Mutex<Vec<Instant>>) -> Duration {
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), self.received.len());
+        sent.iter().zip(&self.received).map(|(s, r)| *r - *s).max().unwrap_or_default()
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("thinktee-tests-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read_transcript(path: &std::path::Path) -> Vec<TranscriptRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// Error messages are ours: only upstream (`api`) ones are compared whole.
+fn normalize(mut v: Value) -> Value {
+    for e in v["errors"].as_array_mut().into_iter().flatten() {
+        if e["kind"] != "api" {
+            *e = serde_json::json!({ "kind": e["kind"].clone() });
+        }
+    }
+    v
+}
+
+/// The outcome a stream must have, from its expected `split` lines: an
+/// upstream error object wins, then `[DONE]` or every choice finished.
+fn expected_outcome(lines: &[&Value]) -> StreamOutcome {
+    let api =
+        lines.iter().any(|l| l["errors"].as_array().unwrap().iter().any(|e| e["kind"] == "api"));
+    if api {
+        StreamOutcome::UpstreamError
+    } else if lines[0]["done"] == true || lines.iter().all(|l| !l["finish_reason"].is_null()) {
+        StreamOutcome::Complete
+    } else {
+        StreamOutcome::Incomplete
+    }
+}
+
+fn assert_ordered(stem: &str, r: &TranscriptRecord) {
+    let m = &r.metrics;
+    let total = m.total_duration_ms.unwrap_or_else(|| panic!("{stem}: no total"));
+    let first_chunk = m.time_to_first_chunk_ms;
+    if m.chunks > 0 {
+        assert!(first_chunk.is_some_and(|t| t > 0.0 && t <= total), "{stem}: {m:?}");
+    }
+    for c in &m.choices {
+        let (thinking, answer) = (c.time_to_first_thinking_ms, c.time_to_first_answer_ms);
+        for t in [thinking, answer].into_iter().flatten() {
+            assert!(first_chunk.is_some_and(|f| f <= t) && t <= total, "{stem}: {m:?}");
+        }
+        if let (Some(t), Some(a)) = (thinking, answer) {
+            assert!(t <= a, "{stem}: thinking after answer: {m:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
+    let dir = temp_dir("fixtures");
+    let mut tasks = Vec::new();
+    for (stem, bytes) in sse_fixtures("e2e") {
+        let dir = dir.clone();
+        tasks.push(tokio::spawn(async move {
+            let path = dir.join(format!("{stem}.jsonl"));
+            let meta = RequestMeta { request_id: Some(stem.clone()), ..RequestMeta::default() };
+            let sink =
+                TranscriptSink::with_meta(JsonlWriter::create(&path, u64::MAX).unwrap(), meta);
+            let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
+            let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
+            let (stream, handle) = Builder::new().start(Instant::now()).stream(upstream, sink);
+            let forwarded = forward(stream).await;
+            let report = handle.join().await.unwrap();
+            (stem, bytes, forwarded, sent, report, path)
+        }));
+    }
+    let mut lines = 0;
+    for task in tasks {
+        let (stem, bytes, forwarded, sent, report, path) = task.await.unwrap();
+        assert_eq!(forwarded.bytes, bytes, "{stem}: forwarded bytes");
+        assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY, "{stem}");
+        assert_eq!(
+            report,
+            TeeReport {
+                bytes_seen: bytes.len() as u64,
+                bytes_parsed: bytes.len() as u64,
+                end: Some(InputEnd::Complete),
+                ..TeeReport::default()
+            },
+            "{stem}"
+        );
+        let got = read_transcript(&path);
+        let expected_text =
+            std::fs::read_to_string(fixtures_dir().join(format!("e2e/{stem}.expected.jsonl")))
+                .unwrap();
+        let expected: Vec<Value> =
+            expected_text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(got.len(), expected.len(), "{stem}: one line per choice-stream");
+        let mut streams: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+        for e in &expected {
+            streams.entry(e["stream"].as_u64().unwrap()).or_default().push(e);
+        }
+        for (record, exp) in got.iter().zip(&expected) {
+            let value = normalize(serde_json::to_value(record).unwrap());
+            for key in exp.as_object().unwrap().keys().filter(|k| *k != "source") {
+                assert_eq!(value[key], normalize(exp.clone())[key], "{stem}: {key}");
+            }
+            assert_eq!(record.outcome, expected_outcome(&streams[&record.stream]), "{stem}");
+            assert_eq!(record.request.as_ref().unwrap().request_id.as_deref(), Some(&stem[..]));
+            assert_ordered(&stem, record);
+            lines += 1;
+        }
+    }
+    assert!(lines >= 30, "{lines}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A sink that fails at its `n`th record.
+struct FailAt(usize);
+
+impl Sink for FailAt {
+    type Error = String;
+    fn record(&mut self, _: &Record<'_>) -> Result<Flow, String> {
+        self.0 = self.0.saturating_sub(1);
+        if self.0 == 0 { Err("sink exploded".into()) } else { Ok(Flow::Continue) }
+    }
+}
+
+/// Sleeps (blocking its thread) at its first record, then passes records on.
+struct Stall<K> {
+    stall: Option<Duration>,
+    inner: K,
+}
+
+impl<K: Sink> Sink for Stall<K> {
+    type Error = K::Error;
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, K::Error> {
+        if let Some(d) = self.stall.take() {
+            std::thread::sleep(d);
+        }
+        self.inner.record(record)
+    }
+    fn finish(&mut self) -> Result<(), K::Error> {
+        self.inner.finish()
+    }
+}
+
+fn fixture(stem: &str) -> Vec<u8> {
+    std::fs::read(fixtures_dir().join(format!("e2e/{stem}.sse"))).unwrap()
+}
+
+// A current-thread runtime: a sink blocking the runtime would stall forwarding.
+#[tokio::test]
+async fn a_failing_or_stalled_sink_changes_nothing_forwarded() {
+    let bytes = fixture("azure_inline_think");
+    // Fails at once.
+    let sent = Arc::default();
+    let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
+    let (stream, handle) = Builder::new().stream(upstream, FailAt(3));
+    let forwarded = forward(stream).await;
+    assert_eq!(forwarded.bytes, bytes);
+    assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY);
+    let report = handle.join().await.unwrap();
+    assert_eq!(report.sink_error.as_deref(), Some("sink exploded"));
+    assert_eq!(report.bytes_seen, bytes.len() as u64);
+    assert_eq!(report.end, Some(InputEnd::Complete));
+
+    // Stalls longer than the whole stream takes to forward.
+    let stall = GAP * 2 * pieces(&bytes).len() as u32 + Duration::from_millis(200);
+    let sent = Arc::default();
+    let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
+    let started = Instant::now();
+    let sink = Stall { stall: Some(stall), inner: TranscriptSink::new(Vec::new()) };
+    let (stream, handle) = Builder::new().stream(upstream, sink);
+    let forwarded = forward(stream).await;
+    assert!(started.elapsed() < stall, "forwarding waited for the sink");
+    assert_eq!(forwarded.bytes, bytes);
+    assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY);
+    let (report, sink) = handle.join_sink().await.unwrap();
+    assert!(started.elapsed() >= stall);
+    assert_eq!((report.sink_error, report.overflowed), (None, false));
+    let records = sink.inner.into_output();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, StreamOutcome::Complete);
+    // Arrival times, not parse times: the stall does not show in the timings.
+    assert!(records[0].metrics.total_duration_ms.unwrap() < stall.as_secs_f64() * 1000.0);
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_is_recorded_as_cancelled() {
+    let bytes = fixture("deepseek_reasoning_content");
+    let all = pieces(&bytes);
+    let dir = temp_dir("cancel");
+    let path = dir.join("t.jsonl");
+    let sink = TranscriptSink::new(JsonlWriter::create(&path, u64::MAX).unwrap());
+    let (mut stream, handle) =
+        Builder::new().stream(paced(all.clone(), None, Arc::default()), sink);
+    let mut got = Vec::new();
+    for _ in 0..all.len() / 2 {
+        got.extend_from_slice(&stream.next().await.unwrap().unwrap());
+    }
+    drop(stream);
+    let report = handle.join().await.unwrap();
+    assert_eq!(report.end, Some(InputEnd::ClientCancelled));
+    assert_eq!(report.bytes_seen, got.len() as u64);
+    let records = read_transcript(&path);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, StreamOutcome::ClientCancelled);
+    assert!(!records[0].done);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_upstream_error_is_forwarded_and_recorded() {
+    let bytes = fixture("vllm_reasoning");
+    let mut some = pieces(&bytes);
+    some.truncate(some.len() / 2);
+    let sent = Arc::default();
+    let upstream = paced(some.clone(), Some(io::Error::other("connection reset")), sent);
+    let (stream, handle) = Builder::new().stream(upstream, TranscriptSink::new(Vec::new()));
+    let forwarded = forward(stream).await;
+    assert_eq!(forwarded.bytes, some.concat());
+    assert_eq!(forwarded.error.as_deref(), Some("connection reset"));
+    let (report, sink) = handle.join_sink().await.unwrap();
+    assert_eq!(report.end, Some(InputEnd::UpstreamError("connection reset".into())));
+    let records = sink.into_output();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, StreamOutcome::UpstreamError);
+}
+
+#[tokio::test]
+async fn an_overflowing_queue_stops_parsing_not_forwarding() {
+    // Many events, a tiny bound, and a parse side stalled at its first record.
+    let event = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"tick \"}}]}\n\n";
+    let bytes = (event.repeat(200) + "data: [DONE]\n\n").into_bytes();
+    let all: Vec<Bytes> = bytes.chunks(64).map(Bytes::copy_from_slice).collect();
+    let upstream: Upstream =
+        Box::pin(futures_util::stream::iter(all.into_iter().map(Ok::<_, io::Error>)));
+    let sink =
+        Stall { stall: Some(Duration::from_millis(100)), inner: TranscriptSink::new(Vec::new()) };
+    let (stream, handle) = Builder::new().max_queued_bytes(2048).stream(upstream, sink);
+    let forwarded = forward(stream).await;
+    assert_eq!(forwarded.bytes, bytes, "forwarding goes on");
+    let (report, sink) = handle.join_sink().await.unwrap();
+    assert!(report.overflowed);
+    assert_eq!(report.bytes_seen, bytes.len() as u64);
+    assert!(report.bytes_parsed < report.bytes_seen);
+    let records = sink.inner.into_output();
+    assert_eq!(records.len(), 1, "what was parsed is still recorded");
+    assert!(records[0].reasoning.len() < 200 * 5);
+    assert!(
+        records[0].errors.iter().any(|e| e.message.contains("stopped parsing")),
+        "{:?}",
+        records[0].errors
+    );
+    assert_eq!(records[0].outcome, StreamOutcome::Incomplete);
+}
