@@ -7,6 +7,7 @@ use serde::de::{MapAccess, SeqAccess};
 
 use crate::de::{Field, L, Lenient, own, skip_value, value};
 use crate::filter::{FilterEvent, FilterOffsets, FilterResults, append, attach_offsets};
+use crate::text::text_value;
 
 /// One choice of a chunk (`delta`) or of a whole completion (`message`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -218,9 +219,9 @@ impl<'de> Lenient<'de> for MessageParts<'de> {
         while let Some(field) = map.next_key::<Field>()? {
             match field {
                 Field::Role => parts.role = value(&mut map)?,
-                Field::Content => parts.content = value(&mut map)?,
-                Field::Reasoning => parts.reasoning = value(&mut map)?,
-                Field::ReasoningContent => parts.reasoning_content = value(&mut map)?,
+                Field::Content => parts.content = text_value(&mut map)?,
+                Field::Reasoning => parts.reasoning = text_value(&mut map)?,
+                Field::ReasoningContent => parts.reasoning_content = text_value(&mut map)?,
                 Field::ReasoningDetails => parts.details = value(&mut map)?,
                 _ => skip_value(&mut map)?,
             }

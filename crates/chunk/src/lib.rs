@@ -53,10 +53,11 @@ mod de;
 mod error;
 mod filter;
 mod payload;
+mod text;
 mod usage;
 
 pub use choice::{Choice, FinishReason, ReasoningField};
 pub use error::{ApiError, Error};
 pub use filter::{FilterEvent, FilterOffsets, FilterSource};
-pub use payload::{Chunk, Payload, parse, parse_event};
+pub use payload::{Choices, Chunk, Payload, parse, parse_event};
 pub use usage::Usage;

@@ -37,7 +37,7 @@ pub struct Chunk<'a> {
     /// `created` (Unix seconds); `None` when absent or 0.
     pub created: Option<i64>,
     /// `choices`, in wire order. May be empty; never assume `choices[0]`.
-    pub choices: Vec<Choice<'a>>,
+    pub choices: Choices<'a>,
     /// `usage`; `None` when absent or `null`.
     pub usage: Option<Usage>,
     /// Prompt-level verdicts: `prompt_filter_results` and legacy
@@ -70,7 +70,7 @@ impl Chunk<'_> {
             id: own(self.id),
             model: own(self.model),
             created: self.created,
-            choices: self.choices.into_iter().map(Choice::into_owned).collect(),
+            choices: self.choices.into_owned(),
             usage: self.usage,
             filters: self.filters,
             error: self.error.map(ApiError::into_owned),
@@ -193,16 +193,84 @@ impl<'de> Lenient<'de> for RawPayload<'de> {
     }
 }
 
-/// `choices[]`, visited in place so the only allocation is the `Vec`.
+/// `choices[]`: inline when there is one (streams almost always have
+/// `n = 1`), a `Vec` only for several, so a typical chunk allocates nothing.
+/// Derefs to a slice.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Choices<'a>(ChoicesRepr<'a>);
+
+#[derive(Debug, Clone, PartialEq, Default)]
+enum ChoicesRepr<'a> {
+    #[default]
+    Empty,
+    One(Choice<'a>),
+    Many(Vec<Choice<'a>>),
+}
+
+impl<'a> Choices<'a> {
+    /// Appends a choice.
+    pub fn push(&mut self, choice: Choice<'a>) {
+        self.0 = match std::mem::take(&mut self.0) {
+            ChoicesRepr::Empty => ChoicesRepr::One(choice),
+            ChoicesRepr::One(first) => ChoicesRepr::Many(vec![first, choice]),
+            ChoicesRepr::Many(mut all) => {
+                all.push(choice);
+                ChoicesRepr::Many(all)
+            }
+        };
+    }
+
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> Choices<'static> {
+        Choices(match self.0 {
+            ChoicesRepr::Empty => ChoicesRepr::Empty,
+            ChoicesRepr::One(c) => ChoicesRepr::One(c.into_owned()),
+            ChoicesRepr::Many(all) => {
+                ChoicesRepr::Many(all.into_iter().map(Choice::into_owned).collect())
+            }
+        })
+    }
+}
+
+impl<'a> std::ops::Deref for Choices<'a> {
+    type Target = [Choice<'a>];
+    fn deref(&self) -> &[Choice<'a>] {
+        match &self.0 {
+            ChoicesRepr::Empty => &[],
+            ChoicesRepr::One(c) => std::slice::from_ref(c),
+            ChoicesRepr::Many(all) => all,
+        }
+    }
+}
+
+impl<'b, 'a> IntoIterator for &'b Choices<'a> {
+    type Item = &'b Choice<'a>;
+    type IntoIter = std::slice::Iter<'b, Choice<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> From<Vec<Choice<'a>>> for Choices<'a> {
+    fn from(all: Vec<Choice<'a>>) -> Self {
+        let mut choices = Choices::default();
+        for c in all {
+            choices.push(c);
+        }
+        choices
+    }
+}
+
+/// `choices[]`, visited in place.
 #[derive(Debug)]
 struct ChoiceList<'a> {
-    choices: Vec<Choice<'a>>,
+    choices: Choices<'a>,
     has_message: bool,
 }
 
 impl<'de> Lenient<'de> for ChoiceList<'de> {
     fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut list = ChoiceList { choices: Vec::new(), has_message: false };
+        let mut list = ChoiceList { choices: Choices::default(), has_message: false };
         while let Some(L(parts)) = seq.next_element::<L<ChoiceParts<'de>>>()? {
             if let Some(parts) = parts {
                 list.has_message |= parts.has_message;
@@ -742,11 +810,24 @@ mod tests {
     }
 
     #[test]
-    fn lone_surrogate_is_a_json_error_not_a_panic() {
-        assert!(matches!(
-            parse(r#"{"choices":[{"delta":{"content":"\ud800"}}]}"#),
-            Err(Error::Json(_))
-        ));
+    fn lone_surrogate_in_text_is_replaced_not_an_error() {
+        // A model can emit half of a surrogate pair at a token boundary; the
+        // delta's other text is kept and the half becomes U+FFFD.
+        let c = chunk(r#"{"choices":[{"delta":{"content":"a\ud800b"}}]}"#);
+        assert_eq!(c.choices[0].content.as_deref(), Some("a\u{fffd}b"));
+        // Elsewhere (an id) serde_json's own rule still applies.
+        assert!(matches!(parse(r#"{"id":"\ud800","choices":[]}"#), Err(Error::Json(_))));
+    }
+
+    #[test]
+    fn one_choice_is_inline_several_are_kept_in_order() {
+        let c = chunk(
+            r#"{"choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}]}"#,
+        );
+        let indexes: Vec<u32> = c.choices.iter().map(|c| c.index).collect();
+        assert_eq!(indexes, [1, 0]);
+        let owned = c.into_owned();
+        assert_eq!(owned.choices[1].content.as_deref(), Some("a"));
     }
 
     #[test]
