@@ -1,0 +1,452 @@
+//! Oracles of the thinktee fuzz targets.
+//!
+//! Each `check_*` function takes one raw fuzz input, decodes its first
+//! byte(s) into a chunking and options, runs the stage, and panics when an
+//! oracle does not hold. The targets in `fuzz_targets/` are one-line calls
+//! of these, and `crates/pipeline/tests/fuzz_replay.rs` includes this file
+//! with `#[path]` to replay `fixtures/fuzz/<target>/*` (and every recorded
+//! fixture) as an ordinary `cargo test`: a crash found here is a failing test
+//! there, with no copy of the oracle to drift.
+//!
+//! | target | control bytes | oracles |
+//! |---|---|---|
+//! | `sse_feed` | chunking, limits | chunked == whole; no event, type, id or comment longer than the limits; a truncated tail bounded by them; a finished decoder is as new |
+//! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
+//! | `chunk_json` | event type | never panics; an accepted payload is valid JSON; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
+//! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged); per choice, tag-mode text (thinking + answer + markup) == the concatenated `content` an independent decode of the same bytes finds |
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use thinktee_chunk::{Chunk, Payload, ReasoningField};
+use thinktee_pipeline::{Event, Options, Pipeline, ReasoningSource, Record, Sink};
+use thinktee_sse::{Decoder, Frame, OwnedFrame};
+use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, SegmentKind, StartMode};
+
+// === chunkings ===
+
+/// Cuts `0..len` into consecutive ranges chosen by `control`:
+///
+/// - `0..=127`: pieces of `control % 32 + 1` bytes (1 to 32);
+/// - `128..=255`: pieces of 1 to 64 bytes, sizes from an xorshift generator
+///   seeded with `control`.
+///
+/// `boundary(i)` says whether a cut may fall at `i`; a cut that may not is
+/// moved forward to the next position where it may (so text is never cut
+/// inside a code point).
+pub fn cuts(control: u8, len: usize, boundary: impl Fn(usize) -> bool) -> Vec<Range<usize>> {
+    let mut rng = u64::from(control).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_size = || {
+        if control < 128 {
+            usize::from(control % 32) + 1
+        } else {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % 64) as usize + 1
+        }
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let mut end = (start + next_size()).min(len);
+        while end < len && !boundary(end) {
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// The pieces of `bytes` chosen by `control` (see [`cuts`]).
+pub fn byte_pieces(control: u8, bytes: &[u8]) -> Vec<&[u8]> {
+    cuts(control, bytes.len(), |_| true).into_iter().map(|r| &bytes[r]).collect()
+}
+
+/// The pieces of `text` chosen by `control`, cut at code point boundaries.
+pub fn text_pieces(control: u8, text: &str) -> Vec<&str> {
+    cuts(control, text.len(), |i| text.is_char_boundary(i)).into_iter().map(|r| &text[r]).collect()
+}
+
+// === sse_feed ===
+
+/// SSE limits chosen by one control byte: the defaults when its high bit is
+/// clear, otherwise small ones (lines of 0 to 4096 bytes, events of 0 to
+/// 65536 bytes) so the skip and recovery paths run.
+pub fn sse_limits(control: u8) -> (usize, usize) {
+    const LINES: [usize; 8] = [0, 1, 2, 5, 16, 64, 256, 4096];
+    const EVENTS: [usize; 8] = [0, 1, 3, 8, 32, 100, 1000, 65536];
+    if control & 0x80 == 0 {
+        (thinktee_sse::MAX_LINE_LEN, thinktee_sse::MAX_EVENT_LEN)
+    } else {
+        (LINES[usize::from(control & 7)], EVENTS[usize::from((control >> 3) & 7)])
+    }
+}
+
+fn decode(decoder: &mut Decoder, pieces: &[&[u8]]) -> Vec<OwnedFrame> {
+    let mut frames = Vec::new();
+    for piece in pieces {
+        decoder.feed(piece, |frame| frames.push(frame.to_owned_frame()));
+    }
+    decoder.finish(|frame| frames.push(frame.to_owned_frame()));
+    frames
+}
+
+/// Input bytes a decoded string stood for, at least: each U+FFFD (3 bytes)
+/// may have replaced a single invalid byte.
+fn input_len_lower_bound(text: &str) -> usize {
+    text.len() - 2 * text.matches('\u{FFFD}').count()
+}
+
+/// `data[0]`: chunking; `data[1]`: limits (see [`sse_limits`]); the rest is
+/// the stream.
+pub fn check_sse_feed(data: &[u8]) {
+    let [chunking, limits, input @ ..] = data else { return };
+    let (max_line_len, max_event_len) = sse_limits(*limits);
+    let mut decoder =
+        Decoder::builder().max_line_len(max_line_len).max_event_len(max_event_len).build();
+
+    let whole = decode(&mut decoder, &[input]);
+    // `finish` leaves the decoder as new: the same decoder decodes again.
+    let pieces = byte_pieces(*chunking, input);
+    let chunked = decode(&mut decoder, &pieces);
+    assert_eq!(chunked, whole, "chunked ({} pieces) differs from whole", pieces.len());
+
+    for frame in &whole {
+        match frame {
+            OwnedFrame::Event(event) => {
+                assert!(
+                    input_len_lower_bound(&event.data) <= max_event_len,
+                    "event data of {} bytes passed max_event_len {max_event_len}",
+                    event.data.len()
+                );
+                // "message" is the default type, not read from the input.
+                if event.event != "message" {
+                    let event_type = input_len_lower_bound(&event.event);
+                    assert!(event_type <= max_line_len, "event type too long");
+                }
+                let id = event.id.as_deref().unwrap_or_default();
+                assert!(input_len_lower_bound(id) <= max_line_len, "id too long");
+            }
+            OwnedFrame::Comment(text) => {
+                assert!(input_len_lower_bound(text) <= max_line_len, "comment too long");
+            }
+            OwnedFrame::Truncated(text) => {
+                // The pending event's lines (each at least one byte, with a
+                // line end of at most two) and the unfinished line.
+                let bound = 3 * max_event_len.saturating_add(1) + max_line_len.saturating_add(3);
+                assert!(
+                    input_len_lower_bound(text) <= bound,
+                    "truncated tail of {} bytes: more than the limits allow",
+                    text.len()
+                );
+            }
+            OwnedFrame::Skipped(_) => {}
+        }
+    }
+}
+
+// === think_split ===
+
+/// Tag pairs the splitter is fuzzed with: the default, multi-byte ones,
+/// short ones, one tag a prefix of the other, overlapping ones.
+pub const TAGS: [(&str, &str); 8] = [
+    ("<think>", "</think>"),
+    ("◁think▷", "◁/think▷"),
+    ("<t>", "</t>"),
+    ("a", "aa"),
+    ("</think>", "<think>"),
+    ("ab", "ba"),
+    ("<reasoning>", "</reasoning>"),
+    ("é", "éé"),
+];
+
+/// The splitter policy chosen by two control bytes: `policy` bits 0-1 the
+/// start mode, bit 2 trim, bit 3 interleaved, bits 4-6 the tag pair; `hold`
+/// with its high bit set bounds undecided text at `hold & 63` bytes.
+pub fn splitter_config(policy: u8, hold: u8) -> Config {
+    let start = match policy & 3 {
+        1 => StartMode::Explicit,
+        2 => StartMode::Implicit,
+        _ => StartMode::Auto,
+    };
+    let (open, close) = TAGS[usize::from((policy >> 4) & 7)];
+    let max_hold = if hold & 0x80 == 0 { DEFAULT_MAX_HOLD } else { usize::from(hold & 63) };
+    Builder::new()
+        .start(start)
+        .trim(policy & 4 != 0)
+        .interleaved(policy & 8 != 0)
+        .tags(open, close)
+        .max_hold(max_hold)
+        .config()
+        .expect("every tag pair in TAGS is valid")
+}
+
+/// Segments with adjacent ones of the same kind merged.
+fn merge(segments: impl IntoIterator<Item = (SegmentKind, String)>) -> Vec<(SegmentKind, String)> {
+    let mut out: Vec<(SegmentKind, String)> = Vec::new();
+    for (kind, text) in segments {
+        match out.last_mut() {
+            Some((k, t)) if *k == kind => t.push_str(&text),
+            _ => out.push((kind, text)),
+        }
+    }
+    out
+}
+
+/// `data[0]`: chunking; `data[1]`, `data[2]`: policy (see
+/// [`splitter_config`]); the rest, as lossy UTF-8, is the text.
+pub fn check_think_split(data: &[u8]) {
+    let [chunking, policy, hold, input @ ..] = data else { return };
+    let text = String::from_utf8_lossy(input);
+    let mut splitter = thinktee_think::Splitter::with_config(splitter_config(*policy, *hold));
+
+    let mut run = |pieces: &[&str]| {
+        let mut segments = Vec::new();
+        let mut push = |s: thinktee_think::Segment<'_>| {
+            assert!(!s.text.is_empty(), "empty {:?} segment", s.kind);
+            segments.push((s.kind, s.text.to_owned()));
+        };
+        for piece in pieces {
+            splitter.feed(piece, &mut push);
+        }
+        let outcome = splitter.finish(&mut push);
+        (segments, outcome)
+    };
+
+    let (whole, whole_outcome) = run(&[&text]);
+    let joined: String = whole.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(joined, text, "whole: segments do not concatenate to the input");
+
+    // `finish` leaves the splitter ready for a new stream: reuse it.
+    let pieces = text_pieces(*chunking, &text);
+    let (chunked, chunked_outcome) = run(&pieces);
+    let joined: String = chunked.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(joined, text, "chunked: segments do not concatenate to the input");
+    assert_eq!(
+        merge(chunked),
+        merge(whole),
+        "chunked ({} pieces) differs from whole",
+        pieces.len()
+    );
+    assert_eq!(chunked_outcome, whole_outcome, "outcome depends on the chunking");
+}
+
+// === chunk_json ===
+
+/// `data[0]` bit 0: the SSE event type (`message` or `error`); the rest,
+/// when it is UTF-8, is one `data` payload.
+pub fn check_chunk_json(data: &[u8]) {
+    let [control, input @ ..] = data else { return };
+    let Ok(text) = std::str::from_utf8(input) else { return };
+    let event_type = if control & 1 == 0 { "message" } else { "error" };
+    let Ok(payload) = thinktee_chunk::parse_event(event_type, text) else { return };
+
+    assert_eq!(payload.clone().into_owned(), payload, "into_owned changed the payload");
+    if event_type == "message" && text.trim_ascii() != "[DONE]" {
+        assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(),
+            "accepted a payload that is not JSON: {text:?}"
+        );
+    }
+    if let Payload::Chunk(chunk) | Payload::Completion(chunk) = &payload {
+        round_trip(chunk);
+    }
+}
+
+/// Writes the choices' text fields back with serde_json (as a
+/// `reasoning_content` dialect chunk) and parses them again: every string,
+/// whatever escapes it needed, must come back equal.
+fn round_trip(chunk: &Chunk<'_>) {
+    let choices: Vec<serde_json::Value> = chunk
+        .choices
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "index": c.index,
+                "delta": {
+                    "role": c.role.as_deref(),
+                    "content": c.content.as_deref(),
+                    "reasoning_content": c.reasoning.as_deref(),
+                },
+                "finish_reason": c.finish_reason.as_ref().map(|f| f.as_str()),
+            })
+        })
+        .collect();
+    let json = serde_json::json!({ "id": chunk.id.as_deref(), "choices": choices }).to_string();
+    let again = match thinktee_chunk::parse(&json) {
+        Ok(Payload::Chunk(again)) => again,
+        other => panic!("re-serialized chunk {json} parsed as {other:?}"),
+    };
+    assert_eq!(again.id, chunk.id, "id");
+    assert_eq!(again.choices.len(), chunk.choices.len(), "choice count");
+    for (a, b) in again.choices.iter().zip(&chunk.choices) {
+        assert_eq!(a.index, b.index, "index");
+        assert_eq!(a.role, b.role, "role");
+        assert_eq!(a.content, b.content, "content");
+        assert_eq!(a.reasoning, b.reasoning, "reasoning");
+        let field = b.reasoning.as_ref().map(|_| ReasoningField::ReasoningContent);
+        assert_eq!(a.reasoning_field, field, "reasoning field");
+        assert_eq!(
+            a.finish_reason.as_ref().map(|f| f.as_str()),
+            b.finish_reason.as_ref().map(|f| f.as_str()),
+            "finish reason"
+        );
+    }
+}
+
+// === pipeline_stream ===
+
+/// One record, owned, for comparing runs: text by key, the rest by its
+/// `Debug` form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedRecord {
+    /// [`Event::Text`], possibly merged with the text records right after it.
+    Text {
+        /// The stream index.
+        stream: u64,
+        /// The choice.
+        choice: u32,
+        /// The channel.
+        kind: SegmentKind,
+        /// Field or tags.
+        source: ReasoningSource,
+        /// The text.
+        text: String,
+    },
+    /// Any other record.
+    Other(u64, String),
+}
+
+/// A sink that keeps [`OwnedRecord`]s, merging adjacent text of one key.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// The records so far.
+    pub records: Vec<OwnedRecord>,
+}
+
+impl Sink for Recorder {
+    type Error = std::convert::Infallible;
+
+    fn record(&mut self, r: &Record<'_>) -> Result<thinktee_pipeline::Flow, Self::Error> {
+        assert_eq!(r.at, None);
+        match r.event {
+            Event::Text { choice, kind, source, text } => {
+                assert!(!text.is_empty(), "empty text record");
+                if let Some(OwnedRecord::Text { stream, choice: c, kind: k, source: s, text: t }) =
+                    self.records.last_mut()
+                    && (*stream, *c, *k, *s) == (r.stream, choice, kind, source)
+                {
+                    t.push_str(text);
+                } else {
+                    self.records.push(OwnedRecord::Text {
+                        stream: r.stream,
+                        choice,
+                        kind,
+                        source,
+                        text: text.to_owned(),
+                    });
+                }
+            }
+            other => {
+                let mut debug = String::new();
+                let _ = write!(debug, "{other:?}");
+                self.records.push(OwnedRecord::Other(r.stream, debug));
+            }
+        }
+        Ok(thinktee_pipeline::Flow::Continue)
+    }
+}
+
+/// Pipeline options chosen by one control byte: bits 0-3 as in
+/// [`splitter_config`] (start, trim, interleaved; default tags), bits 4-5
+/// the tag pair (first four of [`TAGS`]), bit 6 a 32-byte hold bound, bit 7
+/// small SSE limits (lines of 256 bytes, events of 1024).
+pub fn pipeline_options(control: u8) -> Options {
+    let policy = (control & 0x0f) | ((control >> 4) & 3) << 4;
+    let hold = if control & 0x40 != 0 { 0x80 | 32 } else { 0 };
+    let small = control & 0x80 != 0;
+    Options {
+        splitter: splitter_config(policy, hold),
+        max_line_len: small.then_some(256),
+        max_event_len: small.then_some(1024),
+    }
+}
+
+fn run_pipeline(options: &Options, pieces: &[&[u8]]) -> Vec<OwnedRecord> {
+    let mut pipeline = Pipeline::new(options.clone());
+    let mut recorder = Recorder::default();
+    for piece in pieces {
+        let _ = pipeline.feed(piece, &mut recorder);
+    }
+    let _ = pipeline.finish(&mut recorder);
+    recorder.records
+}
+
+/// Per `(stream, choice)`, the concatenated `content` of the deltas the
+/// pipeline should tag-split: decoded independently of the pipeline (SSE
+/// decoder, then `parse_event`), up to the first delta of that choice that
+/// carries a reasoning field (from there on its content is answer).
+pub fn tag_mode_content(options: &Options, input: &[u8]) -> BTreeMap<(u64, u32), String> {
+    let mut decoder = Decoder::builder()
+        .max_line_len(options.max_line_len.unwrap_or(thinktee_sse::MAX_LINE_LEN))
+        .max_event_len(options.max_event_len.unwrap_or(thinktee_sse::MAX_EVENT_LEN))
+        .build();
+    let mut events: Vec<(String, String)> = Vec::new();
+    decoder.feed(input, |frame| {
+        if let Frame::Event(e) = frame {
+            events.push((e.event.to_owned(), e.data.to_owned()));
+        }
+    });
+    let mut stream = 0;
+    let mut field: BTreeMap<(u64, u32), bool> = BTreeMap::new();
+    let mut content: BTreeMap<(u64, u32), String> = BTreeMap::new();
+    for (event_type, data) in &events {
+        match thinktee_chunk::parse_event(event_type, data) {
+            Ok(Payload::Done) => stream += 1,
+            Ok(Payload::Chunk(chunk) | Payload::Completion(chunk)) => {
+                for choice in &chunk.choices {
+                    let key = (stream, choice.index);
+                    let in_field = field.entry(key).or_default();
+                    *in_field |= choice.reasoning_field.is_some();
+                    let text = content.entry(key).or_default();
+                    if !*in_field {
+                        text.push_str(choice.content.as_deref().unwrap_or_default());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    content.retain(|_, text| !text.is_empty());
+    content
+}
+
+/// `data[0]`: chunking; `data[1]`: options (see [`pipeline_options`]); the
+/// rest is an SSE body.
+pub fn check_pipeline_stream(data: &[u8]) {
+    let [chunking, control, input @ ..] = data else { return };
+    let options = pipeline_options(*control);
+
+    let whole = run_pipeline(&options, &[input]);
+    let pieces = byte_pieces(*chunking, input);
+    let chunked = run_pipeline(&options, &pieces);
+    assert_eq!(chunked, whole, "chunked ({} pieces) differs from whole", pieces.len());
+
+    let mut tagged: BTreeMap<(u64, u32), String> = BTreeMap::new();
+    for record in &whole {
+        if let OwnedRecord::Text { stream, choice, source: ReasoningSource::Tags, text, .. } =
+            record
+        {
+            tagged.entry((*stream, *choice)).or_default().push_str(text);
+        }
+    }
+    let expected = tag_mode_content(&options, input);
+    assert_eq!(
+        tagged, expected,
+        "tag-mode text (thinking + answer + markup) is not the concatenated content"
+    );
+}
