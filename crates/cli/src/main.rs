@@ -2,8 +2,12 @@
 //! record transcripts and metrics, replay and proxy.
 #![forbid(unsafe_code)]
 
+mod analyze;
+mod demo;
 mod events;
 mod input;
+mod proxy;
+mod replay;
 mod split;
 
 use std::io::{self, Write};
@@ -25,6 +29,14 @@ enum Command {
     Split(split::Args),
     /// Print each dispatched SSE event as one JSON line.
     Events(events::Args),
+    /// Summarize recordings and transcripts: sizes, tokens, timings, filters, outcomes.
+    Analyze(analyze::Args),
+    /// Run the whole pipeline on the bundled recordings (no network) and summarize.
+    Demo(demo::Args),
+    /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
+    Proxy(proxy::Args),
+    /// Serve recorded streams as an OpenAI-compatible endpoint (tests, demos, load).
+    Replay(replay::Args),
 }
 
 /// What a command reports to `main`.
@@ -48,6 +60,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Split(args) => split::run(args),
         Command::Events(args) => events::run(args),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Proxy(args) => proxy::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,3 +1,73 @@
-//! Transparent recording reverse proxy for OpenAI-compatible endpoints.
+//! Transparent recording reverse proxy for OpenAI-compatible endpoints, a
+//! recording body wrapper for other proxies, and a replay server.
+//!
+//! - [`Proxy`] / [`Config`] / [`Upstream`]: forwards every request to one
+//!   upstream (HTTP, or HTTPS with rustls) and streams the response back as
+//!   it arrives, frame by frame, handing a copy to a [`Recorder`]. Errors of
+//!   its own are OpenAI-shaped JSON ([`error_response`]): 413, 431, 502, 504.
+//! - [`Exchange`]: what a recorder learns about one request and response,
+//!   credentials removed ([`headers::SENSITIVE`], [`headers::redact_query`]).
+//! - [`RecordBody`] / [`Recording`]: an [`http_body::Body`] wrapper passing
+//!   data through unchanged and teeing a copy ([`thinktee_tee`]) into a
+//!   [`thinktee_pipeline::Sink`], parsed off the forward path.
+//! - [`RecordLayer`]: the same as a tower layer, to record streams in a
+//!   proxy of your own (`examples/axum.rs`).
+//! - [`Normalizer`] / [`ReasoningField`]: rewrites inline `<think>` text
+//!   into `reasoning_content` (or `reasoning`), copying every other field.
+//! - [`replay`]: an OpenAI-compatible server that serves recordings.
+//! - [`Server`]: a bound listener; `run(shutdown)` serves until shutdown,
+//!   then lets open exchanges finish within a grace period.
+//!
+//! Memory per exchange is bounded: a slow client stops the proxy reading
+//! from the upstream (hyper polls a body only when it can write), the tap
+//! queue is bounded ([`thinktee_tee::MAX_QUEUED_BYTES`]) and never blocks
+//! the stream.
+//!
+//! # Example
+//! Normalizing a stream whose close tag is cut across two reads: nothing
+//! comes out while an event is partial, then the chunk carries its thinking
+//! in `reasoning_content`.
+//! ```
+//! use thinktee_proxy::{Normalizer, ReasoningField};
+//! use thinktee_think::{Builder, StartMode};
+//!
+//! let config = Builder::new().start(StartMode::Explicit).config().unwrap();
+//! let mut normalizer = Normalizer::new(ReasoningField::ReasoningContent, config);
+//! let mut out = Vec::new();
+//! normalizer.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>hm</th", &mut out);
+//! assert!(out.is_empty()); // Partial: the event has not ended
+//! normalizer.feed(b"ink>Hi\"}}]}\n\ndata: [DONE]\n\n", &mut out);
+//! normalizer.finish(&mut out);
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\",\"reasoning_content\":\"hm\"}}]}\n\n\
+//!      data: [DONE]\n\n"
+//! );
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+
+mod body;
+mod error;
+pub mod headers;
+mod json;
+mod layer;
+mod normalize;
+mod proxy;
+pub mod replay;
+mod reply;
+mod serve;
+mod upstream;
+
+pub use body::{DynSink, IdleTimeout, RecordBody, Recording, dyn_sink};
+pub use error::Error;
+pub use layer::{RecordFuture, RecordLayer, RecordService};
+pub use normalize::{Normalizer, ReasoningField, normalize_body};
+pub use proxy::{
+    Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST_BODY,
+    DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy, Recorder,
+};
+pub use reply::{BoxError, ProxyBody, error_json, error_response};
+pub use serve::{DEFAULT_GRACE, HEADER_READ_TIMEOUT, Server};
+pub use upstream::Upstream;

@@ -1,5 +1,9 @@
 //! The `thinktee` binary as a user runs it: contracts of `split` and `events`.
 
+mod analyze;
+mod demo;
 mod events;
+mod proxy;
+mod replay;
 mod split;
 mod support;

@@ -1,0 +1,364 @@
+//! `thinktee demo`: the whole pipeline on the bundled recordings, offline.
+//!
+//! Every recording is played as a response body arriving over a network
+//! (cut at event boundaries and inside events, a few milliseconds apart),
+//! all at once as a proxy would see them, through the async tee into two
+//! sinks: a transcript (one writer thread shared by every stream) and a
+//! metrics sink. Then it prints a few streams split into thinking and
+//! answer, the `analyze` summary of the transcripts it wrote, and where
+//! they are.
+//!
+//! Recordings come from `fixtures/e2e/*.sse` under the current directory (a
+//! clone of the repository); elsewhere a few built into the binary are used.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use futures_core::Stream;
+use thinktee_metrics::{MetricsSink, StreamMetrics};
+use thinktee_pipeline::{Flow, Record, Sink};
+use thinktee_tee::{Builder, ChannelOutput, TRANSCRIPT_QUEUE, TeeReport, TranscriptWriter};
+use thinktee_transcript::{
+    DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink,
+};
+use tokio::time::{Instant, Sleep};
+
+use crate::Outcome;
+use crate::analyze;
+
+/// A recording's name and bytes.
+type Recording = (String, Vec<u8>);
+
+/// Where the recordings are looked for, relative to the current directory.
+const FIXTURE_DIR: &str = "fixtures/e2e";
+/// Recordings built into the binary, for runs outside a clone.
+const BUILT_IN: [(&str, &[u8]); 6] = [
+    ("azure_inline_think", include_bytes!("../../../fixtures/e2e/azure_inline_think.sse")),
+    (
+        "deepseek_reasoning_content",
+        include_bytes!("../../../fixtures/e2e/deepseek_reasoning_content.sse"),
+    ),
+    ("n2_interleaved_choices", include_bytes!("../../../fixtures/e2e/n2_interleaved_choices.sse")),
+    ("azure_filter_default", include_bytes!("../../../fixtures/e2e/azure_filter_default.sse")),
+    ("vllm_reasoning", include_bytes!("../../../fixtures/e2e/vllm_reasoning.sse")),
+    ("midstream_error_openai", include_bytes!("../../../fixtures/e2e/midstream_error_openai.sse")),
+];
+/// Streams shown split into thinking and answer, when present.
+const SHOWN: [&str; 3] =
+    ["azure_inline_think", "deepseek_reasoning_content", "n2_interleaved_choices"];
+/// Longest text shown per part, in characters.
+const SHOWN_CHARS: usize = 400;
+/// The transcript file in the output directory.
+const TRANSCRIPT: &str = "transcripts.jsonl";
+
+/// `thinktee demo [--out DIR]`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Directory for the transcripts.
+    #[arg(long, value_name = "DIR", default_value = "thinktee-demo")]
+    out: PathBuf,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (origin, recordings) = recordings()?;
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    remove_old_transcripts(&args.out)?;
+    let path = args.out.join(TRANSCRIPT);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .context("cannot start the async runtime")?;
+    let played = runtime.block_on(play_all(&recordings, &path))?;
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let style = Style::new(io::stdout().is_terminal());
+    writeln!(
+        out,
+        "{}played {} recordings from {origin} through the tee{}",
+        style.bold,
+        recordings.len(),
+        style.reset
+    )?;
+    let files = transcript_files(&args.out)?;
+    let records = read_records(&files)?;
+    for stem in SHOWN.iter().filter(|s| played.iter().any(|p| p.stem == **s)) {
+        let p = played.iter().find(|p| p.stem == *stem).context("played")?;
+        show(&mut out, &style, p, records.iter().filter(|r| request_id(r) == Some(stem)))?;
+    }
+    writeln!(out, "\n{}summary of the transcripts (thinktee analyze){}", style.bold, style.reset)?;
+    let analysis = analyze::analyze(&files);
+    analysis.report_problems();
+    analysis.summary.print(analyze::Format::Text, &mut out)?;
+    writeln!(out)?;
+    writeln!(out, "transcripts: {} ({} lines)", path.display(), records.len())?;
+    writeln!(out, "analyze them: thinktee analyze {}", args.out.display())?;
+    out.flush()?;
+    let failed = played.iter().filter(|p| p.report.sink_error.is_some()).count();
+    if failed > 0 {
+        eprintln!("thinktee: {failed} stream(s) could not be recorded");
+    }
+    Ok(if failed > 0 || analysis.outcome() == Outcome::HadErrors {
+        Outcome::HadErrors
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The recordings: from the clone, else built in; and where they came from.
+fn recordings() -> anyhow::Result<(String, Vec<Recording>)> {
+    let dir = Path::new(FIXTURE_DIR);
+    if !dir.is_dir() {
+        let built_in = BUILT_IN.iter().map(|(s, b)| ((*s).to_owned(), b.to_vec())).collect();
+        return Ok(("the built-in set".into(), built_in));
+    }
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {FIXTURE_DIR}"))? {
+        let path = entry?.path();
+        if let Some(stem) = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".sse")) {
+            let bytes =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            out.push((stem.to_owned(), bytes));
+        }
+    }
+    out.sort();
+    Ok((FIXTURE_DIR.into(), out))
+}
+
+/// The demo's output in `dir`: `transcripts.jsonl` and its rotations.
+fn transcript_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let rotated = name
+            .strip_prefix("transcripts-")
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if name == TRANSCRIPT || rotated {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn remove_old_transcripts(dir: &Path) -> anyhow::Result<()> {
+    for path in transcript_files(dir)? {
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn read_records(files: &[PathBuf]) -> anyhow::Result<Vec<TranscriptRecord>> {
+    let mut records = Vec::new();
+    for path in files {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            records.push(
+                serde_json::from_str(line)
+                    .with_context(|| format!("bad transcript line in {}", path.display()))?,
+            );
+        }
+    }
+    Ok(records)
+}
+
+fn request_id(r: &TranscriptRecord) -> Option<&str> {
+    r.request.as_ref()?.request_id.as_deref()
+}
+
+// === playing ===
+
+/// One recording played through the tee.
+struct Played {
+    stem: String,
+    report: TeeReport,
+    metrics: Vec<StreamMetrics>,
+}
+
+async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<Vec<Played>> {
+    let writer = JsonlWriter::create(path, DEFAULT_MAX_FILE_BYTES)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let writer = TranscriptWriter::spawn(writer, TRANSCRIPT_QUEUE)?;
+    let started_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut tasks = Vec::new();
+    for (stem, bytes) in recordings {
+        let meta = RequestMeta {
+            method: Some("POST".into()),
+            path: Some("/v1/chat/completions".into()),
+            request_id: Some(stem.clone()),
+            upstream: Some(format!("recording:{stem}")),
+            started_unix_ms: Some(started_unix_ms),
+            ..RequestMeta::default()
+        };
+        let sink = DemoSink { transcript: writer.sink(Some(meta)), metrics: MetricsSink::new() };
+        let (stem, bytes) = (stem.clone(), Bytes::from(bytes.clone()));
+        tasks.push(tokio::spawn(async move {
+            let (mut forwarded, handle) =
+                Builder::new().start(Instant::now()).stream(Paced::new(&bytes), sink);
+            // The client side: take each piece as it comes.
+            let mut received = 0;
+            while let Some(piece) =
+                std::future::poll_fn(|cx| Pin::new(&mut forwarded).poll_next(cx)).await
+            {
+                received += piece.map_or(0, |p| p.len());
+            }
+            debug_assert_eq!(received, bytes.len());
+            let (report, mut sink) = handle.join_sink().await?;
+            let metrics = sink.metrics.drain().collect();
+            Ok::<_, thinktee_tee::Error>(Played { stem, report, metrics })
+        }));
+    }
+    let mut played = Vec::new();
+    for task in tasks {
+        played.push(task.await.context("a demo stream panicked")??);
+    }
+    let writer = writer.shutdown().await?;
+    anyhow::ensure!(writer.stats().failures == 0, "transcript writes failed");
+    Ok(played)
+}
+
+/// The two sinks of each stream.
+struct DemoSink {
+    transcript: TranscriptSink<ChannelOutput>,
+    metrics: MetricsSink,
+}
+
+impl Sink for DemoSink {
+    type Error = thinktee_transcript::Error;
+
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Self::Error> {
+        let Ok(_) = self.metrics.record(record);
+        self.transcript.record(record)
+    }
+
+    fn finish(&mut self) -> Result<(), Self::Error> {
+        self.transcript.finish()
+    }
+}
+
+/// A recording as a body arriving over a network: cut at every blank line
+/// and inside every event, pieces a few milliseconds apart.
+struct Paced {
+    pieces: VecDeque<Bytes>,
+    sleep: Pin<Box<Sleep>>,
+    sent: u64,
+}
+
+impl Paced {
+    fn new(bytes: &Bytes) -> Paced {
+        let mut cuts = vec![0];
+        let mut start = 0;
+        for i in 1..bytes.len() {
+            let blank = matches!(&bytes[i - 1..=i], b"\n\n" | b"\r\r")
+                || bytes[..=i].ends_with(b"\r\n\r\n");
+            if blank {
+                cuts.push(start + (i + 1 - start) / 2);
+                cuts.push(i + 1);
+                start = i + 1;
+            }
+        }
+        cuts.push(start + (bytes.len() - start) / 2);
+        cuts.push(bytes.len());
+        cuts.dedup();
+        let pieces = cuts.windows(2).map(|w| bytes.slice(w[0]..w[1])).collect();
+        Paced { pieces, sleep: Box::pin(tokio::time::sleep(gap(0))), sent: 0 }
+    }
+}
+
+/// 2 to 6 ms, varying.
+fn gap(n: u64) -> Duration {
+    Duration::from_millis(2 + (n * 7) % 5)
+}
+
+impl Stream for Paced {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.pieces.is_empty() {
+            return Poll::Ready(None);
+        }
+        std::task::ready!(self.sleep.as_mut().poll(cx));
+        self.sent += 1;
+        let next = Instant::now() + gap(self.sent);
+        self.sleep.as_mut().reset(next);
+        Poll::Ready(self.pieces.pop_front().map(Ok))
+    }
+}
+
+// === showing ===
+
+struct Style {
+    bold: &'static str,
+    dim: &'static str,
+    reset: &'static str,
+}
+
+impl Style {
+    fn new(terminal: bool) -> Style {
+        if terminal {
+            Style { bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" }
+        } else {
+            Style { bold: "", dim: "", reset: "" }
+        }
+    }
+}
+
+fn show<'a>(
+    out: &mut impl Write,
+    style: &Style,
+    played: &Played,
+    records: impl Iterator<Item = &'a TranscriptRecord>,
+) -> io::Result<()> {
+    let Style { bold, dim, reset } = style;
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"));
+    for r in records {
+        let model = r.model.as_deref().unwrap_or("?");
+        writeln!(
+            out,
+            "\n{bold}── {} · choice {} · {model} · reasoning: {} · finish: {} · {}{reset}",
+            played.stem,
+            r.choice,
+            r.reasoning_source.as_str(),
+            r.finish_reason.as_deref().unwrap_or("none"),
+            r.outcome.as_str()
+        )?;
+        if !r.reasoning.is_empty() {
+            writeln!(out, "{dim}{}{reset}", clip(r.reasoning.trim()))?;
+        }
+        writeln!(out, "{}", clip(r.content.trim()))?;
+    }
+    for m in &played.metrics {
+        writeln!(
+            out,
+            "{dim}first chunk {} · first thinking {} · first answer {} · thinking {} · total {} · {} bytes forwarded{reset}",
+            ms(m.time_to_first_chunk_ms),
+            ms(m.time_to_first_thinking_ms),
+            ms(m.time_to_first_answer_ms),
+            ms(m.thinking_duration_ms),
+            ms(m.total_duration_ms),
+            played.report.bytes_seen
+        )?;
+    }
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}

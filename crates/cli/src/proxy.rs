@@ -1,0 +1,321 @@
+//! `thinktee proxy`: a transparent recording reverse proxy.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::Context;
+use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
+use thinktee_pipeline::{Options, SplitterConfig, StartMode};
+use thinktee_proxy::{
+    Config, DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, Proxy,
+    ReasoningField, Recorder, Recording, dyn_sink,
+};
+use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
+use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
+
+use crate::Outcome;
+use crate::split::UsageError;
+
+/// Name of the transcript file in `--transcripts DIR` (rotated by size).
+const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
+
+/// What `--normalize` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Normalize {
+    /// Forward the upstream's bytes untouched.
+    None,
+    /// Move inline `<think>` text into `delta.reasoning_content`.
+    #[value(name = "reasoning_content")]
+    ReasoningContent,
+    /// Move inline `<think>` text into `delta.reasoning`.
+    Reasoning,
+}
+
+/// `thinktee proxy --upstream URL [OPTIONS]`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on (port 0 picks a free one; the bound address is
+    /// printed on stdout as `http://ADDR`).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The OpenAI-compatible endpoint every request goes to (http or
+    /// https; a path is a prefix: `https://x.openai.azure.com/openai/v1`).
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// Write a JSON Lines transcript of every chat completion to
+    /// DIR/transcripts.jsonl (files mode 0600, rotated at 64 MiB).
+    #[arg(long, value_name = "DIR")]
+    transcripts: Option<PathBuf>,
+    /// Keep the exact bytes of every chat-completion response in
+    /// DIR/<request-id>.sse (mode 0600); `thinktee replay DIR` serves them.
+    #[arg(long, value_name = "DIR")]
+    capture_raw: Option<PathBuf>,
+    /// Rewrite inline thinking into a reasoning delta field. Needs
+    /// --start explicit (the default here) or implicit.
+    #[arg(long, value_enum, default_value = "none")]
+    normalize: Normalize,
+    /// How the start of the output is read: auto, explicit or implicit
+    /// (default: auto; explicit with --normalize, which refuses auto).
+    #[arg(long, value_parser = parse_start)]
+    start: Option<StartMode>,
+    /// Open and close tags, comma-separated.
+    #[arg(long, value_name = "OPEN,CLOSE", default_value = "<think>,</think>")]
+    tags: String,
+    /// Accept thinking blocks after the first one.
+    #[arg(long)]
+    interleaved: bool,
+    /// Move whitespace around the tags and at the start of the answer into markup.
+    #[arg(long)]
+    trim: bool,
+    /// Export OpenTelemetry GenAI spans and metrics to this OTLP endpoint
+    /// (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export).
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// OTLP protocol (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else grpc).
+    #[arg(long, value_parser = parse_protocol, value_name = "grpc|http")]
+    otlp_protocol: Option<Protocol>,
+    /// Also record prompts (request bodies) in transcripts and send prompt
+    /// and answer text to OpenTelemetry. Off by default.
+    #[arg(long)]
+    capture_content: bool,
+    /// Time allowed to connect to the upstream, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    connect_timeout_ms: u64,
+    /// Longest upstream silence (before the response head, or between two
+    /// reads) before the exchange fails, in seconds; 0 waits forever.
+    #[arg(long, value_name = "S", default_value_t = 300)]
+    idle_timeout_s: u64,
+    /// Largest request body accepted (413 above).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_BODY)]
+    max_request_body: usize,
+    /// Largest request header block accepted (431 above).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_HEADERS)]
+    max_request_headers: usize,
+    /// On Ctrl-C or SIGTERM, how long open streams may go on, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    shutdown_grace_s: u64,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    worker_threads: Option<usize>,
+}
+
+fn parse_start(s: &str) -> Result<StartMode, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} (grpc or http)"))
+}
+
+impl Args {
+    fn field(&self) -> Option<ReasoningField> {
+        match self.normalize {
+            Normalize::None => None,
+            Normalize::ReasoningContent => Some(ReasoningField::ReasoningContent),
+            Normalize::Reasoning => Some(ReasoningField::Reasoning),
+        }
+    }
+
+    /// The splitter policy; normalizing defaults to `explicit` and refuses
+    /// `auto` (it would hold undecided text back from the client).
+    fn splitter(&self) -> anyhow::Result<SplitterConfig> {
+        let start = match (self.field(), self.start) {
+            (Some(_), Some(StartMode::Auto)) => anyhow::bail!(
+                "--normalize cannot use --start auto: auto holds text back until a tag or the end \
+                 decides it, which would stall the client; use --start explicit (the default with \
+                 --normalize) or --start implicit"
+            ),
+            (Some(_), None) => StartMode::Explicit,
+            (None, None) => StartMode::Auto,
+            (_, Some(start)) => start,
+        };
+        let (open, close) = self
+            .tags
+            .split_once(',')
+            .context("--tags takes OPEN,CLOSE (two tags separated by a comma)")?;
+        thinktee_think::Builder::new()
+            .start(start)
+            .tags(open, close)
+            .interleaved(self.interleaved)
+            .trim(self.trim)
+            .config()
+            .map_err(|e| anyhow::anyhow!("--tags: {e}"))
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let splitter = args.splitter().map_err(UsageError)?;
+    let upstream = args.upstream.parse().map_err(|e| UsageError(anyhow::Error::new(e)))?;
+    let mut config = Config::new(upstream);
+    config.normalize = args.field();
+    config.splitter = splitter.clone();
+    config.connect_timeout = Some(Duration::from_millis(args.connect_timeout_ms));
+    config.idle_timeout =
+        (args.idle_timeout_s > 0).then(|| Duration::from_secs(args.idle_timeout_s));
+    config.max_request_body = args.max_request_body;
+    config.max_request_headers = args.max_request_headers;
+    for dir in [&args.transcripts, &args.capture_raw].into_iter().flatten() {
+        private_dir(dir)?;
+    }
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.worker_threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime.enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let mut otel_config = OtelConfig::from_env();
+        if let Some(endpoint) = &args.otlp_endpoint {
+            otel_config = otel_config.endpoint(Some(endpoint.clone()));
+        }
+        if let Some(protocol) = args.otlp_protocol {
+            otel_config = otel_config.protocol(protocol);
+        }
+        if args.capture_content {
+            otel_config = otel_config.capture_content(true);
+        }
+        let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
+        let writer = match &args.transcripts {
+            Some(dir) => {
+                let path = dir.join(TRANSCRIPT_FILE);
+                let file = JsonlWriter::create(&path, DEFAULT_MAX_FILE_BYTES)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                Some(TranscriptWriter::spawn(file, TRANSCRIPT_QUEUE)?)
+            }
+            None => None,
+        };
+        let recorder = CliRecorder {
+            transcript: writer.as_ref().map(TranscriptWriter::output),
+            capture_raw: args.capture_raw.clone(),
+            otel: otel.is_enabled().then(|| otel.clone()),
+            options: Options { splitter, ..Options::default() },
+            capture_content: args.capture_content || otel.captures_content(),
+            run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
+        };
+        let upstream = config.upstream.to_string();
+        let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
+        let server =
+            proxy.bind(args.listen).await?.grace(Duration::from_secs(args.shutdown_grace_s));
+        let addr = server.local_addr();
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "http://{addr}")?;
+        stdout.flush()?;
+        eprintln!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
+
+        // On a worker thread, not the one blocked in `block_on`: the accept
+        // loop then runs next to the connections it spawns.
+        tokio::spawn(server.run(shutdown_signal())).await??;
+        if tokio::time::timeout(Duration::from_secs(30), proxy.recordings_done()).await.is_err() {
+            eprintln!("thinktee proxy: some recordings did not finish in time");
+        }
+        drop(proxy); // and with it the recorder's transcript senders
+        if let Some(writer) = writer {
+            writer.shutdown().await.context("cannot flush the transcript")?;
+        }
+        otel.shutdown().await.context("cannot flush OpenTelemetry")?;
+        Ok(Outcome::Clean)
+    })
+}
+
+/// Creates `dir` (mode 0700 on unix when new).
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Ctrl-C, or SIGTERM on unix.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return ctrl_c.await,
+            };
+        tokio::select! {
+            () = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+/// Records every chat completion into the transcript, the raw capture
+/// directory and OpenTelemetry, as configured.
+struct CliRecorder {
+    transcript: Option<ChannelOutput>,
+    capture_raw: Option<PathBuf>,
+    otel: Option<Otel>,
+    options: Options,
+    capture_content: bool,
+    /// Start of this run (ms since the epoch): request ids are `<run>-<seq>`.
+    run: u128,
+}
+
+impl Recorder for CliRecorder {
+    fn recording(&self, exchange: &Exchange) -> Option<Recording> {
+        if !exchange.is_chat_completion() {
+            return None;
+        }
+        let request_id = format!("{}-{:06}", self.run, exchange.id);
+        let body = self
+            .capture_content
+            .then(|| serde_json::from_slice::<serde_json::Value>(&exchange.request_body).ok())
+            .flatten();
+        let mut sinks: Vec<DynSink> = Vec::new();
+        if let Some(output) = &self.transcript {
+            let meta = RequestMeta {
+                method: Some(exchange.method.to_string()),
+                path: Some(exchange.path.clone()),
+                model: exchange.model.clone(),
+                request_id: Some(request_id.clone()),
+                upstream: exchange.upstream.as_ref().map(ToString::to_string),
+                started_unix_ms: exchange
+                    .started
+                    .duration_since(UNIX_EPOCH)
+                    .ok()
+                    .and_then(|d| u64::try_from(d.as_millis()).ok()),
+                body: body.clone().or_else(|| {
+                    (self.capture_content && !exchange.request_body.is_empty()).then(|| {
+                        String::from_utf8_lossy(&exchange.request_body).into_owned().into()
+                    })
+                }),
+            };
+            sinks.push(dyn_sink(TranscriptSink::with_meta(output.clone(), meta)));
+        }
+        if let Some(otel) = &self.otel {
+            let mut info = RequestInfo::new();
+            info.request_model = exchange.model.clone();
+            info.server_address = exchange.upstream.as_ref().map(|u| u.host().to_owned());
+            info.server_port = exchange.upstream.as_ref().map(|u| u.port());
+            info.stream = exchange.stream;
+            info.request_messages_json =
+                body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
+            info.start = exchange.started;
+            sinks.push(dyn_sink(otel.sink(info)));
+        }
+        let mut tee = thinktee_tee::Builder::new()
+            .start(exchange.start)
+            .pipeline(self.options.clone())
+            .document(exchange.document_kind());
+        if let (Some(dir), Some(_)) = (&self.capture_raw, exchange.status) {
+            match RawCapture::create(dir, &request_id) {
+                Ok(capture) => tee = tee.capture(capture),
+                Err(e) => tracing::warn!(error = %e, "cannot create the raw capture file"),
+            }
+        }
+        if sinks.is_empty() && self.capture_raw.is_none() {
+            return None;
+        }
+        Some(Recording::new(tee, sinks))
+    }
+}

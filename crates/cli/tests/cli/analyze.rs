@@ -1,0 +1,227 @@
+//! `thinktee analyze` against numbers worked out here from the
+//! hand-written `fixtures/e2e/*.expected.jsonl`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::support::{fixtures, json_lines, root, thinktee};
+
+/// Nearest-rank percentiles, as the summary reports them.
+fn dist(mut sample: Vec<u64>) -> Value {
+    sample.sort_unstable();
+    let n = sample.len();
+    let rank = |q: f64| -> Value {
+        if n == 0 {
+            return Value::Null;
+        }
+        let k = (q * n as f64).ceil() as usize;
+        json!(sample[k.max(1) - 1])
+    };
+    json!({"count": n, "p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99), "max": sample.last()})
+}
+
+fn no_timings() -> Value {
+    let none = json!({"count": 0, "p50": null, "p90": null, "p99": null, "max": null});
+    json!({"ttft": none, "first_answer": none, "thinking": none, "total": none})
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    *map.entry(key.to_owned()).or_default() += 1;
+}
+
+/// The summary of `stems` (their `.sse` recordings), from their expected
+/// `split` output: one line per choice, streams by `(file, stream)`.
+fn expected_summary(stems: &[String]) -> Value {
+    let mut choices = 0u64;
+    let mut with_reasoning = 0u64;
+    let mut sources = BTreeMap::new();
+    let (mut reasoning_bytes, mut answer_bytes) = (Vec::new(), Vec::new());
+    let (mut reasoning_tokens, mut answer_tokens) = (Vec::new(), Vec::new());
+    let mut finish = BTreeMap::new();
+    let mut unterminated = 0u64;
+    let (mut events, mut filtered) = (0u64, 0u64);
+    let (mut by_source, mut by_category, mut by_severity) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut errors = BTreeMap::new();
+    let mut outcomes = BTreeMap::new();
+    let mut streams = 0u64;
+    for stem in stems {
+        let text =
+            std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl"))).unwrap();
+        let mut by_stream: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for line in json_lines(&text) {
+            by_stream.entry(line["stream"].as_u64().unwrap()).or_default().push(line);
+        }
+        for lines in by_stream.values() {
+            streams += 1;
+            let first = &lines[0];
+            // Stream level: errors, outcome, tokens, prompt filters.
+            let kinds: Vec<&str> = first["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap())
+                .collect();
+            for kind in &kinds {
+                bump(&mut errors, kind);
+            }
+            let outcome = if kinds.contains(&"api") {
+                "upstream_error"
+            } else if first["done"] == true || lines.iter().all(|l| !l["finish_reason"].is_null()) {
+                "complete"
+            } else {
+                "incomplete"
+            };
+            bump(&mut outcomes, outcome);
+            let usage = &first["usage"];
+            if let Some(reasoning) = usage["reasoning_tokens"].as_u64() {
+                reasoning_tokens.push(reasoning);
+                if let Some(completion) = usage["completion_tokens"].as_u64() {
+                    answer_tokens.push(completion - reasoning);
+                }
+            }
+            let prompt =
+                first["filters"].as_array().unwrap().iter().filter(|f| f["source"] == "prompt");
+            let completion = lines.iter().flat_map(|l| {
+                l["filters"].as_array().unwrap().iter().filter(|f| f["source"] == "completion")
+            });
+            for f in prompt.chain(completion) {
+                events += 1;
+                filtered += u64::from(f["filtered"] == true);
+                bump(&mut by_source, f["source"].as_str().unwrap());
+                bump(&mut by_category, f["category"].as_str().unwrap());
+                if let Some(s) = f["severity"].as_str() {
+                    bump(&mut by_severity, s);
+                }
+            }
+            // Choice level.
+            for l in lines {
+                choices += 1;
+                let reasoning = l["reasoning"].as_str().unwrap();
+                with_reasoning += u64::from(!reasoning.is_empty());
+                reasoning_bytes.push(reasoning.len() as u64);
+                answer_bytes.push(l["content"].as_str().unwrap().len() as u64);
+                bump(&mut sources, l["reasoning_source"].as_str().unwrap());
+                bump(&mut finish, l["finish_reason"].as_str().unwrap_or("none"));
+                unterminated += u64::from(l["unterminated"] == true);
+            }
+        }
+    }
+    json!({
+        "streams": streams,
+        "choices": choices,
+        "with_reasoning": with_reasoning,
+        "reasoning_share": with_reasoning as f64 / choices as f64,
+        "reasoning_sources": sources,
+        "reasoning_bytes": dist(reasoning_bytes),
+        "answer_bytes": dist(answer_bytes),
+        "reasoning_tokens": dist(reasoning_tokens),
+        "answer_tokens": dist(answer_tokens),
+        "finish_reasons": finish,
+        "unterminated": unterminated,
+        "filters": {
+            "events": events,
+            "filtered": filtered,
+            "by_source": by_source,
+            "by_category": by_category,
+            "by_severity": by_severity,
+        },
+        "errors": errors,
+        "outcomes": outcomes,
+        "timings_ms": no_timings(),
+    })
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("thinktee-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn summary(stdout: &[u8]) -> Value {
+    let mut lines = json_lines(stdout);
+    assert_eq!(lines.len(), 1, "one JSON object");
+    lines.pop().unwrap()
+}
+
+#[test]
+fn the_fixture_folder_sums_up_as_its_expected_outputs_say() {
+    let per_stream = temp_dir("per-stream").join("streams.jsonl");
+    let out = thinktee(
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "--per-stream",
+            per_stream.to_str().unwrap(),
+            "fixtures/e2e",
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let mut got = summary(&out.stdout);
+    let stems = fixtures("e2e");
+    let n = stems.len() as u64;
+    // Every `.expected.jsonl` is skipped: it is split output, not a transcript.
+    assert_eq!(
+        got["files"],
+        json!({"total": 2 * n, "recordings": n, "transcripts": 0, "skipped": n, "malformed": 0})
+    );
+    assert!(stderr.contains(&format!("skipped {n} file(s)")), "{stderr}");
+    got.as_object_mut().unwrap().remove("files");
+    assert_eq!(got, expected_summary(&stems));
+
+    let lines = json_lines(&std::fs::read(&per_stream).unwrap());
+    assert_eq!(lines.len() as u64, expected_summary(&stems)["choices"].as_u64().unwrap());
+    assert!(lines.iter().all(|l| l["source"].as_str().unwrap().ends_with(".sse")));
+    assert_eq!(lines[0]["source"], "fixtures/e2e/azure_400_content_filter.sse");
+    std::fs::remove_dir_all(per_stream.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn a_malformed_file_is_reported_and_skipped_the_rest_summed_up() {
+    let dir = temp_dir("malformed");
+    let good = ["deepseek_reasoning_content".to_owned(), "n2_interleaved_choices".to_owned()];
+    for stem in &good {
+        std::fs::copy(
+            root().join(format!("fixtures/e2e/{stem}.sse")),
+            dir.join(format!("{stem}.sse")),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("broken.json"), "{\"choices\": [").unwrap();
+    std::fs::create_dir(dir.join("nested")).unwrap();
+    std::fs::write(dir.join("nested/garbage.jsonl"), "not json at all\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "ignored: not a known extension").unwrap();
+    let out = thinktee(&["analyze", "--format", "json", dir.to_str().unwrap()], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.json"), "{stderr}");
+    assert!(stderr.contains("garbage.jsonl"), "{stderr}");
+    let mut got = summary(&out.stdout);
+    assert_eq!(
+        got["files"],
+        json!({"total": 4, "recordings": 2, "transcripts": 0, "skipped": 0, "malformed": 2})
+    );
+    got.as_object_mut().unwrap().remove("files");
+    assert_eq!(got, expected_summary(&good));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn text_is_a_table_and_a_missing_path_is_an_error() {
+    let out = thinktee(&["analyze", "fixtures/e2e/vllm_reasoning.sse", "no/such/file.sse"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for row in ["streams            1", "reasoning bytes", "finish reasons     stop 1", "outcomes"]
+    {
+        assert!(text.contains(row), "{row}: {text}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.sse"));
+    let usage = thinktee(&["analyze"], b"");
+    assert_eq!(usage.status.code(), Some(2));
+}

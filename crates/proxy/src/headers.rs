@@ -1,0 +1,127 @@
+//! Which headers are forwarded, which are hop-by-hop, which are secret.
+
+use http::header::{self, HeaderMap, HeaderName};
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy `keep-alive` and
+/// `proxy-connection`): they describe one connection, so they are never
+/// forwarded. Headers named in `Connection` are removed too.
+pub const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers that carry credentials or session state. They are forwarded to
+/// the upstream (request) or the client (response) but never recorded or
+/// logged: [`recordable`] leaves them out.
+pub const SENSITIVE: [&str; 8] = [
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "ocp-apim-subscription-key",
+    "cookie",
+    "set-cookie",
+    "x-goog-api-key",
+];
+
+/// Query parameters whose values are credentials (Azure accepts
+/// `subscription-key` and some gateways `api-key` in the query string).
+const SENSITIVE_QUERY: [&str; 8] =
+    ["api-key", "api_key", "apikey", "key", "subscription-key", "code", "sig", "token"];
+
+/// Whether a header must never be recorded or logged.
+pub fn is_sensitive(name: &HeaderName) -> bool {
+    SENSITIVE.contains(&name.as_str())
+}
+
+/// Removes hop-by-hop headers, including those `Connection` names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// A copy of `headers` without the [`SENSITIVE`] ones: what may be recorded.
+pub fn recordable(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if !is_sensitive(name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Size of a header block as HTTP/1.1 would spell it (`name: value\r\n`).
+pub(crate) fn block_size(headers: &HeaderMap) -> usize {
+    headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum()
+}
+
+/// `path?query` with the values of credential-like query parameters
+/// replaced by `redacted`: what may be recorded or logged.
+pub fn redact_query(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_owned();
+    };
+    let mut out = String::with_capacity(path_and_query.len());
+    out.push_str(path);
+    out.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        if SENSITIVE_QUERY.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            out.push_str(name);
+            out.push_str("=redacted");
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("keep-alive, x-hop"));
+        h.insert("x-hop", HeaderValue::from_static("1"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("api-key", HeaderValue::from_static("secret"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("api-key"));
+        assert!(recordable(&h).is_empty());
+    }
+
+    #[test]
+    fn query_credentials_are_redacted() {
+        assert_eq!(
+            redact_query("/chat/completions?api-version=2024-10-21&api-key=s3cret"),
+            "/chat/completions?api-version=2024-10-21&api-key=redacted"
+        );
+        assert_eq!(redact_query("/v1/chat/completions"), "/v1/chat/completions");
+    }
+}

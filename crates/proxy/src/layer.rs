@@ -1,0 +1,159 @@
+//! A tower [`Layer`] that records the response bodies of any HTTP service.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::RecordBody;
+use crate::headers::{recordable, redact_query};
+use crate::proxy::{Exchange, Recorder};
+
+/// Wraps a service so each response body is a [`RecordBody`] teed into the
+/// [`Recorder`]'s [`Recording`](crate::Recording): the way to record
+/// streams in a proxy of your own (see `examples/axum.rs`). The parse
+/// sides' handles are dropped: they end on their own.
+///
+/// The request body is not read, so [`Exchange::request_body`] is empty,
+/// [`Exchange::model`] is `None` and [`Exchange::stream`] is `false`;
+/// [`Exchange::upstream`] is `None`.
+pub struct RecordLayer<R> {
+    recorder: Arc<R>,
+}
+
+impl<R> RecordLayer<R> {
+    /// A layer asking `recorder` for a tap per response.
+    pub fn new(recorder: R) -> RecordLayer<R> {
+        RecordLayer { recorder: Arc::new(recorder) }
+    }
+}
+
+impl<R> Clone for RecordLayer<R> {
+    fn clone(&self) -> Self {
+        RecordLayer { recorder: self.recorder.clone() }
+    }
+}
+
+impl<R> fmt::Debug for RecordLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordLayer").finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for RecordLayer<R> {
+    type Service = RecordService<S, R>;
+    fn layer(&self, inner: S) -> RecordService<S, R> {
+        RecordService { inner, recorder: self.recorder.clone(), next_id: Arc::default() }
+    }
+}
+
+/// The service made by [`RecordLayer`].
+pub struct RecordService<S, R> {
+    inner: S,
+    recorder: Arc<R>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<S: Clone, R> Clone for RecordService<S, R> {
+    fn clone(&self) -> Self {
+        RecordService {
+            inner: self.inner.clone(),
+            recorder: self.recorder.clone(),
+            next_id: self.next_id.clone(),
+        }
+    }
+}
+
+impl<S, R> fmt::Debug for RecordService<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordService").finish_non_exhaustive()
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for RecordService<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    R: Recorder,
+    ResB: Body<Data = Bytes>,
+    ResB::Error: fmt::Display,
+{
+    type Response = Response<RecordBody<ResB>>;
+    type Error = S::Error;
+    type Future = RecordFuture<S::Future, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let exchange = Exchange {
+            id,
+            started: SystemTime::now(),
+            start: tokio::time::Instant::now(),
+            method: req.method().clone(),
+            path: redact_query(req.uri().path_and_query().map_or("/", |pq| pq.as_str())),
+            request_headers: recordable(req.headers()),
+            request_body: Bytes::new(),
+            model: None,
+            stream: false,
+            status: None,
+            response_headers: HeaderMap::new(),
+            upstream: None,
+        };
+        RecordFuture {
+            inner: self.inner.call(req),
+            exchange: Some(exchange),
+            recorder: self.recorder.clone(),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RecordService`].
+    pub struct RecordFuture<F, R> {
+        #[pin]
+        inner: F,
+        exchange: Option<Exchange>,
+        recorder: Arc<R>,
+    }
+}
+
+impl<F, R> fmt::Debug for RecordFuture<F, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, R, ResB, E> Future for RecordFuture<F, R>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    R: Recorder,
+    ResB: Body<Data = Bytes>,
+    ResB::Error: fmt::Display,
+{
+    type Output = Result<Response<RecordBody<ResB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let recording = this.exchange.take().and_then(|mut exchange| {
+            exchange.status = Some(response.status());
+            exchange.response_headers = recordable(response.headers());
+            this.recorder.recording(&exchange)
+        });
+        Poll::Ready(Ok(response.map(|body| match recording {
+            Some(recording) => RecordBody::new(body, recording).0,
+            None => RecordBody::passthrough(body),
+        })))
+    }
+}

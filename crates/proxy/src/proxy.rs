@@ -1,0 +1,490 @@
+//! The transparent recording reverse proxy.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_util::client::legacy::Client;
+use thinktee_pipeline::DocumentKind;
+use thinktee_tee::TeeHandle;
+use thinktee_think::{Config as SplitterConfig, StartMode};
+
+use crate::Error;
+use crate::body::{DynSink, IdleBody, NormalizeBody, RecordBody, Recording};
+use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
+use crate::normalize::{Normalizer, ReasoningField, normalize_body};
+use crate::reply::{BoxError, ProxyBody, error_response, failed, full};
+use crate::serve::{Handler, Server};
+use crate::upstream::{Connector, Upstream, client};
+
+/// Default largest request body accepted (32 MiB: room for base64 images).
+pub const DEFAULT_MAX_REQUEST_BODY: usize = 32 << 20;
+/// Default largest request header block accepted (64 KiB).
+pub const DEFAULT_MAX_REQUEST_HEADERS: usize = 64 << 10;
+/// Default time allowed to connect to the upstream.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest silence from the upstream (waiting for the response
+/// head, or between two body reads) before the exchange is failed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Largest non-streaming body buffered to normalize it (64 MiB); larger
+/// ones pass through unchanged.
+pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
+
+/// How a [`Proxy`] behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where every request goes.
+    pub upstream: Upstream,
+    /// Rewrite inline thinking into this delta field (`None`: forward the
+    /// upstream's bytes untouched).
+    pub normalize: Option<ReasoningField>,
+    /// The splitter policy used to normalize. Its start mode must not be
+    /// `auto` when normalizing ([`Proxy::new`] refuses it).
+    pub splitter: SplitterConfig,
+    /// Connect timeout (`None`: the OS default).
+    pub connect_timeout: Option<Duration>,
+    /// Idle timeout (`None`: wait forever).
+    pub idle_timeout: Option<Duration>,
+    /// Largest request body; larger ones get 413.
+    pub max_request_body: usize,
+    /// Largest request header block; larger ones get 431.
+    pub max_request_headers: usize,
+}
+
+impl Config {
+    /// Defaults for everything but the upstream.
+    pub fn new(upstream: Upstream) -> Config {
+        Config {
+            upstream,
+            normalize: None,
+            splitter: SplitterConfig::default(),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_request_body: DEFAULT_MAX_REQUEST_BODY,
+            max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
+        }
+    }
+}
+
+/// What a [`Recorder`] learns about one exchange when the upstream's
+/// response head arrives (or the upstream could not be reached).
+///
+/// Credentials never appear here: headers are [`headers::recordable`]
+/// copies and credential-like query parameters are redacted.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// A per-proxy sequence number, from 0.
+    pub id: u64,
+    /// When the request arrived.
+    pub started: SystemTime,
+    /// The same moment on the monotonic clock (record times count from it).
+    pub start: tokio::time::Instant,
+    /// The request method.
+    pub method: Method,
+    /// The request path and query ([`redact_query`]ed).
+    pub path: String,
+    /// The request headers, without sensitive ones.
+    pub request_headers: HeaderMap,
+    /// The request body (the proxy buffers it to forward it).
+    pub request_body: Bytes,
+    /// The request's `model`, if its body is JSON with one.
+    pub model: Option<String>,
+    /// The request's `stream` flag (`false` when absent).
+    pub stream: bool,
+    /// The upstream's status, `None` if it could not be reached.
+    pub status: Option<StatusCode>,
+    /// The response headers, without sensitive ones.
+    pub response_headers: HeaderMap,
+    /// The upstream as configured (`None` under [`RecordLayer`](crate::RecordLayer)).
+    pub upstream: Option<Upstream>,
+}
+
+impl Exchange {
+    /// A `POST` to a path ending in `/chat/completions`: what thinktee
+    /// parses. Other exchanges (model lists, embeddings) can pass unrecorded.
+    pub fn is_chat_completion(&self) -> bool {
+        let path = self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p);
+        self.method == Method::POST && path.trim_end_matches('/').ends_with("/chat/completions")
+    }
+
+    /// Whether the response body is an SSE stream.
+    pub fn is_event_stream(&self) -> bool {
+        self.document_kind() == DocumentKind::Sse
+    }
+
+    /// How to read the response body: SSE for `text/event-stream`, else
+    /// JSON (a `chat.completion` or an `{"error":...}` body).
+    pub fn document_kind(&self) -> DocumentKind {
+        match self.response_headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+            Some(ct) if ct.trim_start().to_ascii_lowercase().starts_with("text/event-stream") => {
+                DocumentKind::Sse
+            }
+            _ => DocumentKind::Json,
+        }
+    }
+}
+
+/// Decides, per exchange, whether and where its response body is recorded.
+pub trait Recorder: Send + Sync + 'static {
+    /// Where to record this exchange's response body, or `None` to pass it
+    /// through unrecorded. When the upstream could not be reached
+    /// (`exchange.status` is `None`) the recording gets no bytes and an
+    /// [`InputEnd::UpstreamError`](thinktee_pipeline::InputEnd::UpstreamError).
+    fn recording(&self, exchange: &Exchange) -> Option<Recording>;
+}
+
+impl<F> Recorder for F
+where
+    F: Fn(&Exchange) -> Option<Recording> + Send + Sync + 'static,
+{
+    fn recording(&self, exchange: &Exchange) -> Option<Recording> {
+        self(exchange)
+    }
+}
+
+/// Parse sides still running.
+#[derive(Debug, Default)]
+struct Pending {
+    count: AtomicU64,
+    idle: tokio::sync::Notify,
+}
+
+/// A transparent reverse proxy in front of one OpenAI-compatible upstream.
+///
+/// It forwards method, path, query, headers (minus hop-by-hop ones; `Host`
+/// is the upstream's) and body, and streams the response back frame by
+/// frame as it arrives, handing a copy to the [`Recorder`]. Cloning is
+/// cheap (the client pool is shared).
+#[derive(Clone)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    client: Client<Connector, Full<Bytes>>,
+    recorder: Option<Box<dyn Recorder>>,
+    next_id: AtomicU64,
+    pending: Pending,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy")
+            .field("config", &self.shared.config)
+            .field("recording", &self.shared.recorder.is_some())
+            .finish()
+    }
+}
+
+/// What the request body says, as far as the proxy cares.
+#[derive(serde::Deserialize)]
+struct RequestSummary {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+impl Proxy {
+    /// A proxy without a recorder. Fails if the TLS client cannot be set
+    /// up, or if normalization is asked for with start mode `auto`.
+    pub fn new(config: Config) -> Result<Proxy, Error> {
+        Proxy::with_recorder(config, None)
+    }
+
+    /// A proxy handing each exchange's response to `recorder`.
+    pub fn with_recorder(
+        config: Config,
+        recorder: Option<Box<dyn Recorder>>,
+    ) -> Result<Proxy, Error> {
+        if config.normalize.is_some() && config.splitter.start() == StartMode::Auto {
+            return Err(Error::InvalidConfig(
+                "normalizing needs start mode explicit or implicit: auto holds undecided text back from the client".into(),
+            ));
+        }
+        let client = client(config.connect_timeout)?;
+        Ok(Proxy {
+            shared: Arc::new(Shared {
+                config,
+                client,
+                recorder,
+                next_id: AtomicU64::new(0),
+                pending: Pending::default(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Binds `addr`; [`Server::run`] then serves this proxy there.
+    pub async fn bind(&self, addr: SocketAddr) -> Result<Server, Error> {
+        let proxy = self.clone();
+        let handler: Handler = Arc::new(move |req| {
+            let proxy = proxy.clone();
+            Box::pin(async move { proxy.handle(req).await })
+        });
+        Server::bind(addr, handler, self.shared.config.max_request_headers).await
+    }
+
+    /// Proxies one request: usable as the body of any hyper or tower
+    /// service. Never fails: errors become OpenAI-shaped JSON responses
+    /// (413, 431, 400, 502, 504).
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<ProxyBody>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let shared = &*self.shared;
+        let config = &shared.config;
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let started = SystemTime::now();
+        let start = tokio::time::Instant::now();
+        let (parts, body) = req.into_parts();
+        let path = redact_query(parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
+        if headers::block_size(&parts.headers) > config.max_request_headers {
+            tracing::info!(id, %path, "request headers over the limit");
+            return error_response(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                &format!("request headers exceed {} bytes", config.max_request_headers),
+                "invalid_request_error",
+                Some("request_header_fields_too_large"),
+            );
+        }
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > config.max_request_body as u64) {
+            return too_large(id, &path, config.max_request_body);
+        }
+        let request_body = match Limited::new(body, config.max_request_body).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return too_large(id, &path, config.max_request_body);
+            }
+            Err(e) => {
+                tracing::info!(id, %path, error = %e, "could not read the request body");
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "could not read the request body",
+                    "invalid_request_error",
+                    None,
+                );
+            }
+        };
+        let summary = summarize(&request_body);
+
+        let mut headers = parts.headers;
+        strip_hop_by_hop(&mut headers);
+        // The client set Host for us; the upstream's comes from its URI.
+        headers.remove(header::HOST);
+        // Compressed bodies could not be parsed: ask for identity.
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        let mut exchange = Exchange {
+            id,
+            started,
+            start,
+            method: parts.method.clone(),
+            path,
+            request_headers: recordable(&headers),
+            request_body: request_body.clone(),
+            model: summary.model,
+            stream: summary.stream.unwrap_or(false),
+            status: None,
+            response_headers: HeaderMap::new(),
+            upstream: Some(config.upstream.clone()),
+        };
+        let mut upstream_req = Request::new(Full::new(request_body));
+        *upstream_req.method_mut() = parts.method;
+        *upstream_req.uri_mut() = config.upstream.uri_for(parts.uri.path_and_query());
+        *upstream_req.version_mut() = Version::HTTP_11;
+        *upstream_req.headers_mut() = headers;
+
+        let sent = shared.client.request(upstream_req);
+        let result = match config.idle_timeout {
+            Some(t) => tokio::time::timeout(t, sent).await.map_err(|_| t),
+            None => Ok(sent.await),
+        };
+        let response = match result {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                let why = error_chain(&e);
+                tracing::warn!(id, path = %exchange.path, error = %why, "upstream unreachable");
+                self.record_failure(&exchange, &why).await;
+                return error_response(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("thinktee proxy: upstream {} unreachable: {why}", config.upstream),
+                    "upstream_error",
+                    Some("bad_gateway"),
+                );
+            }
+            Err(t) => {
+                let why = format!("no response head within {} s", t.as_secs_f64());
+                tracing::warn!(id, path = %exchange.path, "upstream timed out");
+                self.record_failure(&exchange, &why).await;
+                return error_response(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("thinktee proxy: upstream {}: {why}", config.upstream),
+                    "upstream_error",
+                    Some("gateway_timeout"),
+                );
+            }
+        };
+
+        let (mut head, body) = response.into_parts();
+        strip_hop_by_hop(&mut head.headers);
+        head.version = Version::HTTP_11;
+        exchange.status = Some(head.status);
+        exchange.response_headers = recordable(&head.headers);
+        tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
+        let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
+        let body: ProxyBody = match config.idle_timeout {
+            Some(t) => IdleBody::new(body, t).boxed_unsync(),
+            None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+        };
+        let body: ProxyBody = match recording {
+            Some(recording) => {
+                let (body, handle) = RecordBody::new(body, recording);
+                self.watch(id, handle);
+                body.boxed_unsync()
+            }
+            None => body,
+        };
+        let body = match config.normalize {
+            Some(field) if head.status.is_success() => {
+                if exchange.is_event_stream() {
+                    head.headers.remove(header::CONTENT_LENGTH);
+                    let normalizer = Normalizer::new(field, config.splitter.clone());
+                    NormalizeBody::new(body, normalizer).boxed_unsync()
+                } else {
+                    normalize_whole(body, field, &config.splitter, &mut head.headers).await
+                }
+            }
+            _ => body,
+        };
+        Response::from_parts(head, body)
+    }
+
+    /// Tells the recorder about an exchange that got no response.
+    async fn record_failure(&self, exchange: &Exchange, why: &str) {
+        let Some(recording) = self.shared.recorder.as_ref().and_then(|r| r.recording(exchange))
+        else {
+            return;
+        };
+        let (mut body, handle) = RecordBody::new(failed(why.to_owned().into()), recording);
+        let _ = body.frame().await; // the error: the tee records the end
+        drop(body);
+        self.watch(exchange.id, handle);
+    }
+
+    /// Counts a parse side until it ends, and logs what went wrong in it.
+    fn watch(&self, id: u64, handle: TeeHandle<DynSink>) {
+        let shared = self.shared.clone();
+        shared.pending.count.fetch_add(1, Ordering::AcqRel);
+        tokio::spawn(async move {
+            match handle.join().await {
+                Ok(report) => {
+                    if let Some(e) = &report.sink_error {
+                        tracing::warn!(id, error = %e, "recording failed");
+                    }
+                    if let Some(e) = &report.capture_error {
+                        tracing::warn!(id, error = %e, "raw capture failed");
+                    }
+                    if report.overflowed {
+                        tracing::warn!(id, "recording fell behind; stream partly recorded");
+                    }
+                }
+                Err(e) => tracing::warn!(id, error = %e, "recording failed"),
+            }
+            if shared.pending.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+                shared.pending.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until every recording's parse side has ended (call it after
+    /// [`Server::run`] returns, before flushing sinks' shared outputs).
+    pub async fn recordings_done(&self) {
+        loop {
+            let idle = self.shared.pending.idle.notified();
+            if self.shared.pending.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+fn too_large(id: u64, path: &str, limit: usize) -> Response<ProxyBody> {
+    tracing::info!(id, %path, "request body over the limit");
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body exceeds {limit} bytes"),
+        "invalid_request_error",
+        Some("request_too_large"),
+    )
+}
+
+fn summarize(body: &[u8]) -> RequestSummary {
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let parsed = if looks_json { serde_json::from_slice(body).ok() } else { None };
+    parsed.unwrap_or(RequestSummary { model: None, stream: None })
+}
+
+/// `error: cause: cause`, for messages that name no secrets (hyper's
+/// errors carry no headers).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Buffers a non-streaming body (up to [`MAX_NORMALIZE_BODY`]) and
+/// normalizes it if it is a `chat.completion` with inline thinking.
+async fn normalize_whole(
+    body: ProxyBody,
+    field: ReasoningField,
+    splitter: &SplitterConfig,
+    headers: &mut HeaderMap,
+) -> ProxyBody {
+    if body.size_hint().lower() > MAX_NORMALIZE_BODY as u64 {
+        return body;
+    }
+    let mut body = body;
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        match frame.map(Frame::into_data) {
+            Ok(Ok(data)) if buf.len() + data.len() <= MAX_NORMALIZE_BODY => {
+                buf.extend_from_slice(&data)
+            }
+            Ok(Ok(_)) => return failed(format!("body over {MAX_NORMALIZE_BODY} bytes").into()),
+            Ok(Err(_trailers)) => {}
+            Err(e) => return failed(e),
+        }
+    }
+    let bytes = Bytes::from(buf);
+    let Ok(text) = std::str::from_utf8(&bytes) else { return full(bytes) };
+    match normalize_body(text, field, splitter) {
+        Some(new) => {
+            headers.remove(header::CONTENT_LENGTH);
+            full(new)
+        }
+        None => full(bytes),
+    }
+}

@@ -1,0 +1,567 @@
+//! The proxy under faults, in-process: a tiny fake upstream on loopback
+//! that speaks raw HTTP/1.1 (so it can cut, stall and count), a raw TCP
+//! client (so it can stop reading or hang up), and a recorder that keeps
+//! what the pipeline reported.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Record, StreamOutcome};
+use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+const SECRET: &str = "sk-SECRET-do-not-record-4f1c";
+const LIMIT: Duration = Duration::from_secs(20);
+
+// === logs ===
+
+/// Every log line of this test binary, at TRACE: no secret may appear.
+fn logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || LogWriter(logs))
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    })
+}
+
+struct LogWriter(&'static Mutex<Vec<u8>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// === the fake upstream ===
+
+/// The head and body of the request the upstream got.
+#[derive(Debug, Clone, Default)]
+struct Got {
+    head: String,
+    body: Vec<u8>,
+}
+
+type Script = Arc<dyn Fn(Got, TcpStream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+struct Upstream_ {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Got>>>,
+}
+
+/// Serves each connection: reads one request, then runs `script`.
+async fn upstream(script: Script) -> Upstream_ {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let script = script.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let got = read_request(&mut stream).await;
+                seen.lock().unwrap().push(got.clone());
+                script(got, stream).await;
+            });
+        }
+    });
+    Upstream_ { addr, requests }
+}
+
+async fn read_request(stream: &mut TcpStream) -> Got {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return Got::default();
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len = header(&head, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0usize);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Got { head, body }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+fn chunk(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+const SSE_HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../fixtures/e2e/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(path).unwrap()
+}
+
+// === the proxy and its recorder ===
+
+#[derive(Debug, Default)]
+struct Seen {
+    exchanges: Vec<Exchange>,
+    input_ends: Vec<InputEnd>,
+    outcomes: Vec<StreamOutcome>,
+}
+
+struct Harness {
+    proxy: Proxy,
+    addr: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn proxy_to(upstream: SocketAddr, tune: impl FnOnce(&mut Config)) -> Harness {
+    logs();
+    let mut config = Config::new(format!("http://{upstream}").parse::<Upstream>().unwrap());
+    tune(&mut config);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let log = seen.clone();
+    let recorder = move |exchange: &Exchange| {
+        log.lock().unwrap().exchanges.push(exchange.clone());
+        let log = log.clone();
+        let sink = FnSink(move |r: &Record<'_>| match r.event {
+            Event::InputEnd(end) => log.lock().unwrap().input_ends.push(end.clone()),
+            Event::StreamEnd(end) => log.lock().unwrap().outcomes.push(end.outcome),
+            _ => {}
+        });
+        let kind = exchange.document_kind();
+        let tee = thinktee_tee::Builder::new().start(exchange.start).document(kind);
+        Some(Recording::new(tee, sink))
+    };
+    let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();
+    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = server.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    Harness { proxy, addr, seen, _shutdown: tx }
+}
+
+impl Harness {
+    /// Waits until the parse sides are done, then returns what they saw.
+    async fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        timeout(LIMIT, self.proxy.recordings_done()).await.expect("recordings finish");
+        self.seen.lock().unwrap()
+    }
+}
+
+// === the raw client ===
+
+fn request(path: &str, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: client-chosen.example\r\ncontent-type: application/json\r\n\
+         authorization: Bearer {SECRET}\r\napi-key: {SECRET}\r\ncookie: session={SECRET}\r\n\
+         connection: close\r\n{extra}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+const STREAM_BODY: &str =
+    r#"{"model":"DeepSeek-R1","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+
+struct Reply {
+    head: String,
+    /// The body after de-chunking (or as read, for length-framed bodies).
+    body: Vec<u8>,
+    /// The chunked terminator (or the full content length) arrived.
+    complete: bool,
+}
+
+impl Reply {
+    fn status(&self) -> u16 {
+        self.head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+}
+
+async fn roundtrip(addr: SocketAddr, req: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(req).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = timeout(LIMIT, stream.read_to_end(&mut raw)).await.expect("response ends");
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let end = find(raw, b"\r\n\r\n").expect("a response head") + 4;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let rest = &raw[end..];
+    if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        let (body, complete) = dechunk(rest);
+        Reply { head, body, complete }
+    } else {
+        let len = header(&head, "content-length").and_then(|v| v.parse().ok());
+        let complete = len.is_none_or(|n: usize| rest.len() == n);
+        Reply { head, body: rest.to_vec(), complete }
+    }
+}
+
+fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        let Some(line_end) = find(rest, b"\r\n") else { return (body, false) };
+        let size = std::str::from_utf8(&rest[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok());
+        let Some(size) = size else { return (body, false) };
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return (body, rest.starts_with(b"\r\n"));
+        }
+        if rest.len() < size + 2 {
+            body.extend_from_slice(&rest[..rest.len().min(size)]);
+            return (body, false);
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+// === tests ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transparent_byte_for_byte_with_normalize_none() {
+    let sse = fixture("azure_inline_think.sse");
+    let body = sse.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let body = body.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            // Cut at odd places, inside events and inside `</think>`.
+            for piece in body.chunks(37) {
+                s.write_all(&chunk(piece)).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            s.write_all(b"0\r\n\r\n").await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let reply =
+        roundtrip(h.addr, &request("/v1/chat/completions?api-version=1", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 200);
+    assert!(reply.complete);
+    assert_eq!(reply.body, sse, "the client gets exactly the upstream's bytes");
+    assert_eq!(header(&reply.head, "content-type").as_deref(), Some("text/event-stream"));
+    let seen = h.seen().await;
+    assert_eq!(seen.input_ends, [InputEnd::Complete]);
+    assert_eq!(seen.outcomes, [StreamOutcome::Complete]);
+    assert_eq!(seen.exchanges[0].model.as_deref(), Some("DeepSeek-R1"));
+    assert!(seen.exchanges[0].stream);
+    assert_eq!(seen.exchanges[0].document_kind(), DocumentKind::Sse);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_forwarded_host_rewritten_secrets_never_recorded_or_logged() {
+    let up = upstream(Arc::new(|_, mut s| {
+        Box::pin(async move {
+            let body = br#"{"id":"c","object":"chat.completion","choices":[]}"#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nset-cookie: s={SECRET}\r\nx-request-id: up-1\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            s.write_all(body).await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let req = request(
+        "http://evil.example/v1/chat/completions?api-key=QSECRET",
+        r#"{"model":"m","stream":false}"#,
+        "connection: x-hop\r\nx-hop: 1\r\nx-custom: kept\r\n",
+    );
+    let reply = roundtrip(h.addr, &req).await;
+    assert_eq!(reply.status(), 200);
+    assert!(reply.head.contains(SECRET), "set-cookie goes back to the client");
+
+    let got = up.requests.lock().unwrap()[0].clone();
+    let host = header(&got.head, "host").unwrap();
+    assert_eq!(host, up.addr.to_string(), "Host is the upstream's, never the client's");
+    assert!(
+        got.head.starts_with("POST /v1/chat/completions?api-key=QSECRET HTTP/1.1\r\n"),
+        "{}",
+        got.head
+    );
+    assert_eq!(header(&got.head, "authorization"), Some(format!("Bearer {SECRET}")));
+    assert_eq!(header(&got.head, "api-key").as_deref(), Some(SECRET));
+    assert!(header(&got.head, "cookie").is_some());
+    assert_eq!(header(&got.head, "x-custom").as_deref(), Some("kept"));
+    assert!(header(&got.head, "x-hop").is_none(), "Connection-named headers are hop-by-hop");
+    assert_eq!(got.body, br#"{"model":"m","stream":false}"#);
+
+    let seen = h.seen().await;
+    let recorded = format!("{:?}", seen.exchanges);
+    assert!(!recorded.contains(SECRET), "secrets in the recorded exchange: {recorded}");
+    assert!(!recorded.contains("QSECRET"));
+    assert!(seen.exchanges[0].request_headers.contains_key("x-custom"));
+    assert_eq!(seen.exchanges[0].path, "/v1/chat/completions?api-key=redacted");
+    drop(seen);
+    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(logs.contains("proxied"), "the exchange was logged");
+    assert!(!logs.contains(SECRET) && !logs.contains("QSECRET"), "secret in logs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_cut_mid_stream_is_an_early_close_for_the_client() {
+    let sse = fixture("azure_inline_think.sse");
+    let half = sse[..sse.len() / 2].to_vec();
+    let sent = half.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let sent = sent.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            s.write_all(&chunk(&sent)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // No terminating chunk: the connection just ends.
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 200);
+    assert!(!reply.complete, "the client must see the stream end early");
+    assert_eq!(reply.body, half, "what was sent, and nothing made up");
+    assert!(!String::from_utf8_lossy(&reply.body).contains("[DONE]"));
+    let seen = h.seen().await;
+    assert!(matches!(seen.input_ends[..], [InputEnd::UpstreamError(_)]), "{:?}", seen.input_ends);
+    assert_eq!(seen.outcomes, [StreamOutcome::UpstreamError]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_disconnect_cancels_the_upstream_request() {
+    let upstream_saw_cancel = Arc::new(tokio::sync::Notify::new());
+    let flag = upstream_saw_cancel.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let flag = flag.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            let event =
+                b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \"}}]}\n\n";
+            for _ in 0..2000 {
+                if s.write_all(&chunk(event)).await.is_err() {
+                    flag.notify_one();
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let mut client = TcpStream::connect(h.addr).await.unwrap();
+    client.write_all(&request("/v1/chat/completions", STREAM_BODY, "")).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = timeout(LIMIT, client.read(&mut buf)).await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    drop(client);
+    timeout(LIMIT, upstream_saw_cancel.notified())
+        .await
+        .expect("the upstream connection is closed when the client goes away");
+    let seen = h.seen().await;
+    assert_eq!(seen.input_ends, [InputEnd::ClientCancelled]);
+    assert_eq!(seen.outcomes, [StreamOutcome::ClientCancelled]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_client_backpressures_the_upstream_with_bounded_memory() {
+    const TOTAL: u64 = 512 << 20; // what the upstream would send if unblocked
+    const PIECE: usize = 64 << 10;
+    let written = Arc::new(AtomicU64::new(0));
+    let counter = written.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let counter = counter.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            let mut event = b"data: ".to_vec();
+            event.resize(PIECE - 2, b'x');
+            event.extend_from_slice(b"\n\n");
+            let piece = chunk(&event);
+            while counter.load(Ordering::Relaxed) < TOTAL {
+                if s.write_all(&piece).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(piece.len() as u64, Ordering::Relaxed);
+            }
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let rss_before = rss_kib();
+    let mut client = TcpStream::connect(h.addr).await.unwrap();
+    client.write_all(&request("/v1/chat/completions", STREAM_BODY, "")).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let _ = timeout(LIMIT, client.read(&mut buf)).await.unwrap().unwrap();
+    // Now the client reads nothing. The upstream must stall, not buffer.
+    let mut last = 0;
+    let mut stable = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            stable += 1;
+            if stable >= 5 {
+                break;
+            }
+        } else {
+            stable = 0;
+        }
+        last = now;
+    }
+    eprintln!("upstream stalled after {last} bytes");
+    assert!(stable >= 5, "the upstream kept writing: {last} bytes");
+    assert!(last < 64 << 20, "upstream got {last} bytes out while the client read none");
+    if let (Some(before), Some(after)) = (rss_before, rss_kib()) {
+        let grown = after.saturating_sub(before);
+        assert!(grown < 96 * 1024, "RSS grew by {grown} KiB");
+    }
+    drop(client);
+    let seen = h.seen().await;
+    assert_eq!(seen.input_ends, [InputEnd::ClientCancelled]);
+}
+
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_down_is_a_502_json_error() {
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = dead.local_addr().unwrap();
+    drop(dead);
+    let h = proxy_to(addr, |_| {}).await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 502);
+    assert_eq!(header(&reply.head, "content-type").as_deref(), Some("application/json"));
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert!(json["error"]["message"].as_str().unwrap().contains("unreachable"), "{json}");
+    assert_eq!(json["error"]["code"], "bad_gateway");
+    let seen = h.seen().await;
+    assert!(seen.exchanges[0].status.is_none());
+    assert!(matches!(seen.input_ends[..], [InputEnd::UpstreamError(_)]), "{:?}", seen.input_ends);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_body_is_413_and_headers_431() {
+    let up = upstream(Arc::new(|_, _| Box::pin(async {}))).await;
+    let h = proxy_to(up.addr, |c| {
+        c.max_request_body = 1024;
+        c.max_request_headers = 2048;
+    })
+    .await;
+    let big = format!("{{\"model\":\"m\",\"pad\":\"{}\"}}", "x".repeat(4096));
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", &big, "")).await;
+    assert_eq!(reply.status(), 413);
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(json["error"]["code"], "request_too_large");
+
+    // Chunked, so the length is found only while reading.
+    let mut req = b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    req.extend_from_slice(&chunk(big.as_bytes()));
+    req.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(roundtrip(h.addr, &req).await.status(), 413);
+
+    let fat = format!("x-fat: {}\r\n", "y".repeat(4096));
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", "{}", &fat)).await;
+    assert_eq!(reply.status(), 431);
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(json["error"]["code"], "request_header_fields_too_large");
+    assert!(up.requests.lock().unwrap().is_empty(), "nothing reached the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_429_passes_through_with_its_headers() {
+    let body = br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+    let up = upstream(Arc::new(move |_, mut s| {
+        Box::pin(async move {
+            let head = format!(
+                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 7\r\nx-ratelimit-remaining-requests: 0\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            s.write_all(body).await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |_| {}).await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 429);
+    assert_eq!(header(&reply.head, "retry-after").as_deref(), Some("7"));
+    assert_eq!(header(&reply.head, "x-ratelimit-remaining-requests").as_deref(), Some("0"));
+    assert_eq!(header(&reply.head, "content-length"), Some(body.len().to_string()));
+    assert_eq!(reply.body, body);
+    let seen = h.seen().await;
+    assert_eq!(seen.exchanges[0].status.map(|s| s.as_u16()), Some(429));
+    assert_eq!(seen.exchanges[0].document_kind(), DocumentKind::Json);
+    assert_eq!(seen.outcomes, [StreamOutcome::UpstreamError], "the error body was parsed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_upstream_times_out() {
+    let up = upstream(Arc::new(|_, mut s| {
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            s.write_all(&chunk(b": hello\n\n")).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |c| c.idle_timeout = Some(Duration::from_millis(300))).await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 200);
+    assert!(!reply.complete);
+    assert_eq!(reply.body, b": hello\n\n");
+    let seen = h.seen().await;
+    assert!(
+        matches!(&seen.input_ends[..], [InputEnd::UpstreamError(why)] if why.contains("idle")),
+        "{:?}",
+        seen.input_ends
+    );
+}
