@@ -1,7 +1,7 @@
 //! Setting up a tee.
 
 use std::fmt::Display;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -13,14 +13,12 @@ use tokio::time::Instant;
 use crate::capture::RawCapture;
 use crate::feed::{Feeder, Shared, TeeReader, TeeStream};
 use crate::handle::TeeHandle;
-use crate::parse::{self, ParseSide};
+use crate::parse::{ParseSide, StreamJob};
+use crate::pool;
 
 /// Default bound on the bytes queued between the forward and parse sides
 /// of one stream.
 pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
-
-/// Name of the parse-side threads.
-pub const PARSE_THREAD_NAME: &str = "thinktee-parse";
 
 /// Options of a tee; finish with [`Builder::stream`] or [`Builder::reader`].
 #[derive(Debug)]
@@ -118,7 +116,6 @@ impl Builder {
         K::Error: Display,
     {
         let shared = Arc::new(Shared::default());
-        let (tx, rx) = mpsc::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let side = ParseSide {
             pipeline: Pipeline::new(self.pipeline),
@@ -129,14 +126,11 @@ impl Builder {
             capture: self.capture,
             shared: Arc::clone(&shared),
         };
-        let spawned = std::thread::Builder::new().name(PARSE_THREAD_NAME.into()).spawn(move || {
-            let _ = done_tx.send(parse::run(side, rx));
-        });
-        let rx = match spawned {
-            Ok(_) => Ok(done_rx),
+        let (tx, rx) = match pool::start(Box::new(StreamJob::new(side, done_tx))) {
+            Ok(tx) => (Some(tx), Ok(done_rx)),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot start the parse side: forwarding only");
-                Err(e)
+                (None, Err(e))
             }
         };
         (Feeder::new(tx, shared, self.max_queued), TeeHandle { rx })

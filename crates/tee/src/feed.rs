@@ -5,7 +5,6 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -13,6 +12,8 @@ use futures_core::Stream;
 use thinktee_pipeline::InputEnd;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
+
+use crate::pool::JobSender;
 
 /// What each queued piece counts for beyond its length, so that many tiny
 /// pieces cannot hide behind the byte bound.
@@ -45,7 +46,7 @@ pub(crate) fn cost(len: usize) -> usize {
 
 /// The forward side's half: sends copies, never waits.
 pub(crate) struct Feeder {
-    tx: Option<mpsc::Sender<Msg>>,
+    tx: Option<JobSender>,
     shared: Arc<Shared>,
     max_queued: usize,
     seen: u64,
@@ -54,8 +55,8 @@ pub(crate) struct Feeder {
 }
 
 impl Feeder {
-    pub(crate) fn new(tx: mpsc::Sender<Msg>, shared: Arc<Shared>, max_queued: usize) -> Feeder {
-        Feeder { tx: Some(tx), shared, max_queued, seen: 0, ended: false, overflowed: false }
+    pub(crate) fn new(tx: Option<JobSender>, shared: Arc<Shared>, max_queued: usize) -> Feeder {
+        Feeder { tx, shared, max_queued, seen: 0, ended: false, overflowed: false }
     }
 
     /// A piece was forwarded: queue a copy (a reference count, not bytes).
@@ -77,13 +78,13 @@ impl Feeder {
                 seen = self.seen,
                 "thinktee parse side fell behind: stopped parsing this stream (forwarding goes on)"
             );
-            if tx.send(Msg::Overflow(Instant::now())).is_err() {
+            if !tx.send(Msg::Overflow(Instant::now())) {
                 self.tx = None;
             }
             return;
         }
         self.shared.queued.fetch_add(cost, Ordering::AcqRel);
-        if tx.send(Msg::Data(bytes.clone(), Instant::now())).is_err() {
+        if !tx.send(Msg::Data(bytes.clone(), Instant::now())) {
             // The parse side is gone (it panicked): forward only.
             self.tx = None;
         }
@@ -96,7 +97,7 @@ impl Feeder {
         }
         self.ended = true;
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::End(end, Instant::now(), self.seen));
+            tx.send(Msg::End(end, Instant::now(), self.seen));
         }
     }
 }

@@ -29,14 +29,17 @@
 //! input ended: `Complete` at the end of the stream, `UpstreamError` at its
 //! first `Err` item, `ClientCancelled` when the tee is dropped first.
 //!
-//! The parse side of each tee is a thread of its own
-//! ([`PARSE_THREAD_NAME`]). Sinks are synchronous and may block (a file
-//! write, a lossless send to the [`TranscriptWriter`], a stalled consumer):
-//! on a dedicated thread that blocks neither the runtime's workers (on a
-//! current-thread runtime that would stall forwarding itself) nor tokio's
-//! shared blocking pool, which DNS resolution and `tokio::fs` need and whose
-//! cap long-lived streams would use up. A thread per concurrent stream
-//! costs a stack (mostly untouched) and a spawn per stream.
+//! The parse sides of all tees run on a fixed pool of threads, one per core
+//! ([`PARSE_THREAD_NAME`], at most [`MAX_PARSE_THREADS`]); each stream is
+//! pinned to one of them, so its pieces are parsed in order. Sinks are
+//! synchronous and may block (a file write, a lossless send to the
+//! [`TranscriptWriter`]): on these threads that blocks neither the runtime's
+//! workers (on a current-thread runtime that would stall forwarding itself)
+//! nor tokio's shared blocking pool, and never the forward path. A sink that
+//! blocks for long delays the other streams of its thread, whose queues are
+//! bounded like any other. (A thread per stream was measured first: at
+//! 1,000 concurrent streams on 2 cores, a thousand threads woken one chunk at
+//! a time added 464 ms p99 per chunk.)
 //!
 //! A slow or failing sink never blocks or alters the forwarded stream: a
 //! sink `Err` stops its feeding (reported in [`TeeReport::sink_error`]); a
@@ -95,15 +98,17 @@ mod error;
 mod feed;
 mod handle;
 mod parse;
+mod pool;
 mod writer;
 
-pub use builder::{Builder, MAX_QUEUED_BYTES, PARSE_THREAD_NAME, tee};
+pub use builder::{Builder, MAX_QUEUED_BYTES, tee};
 pub use capture::{MAX_CAPTURE_NAME, RawCapture};
 pub use channel::{ChannelSink, channel_sink};
 pub use codec::SseCodec;
 pub use error::Error;
 pub use feed::{PIECE_OVERHEAD, TeeReader, TeeStream};
 pub use handle::{TeeHandle, TeeReport};
+pub use pool::{MAX_PARSE_THREADS, PARSE_THREAD_NAME};
 pub use writer::{ChannelOutput, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREAD_NAME};
 
 #[cfg(test)]

@@ -1,20 +1,21 @@
-//! The parse side: one thread per stream, pipeline and sink.
+//! The parse side of one stream: pipeline and sink, driven by a pool worker.
 
 use std::fmt::Display;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use thinktee_pipeline::{
     DocumentKind, ErrorKind, Event, Flow, InputEnd, Pipeline, Record, Sink, StreamError,
 };
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::capture::RawCapture;
 use crate::feed::{Msg, Shared, cost};
 use crate::handle::TeeReport;
+use crate::pool::Job;
 
 /// Whether the sink still gets records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,35 +50,51 @@ pub(crate) struct ParseSide<K> {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// Runs until the forward side says the input ended (or disappears).
-pub(crate) fn run<K>(side: ParseSide<K>, rx: mpsc::Receiver<Msg>) -> (TeeReport, K)
+/// One stream's parse side as a pool job: its state, and where its report
+/// goes when the input has ended.
+pub(crate) struct StreamJob<K> {
+    /// `None` once the input has ended and the sink went to the handle.
+    state: Option<State<K>>,
+    done: Option<oneshot::Sender<(TeeReport, K)>>,
+}
+
+impl<K> StreamJob<K>
 where
     K: Sink,
     K::Error: Display,
 {
-    let mode = match side.document {
-        Some(DocumentKind::Sse) => Mode::Sse,
-        Some(DocumentKind::Json) => Mode::Json(Vec::new()),
-        None => Mode::Undecided(Vec::new()),
-    };
-    let mut state = State { side, mode, feeding: Feeding::On, report: TeeReport::default() };
-    loop {
-        match rx.recv() {
-            Ok(Msg::Data(bytes, at)) => state.data(bytes, at),
-            Ok(Msg::Overflow(at)) => state.overflow(at),
-            Ok(Msg::End(end, at, seen)) => {
+    pub(crate) fn new(side: ParseSide<K>, done: oneshot::Sender<(TeeReport, K)>) -> Self {
+        let mode = match side.document {
+            Some(DocumentKind::Sse) => Mode::Sse,
+            Some(DocumentKind::Json) => Mode::Json(Vec::new()),
+            None => Mode::Undecided(Vec::new()),
+        };
+        let state = State { side, mode, feeding: Feeding::On, report: TeeReport::default() };
+        StreamJob { state: Some(state), done: Some(done) }
+    }
+}
+
+impl<K> Job for StreamJob<K>
+where
+    K: Sink + Send + 'static,
+    K::Error: Display,
+{
+    fn handle(&mut self, msg: Msg) -> bool {
+        let Some(state) = &mut self.state else { return true };
+        match msg {
+            Msg::Data(bytes, at) => state.data(bytes, at),
+            Msg::Overflow(at) => state.overflow(at),
+            Msg::End(end, at, seen) => {
                 state.report.bytes_seen = seen;
                 state.end(end, at);
-                break;
-            }
-            // The forward side vanished without saying (it was leaked).
-            Err(mpsc::RecvError) => {
-                state.end(InputEnd::ClientCancelled, Instant::now());
-                break;
+                if let (Some(state), Some(done)) = (self.state.take(), self.done.take()) {
+                    let _ = done.send((state.report, state.side.sink));
+                }
+                return true;
             }
         }
+        false
     }
-    (state.report, state.side.sink)
 }
 
 struct State<K> {
