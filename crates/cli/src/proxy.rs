@@ -49,7 +49,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
     /// Keep the exact bytes of every chat-completion response in
-    /// DIR/<request-id>.sse (mode 0600); `thinktee replay DIR` serves them.
+    /// `DIR/<request-id>.sse` (mode 0600; request ids are `<run-start-ms>-<seq>`); `thinktee replay DIR` serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
     /// Rewrite inline thinking into a reasoning delta field. Needs
