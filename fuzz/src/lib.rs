@@ -351,6 +351,8 @@ impl Sink for Recorder {
                     });
                 }
             }
+            // One per read fed: depends on the chunking by design.
+            Event::Input { .. } => {}
             other => {
                 let mut debug = String::new();
                 let _ = write!(debug, "{other:?}");

@@ -130,7 +130,8 @@ impl MetricsSink {
     }
 
     /// The first byte of the current stream's body arrived at `at`.
-    /// Later calls for the same stream are ignored.
+    /// Later calls for the same stream are ignored. Without a call, the
+    /// first timestamped read fed ([`Event::Input`]) counts.
     pub fn observe_first_byte(&mut self, at: Duration) {
         self.current.first_byte.get_or_insert(at);
     }
@@ -230,6 +231,11 @@ impl Sink for MetricsSink {
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
         let at = record.at;
         match record.event {
+            Event::Input { .. } => {
+                if let Some(at) = at {
+                    self.current.first_byte.get_or_insert(at);
+                }
+            }
             Event::Chunk(info) => {
                 let s = &mut self.current;
                 s.chunks += 1;
@@ -315,6 +321,7 @@ mod tests {
             ),
             (430, DONE),
         ])[0];
+        assert_eq!(m.time_to_first_byte_ms, Some(50.0), "the first read fed");
         assert_eq!(m.time_to_first_chunk_ms, Some(50.0));
         assert_eq!(m.time_to_first_thinking_ms, Some(100.0));
         assert_eq!(m.time_to_first_answer_ms, Some(400.0));
@@ -370,6 +377,16 @@ mod tests {
         assert_eq!(m.time_to_first_thinking_ms, Some(30.0));
         assert_eq!(m.thinking_duration_ms, Some(270.0));
         assert_eq!(m.time_to_first_answer_ms, Some(300.0));
+    }
+
+    #[test]
+    fn first_byte_is_the_first_read_even_a_keep_alive() {
+        let m = &measure(&[
+            (10, ": keep-alive\n\n"),
+            (50, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
+            (60, DONE),
+        ])[0];
+        assert_eq!((m.time_to_first_byte_ms, m.time_to_first_chunk_ms), (Some(10.0), Some(50.0)));
     }
 
     #[test]

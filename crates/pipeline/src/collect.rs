@@ -122,7 +122,8 @@ impl Sink for Collector {
                     });
                 }
             }
-            Event::StreamStart
+            Event::Input { .. }
+            | Event::StreamStart
             | Event::Comment(_)
             | Event::Chunk(_)
             | Event::ThinkingEnd { .. }

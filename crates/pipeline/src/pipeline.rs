@@ -157,6 +157,9 @@ impl Pipeline {
     ) -> Result<Flow, S::Error> {
         let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
         let stream = &mut self.stream;
+        if !bytes.is_empty() {
+            em.emit(stream.index, Event::Input { bytes: bytes.len() });
+        }
         self.sse.feed(bytes, |frame| stream.on_frame(frame, &mut em));
         em.status
     }
@@ -204,6 +207,7 @@ impl Pipeline {
     pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
         let mut em = Emitter { sink, at: None, status: Ok(Flow::Continue) };
         let stream = &mut self.stream;
+        em.emit(stream.index, Event::Input { bytes: json.len() });
         stream.on_data("message", json, &mut em);
         if stream.started {
             stream.end(&mut em);

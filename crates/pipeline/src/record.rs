@@ -23,6 +23,12 @@ pub struct Record<'a> {
 /// The kinds of [`Record`].
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
+    /// A read of this many bytes was fed (before the records it produces):
+    /// how sinks learn when the first byte of a stream came.
+    Input {
+        /// Length of the read.
+        bytes: usize,
+    },
     /// The first event of a stream arrived.
     StreamStart,
     /// An SSE comment (keep-alive); the text after the `:`.
