@@ -192,7 +192,7 @@ async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
             for key in exp.as_object().unwrap().keys().filter(|k| *k != "source") {
                 assert_eq!(value[key], normalize(exp.clone())[key], "{stem}: {key}");
             }
-            assert_eq!(record.outcome, expected_outcome(&streams[&record.stream]), "{stem}");
+            assert_eq!(record.outcome, expected_outcome(&streams[&record.split.stream]), "{stem}");
             assert_eq!(record.request.as_ref().unwrap().request_id.as_deref(), Some(&stem[..]));
             assert_ordered(&stem, record);
             lines += 1;
@@ -293,7 +293,7 @@ async fn a_client_that_goes_away_is_recorded_as_cancelled() {
     let records = read_transcript(&path);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].outcome, StreamOutcome::ClientCancelled);
-    assert!(!records[0].done);
+    assert!(!records[0].split.done);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -334,11 +334,11 @@ async fn an_overflowing_queue_stops_parsing_not_forwarding() {
     assert!(report.bytes_parsed < report.bytes_seen);
     let records = sink.inner.into_output();
     assert_eq!(records.len(), 1, "what was parsed is still recorded");
-    assert!(records[0].reasoning.len() < 200 * 5);
+    assert!(records[0].split.reasoning.len() < 200 * 5);
     assert!(
-        records[0].errors.iter().any(|e| e.message.contains("stopped parsing")),
+        records[0].split.errors.iter().any(|e| e.message.contains("stopped parsing")),
         "{:?}",
-        records[0].errors
+        records[0].split.errors
     );
     assert_eq!(records[0].outcome, StreamOutcome::Incomplete);
 }

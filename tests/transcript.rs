@@ -83,8 +83,8 @@ async fn concurrent_streams_share_one_rotating_writer_losslessly() {
         // A stream's choices are written together, in order.
         for pair in records.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            if a.request == b.request && a.stream == b.stream {
-                assert_eq!(b.choice, a.choice + 1, "{}", path.display());
+            if a.request == b.request && a.split.stream == b.split.stream {
+                assert_eq!(b.split.choice, a.split.choice + 1, "{}", path.display());
             }
         }
         lines += records.len();
@@ -126,7 +126,7 @@ async fn a_raw_capture_replays_to_the_same_transcript() {
         let strip = |records: Vec<TranscriptRecord>| -> Vec<(String, String, String)> {
             records
                 .into_iter()
-                .map(|r| (r.reasoning, r.content, format!("{:?}", r.outcome)))
+                .map(|r| (r.split.reasoning, r.split.content, format!("{:?}", r.outcome)))
                 .collect()
         };
         assert_eq!(strip(replay.into_output()), strip(sink.into_output()), "{stem}");

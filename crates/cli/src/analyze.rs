@@ -286,26 +286,27 @@ fn streams(records: &[TranscriptRecord]) -> Vec<StreamStat> {
         (
             request.and_then(|m| m.request_id.clone()),
             request.and_then(|m| m.started_unix_ms),
-            r.stream,
-            r.id.clone(),
+            r.split.stream,
+            r.split.id.clone(),
         )
     };
     let mut out: Vec<StreamStat> = Vec::new();
     let mut last: Option<&TranscriptRecord> = None;
     for r in records {
-        let same = last.is_some_and(|l| key(l) == key(r) && r.choice > l.choice);
+        let same = last.is_some_and(|l| key(l) == key(r) && r.split.choice > l.split.choice);
         if !same {
             out.push(stream_stat(r));
         }
         if let Some(s) = out.last_mut() {
             s.choices.push(ChoiceStat {
-                choice: r.choice,
-                reasoning_source: r.reasoning_source.as_str(),
-                reasoning_bytes: r.reasoning.len() as u64,
-                answer_bytes: r.content.len() as u64,
-                finish_reason: r.finish_reason.clone(),
-                unterminated: r.unterminated,
+                choice: r.split.choice,
+                reasoning_source: r.split.reasoning_source.as_str(),
+                reasoning_bytes: r.split.reasoning.len() as u64,
+                answer_bytes: r.split.content.len() as u64,
+                finish_reason: r.split.finish_reason.clone(),
+                unterminated: r.split.unterminated,
                 filters: r
+                    .split
                     .filters
                     .iter()
                     .filter(|f| f.source == FilterSource::Completion)
@@ -329,13 +330,14 @@ fn stream_stat(r: &TranscriptRecord) -> StreamStat {
     };
     StreamStat {
         file: 0,
-        stream: r.stream,
-        id: r.id.clone(),
-        model: r.model.clone(),
+        stream: r.split.stream,
+        id: r.split.id.clone(),
+        model: r.split.model.clone(),
         request_id: r.request.as_ref().and_then(|m| m.request_id.clone()),
         outcome: r.outcome.as_str(),
-        errors: r.errors.iter().map(|e| e.kind.as_str()).collect(),
+        errors: r.split.errors.iter().map(|e| e.kind.as_str()).collect(),
         prompt_filters: r
+            .split
             .filters
             .iter()
             .filter(|f| f.source == FilterSource::Prompt)

@@ -326,20 +326,20 @@ fn show<'a>(
     let Style { bold, dim, reset } = style;
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"));
     for r in records {
-        let model = r.model.as_deref().unwrap_or("?");
+        let model = r.split.model.as_deref().unwrap_or("?");
         writeln!(
             out,
             "\n{bold}── {} · choice {} · {model} · reasoning: {} · finish: {} · {}{reset}",
             played.stem,
-            r.choice,
-            r.reasoning_source.as_str(),
-            r.finish_reason.as_deref().unwrap_or("none"),
+            r.split.choice,
+            r.split.reasoning_source.as_str(),
+            r.split.finish_reason.as_deref().unwrap_or("none"),
             r.outcome.as_str()
         )?;
-        if !r.reasoning.is_empty() {
-            writeln!(out, "{dim}{}{reset}", clip(r.reasoning.trim()))?;
+        if !r.split.reasoning.is_empty() {
+            writeln!(out, "{dim}{}{reset}", clip(r.split.reasoning.trim()))?;
         }
-        writeln!(out, "{}", clip(r.content.trim()))?;
+        writeln!(out, "{}", clip(r.split.content.trim()))?;
     }
     for m in &played.metrics {
         writeln!(

@@ -11,7 +11,7 @@ use crate::record::{Event, ReasoningSource, Record, StreamError};
 use crate::sink::{Flow, Sink};
 
 /// The assembled result of one choice of one stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ChoiceRecord {
     /// 0-based stream index within the input.
     pub stream: u64,
@@ -32,10 +32,13 @@ pub struct ChoiceRecord {
     /// Thinking was never closed.
     pub unterminated: bool,
     /// The last usage of the stream.
+    #[serde(default)]
     pub usage: Option<Usage>,
     /// Prompt-level verdicts of the stream, then this choice's own.
+    #[serde(default)]
     pub filters: Vec<FilterEvent>,
     /// Stream-level errors.
+    #[serde(default)]
     pub errors: Vec<StreamError>,
     /// The stream ended with `[DONE]` (or was a whole completion body).
     pub done: bool,

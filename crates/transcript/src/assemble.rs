@@ -64,19 +64,7 @@ impl Assembler {
             metrics.choices.retain(|m| m.choice == c.choice);
             self.finished.push(TranscriptRecord {
                 request: self.meta.clone(),
-                stream: c.stream,
-                choice: c.choice,
-                id: c.id,
-                model: c.model,
-                reasoning: c.reasoning,
-                content: c.content,
-                reasoning_source: c.reasoning_source,
-                finish_reason: c.finish_reason,
-                unterminated: c.unterminated,
-                usage: c.usage,
-                filters: c.filters,
-                errors: c.errors,
-                done: c.done,
+                split: c,
                 outcome,
                 metrics,
             });

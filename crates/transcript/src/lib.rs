@@ -48,7 +48,7 @@
 //! let line = std::str::from_utf8(sink.output().get_ref()).unwrap();
 //! assert_eq!(line.lines().count(), 1); // Complete: one line per choice
 //! let record: TranscriptRecord = serde_json::from_str(line)?;
-//! assert_eq!((record.reasoning.as_str(), record.content.as_str()), ("hm", "Hi"));
+//! assert_eq!((record.split.reasoning.as_str(), record.split.content.as_str()), ("hm", "Hi"));
 //! assert_eq!(record.outcome.as_str(), "complete");
 //! assert_eq!(record.request.unwrap().request_id.as_deref(), Some("req-1"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())

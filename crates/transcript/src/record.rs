@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use thinktee_metrics::StreamMetrics;
-use thinktee_pipeline::{FilterEvent, ReasoningSource, StreamError, StreamOutcome, Usage};
+use thinktee_pipeline::{ChoiceRecord, StreamOutcome};
 
 /// What the recorder knew about the request a stream answered.
 ///
@@ -32,44 +32,20 @@ pub struct RequestMeta {
 
 /// One finished choice of one stream: one transcript line.
 ///
-/// Keys are written in field order. The fields from `stream` to `done` mean
-/// what they mean in [`thinktee_pipeline::ChoiceRecord`] (what `thinktee
-/// split --format json` prints); `outcome` and `metrics` are required when
-/// reading a line back, which tells a transcript from other JSON Lines.
+/// Keys are written in field order: `request`, then the keys of
+/// [`thinktee_pipeline::ChoiceRecord`] (what `thinktee split --format json`
+/// prints: `stream` to `done`, flattened), then `outcome` and `metrics`.
+/// `outcome` and `metrics` are required when reading a line back, which
+/// tells a transcript from other JSON Lines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptRecord {
     /// The request, when the recorder knew it.
     #[serde(default)]
     pub request: Option<RequestMeta>,
-    /// 0-based index of the stream within its input.
-    pub stream: u64,
-    /// The choice index.
-    pub choice: u32,
-    /// The first non-empty `id` of the stream.
-    pub id: Option<String>,
-    /// The first non-empty `model` of the stream.
-    pub model: Option<String>,
-    /// All thinking text, concatenated.
-    pub reasoning: String,
-    /// All answer text, concatenated.
-    pub content: String,
-    /// Where the reasoning came from.
-    pub reasoning_source: ReasoningSource,
-    /// The last `finish_reason`.
-    pub finish_reason: Option<String>,
-    /// Thinking was never closed.
-    pub unterminated: bool,
-    /// The last usage of the stream.
-    #[serde(default)]
-    pub usage: Option<Usage>,
-    /// Prompt-level verdicts of the stream, then this choice's own.
-    #[serde(default)]
-    pub filters: Vec<FilterEvent>,
-    /// Stream-level errors.
-    #[serde(default)]
-    pub errors: Vec<StreamError>,
-    /// The stream ended with `[DONE]` (or was a whole completion body).
-    pub done: bool,
+    /// The split result of this choice: text, source, finish reason, usage,
+    /// filters, errors.
+    #[serde(flatten)]
+    pub split: ChoiceRecord,
     /// How the stream ended.
     pub outcome: StreamOutcome,
     /// Timings and sizes of the stream; `metrics.choices` holds this
