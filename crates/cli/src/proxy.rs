@@ -16,7 +16,6 @@ use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
-use crate::split::UsageError;
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -146,8 +145,8 @@ impl Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    let splitter = args.splitter().map_err(UsageError)?;
-    let upstream = args.upstream.parse().map_err(|e| UsageError(anyhow::Error::new(e)))?;
+    let splitter = args.splitter()?;
+    let upstream = args.upstream.parse().map_err(anyhow::Error::new)?;
     let mut config = Config::new(upstream);
     config.normalize = args.field();
     config.splitter = splitter.clone();

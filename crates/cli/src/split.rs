@@ -77,7 +77,7 @@ struct Line<'a> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    let config = args.splitter.config().map_err(UsageError)?;
+    let config = args.splitter.config()?;
     let format =
         args.format.unwrap_or(if io::stdout().is_terminal() { Format::Text } else { Format::Json });
     let stdout = io::stdout();
@@ -164,15 +164,3 @@ fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<
     }
     writeln!(out)
 }
-
-/// A usage error (exit code 2), as opposed to a bad input (exit code 1).
-#[derive(Debug)]
-pub(crate) struct UsageError(pub(crate) anyhow::Error);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
