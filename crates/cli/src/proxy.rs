@@ -82,6 +82,10 @@ pub(crate) struct Args {
     /// Time allowed to connect to the upstream, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     connect_timeout_ms: u64,
+    /// Also trust the CA certificates in this PEM file for an https upstream
+    /// (a private gateway's CA); the bundled Mozilla roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Option<PathBuf>,
     /// Longest upstream silence (before the response head, or between two
     /// reads) before the exchange fails, in seconds; 0 waits forever.
     #[arg(long, value_name = "S", default_value_t = 300)]
@@ -155,6 +159,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         (args.idle_timeout_s > 0).then(|| Duration::from_secs(args.idle_timeout_s));
     config.max_request_body = args.max_request_body;
     config.max_request_headers = args.max_request_headers;
+    if let Some(path) = &args.upstream_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("--upstream-ca {}: {e}", path.display()))?;
+        config.upstream_ca_pem = Some(pem);
+    }
     for dir in [&args.transcripts, &args.capture_raw].into_iter().flatten() {
         private_dir(dir)?;
     }

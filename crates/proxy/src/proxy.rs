@@ -56,6 +56,9 @@ pub struct Config {
     pub max_request_body: usize,
     /// Largest request header block; larger ones get 431.
     pub max_request_headers: usize,
+    /// Extra trusted roots for an `https` upstream, PEM (the bundled
+    /// Mozilla roots are always trusted).
+    pub upstream_ca_pem: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
+            upstream_ca_pem: None,
         }
     }
 }
@@ -210,7 +214,7 @@ impl Proxy {
                 "normalizing needs start mode explicit or implicit: auto holds undecided text back from the client".into(),
             ));
         }
-        let client = client(config.connect_timeout)?;
+        let client = client(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
         Ok(Proxy {
             shared: Arc::new(Shared {
                 config,

@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
+
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -111,20 +113,44 @@ impl Upstream {
 /// for `https` upstreams, ALPN offering HTTP/2 and HTTP/1.1.
 pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
-/// Builds the pooled client used for every upstream request.
-pub(crate) fn client<B>(connect_timeout: Option<Duration>) -> Result<Client<Connector, B>, Error>
+/// Builds the pooled client used for every upstream request. Server
+/// certificates are checked against the bundled Mozilla roots plus
+/// `extra_roots` (PEM: a private CA in front of a gateway, or a test CA).
+pub(crate) fn client<B>(
+    connect_timeout: Option<Duration>,
+    extra_roots: Option<&[u8]>,
+) -> Result<Client<Connector, B>, Error>
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
 {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(connect_timeout);
-    let provider = rustls::crypto::ring::default_provider();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(pem) = extra_roots {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Tls(format!("upstream CA: {e}")))?;
+            roots.add(cert).map_err(|e| Error::Tls(format!("upstream CA: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::Tls("upstream CA: no PEM certificate found".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(http);
