@@ -14,6 +14,7 @@
 //! queues are bounded like any other ([`MAX_QUEUED_BYTES`](crate::MAX_QUEUED_BYTES)).
 
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{OnceLock, mpsc};
 
@@ -100,9 +101,11 @@ fn work(rx: mpsc::Receiver<(u64, WorkerMsg)>) {
                 jobs.insert(key, job);
             }
             WorkerMsg::Msg(msg) => {
-                if let Some(job) = jobs.get_mut(&key)
-                    && job.handle(msg)
-                {
+                let Some(job) = jobs.get_mut(&key) else { continue };
+                // A sink that panics loses its own stream (its handle
+                // reports `ParseSidePanicked`), not the worker's others.
+                let handled = panic::catch_unwind(AssertUnwindSafe(|| job.handle(msg)));
+                if handled.unwrap_or(true) {
                     jobs.remove(&key);
                 }
             }

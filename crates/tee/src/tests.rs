@@ -152,3 +152,38 @@ async fn records_are_stamped_from_the_given_start() {
     let m = &sink.into_output()[0].metrics;
     assert_eq!((m.time_to_first_chunk_ms, m.total_duration_ms), (Some(250.0), Some(250.0)));
 }
+
+/// Panics on its first text record.
+struct Panicky;
+
+impl Sink for Panicky {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Self::Error> {
+        if let Event::Text { .. } = record.event {
+            panic!("a sink bug");
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_sink_loses_its_own_stream_not_the_parse_threads() {
+    let bytes = fixture("azure_inline_think");
+    let (mut forwarded, handle) = tee(stream_of(&bytes, 40), Panicky);
+    let mut out = Vec::new();
+    while let Some(piece) = forwarded.next().await {
+        out.extend_from_slice(&piece.unwrap());
+    }
+    drop(forwarded);
+    assert_eq!(out, bytes, "forwarding is untouched");
+    assert!(matches!(handle.join().await, Err(crate::Error::ParseSidePanicked)));
+    // Every parse thread still serves new streams (round robin reaches them all).
+    for _ in 0..2 * crate::MAX_PARSE_THREADS {
+        let (mut forwarded, handle) = tee(stream_of(&bytes, 40), Collector::new());
+        while forwarded.next().await.is_some() {}
+        drop(forwarded);
+        let (report, mut collector) = handle.join_sink().await.unwrap();
+        assert_eq!(report.end, Some(InputEnd::Complete));
+        assert_eq!(collector.drain().count(), 1);
+    }
+}
