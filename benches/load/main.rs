@@ -15,6 +15,14 @@
 //!
 //! Both proxies are `thinktee proxy` child processes recording transcripts
 //! (the full parse path); their peak RSS (`VmHWM`) is read from `/proc`.
+//!
+//! Beside the proxy, phase 1 measures a floor: this binary run as a bare
+//! TCP relay (`thinktee-load relay`, tokio's `copy_bidirectional`, no HTTP,
+//! no parsing) in front of the same upstream. No proxy can add less than
+//! one more process's read and write per chunk, so what the relay adds on
+//! this machine bounds what any proxy could reach here. With `--pin`, the
+//! harness runs on CPU 0 and the proxy and relay on CPU 1 (`taskset`), so
+//! the proxy has a core of its own.
 //! Streams start spread over one chunk delay, then all overlap. Every loop
 //! is bounded in count and time; only 127.0.0.1 is used.
 
@@ -58,6 +66,10 @@ struct Args {
     spread: Duration,
     /// Extra arguments for the proxies (`--proxy-arg=--worker-threads=1`).
     proxy_args: Vec<String>,
+    /// Skip the bare TCP relay (the floor) in phase 1.
+    no_relay: bool,
+    /// Harness on CPU 0, proxies and relay on CPU 1.
+    pin: bool,
 }
 
 /// The options, or `None` after printing help.
@@ -72,6 +84,8 @@ fn args() -> Result<Option<Args>, Error> {
         bare: false,
         spread: Duration::from_millis(500),
         proxy_args: Vec::new(),
+        no_relay: false,
+        pin: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,10 +102,13 @@ fn args() -> Result<Option<Args>, Error> {
             "--bare" => args.bare = true,
             "--proxy-arg" => args.proxy_args.push(value()?),
             "--spread-ms" => args.spread = Duration::from_millis(value()?.parse()?),
+            "--no-relay" => args.no_relay = true,
+            "--pin" => args.pin = true,
             "-h" | "--help" => {
                 println!(
                     "thinktee-load [--thinktee PATH] [--fixture FILE] [--levels 1,100,1000] \
-                     [--events N] [--delay-ms N] [--scratch DIR] [--bare] [--spread-ms N] [--proxy-arg ARG]..."
+                     [--events N] [--delay-ms N] [--scratch DIR] [--bare] [--spread-ms N] [--proxy-arg ARG]... \
+                     [--no-relay] [--pin]\n       thinktee-load relay --upstream HOST:PORT"
                 );
                 return Ok(None);
             }
@@ -180,7 +197,47 @@ async fn stamp_upstream(events: usize, delay: Duration) -> Result<std::net::Sock
     Ok(addr)
 }
 
+// === the floor: a bare TCP relay ===
+
+/// `thinktee-load relay --upstream HOST:PORT`: prints `http://ADDR` and
+/// relays every connection to the upstream byte for byte.
+async fn relay(upstream: String) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("http://{}", listener.local_addr()?);
+    loop {
+        let (mut client, _) = listener.accept().await?;
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+        });
+    }
+}
+
 // === children ===
+
+/// The CPU children run on with `--pin` (the harness takes CPU 0).
+static PIN_CHILDREN: OnceLock<Option<&'static str>> = OnceLock::new();
+
+/// Pins this process (all its threads so far; later ones inherit) to CPU 0
+/// and its children to CPU 1, with `taskset`.
+fn pin() -> Result<(), Error> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        return Err("--pin needs two CPUs".into());
+    }
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err("taskset could not pin the harness".into());
+    }
+    PIN_CHILDREN.get_or_init(|| Some("1"));
+    Ok(())
+}
 
 struct Child_ {
     child: Child,
@@ -188,8 +245,16 @@ struct Child_ {
 }
 
 impl Child_ {
-    fn start(thinktee: &PathBuf, args: &[&str]) -> Result<Child_, Error> {
-        let mut child = Command::new(thinktee)
+    fn start(program: &PathBuf, args: &[&str]) -> Result<Child_, Error> {
+        let mut command = match PIN_CHILDREN.get().copied().flatten() {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpu]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let mut child = command
             .args(args)
             .env("THINKTEE_LOG", "error")
             .stdin(Stdio::null())
@@ -383,6 +448,38 @@ fn summarize(mut run: Run) -> Summary {
     }
 }
 
+/// One row of the per-chunk table; `process` is (CPU µs, `VmHWM` KiB) of
+/// the process in the path.
+fn row(n: usize, name: &str, s: &Summary, process: Option<(u64, u64)>) {
+    let (per_chunk, rss) = match process {
+        Some((cpu, hwm)) => (
+            format!("{:.0}", cpu as f64 / s.chunks.max(1) as f64),
+            format!("{:.1}", hwm as f64 / 1024.0),
+        ),
+        None => (String::new(), String::new()),
+    };
+    println!(
+        "| {n} | {name} | {}/{} | {} | {} | {} | {} | {} | {per_chunk} | {rss} |",
+        s.ok,
+        s.failed,
+        us(s.ttfb.0),
+        us(s.ttfb.1),
+        us(s.chunk.0),
+        us(s.chunk.1),
+        s.chunks
+    );
+}
+
+fn added(n: usize, name: &str, path: &Summary, direct: &Summary) {
+    println!(
+        "| {n} | **{name}** | | {} | {} | {} | {} | | | |",
+        signed_us(path.ttfb.0, direct.ttfb.0),
+        signed_us(path.ttfb.1, direct.ttfb.1),
+        signed_us(path.chunk.0, direct.chunk.0),
+        signed_us(path.chunk.1, direct.chunk.1),
+    );
+}
+
 fn client() -> Client<HttpConnector, Full<Bytes>> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
@@ -394,7 +491,20 @@ fn client() -> Client<HttpConnector, Full<Bytes>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("relay") {
+        let (Some(flag), Some(upstream)) = (argv.next(), argv.next()) else {
+            return Err("usage: thinktee-load relay --upstream HOST:PORT".into());
+        };
+        if flag != "--upstream" {
+            return Err(format!("unknown flag {flag}").into());
+        }
+        return relay(upstream).await;
+    }
     let Some(args) = args()? else { return Ok(()) };
+    if args.pin {
+        pin()?;
+    }
     now_ns();
     std::fs::create_dir_all(&args.scratch)?;
     let limit = args.delay * (args.events as u32 + 2) + Duration::from_secs(60);
@@ -412,57 +522,55 @@ async fn main() -> Result<(), Error> {
     )?;
     let client = client();
     let stamp_addr = stamp.to_string();
-    // Warm up both paths (connections, allocator, page cache).
+    let relay = if args.no_relay {
+        None
+    } else {
+        Some(Child_::start(&std::env::current_exe()?, &["relay", "--upstream", &stamp_addr])?)
+    };
+    // Warm up every path (connections, allocator, page cache).
     run(&client, &stamp_addr, 10, args.delay, limit, None).await;
+    if let Some(relay) = &relay {
+        run(&client, &relay.addr, 10, args.delay, limit, None).await;
+    }
     run(&client, &proxy.addr, 10, args.delay, limit, None).await;
 
     println!(
-        "## thinktee proxy under load ({} chunks per stream, {} ms apart, starts spread over {} ms, loopback, {} cores, {})\n",
+        "## thinktee proxy under load ({} chunks per stream, {} ms apart, starts spread over {} ms, loopback, {} cores{}, {})\n",
         args.events,
         args.delay.as_millis(),
         args.spread.as_millis(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if args.pin { ", harness on CPU 0, proxy and relay on CPU 1" } else { "" },
         if args.bare { "proxy not recording" } else { "proxy recording transcripts" },
     );
     println!(
-        "Latency per chunk: from the upstream handing the event to its HTTP stack to this client reading it. Time to first byte: from sending the request to the first body byte. All in µs; \"added\" is proxied minus direct, percentile by percentile.\n"
+        "Latency per chunk: from the upstream handing the event to its HTTP stack to this client reading it. Time to first byte: from sending the request to the first body byte. All in µs; \"added\" is through the relay or the proxy minus direct, percentile by percentile. The relay is a bare TCP relay (tokio `copy_bidirectional`, no HTTP): the floor for any proxy on this machine.\n"
     );
     println!(
-        "| streams | path | ok/failed | first byte p50 | first byte p99 | per chunk p50 | per chunk p99 | chunks measured | proxy CPU per chunk | proxy peak RSS (MiB) |"
+        "| streams | path | ok/failed | first byte p50 | first byte p99 | per chunk p50 | per chunk p99 | chunks measured | CPU per chunk (µs) | peak RSS (MiB) |"
     );
     println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &args.levels {
         let direct = summarize(run(&client, &stamp_addr, n, args.spread, limit, None).await);
+        row(n, "direct", &direct, None);
+        let mut floor = None;
+        if let Some(relay) = &relay {
+            let cpu_before = relay.cpu_us();
+            let relayed = summarize(run(&client, &relay.addr, n, args.spread, limit, None).await);
+            let cpu = relay.cpu_us().saturating_sub(cpu_before);
+            row(n, "relay", &relayed, Some((cpu, relay.memory().0)));
+            floor = Some(relayed);
+        }
         let cpu_before = proxy.cpu_us();
         let proxied = summarize(run(&client, &proxy.addr, n, args.spread, limit, None).await);
         let cpu = proxy.cpu_us().saturating_sub(cpu_before);
-        let (hwm, _) = proxy.memory();
-        for (name, s) in [("direct", &direct), ("proxied", &proxied)] {
-            let (per_chunk, rss) = if name == "proxied" {
-                let per = cpu as f64 / s.chunks.max(1) as f64;
-                (format!("{per:.0}"), format!("{:.1}", hwm as f64 / 1024.0))
-            } else {
-                (String::new(), String::new())
-            };
-            println!(
-                "| {n} | {name} | {}/{} | {} | {} | {} | {} | {} | {per_chunk} | {rss} |",
-                s.ok,
-                s.failed,
-                us(s.ttfb.0),
-                us(s.ttfb.1),
-                us(s.chunk.0),
-                us(s.chunk.1),
-                s.chunks
-            );
+        row(n, "proxied", &proxied, Some((cpu, proxy.memory().0)));
+        if let Some(floor) = &floor {
+            added(n, "added by the relay (floor)", floor, &direct);
         }
-        println!(
-            "| {n} | **added** | | {} | {} | {} | {} | | | |",
-            signed_us(proxied.ttfb.0, direct.ttfb.0),
-            signed_us(proxied.ttfb.1, direct.ttfb.1),
-            signed_us(proxied.chunk.0, direct.chunk.0),
-            signed_us(proxied.chunk.1, direct.chunk.1),
-        );
+        added(n, "added by the proxy", &proxied, &direct);
     }
+    drop(relay);
     drop(proxy);
 
     // Phase 2: against `thinktee replay`.
