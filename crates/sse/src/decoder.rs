@@ -19,10 +19,11 @@
 
 use std::fmt;
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use crate::error::Error;
 use crate::frame::{Event, Frame, OwnedFrame};
+use crate::line_end::find_line_end;
 
 /// Default maximum length of one line in bytes, without its line end.
 pub const MAX_LINE_LEN: usize = 8 * 1024 * 1024;
@@ -245,18 +246,49 @@ impl Decoder {
     /// Feeds the next network read (any size, cut anywhere: inside a line,
     /// inside CRLF, inside a UTF-8 character). Calls `out` for each frame
     /// completed by these bytes, in order.
+    #[inline]
     pub fn feed<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], mut out: F) {
-        let mut pos = 0;
-        if let LineState::Bom { matched } = self.line {
-            pos = self.strip_bom(chunk, matched);
-            if let LineState::Bom { .. } = self.line {
-                return;
-            }
-        }
         // `mark`: where the bytes of the pending event that are not yet in
         // `raw` start in `chunk`.
-        let mut mark =
-            if self.pending && self.line != LineState::InLine { Some(pos) } else { None };
+        let mut mark = None;
+        let mut pos = 0;
+        if self.line == LineState::InLine && self.event == EventState::Fields {
+            // Small reads mostly land in the middle of a line that goes on
+            // past them: then the chunk only joins the line in `raw`. This
+            // path is kept small, so that it is inlined into the caller.
+            let found = find_line_end(chunk);
+            if found.is_none() && self.line_fits(chunk.len()) {
+                self.raw.extend_from_slice(chunk);
+                return;
+            }
+            let Some(next) = self.continue_line(chunk, 0, found, &mut mark, &mut out) else {
+                return;
+            };
+            pos = next;
+        } else {
+            if let LineState::Bom { matched } = self.line {
+                pos = self.strip_bom(chunk, matched);
+                if let LineState::Bom { .. } = self.line {
+                    return;
+                }
+            }
+            if self.pending && self.line != LineState::InLine {
+                mark = Some(pos);
+            }
+        }
+        self.feed_lines(chunk, pos, mark, &mut out);
+    }
+
+    /// The rest of [`feed`](Decoder::feed): decodes `chunk[pos..]`, then
+    /// stashes what the next chunk needs (from `mark` on, if the pending
+    /// event started before `pos`).
+    fn feed_lines<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        mut pos: usize,
+        mut mark: Option<usize>,
+        out: &mut F,
+    ) {
         let mut unfinished = None;
         while let Some(&byte) = chunk.get(pos) {
             if self.event == EventState::SkipToBlank {
@@ -270,15 +302,20 @@ impl Decoder {
                     }
                     self.line = LineState::Start;
                 }
-                LineState::InLine => pos = self.continue_line(chunk, pos, &mut mark, &mut out),
+                LineState::InLine => {
+                    let found = find_line_end(chunk.get(pos..).unwrap_or_default());
+                    pos = self
+                        .continue_line(chunk, pos, found, &mut mark, out)
+                        .unwrap_or(chunk.len());
+                }
                 LineState::Start | LineState::Bom { .. } => {
-                    let Some(found) = memchr2(b'\n', b'\r', &chunk[pos..]) else {
+                    let Some(found) = find_line_end(chunk.get(pos..).unwrap_or_default()) else {
                         unfinished = Some(pos);
                         break;
                     };
                     let end = pos + found;
                     let next = self.line_end(chunk, end);
-                    self.on_line(chunk, Loc::Chunk { start: pos, end }, &mut out);
+                    self.on_line(chunk, Loc::Chunk { start: pos, end }, out);
                     if !self.pending {
                         mark = None;
                     } else if mark.is_none() {
@@ -290,7 +327,7 @@ impl Decoder {
         }
         if let Some(start) = unfinished {
             if chunk.len() - start > self.max_line_len {
-                self.skip(Error::LineTooLong { limit: self.max_line_len }, &mut out);
+                self.skip(Error::LineTooLong { limit: self.max_line_len }, out);
                 self.line = LineState::InLine;
                 return;
             }
@@ -371,31 +408,61 @@ impl Decoder {
     }
 
     /// Continues the line whose first bytes are in `raw[line_start..]` with
-    /// `chunk[pos..]`. Returns where to go on in `chunk`.
+    /// `chunk[pos..]`, whose first line end (if any) is at `pos + found`.
+    /// Returns where to go on in `chunk`, or `None` if the line goes on past
+    /// it (all of `chunk[pos..]` is then in `raw`, or discarded if the line
+    /// is too long).
     fn continue_line<F: FnMut(Frame<'_>)>(
         &mut self,
         chunk: &[u8],
         pos: usize,
+        found: Option<usize>,
+        mark: &mut Option<usize>,
+        out: &mut F,
+    ) -> Option<usize> {
+        let rest = chunk.get(pos..).unwrap_or_default();
+        let piece = rest.get(..found.unwrap_or(rest.len())).unwrap_or_default();
+        if !self.line_fits(piece.len()) {
+            return self.line_too_long(chunk, pos, found, mark, out);
+        }
+        self.raw.extend_from_slice(piece);
+        Some(self.end_raw_line(chunk, pos + found?, mark, out))
+    }
+
+    /// [`continue_line`](Decoder::continue_line) when the line breaks
+    /// [`max_line_len`](Builder::max_line_len): skips the event.
+    #[cold]
+    fn line_too_long<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        pos: usize,
+        found: Option<usize>,
+        mark: &mut Option<usize>,
+        out: &mut F,
+    ) -> Option<usize> {
+        self.skip(Error::LineTooLong { limit: self.max_line_len }, out);
+        *mark = None;
+        // Without a line end, the rest of the line is discarded in `InLine`.
+        found.map(|found| self.line_end(chunk, pos + found))
+    }
+
+    /// Whether the unfinished line in `raw[line_start..]` stays within
+    /// [`max_line_len`](Builder::max_line_len) with `more` bytes added.
+    #[inline]
+    fn line_fits(&self, more: usize) -> bool {
+        let have = self.raw.len().saturating_sub(self.line_start);
+        have.saturating_add(more) <= self.max_line_len
+    }
+
+    /// `chunk[end]` ends the line in `raw[line_start..]`: interprets it.
+    /// Returns where the next line starts in `chunk`.
+    fn end_raw_line<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        end: usize,
         mark: &mut Option<usize>,
         out: &mut F,
     ) -> usize {
-        let rest = &chunk[pos..];
-        let found = memchr2(b'\n', b'\r', rest);
-        let piece = rest.get(..found.unwrap_or(rest.len())).unwrap_or_default();
-        let have = self.raw.len().saturating_sub(self.line_start);
-        if have.saturating_add(piece.len()) > self.max_line_len {
-            self.skip(Error::LineTooLong { limit: self.max_line_len }, out);
-            *mark = None;
-            return match found {
-                Some(found) => self.line_end(chunk, pos + found),
-                None => chunk.len(), // the rest of the line is discarded in `InLine`
-            };
-        }
-        self.raw.extend_from_slice(piece);
-        let Some(found) = found else {
-            return chunk.len();
-        };
-        let end = pos + found;
         let next = self.line_end(chunk, end);
         self.on_line(chunk, Loc::Raw { start: self.line_start, end: self.raw.len() }, out);
         if self.pending {
@@ -428,7 +495,7 @@ impl Decoder {
                     return self.line_end(chunk, pos);
                 }
                 LineState::Start | LineState::Bom { .. } | LineState::InLine => {
-                    match memchr2(b'\n', b'\r', &chunk[pos..]) {
+                    match find_line_end(chunk.get(pos..).unwrap_or_default()) {
                         Some(found) => pos = self.line_end(chunk, pos + found),
                         None => {
                             self.line = LineState::InLine;
@@ -496,7 +563,9 @@ impl Decoder {
             out(Frame::Comment(text(body, &mut self.text_buf)));
             return;
         }
-        let (name, value) = match memchr(b':', bytes) {
+        // Nearly every line is a `data:` line: its colon needs no search.
+        let colon = if bytes.starts_with(b"data:") { Some(4) } else { memchr(b':', bytes) };
+        let (name, value) = match colon {
             Some(colon) => {
                 let start = if bytes.get(colon + 1) == Some(&b' ') { colon + 2 } else { colon + 1 };
                 (line.sub(0, colon), line.sub(start, len))
@@ -792,6 +861,21 @@ mod tests {
         // Were the LF a line end of its own, it would dispatch "a" alone.
         assert_eq!(decode(&[b"data: a\r", b"\ndata: b\n\n"]), [msg("a\nb")]);
         assert_eq!(decode(&[b"data: a\r", b"", b"\ndata: b\r", b"\n\r", b"\n"]), [msg("a\nb")]);
+    }
+
+    #[test]
+    fn every_piece_size_gives_the_same_frames() {
+        // Pieces shorter and longer than a word, and than the short-haystack
+        // cut-off of `find_line_end`, with line ends at every word offset.
+        let input: &[u8] = b"data: 0123456789abcdef\r\ndata: x\rdata:\n\n: c\r\n\
+            event: e\nid: 7\ndata: {\"a\":\"0123456789012345678901234567890123\"}\r\r\
+            data: \xE2\x82\xAC\xFF\n\ndata: tail";
+        let whole = decode(&[input]);
+        assert_eq!(whole.len(), 5, "{whole:?}");
+        for size in 1..=input.len() {
+            let pieces: Vec<&[u8]> = input.chunks(size).collect();
+            assert_eq!(decode(&pieces), whole, "pieces of {size}");
+        }
     }
 
     #[test]

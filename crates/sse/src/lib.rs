@@ -48,6 +48,7 @@
 mod decoder;
 mod error;
 mod frame;
+mod line_end;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,124 @@
+//! Finding the next line end (CR or LF): [`find_line_end`].
+//!
+//! `memchr2` is the right tool for long haystacks, but a network read of a
+//! few bytes pays its fixed cost (dispatch, then a byte-by-byte loop below
+//! the vector width) on every call. Short haystacks are searched here a
+//! 64-bit word at a time instead ("SWAR": SIMD within a register).
+
+use memchr::memchr2;
+
+/// Haystacks shorter than this are searched word by word, longer ones with
+/// `memchr2`.
+const SHORT: usize = 16;
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+/// `0x80` in every byte.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+/// LF in every byte.
+const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+/// CR in every byte.
+const CRS: u64 = u64::from_ne_bytes([b'\r'; 8]);
+
+/// The index of the first CR or LF in `haystack`.
+#[inline]
+pub(crate) fn find_line_end(haystack: &[u8]) -> Option<usize> {
+    if haystack.len() < SHORT { find_short(haystack) } else { memchr2(b'\n', b'\r', haystack) }
+}
+
+/// [`find_line_end`] for a short haystack: whole words, then one last word
+/// that may overlap the previous one (bytes seen twice hold no line end).
+#[inline]
+fn find_short(haystack: &[u8]) -> Option<usize> {
+    let Some(last) = haystack.len().checked_sub(8) else {
+        return haystack.iter().position(|&byte| byte == b'\n' || byte == b'\r');
+    };
+    let mut at = 0;
+    while at < last {
+        if let Some(found) = find_in_word(word_at(haystack, at)) {
+            return Some(at + found);
+        }
+        at += 8;
+    }
+    find_in_word(word_at(haystack, last)).map(|found| last + found)
+}
+
+/// The 8 bytes at `haystack[at..]`, first byte lowest. Never called out of
+/// bounds; if it were, the zero word it gives holds no line end.
+#[inline]
+fn word_at(haystack: &[u8], at: usize) -> u64 {
+    let bytes = haystack.get(at..at + 8).and_then(|bytes| <[u8; 8]>::try_from(bytes).ok());
+    bytes.map_or(0, u64::from_le_bytes)
+}
+
+/// The index of the first CR or LF byte in `word` (first byte lowest).
+///
+/// `word ^ LFS` has a zero byte where `word` has an LF, and for each byte
+/// `b`, `(b - 1) & !b & 0x80` is set iff `b == 0`, except that the borrow
+/// out of a zero byte can also mark the byte above it: the lowest mark is
+/// always right, and only the lowest is used. Likewise `(b - 0x0E) & !b &
+/// 0x80` marks bytes below 0x0E: if there are none, there is no CR (0x0D)
+/// or LF (0x0A) either, which rejects most words in three operations.
+#[inline]
+fn find_in_word(word: u64) -> Option<usize> {
+    if word.wrapping_sub(ONES * 0x0E) & !word & HIGHS == 0 {
+        return None;
+    }
+    let marks = zero_bytes(word ^ LFS) | zero_bytes(word ^ CRS);
+    if marks == 0 { None } else { Some(marks.trailing_zeros() as usize / 8) }
+}
+
+/// See [`find_in_word`].
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Bytes close to CR and LF, with CR and LF often.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![Just(b'\n'), Just(b'\r'), 0u8..=0x0F, any::<u8>(), Just(0x8A), Just(0x8D)]
+    }
+
+    #[test]
+    fn every_position_and_length() {
+        for len in 0..=2 * SHORT + 1 {
+            assert_eq!(find_line_end(&vec![b'x'; len]), None);
+            for at in 0..len {
+                for end in [b'\n', b'\r'] {
+                    let mut haystack = vec![b'x'; len];
+                    haystack[at] = end;
+                    assert_eq!(find_line_end(&haystack), Some(at), "{haystack:?}");
+                    assert_eq!(find_short(&haystack), Some(at), "{haystack:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_control_bytes_are_not_line_ends() {
+        assert_eq!(find_short(b"\0\t\x0B\x0C\x0E\x8A\x8Dxx\n"), Some(9));
+        assert_eq!(find_short(b"\0\t\x0B\x0C\x0E\x8A\x8Dxx"), None);
+    }
+
+    #[test]
+    fn zero_byte_borrow_does_not_fool_it() {
+        // A line end right above a byte that is one away from a line end.
+        assert_eq!(find_short(b"\x0B\n\x0C\rxxxxxx"), Some(1));
+        assert_eq!(find_short(b"xxxxxxx\x0E\x0B\x0C\r"), Some(10));
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_memchr2(haystack in prop::collection::vec(byte(), 0..2 * SHORT)) {
+            let expected = memchr2(b'\n', b'\r', &haystack);
+            prop_assert_eq!(find_short(&haystack), expected);
+            prop_assert_eq!(find_line_end(&haystack), expected);
+        }
+    }
+}
