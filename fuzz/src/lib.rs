@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `sse_feed` | chunking, limits | chunked == whole; no event, type, id or comment longer than the limits; a truncated tail bounded by them; a finished decoder is as new |
 //! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
-//! | `chunk_json` | event type | never panics; an accepted payload is valid JSON; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
+//! | `chunk_json` | event type | never panics; same payload (or error kind) as the serde_json-driven reference parser (`crates/chunk/tests/reference`); rejected as JSON iff serde_json rejects it as a `Value`, except for the documented leniencies, which `IgnoredAny` still bounds; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
 //! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged); per choice, tag-mode text (thinking + answer + markup) == the concatenated `content` an independent decode of the same bytes finds |
 #![forbid(unsafe_code)]
 
@@ -237,13 +237,37 @@ pub fn check_think_split(data: &[u8]) {
 
 // === chunk_json ===
 
+/// The serde_json-driven parser the crate shipped before its own scanner,
+/// kept as the behaviour reference (one copy, shared with the crate's
+/// differential tests).
+#[allow(dead_code, unreachable_pub, missing_docs, clippy::all)]
+#[path = "../../crates/chunk/tests/reference/mod.rs"]
+mod chunk_reference;
+
 /// `data[0]` bit 0: the SSE event type (`message` or `error`); the rest,
 /// when it is UTF-8, is one `data` payload.
 pub fn check_chunk_json(data: &[u8]) {
     let [control, input @ ..] = data else { return };
     let Ok(text) = std::str::from_utf8(input) else { return };
     let event_type = if control & 1 == 0 { "message" } else { "error" };
-    let Ok(payload) = thinktee_chunk::parse_event(event_type, text) else { return };
+    let result = thinktee_chunk::parse_event(event_type, text);
+    let expected = chunk_reference::parse_event(event_type, text);
+    assert_eq!(
+        result.as_ref().map_err(thinktee_chunk::Error::kind_str),
+        expected.as_ref().map_err(thinktee_chunk::Error::kind_str),
+        "differs from the reference parser on {event_type} {text:?}"
+    );
+    if event_type == "message" && text.trim_ascii() != "[DONE]" {
+        let value_ok = serde_json::from_str::<serde_json::Value>(text).is_ok();
+        let ignored_ok = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        let json_error = matches!(result, Err(thinktee_chunk::Error::Json(_)));
+        assert!(!(value_ok && json_error), "serde_json reads {text:?} but the parser did not");
+        if value_ok == ignored_ok {
+            // No documented leniency in play: rejected iff serde_json rejects.
+            assert_eq!(json_error, !value_ok, "{text:?}");
+        }
+    }
+    let Ok(payload) = result else { return };
 
     assert_eq!(payload.clone().into_owned(), payload, "into_owned changed the payload");
     if event_type == "message" && text.trim_ascii() != "[DONE]" {

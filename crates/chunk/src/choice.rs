@@ -3,11 +3,11 @@
 
 use std::borrow::Cow;
 
-use serde::de::{MapAccess, SeqAccess};
-
-use crate::de::{Field, L, Lenient, own, skip_value, value};
-use crate::filter::{FilterEvent, FilterOffsets, FilterResults, append, attach_offsets};
-use crate::text::text_value;
+use crate::filter::{
+    FilterEvent, FilterOffsets, FilterSource, attach_offsets, read_filter_results, read_offsets,
+};
+use crate::scan::{Scan, Scanner};
+use crate::text::own;
 
 /// One choice of a chunk (`delta`) or of a whole completion (`message`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -144,43 +144,34 @@ impl Choice<'_> {
 
 // === parsing ===
 
-/// A parsed choice and whether it carried `message` (a whole completion).
-#[derive(Debug)]
-pub(crate) struct ChoiceParts<'a> {
-    pub(crate) choice: Choice<'a>,
-    pub(crate) has_message: bool,
-}
-
-impl<'de> Lenient<'de> for ChoiceParts<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut choice = Choice::default();
-        let mut delta: Option<MessageParts<'de>> = None;
-        let mut message: Option<MessageParts<'de>> = None;
-        let mut offsets: Option<FilterOffsets> = None;
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Index => choice.index = value(&mut map)?.unwrap_or(0),
-                Field::Delta => delta = value(&mut map)?,
-                Field::Message => message = value(&mut map)?,
-                Field::FinishReason => {
-                    choice.finish_reason = value::<Cow<'de, str>, _>(&mut map)?.map(Into::into);
+/// After a choice's `{`: fills `choice`; returns whether it carried
+/// `message` (a whole completion).
+pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> Scan<bool> {
+    let mut delta: Option<MessageParts<'a>> = None;
+    let mut message: Option<MessageParts<'a>> = None;
+    let mut offsets: Option<FilterOffsets> = None;
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"index" => choice.index = s.u64()?.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            b"delta" => delta = read_message(s)?,
+            b"message" => message = read_message(s)?,
+            b"finish_reason" => choice.finish_reason = s.str()?.map(Into::into),
+            b"content_filter_results" | b"content_filter_result" => {
+                if s.object()? {
+                    read_filter_results(s, FilterSource::Completion, &mut choice.filters)?;
                 }
-                Field::ContentFilterResults | Field::ContentFilterResult => {
-                    if let Some(results) = value::<FilterResults<false>, _>(&mut map)? {
-                        append(&mut choice.filters, results.0);
-                    }
-                }
-                Field::ContentFilterOffsets => offsets = value(&mut map)?,
-                _ => skip_value(&mut map)?,
             }
+            b"content_filter_offsets" => offsets = read_offsets(s)?,
+            _ => s.skip_value()?,
         }
-        attach_offsets(&mut choice.filters, offsets);
-        let has_message = message.is_some();
-        if let Some(parts) = delta.or(message) {
-            parts.fill(&mut choice);
-        }
-        Ok(Some(ChoiceParts { choice, has_message }))
     }
+    attach_offsets(&mut choice.filters, offsets);
+    let has_message = message.is_some();
+    if let Some(parts) = delta.or(message) {
+        parts.fill(choice);
+    }
+    Ok(has_message)
 }
 
 /// The fields of `delta` / `message` before reasoning de-duplication.
@@ -190,7 +181,8 @@ struct MessageParts<'a> {
     content: Option<Cow<'a, str>>,
     reasoning: Option<Cow<'a, str>>,
     reasoning_content: Option<Cow<'a, str>>,
-    details: Option<Details<'a>>,
+    /// `reasoning_details` was an array; its text, if any item had some.
+    details: Option<Option<Cow<'a, str>>>,
 }
 
 impl<'a> MessageParts<'a> {
@@ -198,12 +190,10 @@ impl<'a> MessageParts<'a> {
         choice.role = self.role;
         choice.content = self.content;
         let (reasoning, field) = match (self.details, self.reasoning, self.reasoning_content) {
-            (Some(Details { text: Some(text) }), _, _) => {
-                (Some(text), Some(ReasoningField::ReasoningDetails))
-            }
+            (Some(Some(text)), _, _) => (Some(text), Some(ReasoningField::ReasoningDetails)),
             (_, Some(text), _) => (Some(text), Some(ReasoningField::Reasoning)),
             (_, None, Some(text)) => (Some(text), Some(ReasoningField::ReasoningContent)),
-            (Some(Details { text: None }), None, None) => {
+            (Some(None), None, None) => {
                 (Some(Cow::Borrowed("")), Some(ReasoningField::ReasoningDetails))
             }
             (None, None, None) => (None, None),
@@ -213,85 +203,79 @@ impl<'a> MessageParts<'a> {
     }
 }
 
-impl<'de> Lenient<'de> for MessageParts<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut parts = MessageParts::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Role => parts.role = value(&mut map)?,
-                Field::Content => parts.content = text_value(&mut map)?,
-                Field::Reasoning => parts.reasoning = text_value(&mut map)?,
-                Field::ReasoningContent => parts.reasoning_content = text_value(&mut map)?,
-                Field::ReasoningDetails => parts.details = value(&mut map)?,
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(parts))
+/// `delta` / `message`: `None` unless an object.
+fn read_message<'a>(s: &mut Scanner<'a>) -> Scan<Option<MessageParts<'a>>> {
+    if !s.object()? {
+        return Ok(None);
     }
-}
-
-/// `reasoning_details[]`: the concatenated text of its text-bearing items
-/// (`None` when no item had any). One item stays borrowed; several are
-/// joined into one owned string.
-#[derive(Debug)]
-struct Details<'a> {
-    text: Option<Cow<'a, str>>,
-}
-
-impl<'de> Lenient<'de> for Details<'de> {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut text: Option<Cow<'de, str>> = None;
-        while let Some(L(item)) = seq.next_element::<L<DetailItem<'de>>>()? {
-            let Some(piece) = item.and_then(DetailItem::into_text) else { continue };
-            match &mut text {
-                None => text = Some(piece),
-                Some(acc) => acc.to_mut().push_str(&piece),
-            }
-        }
-        Ok(Some(Details { text }))
-    }
-}
-
-#[derive(Debug, Default)]
-struct DetailItem<'a> {
-    kind: Option<Cow<'a, str>>,
-    text: Option<Cow<'a, str>>,
-    summary: Option<Cow<'a, str>>,
-}
-
-impl<'a> DetailItem<'a> {
-    fn into_text(self) -> Option<Cow<'a, str>> {
-        match self.kind.as_deref()? {
-            "reasoning.text" => self.text,
-            "reasoning.summary" => self.summary,
-            _ => None,
+    let mut parts = MessageParts::default();
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"content" => parts.content = s.text()?,
+            b"reasoning_content" => parts.reasoning_content = s.text()?,
+            b"reasoning" => parts.reasoning = s.text()?,
+            b"role" => parts.role = s.str()?,
+            b"reasoning_details" => parts.details = read_details(s)?,
+            _ => s.skip_value()?,
         }
     }
+    Ok(Some(parts))
 }
 
-impl<'de> Lenient<'de> for DetailItem<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut item = DetailItem::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Type => item.kind = value(&mut map)?,
-                Field::Text => item.text = value(&mut map)?,
-                Field::Summary => item.summary = value(&mut map)?,
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(item))
+/// `reasoning_details[]`: `None` unless an array; else the concatenated
+/// text of its text-bearing items (`None` inside when no item had any). One
+/// item stays borrowed; several are joined into one owned string.
+fn read_details<'a>(s: &mut Scanner<'a>) -> Scan<Option<Option<Cow<'a, str>>>> {
+    if !s.array()? {
+        return Ok(None);
     }
+    let mut text: Option<Cow<'a, str>> = None;
+    let mut first = true;
+    while s.element(&mut first)? {
+        if !s.object()? {
+            continue;
+        }
+        let Some(piece) = read_detail_item(s)? else { continue };
+        match &mut text {
+            None => text = Some(piece),
+            Some(acc) => acc.to_mut().push_str(&piece),
+        }
+    }
+    Ok(Some(text))
+}
+
+/// After a `reasoning_details` item's `{`: `text` of a `reasoning.text`
+/// item, `summary` of a `reasoning.summary` item, else `None`.
+fn read_detail_item<'a>(s: &mut Scanner<'a>) -> Scan<Option<Cow<'a, str>>> {
+    let (mut kind, mut text, mut summary) = (None, None, None);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"type" => kind = s.str()?,
+            b"text" => text = s.str()?,
+            b"summary" => summary = s.str()?,
+            _ => s.skip_value()?,
+        }
+    }
+    Ok(match kind.as_deref() {
+        Some("reasoning.text") => text,
+        Some("reasoning.summary") => summary,
+        _ => None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::FilterSource;
 
     fn choice(json: &str) -> (Choice<'_>, bool) {
-        let parts = serde_json::from_str::<L<ChoiceParts<'_>>>(json).unwrap().0.unwrap();
-        (parts.choice, parts.has_message)
+        let mut s = Scanner::new(json);
+        assert!(s.object().unwrap(), "not an object: {json}");
+        let mut c = Choice::default();
+        let has_message = read_choice(&mut s, &mut c).unwrap();
+        s.finish().unwrap();
+        (c, has_message)
     }
 
     #[test]

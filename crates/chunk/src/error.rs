@@ -3,17 +3,18 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::MapAccess;
-
-use crate::de::{Code, Field, L, Lenient, Scalar, own, skip_value, value};
-use crate::filter::{FilterEvent, FilterResults, append};
+use crate::filter::{FilterEvent, FilterSource, read_filter_results};
+use crate::scan::{Scalar, Scan, Scanner};
+use crate::text::own;
 
 /// Why a data payload could not be read.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Error {
-    /// The payload is not valid JSON (or nests deeper than serde_json's
-    /// recursion limit).
+    /// The payload is not JSON this crate reads: invalid syntax, or a lone
+    /// surrogate escape or out-of-range number where a value is read (not
+    /// in text fields or skipped values). The error is serde_json's, with
+    /// its position and reason.
     Json(serde_json::Error),
     /// Valid JSON of an unknown shape: not an object, or an object with none
     /// of `choices`, `error`, `prompt_filter_results`, `prompt_annotations`,
@@ -28,6 +29,25 @@ impl Error {
             Error::Json(_) => "invalid_json",
             Error::Shape(_) => "unknown_shape",
         }
+    }
+}
+
+impl Error {
+    /// The error for a payload the scanner rejected: serde_json's own, with
+    /// its position and reason, from re-reading the payload (cold: only
+    /// invalid input pays for it).
+    ///
+    /// Skipping as `IgnoredAny` finds every syntax error; what it lets
+    /// through and the scanner still rejects (a lone surrogate or an
+    /// out-of-range number where a value is read) a `Value` finds.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn json(data: &str) -> Error {
+        let e = serde_json::from_str::<serde::de::IgnoredAny>(data)
+            .err()
+            .or_else(|| serde_json::from_str::<serde_json::Value>(data).err())
+            .unwrap_or_else(|| serde::de::Error::custom("rejected by the scanner"));
+        Error::Json(e)
     }
 }
 
@@ -89,105 +109,98 @@ impl ApiError<'_> {
             filters: self.filters,
         }
     }
+}
 
-    /// Reads one key of an error object; `false` if the key is not an error
-    /// field (its value is then still unread).
-    fn read_field<'de, A: MapAccess<'de>>(
-        err: &mut ApiError<'de>,
-        field: Field,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match field {
-            Field::Message => err.message = value(map)?,
-            Field::Code => err.code = value::<Code, _>(map)?.map(|c| c.0),
-            Field::Type => err.kind = value(map)?,
-            Field::Param => err.param = value(map)?,
-            Field::Status => err.status = value(map)?,
-            Field::InnerError => {
-                if let Some(inner) = value::<InnerError, _>(map)? {
-                    append(&mut err.filters, inner.0);
+// === parsing ===
+
+/// Reads one key of an error object; `false` if the key is not an error
+/// field (its value is then still unread).
+fn read_error_field<'a>(s: &mut Scanner<'a>, err: &mut ApiError<'a>, key: &[u8]) -> Scan<bool> {
+    match key {
+        b"message" => err.message = s.str()?,
+        b"code" => err.code = s.code()?,
+        b"type" => err.kind = s.str()?,
+        b"param" => err.param = s.str()?,
+        b"status" => err.status = s.u64()?.and_then(|n| u16::try_from(n).ok()),
+        b"innererror" | b"inner_error" => {
+            if s.object()? {
+                read_inner_error(s, &mut err.filters)?;
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The value of an `error` field: an object, or a string taken as the
+/// message; `None` for anything else.
+pub(crate) fn read_api_error<'a>(s: &mut Scanner<'a>) -> Scan<Option<ApiError<'a>>> {
+    match s.peek()? {
+        b'{' => {
+            s.object()?;
+            let mut err = ApiError::default();
+            let mut first = true;
+            while let Some(key) = s.key(&mut first)? {
+                if !read_error_field(s, &mut err, key.as_bytes())? {
+                    s.skip_value()?;
                 }
             }
-            _ => return Ok(false),
+            Ok(Some(err))
         }
-        Ok(true)
+        _ => Ok(match s.scalar()? {
+            Some(Scalar::Str(message)) => {
+                Some(ApiError { message: Some(message), ..ApiError::default() })
+            }
+            _ => None,
+        }),
     }
 }
 
-impl<'de> Lenient<'de> for ApiError<'de> {
-    /// `"error": "text"` is taken as the message.
-    fn from_scalar(value: Scalar<'de>) -> Option<Self> {
-        match value {
-            Scalar::Str(message) => {
+/// After `innererror`'s `{`: only its content-filter results are kept,
+/// appended to `out`.
+fn read_inner_error(s: &mut Scanner<'_>, out: &mut Vec<FilterEvent>) -> Scan<()> {
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"content_filter_result" | b"content_filter_results" => {
+                if s.object()? {
+                    read_filter_results(s, FilterSource::Prompt, out)?;
+                }
+            }
+            _ => s.skip_value()?,
+        }
+    }
+    Ok(())
+}
+
+/// The data of an `event: error` (already trimmed): `{"error": {..}}` (the
+/// nested object wins), the error object itself (`{"message": ..}`), or a
+/// JSON string (the message). `Ok(None)` for other JSON.
+pub(crate) fn read_error_event(text: &str) -> Scan<Option<ApiError<'_>>> {
+    let mut s = Scanner::new(text);
+    let error = if s.peek()? == b'{' {
+        s.object()?;
+        let mut outer = ApiError::default();
+        let mut nested = None;
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            if key.as_bytes() == b"error" {
+                nested = read_api_error(&mut s)?;
+            } else if !read_error_field(&mut s, &mut outer, key.as_bytes())? {
+                s.skip_value()?;
+            }
+        }
+        Some(nested.unwrap_or(outer))
+    } else {
+        match s.scalar()? {
+            Some(Scalar::Str(message)) => {
                 Some(ApiError { message: Some(message), ..ApiError::default() })
             }
             _ => None,
         }
-    }
-
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut err = ApiError::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            if !ApiError::read_field(&mut err, field, &mut map)? {
-                skip_value(&mut map)?;
-            }
-        }
-        Ok(Some(err))
-    }
-}
-
-/// `innererror`: only its content-filter results are kept.
-#[derive(Debug)]
-struct InnerError(Vec<FilterEvent>);
-
-impl<'de> Lenient<'de> for InnerError {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut events = Vec::new();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::ContentFilterResult | Field::ContentFilterResults => {
-                    if let Some(results) = value::<FilterResults<true>, _>(&mut map)? {
-                        append(&mut events, results.0);
-                    }
-                }
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(InnerError(events)))
-    }
-}
-
-/// The data of an `event: error`: either `{"error": {..}}` or the error
-/// object itself (`{"message": ..}`).
-#[derive(Debug)]
-pub(crate) struct ErrorEnvelope<'a> {
-    outer: ApiError<'a>,
-    nested: Option<ApiError<'a>>,
-}
-
-impl<'a> ErrorEnvelope<'a> {
-    /// The nested `error` object if there was one, else the outer fields.
-    pub(crate) fn into_error(self) -> ApiError<'a> {
-        self.nested.unwrap_or(self.outer)
-    }
-}
-
-impl<'de> Lenient<'de> for ErrorEnvelope<'de> {
-    fn from_scalar(value: Scalar<'de>) -> Option<Self> {
-        ApiError::from_scalar(value).map(|outer| ErrorEnvelope { outer, nested: None })
-    }
-
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut envelope = ErrorEnvelope { outer: ApiError::default(), nested: None };
-        while let Some(field) = map.next_key::<Field>()? {
-            if field == Field::Error {
-                envelope.nested = map.next_value::<L<ApiError<'de>>>()?.0;
-            } else if !ApiError::read_field(&mut envelope.outer, field, &mut map)? {
-                skip_value(&mut map)?;
-            }
-        }
-        Ok(Some(envelope))
-    }
+    };
+    s.finish()?;
+    Ok(error)
 }
 
 #[cfg(test)]
@@ -196,7 +209,10 @@ mod tests {
     use crate::filter::FilterSource;
 
     fn api_error(json: &str) -> ApiError<'_> {
-        serde_json::from_str::<L<ApiError<'_>>>(json).unwrap().0.unwrap()
+        let mut s = Scanner::new(json);
+        let err = read_api_error(&mut s).unwrap().unwrap();
+        s.finish().unwrap();
+        err
     }
 
     #[test]
@@ -245,13 +261,9 @@ mod tests {
 
     #[test]
     fn envelope_prefers_nested() {
-        let env = serde_json::from_str::<L<ErrorEnvelope<'_>>>(
-            r#"{"message":"outer","error":{"message":"inner","code":429}}"#,
-        )
-        .unwrap()
-        .0
-        .unwrap();
-        let e = env.into_error();
+        let e = read_error_event(r#"{"message":"outer","error":{"message":"inner","code":429}}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(e.message.as_deref(), Some("inner"));
         assert_eq!(e.code.as_deref(), Some("429"));
     }

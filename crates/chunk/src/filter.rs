@@ -13,15 +13,13 @@
 //! }
 //! ```
 //!
-//! Each category yields events in wire order (a visitor over the map, since
-//! `serde_json::Map` would sort the keys).
+//! Each category yields events in wire order (read as the keys come, since
+//! `serde_json::Map` would sort them).
 
 use std::borrow::Cow;
 
+use crate::scan::{Scalar, Scan, Scanner};
 use serde::Serialize;
-use serde::de::{MapAccess, SeqAccess};
-
-use crate::de::{Code, Field, Key, L, Lenient, Scalar, skip_value, value};
 
 /// Where an annotation applies: the prompt or the generated completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -120,15 +118,6 @@ fn category_name(key: Cow<'_, str>) -> String {
     if key == "self-harm" { "self_harm".to_owned() } else { key.into_owned() }
 }
 
-/// Moves `src` onto the end of `dst` without allocating when `dst` is empty.
-pub(crate) fn append(dst: &mut Vec<FilterEvent>, mut src: Vec<FilterEvent>) {
-    if dst.is_empty() {
-        *dst = src;
-    } else {
-        dst.append(&mut src);
-    }
-}
-
 /// Sets `offsets` on every event.
 pub(crate) fn attach_offsets(events: &mut [FilterEvent], offsets: Option<FilterOffsets>) {
     if let Some(offsets) = offsets {
@@ -140,40 +129,43 @@ pub(crate) fn attach_offsets(events: &mut [FilterEvent], offsets: Option<FilterO
 
 // === parsing ===
 
-impl<'de> Lenient<'de> for FilterOffsets {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut offsets = FilterOffsets::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::CheckOffset => offsets.check_offset = value(&mut map)?,
-                Field::StartOffset => offsets.start_offset = value(&mut map)?,
-                Field::EndOffset => offsets.end_offset = value(&mut map)?,
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(offsets))
+/// `content_filter_offsets`: `None` unless an object.
+pub(crate) fn read_offsets(s: &mut Scanner<'_>) -> Scan<Option<FilterOffsets>> {
+    if !s.object()? {
+        return Ok(None);
     }
+    let mut offsets = FilterOffsets::default();
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"check_offset" => offsets.check_offset = s.u64()?,
+            b"start_offset" => offsets.start_offset = s.u64()?,
+            b"end_offset" => offsets.end_offset = s.u64()?,
+            _ => s.skip_value()?,
+        }
+    }
+    Ok(Some(offsets))
 }
 
-/// A results object read as events; `PROMPT` picks the [`FilterSource`].
-#[derive(Debug)]
-pub(crate) struct FilterResults<const PROMPT: bool>(pub(crate) Vec<FilterEvent>);
-
-impl<'de, const PROMPT: bool> Lenient<'de> for FilterResults<PROMPT> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let source = if PROMPT { FilterSource::Prompt } else { FilterSource::Completion };
-        let mut events = Vec::new();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if key == "content_filter_raw" {
-                skip_value(&mut map)?;
-                continue;
-            }
-            if let Some(verdict) = value::<Verdict<'de>, _>(&mut map)? {
-                verdict.push_events(source, category_name(key), &mut events);
-            }
+/// After a results object's `{`: appends its events, category by category
+/// in wire order.
+pub(crate) fn read_filter_results(
+    s: &mut Scanner<'_>,
+    source: FilterSource,
+    out: &mut Vec<FilterEvent>,
+) -> Scan<()> {
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        if key.as_bytes() == b"content_filter_raw" {
+            s.skip_value()?;
+            continue;
         }
-        Ok(Some(FilterResults(events)))
+        let category = key.into_str()?;
+        if let Some(verdict) = read_verdict(s)? {
+            verdict.push_events(source, category_name(category), out);
+        }
     }
+    Ok(())
 }
 
 /// One category's value, whatever its shape.
@@ -229,54 +221,37 @@ impl Verdict<'_> {
     }
 }
 
-impl<'de> Lenient<'de> for Verdict<'de> {
-    fn from_scalar(value: Scalar<'de>) -> Option<Self> {
-        let mut verdict = Verdict::default();
-        match value {
-            Scalar::Bool(b) => verdict.filtered = Some(b),
-            Scalar::Str(s) => verdict.message = Some(s),
-            _ => {}
-        }
-        Some(verdict)
-    }
-
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut verdict = Verdict::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Filtered => verdict.filtered = value(&mut map)?,
-                Field::Severity => verdict.severity = value(&mut map)?,
-                Field::Detected => verdict.detected = value(&mut map)?,
-                Field::Id => verdict.id = value(&mut map)?,
-                Field::Code => verdict.code = value::<Code, _>(&mut map)?.map(|c| c.0),
-                Field::Message => verdict.message = value(&mut map)?,
-                Field::Details => {
-                    verdict.details = value::<Entries<'de>, _>(&mut map)?.map(|e| e.0)
+/// A category's value: an object, an array of entries, `true`/`false`
+/// (`filtered`), a string (`message`), or a number (no fields); `None` for
+/// `null`.
+fn read_verdict<'a>(s: &mut Scanner<'a>) -> Scan<Option<Verdict<'a>>> {
+    let mut verdict = Verdict::default();
+    match s.peek()? {
+        b'{' => {
+            s.object()?;
+            let mut first = true;
+            while let Some(key) = s.key(&mut first)? {
+                match key.as_bytes() {
+                    b"filtered" => verdict.filtered = s.bool()?,
+                    b"severity" => verdict.severity = s.str()?,
+                    b"detected" => verdict.detected = s.bool()?,
+                    b"id" => verdict.id = s.str()?,
+                    b"code" => verdict.code = s.code()?,
+                    b"message" => verdict.message = s.str()?,
+                    b"details" => verdict.details = read_entries(s)?,
+                    _ => s.skip_value()?,
                 }
-                _ => skip_value(&mut map)?,
             }
         }
-        Ok(Some(verdict))
+        b'[' => verdict.entries = read_entries(s)?,
+        _ => match s.scalar()? {
+            None => return Ok(None),
+            Some(Scalar::Bool(b)) => verdict.filtered = Some(b),
+            Some(Scalar::Str(message)) => verdict.message = Some(message),
+            Some(_) => {}
+        },
     }
-
-    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Option<Self>, A::Error> {
-        let entries = Entries::from_seq(seq)?.map(|e| e.0);
-        Ok(Some(Verdict { entries, ..Verdict::default() }))
-    }
-}
-
-/// An array of `{filtered, id}`; non-object elements are skipped.
-#[derive(Debug)]
-struct Entries<'a>(Vec<Entry<'a>>);
-
-impl<'de> Lenient<'de> for Entries<'de> {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(L(entry)) = seq.next_element::<L<Entry<'de>>>()? {
-            entries.extend(entry);
-        }
-        Ok(Some(Entries(entries)))
-    }
+    Ok(Some(verdict))
 }
 
 #[derive(Debug, Default)]
@@ -285,58 +260,58 @@ struct Entry<'a> {
     id: Option<Cow<'a, str>>,
 }
 
-impl<'de> Lenient<'de> for Entry<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+/// An array of `{filtered, id}` (non-object elements are skipped); `None`
+/// unless an array.
+fn read_entries<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Entry<'a>>>> {
+    if !s.array()? {
+        return Ok(None);
+    }
+    let mut entries = Vec::new();
+    let mut first = true;
+    while s.element(&mut first)? {
+        if !s.object()? {
+            continue;
+        }
         let mut entry = Entry::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Filtered => entry.filtered = value(&mut map)?,
-                Field::Id => entry.id = value(&mut map)?,
-                _ => skip_value(&mut map)?,
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"filtered" => entry.filtered = s.bool()?,
+                b"id" => entry.id = s.str()?,
+                _ => s.skip_value()?,
             }
         }
-        Ok(Some(entry))
+        entries.push(entry);
     }
+    Ok(Some(entries))
 }
 
-/// `prompt_filter_results` / `prompt_annotations`: an array of
-/// `{prompt_index, content_filter_results}`, flattened into prompt events.
-#[derive(Debug)]
-pub(crate) struct PromptFilters(pub(crate) Vec<FilterEvent>);
-
-impl<'de> Lenient<'de> for PromptFilters {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut events = Vec::new();
-        while let Some(L(entry)) = seq.next_element::<L<PromptEntry>>()? {
-            if let Some(entry) = entry {
-                append(&mut events, entry.0);
-            }
+/// After the `[` of `prompt_filter_results` / `prompt_annotations`: an array
+/// of `{prompt_index, content_filter_results}`, flattened into prompt events
+/// appended to `out`.
+pub(crate) fn read_prompt_filters(s: &mut Scanner<'_>, out: &mut Vec<FilterEvent>) -> Scan<()> {
+    let mut first = true;
+    while s.element(&mut first)? {
+        if !s.object()? {
+            continue;
         }
-        Ok(Some(PromptFilters(events)))
-    }
-}
-
-#[derive(Debug)]
-struct PromptEntry(Vec<FilterEvent>);
-
-impl<'de> Lenient<'de> for PromptEntry {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut events = Vec::new();
+        let start = out.len();
         let mut offsets = None;
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::ContentFilterResults | Field::ContentFilterResult => {
-                    if let Some(results) = value::<FilterResults<true>, _>(&mut map)? {
-                        append(&mut events, results.0);
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"content_filter_results" | b"content_filter_result" => {
+                    if s.object()? {
+                        read_filter_results(s, FilterSource::Prompt, out)?;
                     }
                 }
-                Field::ContentFilterOffsets => offsets = value(&mut map)?,
-                _ => skip_value(&mut map)?,
+                b"content_filter_offsets" => offsets = read_offsets(s)?,
+                _ => s.skip_value()?,
             }
         }
-        attach_offsets(&mut events, offsets);
-        Ok(Some(PromptEntry(events)))
+        attach_offsets(&mut out[start..], offsets);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -344,7 +319,12 @@ mod tests {
     use super::*;
 
     fn results(json: &str) -> Vec<FilterEvent> {
-        serde_json::from_str::<L<FilterResults<false>>>(json).unwrap().0.unwrap().0
+        let mut s = Scanner::new(json);
+        assert!(s.object().unwrap(), "not an object: {json}");
+        let mut out = Vec::new();
+        read_filter_results(&mut s, FilterSource::Completion, &mut out).unwrap();
+        s.finish().unwrap();
+        out
     }
 
     fn ev(category: &str) -> FilterEvent {
@@ -475,13 +455,13 @@ mod tests {
 
     #[test]
     fn prompt_list_accepts_both_result_spellings_and_offsets() {
-        let list = serde_json::from_str::<L<PromptFilters>>(
+        let mut s = Scanner::new(
             r#"[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}},{"prompt_index":1,"content_filter_result":{"jailbreak":{"filtered":true,"detected":true}},"content_filter_offsets":{"check_offset":1}}, null, 3]"#,
-        )
-        .unwrap()
-        .0
-        .unwrap()
-        .0;
+        );
+        assert!(s.array().unwrap());
+        let mut list = Vec::new();
+        read_prompt_filters(&mut s, &mut list).unwrap();
+        s.finish().unwrap();
         assert_eq!(list.len(), 2);
         assert!(list.iter().all(|e| e.source == FilterSource::Prompt));
         assert_eq!(list[0].offsets, None);

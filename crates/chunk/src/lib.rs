@@ -25,7 +25,13 @@
 //! `choices: []` usage and annotation chunks, `"usage": null` on every
 //! chunk, and errors inside the stream. Unknown fields are skipped; `null`
 //! and absent mean the same; a known field of an unexpected type is treated
-//! as absent.
+//! as absent; a lone surrogate escape in a text field becomes U+FFFD; when a
+//! key repeats, the last value wins (but a later `choices` that is not an
+//! array is ignored, and filter results accumulate).
+//!
+//! The JSON is read by a validating scanner specialised for these payloads,
+//! which accepts exactly the JSON serde_json accepts for them (see
+//! [`Error::Json`] for the details).
 //!
 //! # Example
 //!
@@ -49,10 +55,10 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod choice;
-mod de;
 mod error;
 mod filter;
 mod payload;
+mod scan;
 mod text;
 mod usage;
 

@@ -2,13 +2,12 @@
 
 use std::borrow::Cow;
 
-use serde::de::{MapAccess, SeqAccess};
-
-use crate::choice::{Choice, ChoiceParts};
-use crate::de::{Field, L, Lenient, own, skip_value, value};
-use crate::error::{ApiError, Error, ErrorEnvelope};
-use crate::filter::{FilterEvent, PromptFilters, append};
-use crate::usage::Usage;
+use crate::choice::{Choice, read_choice};
+use crate::error::{ApiError, Error, read_api_error, read_error_event};
+use crate::filter::{FilterEvent, read_prompt_filters};
+use crate::scan::{Reject, Scan, Scanner};
+use crate::text::own;
+use crate::usage::{Usage, read_usage};
 
 /// What one `data` payload holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,9 +98,27 @@ pub fn parse(data: &str) -> Result<Payload<'_>, Error> {
     if is_done(data) {
         return Ok(Payload::Done);
     }
-    match serde_json::from_str::<L<RawPayload<'_>>>(data)?.0 {
-        Some(raw) => raw.into_payload(),
-        None => Err(Error::Shape("payload is not a json object")),
+    // Filled in place by the readers; moved once, into the result.
+    let mut chunk = Chunk::default();
+    let seen = match read_payload(&mut Scanner::new(data), &mut chunk) {
+        Ok(Some(seen)) => seen,
+        Ok(None) => return Err(Error::Shape("payload is not a json object")),
+        Err(Reject) => return Err(Error::json(data)),
+    };
+    if !seen.choices
+        && let Some(error) = chunk.error.take()
+    {
+        return Ok(Payload::Error(error));
+    }
+    if !(seen.choices || seen.prompt_filters || chunk.usage.is_some()) {
+        return Err(Error::Shape(
+            "object has none of choices, error, prompt_filter_results, prompt_annotations, usage",
+        ));
+    }
+    if seen.message || seen.completion_object {
+        Ok(Payload::Completion(chunk))
+    } else {
+        Ok(Payload::Chunk(chunk))
     }
 }
 
@@ -120,40 +137,25 @@ pub fn parse_event<'a>(event_type: &str, data: &'a str) -> Result<Payload<'a>, E
         return parse(data);
     }
     let text = data.trim_ascii();
-    if let Ok(L(Some(envelope))) = serde_json::from_str::<L<ErrorEnvelope<'a>>>(text) {
-        return Ok(Payload::Error(envelope.into_error()));
+    if let Ok(Some(error)) = read_error_event(text) {
+        return Ok(Payload::Error(error));
     }
     let message = (!text.is_empty()).then_some(Cow::Borrowed(text));
     Ok(Payload::Error(ApiError { message, ..ApiError::default() }))
 }
 
-/// A top-level object before classification.
+/// What a top-level object held besides the chunk's own fields, for
+/// classification.
 #[derive(Debug, Default)]
-struct RawPayload<'a> {
-    chunk: Chunk<'a>,
-    object: Option<Cow<'a, str>>,
-    has_choices: bool,
-    has_message: bool,
-    has_prompt_filters: bool,
-}
-
-impl<'a> RawPayload<'a> {
-    fn into_payload(self) -> Result<Payload<'a>, Error> {
-        let RawPayload { mut chunk, object, has_choices, has_message, has_prompt_filters } = self;
-        if !has_choices && let Some(error) = chunk.error.take() {
-            return Ok(Payload::Error(error));
-        }
-        if !(has_choices || has_prompt_filters || chunk.usage.is_some()) {
-            return Err(Error::Shape(
-                "object has none of choices, error, prompt_filter_results, prompt_annotations, usage",
-            ));
-        }
-        if has_message || object.as_deref() == Some("chat.completion") {
-            Ok(Payload::Completion(chunk))
-        } else {
-            Ok(Payload::Chunk(chunk))
-        }
-    }
+struct Seen {
+    /// `choices` was an array (at least once).
+    choices: bool,
+    /// The last `choices` array had a choice with `message`.
+    message: bool,
+    /// The last `object` was `"chat.completion"`.
+    completion_object: bool,
+    /// `prompt_filter_results` / `prompt_annotations` was an array.
+    prompt_filters: bool,
 }
 
 /// `None` for `""`.
@@ -162,35 +164,59 @@ fn non_empty(s: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
     s.filter(|s| !s.is_empty())
 }
 
-impl<'de> Lenient<'de> for RawPayload<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut raw = RawPayload::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Id => raw.chunk.id = non_empty(value(&mut map)?),
-                Field::Model => raw.chunk.model = non_empty(value(&mut map)?),
-                Field::Object => raw.object = value(&mut map)?,
-                Field::Created => raw.chunk.created = value(&mut map)?.filter(|&t| t != 0),
-                Field::Choices => {
-                    if let Some(list) = value::<ChoiceList<'de>, _>(&mut map)? {
-                        raw.chunk.choices = list.choices;
-                        raw.has_choices = true;
-                        raw.has_message = list.has_message;
-                    }
-                }
-                Field::Usage => raw.chunk.usage = value(&mut map)?,
-                Field::PromptFilterResults | Field::PromptAnnotations => {
-                    if let Some(list) = value::<PromptFilters, _>(&mut map)? {
-                        append(&mut raw.chunk.filters, list.0);
-                        raw.has_prompt_filters = true;
-                    }
-                }
-                Field::Error => raw.chunk.error = value(&mut map)?,
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(raw))
+/// Reads the whole payload into `chunk`: `None` if it is not an object.
+fn read_payload<'a>(s: &mut Scanner<'a>, chunk: &mut Chunk<'a>) -> Scan<Option<Seen>> {
+    if !s.object()? {
+        s.finish()?;
+        return Ok(None);
     }
+    let mut seen = Seen::default();
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"id" => chunk.id = non_empty(s.str()?),
+            b"object" => seen.completion_object = s.str()?.as_deref() == Some("chat.completion"),
+            b"created" => chunk.created = s.i64()?.filter(|&t| t != 0),
+            b"model" => chunk.model = non_empty(s.str()?),
+            b"choices" => {
+                if s.array()? {
+                    seen.message = read_choices(s, &mut chunk.choices)?;
+                    seen.choices = true;
+                }
+            }
+            b"usage" => {
+                if s.object()? {
+                    read_usage(s, chunk.usage.insert(Usage::default()))?;
+                } else {
+                    chunk.usage = None;
+                }
+            }
+            b"prompt_filter_results" | b"prompt_annotations" => {
+                if s.array()? {
+                    read_prompt_filters(s, &mut chunk.filters)?;
+                    seen.prompt_filters = true;
+                }
+            }
+            b"error" => chunk.error = read_api_error(s)?,
+            _ => s.skip_value()?,
+        }
+    }
+    s.finish()?;
+    Ok(Some(seen))
+}
+
+/// After `[`: every element that is an object becomes a choice, in place of
+/// what `choices` held; returns whether one had `message`.
+fn read_choices<'a>(s: &mut Scanner<'a>, choices: &mut Choices<'a>) -> Scan<bool> {
+    *choices = Choices::default();
+    let mut message = false;
+    let mut first = true;
+    while s.element(&mut first)? {
+        if s.object()? {
+            message |= read_choice(s, choices.push_default())?;
+        }
+    }
+    Ok(message)
 }
 
 /// `choices[]`: inline when there is one (streams almost always have
@@ -218,6 +244,25 @@ impl<'a> Choices<'a> {
                 ChoicesRepr::Many(all)
             }
         };
+    }
+
+    /// Appends a default choice and returns it, to be filled in place.
+    pub(crate) fn push_default(&mut self) -> &mut Choice<'a> {
+        self.0 = match std::mem::take(&mut self.0) {
+            ChoicesRepr::Empty => ChoicesRepr::One(Choice::default()),
+            ChoicesRepr::One(first) => ChoicesRepr::Many(vec![first, Choice::default()]),
+            ChoicesRepr::Many(mut all) => {
+                all.push(Choice::default());
+                ChoicesRepr::Many(all)
+            }
+        };
+        let all: &mut [Choice<'a>] = match &mut self.0 {
+            ChoicesRepr::Empty => &mut [],
+            ChoicesRepr::One(c) => std::slice::from_mut(c),
+            ChoicesRepr::Many(all) => all,
+        };
+        let last = all.len() - 1;
+        &mut all[last]
     }
 
     /// Detaches from the input buffer.
@@ -258,26 +303,6 @@ impl<'a> From<Vec<Choice<'a>>> for Choices<'a> {
             choices.push(c);
         }
         choices
-    }
-}
-
-/// `choices[]`, visited in place.
-#[derive(Debug)]
-struct ChoiceList<'a> {
-    choices: Choices<'a>,
-    has_message: bool,
-}
-
-impl<'de> Lenient<'de> for ChoiceList<'de> {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut list = ChoiceList { choices: Choices::default(), has_message: false };
-        while let Some(L(parts)) = seq.next_element::<L<ChoiceParts<'de>>>()? {
-            if let Some(parts) = parts {
-                list.has_message |= parts.has_message;
-                list.choices.push(parts.choice);
-            }
-        }
-        Ok(Some(list))
     }
 }
 

@@ -1,43 +1,23 @@
-//! Text fields (`content`, `reasoning`, `reasoning_content`) read without
-//! serde_json's scratch buffer.
+//! Text fields (`content`, `reasoning`, `reasoning_content`): unescaped
+//! once, leniently.
 //!
-//! serde_json unescapes a string with escapes into a scratch buffer that is
-//! new for every parse and grows by doubling, and the visitor then copies
-//! it: three to five allocations for one `\n` in a delta. Here the value is
-//! taken as the raw JSON literal (validated by serde_json, not unescaped),
-//! borrowed when it has no escapes, and otherwise unescaped once into a
-//! `String` of the right size: one allocation.
+//! The scanner takes a text value as the raw body of its JSON string literal
+//! (syntax checked, not unescaped), borrows it when it has no escapes, and
+//! otherwise unescapes it here into a `String` of the right size: one
+//! allocation.
 
 use std::borrow::Cow;
 
-use serde::de::MapAccess;
-use serde_json::value::RawValue;
-
-/// Reads the current map value as text: `Some` for a JSON string, `None`
-/// for `null` or any other kind of value (read leniently, as everywhere).
+/// Makes a borrowed string owned, for the `into_owned` helpers.
 #[inline]
-pub(crate) fn text_value<'de, A: MapAccess<'de>>(
-    map: &mut A,
-) -> Result<Option<Cow<'de, str>>, A::Error> {
-    let raw: &'de RawValue = map.next_value()?;
-    Ok(from_literal(raw.get()))
+pub(crate) fn own(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    s.map(|s| Cow::Owned(s.into_owned()))
 }
 
-/// The text of a JSON string literal (with its quotes), or `None` when the
-/// literal is not a string.
-pub(crate) fn from_literal(literal: &str) -> Option<Cow<'_, str>> {
-    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
-        Some(Cow::Owned(unescape(inner)))
-    } else {
-        Some(Cow::Borrowed(inner))
-    }
-}
-
-/// Decodes the escapes of a JSON string body (RFC 8259 §7). serde_json has
+/// Decodes the escapes of a JSON string body (RFC 8259 §7). The scanner has
 /// already checked the escapes' syntax; a lone surrogate (which serde_json
 /// would reject when unescaping) becomes U+FFFD rather than failing.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('\\') {
@@ -89,6 +69,12 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The text of a JSON string literal (with its quotes), or `None` when
+    /// the literal is not a string: what the scanner makes of a text value.
+    fn from_literal(literal: &str) -> Option<Cow<'_, str>> {
+        crate::scan::Scanner::new(literal).text().expect("valid json")
+    }
 
     #[test]
     fn borrowed_without_escapes_owned_with() {

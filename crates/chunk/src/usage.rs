@@ -1,10 +1,8 @@
 //! Token usage: OpenAI `usage` with its nested details, plus DeepSeek's cache
 //! counters.
 
+use crate::scan::{Scan, Scanner};
 use serde::Serialize;
-use serde::de::MapAccess;
-
-use crate::de::{Field, Lenient, skip_value, value};
 
 /// Token counts from a chunk's `usage` object.
 ///
@@ -36,29 +34,28 @@ pub struct Usage {
     pub cache_miss_tokens: Option<u64>,
 }
 
-impl<'de> Lenient<'de> for Usage {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut usage = Usage::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::PromptTokens => usage.prompt_tokens = value(&mut map)?,
-                Field::CompletionTokens => usage.completion_tokens = value(&mut map)?,
-                Field::TotalTokens => usage.total_tokens = value(&mut map)?,
-                Field::PromptCacheHitTokens => usage.cache_hit_tokens = value(&mut map)?,
-                Field::PromptCacheMissTokens => usage.cache_miss_tokens = value(&mut map)?,
-                Field::CompletionTokensDetails => {
-                    usage.reasoning_tokens =
-                        value::<TokenDetails, _>(&mut map)?.and_then(|d| d.reasoning_tokens);
-                }
-                Field::PromptTokensDetails => {
-                    usage.cached_tokens =
-                        value::<TokenDetails, _>(&mut map)?.and_then(|d| d.cached_tokens);
-                }
-                _ => skip_value(&mut map)?,
+// === parsing ===
+
+/// After `usage`'s `{`: fills `usage`.
+pub(crate) fn read_usage(s: &mut Scanner<'_>, usage: &mut Usage) -> Scan<()> {
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"prompt_tokens" => usage.prompt_tokens = s.u64()?,
+            b"completion_tokens" => usage.completion_tokens = s.u64()?,
+            b"total_tokens" => usage.total_tokens = s.u64()?,
+            b"prompt_cache_hit_tokens" => usage.cache_hit_tokens = s.u64()?,
+            b"prompt_cache_miss_tokens" => usage.cache_miss_tokens = s.u64()?,
+            b"completion_tokens_details" => {
+                usage.reasoning_tokens = read_token_details(s)?.and_then(|d| d.reasoning_tokens);
             }
+            b"prompt_tokens_details" => {
+                usage.cached_tokens = read_token_details(s)?.and_then(|d| d.cached_tokens);
+            }
+            _ => s.skip_value()?,
         }
-        Ok(Some(usage))
     }
+    Ok(())
 }
 
 /// `completion_tokens_details` / `prompt_tokens_details`: the one count of
@@ -69,27 +66,35 @@ struct TokenDetails {
     cached_tokens: Option<u64>,
 }
 
-impl<'de> Lenient<'de> for TokenDetails {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut details = TokenDetails::default();
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::ReasoningTokens => details.reasoning_tokens = value(&mut map)?,
-                Field::CachedTokens => details.cached_tokens = value(&mut map)?,
-                _ => skip_value(&mut map)?,
-            }
-        }
-        Ok(Some(details))
+/// A details object; `None` unless an object.
+fn read_token_details(s: &mut Scanner<'_>) -> Scan<Option<TokenDetails>> {
+    if !s.object()? {
+        return Ok(None);
     }
+    let mut details = TokenDetails::default();
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"reasoning_tokens" => details.reasoning_tokens = s.u64()?,
+            b"cached_tokens" => details.cached_tokens = s.u64()?,
+            _ => s.skip_value()?,
+        }
+    }
+    Ok(Some(details))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::de::L;
 
     fn usage(json: &str) -> Option<Usage> {
-        serde_json::from_str::<L<Usage>>(json).unwrap().0
+        let mut s = Scanner::new(json);
+        let mut usage = None;
+        if s.object().unwrap() {
+            read_usage(&mut s, usage.insert(Usage::default())).unwrap();
+        }
+        s.finish().unwrap();
+        usage
     }
 
     #[test]

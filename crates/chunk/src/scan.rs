@@ -1,0 +1,911 @@
+//! A validating JSON scanner over one `&str`, specialised for this crate.
+//!
+//! The readers in `payload.rs`, `choice.rs`, `usage.rs`, `filter.rs` and
+//! `error.rs` walk a payload with it, dispatching on each key as it is read
+//! and filling the borrowed output in place. It accepts exactly what the
+//! crate accepted when it drove serde_json's `Deserializer` (the tests in
+//! `tests/differential.rs` hold the two side by side):
+//!
+//! - RFC 8259 syntax as serde_json reads it: whitespace is space, tab, LF,
+//!   CR; no trailing commas; numbers without leading zeros, `+`, or bare
+//!   `.`; no raw control characters in strings; `\u` takes 4 hex digits.
+//! - Where a value is *read* (a known field's scalar, every key of a known
+//!   object, and the keys of an object found where a scalar was expected),
+//!   strings must not hold a lone surrogate escape and numbers must fit an
+//!   `f64` ([`Scanner::scalar`], [`Scanner::key`]).
+//! - Where a value is *skipped* (an unknown field's value, the values of an
+//!   object of the wrong shape, an array of the wrong shape), only the
+//!   syntax is checked, as serde_json's `IgnoredAny` does
+//!   ([`Scanner::skip_value`]). Skipping keeps a bit stack
+//!   instead of recursing, so nesting depth is bounded only by the input.
+//! - Text fields (`content`, `reasoning`, `reasoning_content`) are read with
+//!   the skipping rules and unescaped leniently ([`Scanner::text`]): a lone
+//!   surrogate becomes U+FFFD.
+//!
+//! Known fields nest at most seven levels (`error.innererror.
+//! content_filter_results.<category>.details[].{..}`), and the readers
+//! recurse only through known fields, so the stack depth is fixed by the
+//! schema, not by the input.
+//!
+//! A failure is [`Reject`], with no detail: the caller re-reads the input
+//! with serde_json (cold) to build an error with a position and a reason.
+
+use std::borrow::Cow;
+
+use crate::text;
+
+/// The input is not JSON this crate accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reject;
+
+/// A scan step's result.
+pub(crate) type Scan<T> = Result<T, Reject>;
+
+/// A JSON scalar other than `null` (which always means "absent").
+#[derive(Debug)]
+pub(crate) enum Scalar<'a> {
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(Cow<'a, str>),
+}
+
+/// An object key, escapes decoded, as bytes (which is all that matching
+/// needs): borrowed unless it had escapes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Key<'a>(Cow<'a, [u8]>);
+
+impl<'a> Key<'a> {
+    /// The key's bytes, to match against the known keys.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key as text.
+    pub(crate) fn into_str(self) -> Scan<Cow<'a, str>> {
+        match self.0 {
+            Cow::Borrowed(b) => std::str::from_utf8(b).map(Cow::Borrowed).map_err(|_| Reject),
+            Cow::Owned(b) => String::from_utf8(b).map(Cow::Owned).map_err(|_| Reject),
+        }
+    }
+}
+
+/// A cursor over one JSON text.
+#[derive(Debug)]
+pub(crate) struct Scanner<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+/// Word-at-a-time constants: one in every byte, the top bit of every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first `"`, `\` or control character (`< 0x20`) at or after
+/// `at`, or `bytes.len()`.
+///
+/// Eight bytes at a time: for each of the three tests the lowest flagged
+/// byte is exact (a false positive needs a borrow from a true one below
+/// it), so the lowest flag of their union is the first special byte.
+#[inline]
+fn find_special(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(word);
+        let w = u64::from_le_bytes(buf);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGHS;
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The value of one hex digit.
+#[inline]
+fn hex(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// Four hex digits at the start of `bytes`.
+#[inline]
+fn hex4(bytes: &[u8]) -> Option<u16> {
+    match bytes {
+        [a, b, c, d, ..] => Some(hex(*a)? << 12 | hex(*b)? << 8 | hex(*c)? << 4 | hex(*d)?),
+        _ => None,
+    }
+}
+
+/// Nesting of the containers being skipped: one bit per level, set for an
+/// object. The first 64 levels live in a word; deeper ones spill to a `Vec`
+/// (which allocates only then).
+#[derive(Debug, Default)]
+struct Nesting {
+    depth: usize,
+    word: u64,
+    spill: Vec<u64>,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) {
+        let (word, bit) = (self.depth / 64, self.depth % 64);
+        let slot = if word == 0 {
+            &mut self.word
+        } else {
+            if self.spill.len() < word {
+                self.spill.push(0);
+            }
+            &mut self.spill[word - 1]
+        };
+        if object {
+            *slot |= 1 << bit;
+        } else {
+            *slot &= !(1 << bit);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the innermost open container is an object; `None` at depth 0.
+    fn top(&self) -> Option<bool> {
+        let level = self.depth.checked_sub(1)?;
+        let (word, bit) = (level / 64, level % 64);
+        let slot = if word == 0 { self.word } else { self.spill[word - 1] };
+        Some(slot >> bit & 1 == 1)
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+    }
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        Scanner { src, bytes: src.as_bytes(), pos: 0 }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Scan<u8> {
+        match self.bytes.get(self.pos) {
+            // Compact JSON has no whitespace: one test and done.
+            Some(&b) if b > b' ' => Ok(b),
+            _ => self.peek_after_whitespace(),
+        }
+    }
+
+    /// [`Scanner::peek`] at whitespace (or the end).
+    fn peek_after_whitespace(&mut self) -> Scan<u8> {
+        loop {
+            match self.bytes.get(self.pos) {
+                Some(b' ' | b'\n' | b'\t' | b'\r') => self.pos += 1,
+                Some(&b) => return Ok(b),
+                None => return Err(Reject),
+            }
+        }
+    }
+
+    /// Consumes `b` after optional whitespace.
+    #[inline]
+    fn expect(&mut self, b: u8) -> Scan<()> {
+        if self.peek()? == b {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Reject)
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn finish(&mut self) -> Scan<()> {
+        match self.peek() {
+            Err(Reject) => Ok(()),
+            Ok(_) => Err(Reject),
+        }
+    }
+
+    // --- objects and arrays ---
+
+    /// At a value: consumes `{` and returns `true`, or skips a value of any
+    /// other kind (as a lenient read that found the wrong type) and returns
+    /// `false`.
+    #[inline]
+    pub(crate) fn object(&mut self) -> Scan<bool> {
+        if self.peek()? == b'{' {
+            self.pos += 1;
+            Ok(true)
+        } else {
+            self.skip_other().map(|()| false)
+        }
+    }
+
+    /// At a value: consumes `[` and returns `true`, or skips a value of any
+    /// other kind and returns `false`.
+    #[inline]
+    pub(crate) fn array(&mut self) -> Scan<bool> {
+        if self.peek()? == b'[' {
+            self.pos += 1;
+            Ok(true)
+        } else {
+            self.skip_other().map(|()| false)
+        }
+    }
+
+    /// Inside an object: the next key (read as a string, escapes decoded)
+    /// with its `:` consumed, or `None` after the closing `}`.
+    #[inline]
+    pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Key<'a>>> {
+        let mut b = self.peek()?;
+        if b == b'}' {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if !*first {
+            if b != b',' {
+                return Err(Reject);
+            }
+            self.pos += 1;
+            b = self.peek()?;
+        }
+        *first = false;
+        if b != b'"' {
+            return Err(Reject);
+        }
+        let start = self.pos + 1;
+        let end = find_special(self.bytes, start);
+        let key = match self.bytes.get(start..end) {
+            Some(plain) if self.bytes.get(end) == Some(&b'"') => {
+                self.pos = end + 1;
+                Key(Cow::Borrowed(plain))
+            }
+            _ => {
+                let decoded = self.escaped_string(start)?;
+                Key(Cow::Owned(decoded.into_owned().into_bytes()))
+            }
+        };
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// Inside an array: `true` if an element follows (its separator
+    /// consumed), `false` after the closing `]`.
+    #[inline]
+    pub(crate) fn element(&mut self, first: &mut bool) -> Scan<bool> {
+        let b = self.peek()?;
+        if b == b']' {
+            self.pos += 1;
+            return Ok(false);
+        }
+        if !*first {
+            if b != b',' {
+                return Err(Reject);
+            }
+            self.pos += 1;
+            if self.peek()? == b']' {
+                return Err(Reject);
+            }
+        }
+        *first = false;
+        Ok(true)
+    }
+
+    // --- scalars ---
+
+    /// Reads any value as a scalar: `None` for `null`, and for an object or
+    /// array (skipped).
+    pub(crate) fn scalar(&mut self) -> Scan<Option<Scalar<'a>>> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                Ok(Some(Scalar::Str(self.string()?)))
+            }
+            b'{' | b'[' => self.skip_other().map(|()| None),
+            _ => self.literal_or_number(),
+        }
+    }
+
+    /// `null`, `true`, `false` or a number (after whitespace).
+    fn literal_or_number(&mut self) -> Scan<Option<Scalar<'a>>> {
+        match self.bytes().get(self.pos) {
+            Some(b'n') => self.word(b"null").map(|()| None),
+            Some(b't') => self.word(b"true").map(|()| Some(Scalar::Bool(true))),
+            Some(b'f') => self.word(b"false").map(|()| Some(Scalar::Bool(false))),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Some),
+            _ => Err(Reject),
+        }
+    }
+
+    /// A string: `None` for any other value (skipped as [`Scanner::scalar`]
+    /// does).
+    #[inline]
+    pub(crate) fn str(&mut self) -> Scan<Option<Cow<'a, str>>> {
+        if self.peek()? == b'"' {
+            self.pos += 1;
+            self.string().map(Some)
+        } else {
+            self.scalar().map(|_| None)
+        }
+    }
+
+    /// A non-negative integer that fits a `u64`.
+    #[inline]
+    pub(crate) fn u64(&mut self) -> Scan<Option<u64>> {
+        Ok(match self.scalar()? {
+            Some(Scalar::U64(n)) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// An integer that fits an `i64`.
+    #[inline]
+    pub(crate) fn i64(&mut self) -> Scan<Option<i64>> {
+        Ok(match self.scalar()? {
+            Some(Scalar::I64(n)) => Some(n),
+            Some(Scalar::U64(n)) => i64::try_from(n).ok(),
+            _ => None,
+        })
+    }
+
+    /// `true` or `false`.
+    #[inline]
+    pub(crate) fn bool(&mut self) -> Scan<Option<bool>> {
+        Ok(match self.scalar()? {
+            Some(Scalar::Bool(b)) => Some(b),
+            _ => None,
+        })
+    }
+
+    /// An error `code`: a string, or a number rendered in decimal
+    /// (OpenRouter sends `502`).
+    pub(crate) fn code(&mut self) -> Scan<Option<String>> {
+        Ok(match self.scalar()? {
+            Some(Scalar::Str(s)) => Some(s.into_owned()),
+            Some(Scalar::U64(n)) => Some(n.to_string()),
+            Some(Scalar::I64(n)) => Some(n.to_string()),
+            Some(Scalar::F64(n)) if n.is_finite() => Some(n.to_string()),
+            _ => None,
+        })
+    }
+
+    /// A text field: a string read with the skipping rules, borrowed unless
+    /// it has escapes, lone surrogates replaced; `None` for any other value
+    /// (skipped).
+    #[inline]
+    pub(crate) fn text(&mut self) -> Scan<Option<Cow<'a, str>>> {
+        if self.peek()? != b'"' {
+            return self.skip_value().map(|()| None);
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let escaped = self.skip_string()?;
+        let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
+        Ok(Some(if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }))
+    }
+
+    /// Consumes `word` (a literal) or rejects.
+    #[inline]
+    fn word(&mut self, word: &[u8]) -> Scan<()> {
+        let end = self.pos + word.len();
+        if self.bytes().get(self.pos..end) == Some(word) {
+            self.pos = end;
+            Ok(())
+        } else {
+            Err(Reject)
+        }
+    }
+
+    /// Consumes a number's syntax (`-?int frac? exp?`).
+    #[inline]
+    fn number_syntax(&mut self) -> Scan<()> {
+        let bytes = self.bytes();
+        let mut at = self.pos;
+        let negative = bytes.get(at) == Some(&b'-');
+        if negative {
+            at += 1;
+        }
+        match bytes.get(at) {
+            Some(b'0') => {
+                at += 1;
+                if matches!(bytes.get(at), Some(b'0'..=b'9')) {
+                    return Err(Reject);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                at += 1;
+                while matches!(bytes.get(at), Some(b'0'..=b'9')) {
+                    at += 1;
+                }
+            }
+            _ => return Err(Reject),
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            at = digits(bytes, at)?;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            at = digits(bytes, at)?;
+        }
+        self.pos = at;
+        Ok(())
+    }
+
+    /// Reads a number as serde_json does: a `u64` if it is a non-negative
+    /// integer that fits, an `i64` if a negative one fits, else an `f64`
+    /// (rejected if it overflows).
+    #[inline]
+    fn number(&mut self) -> Scan<Scalar<'a>> {
+        // Fast path: up to 19 digits (which cannot overflow) and no sign,
+        // fraction or exponent.
+        let start = self.pos;
+        let mut at = start;
+        let mut n = 0u64;
+        while let Some(&d @ b'0'..=b'9') = self.bytes.get(at) {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            at += 1;
+        }
+        let digits = at - start;
+        let plain = match self.bytes.get(at) {
+            Some(b'.' | b'e' | b'E') => false,
+            _ => digits <= 19 && (digits == 1 || self.bytes[start] != b'0'),
+        };
+        if plain && digits > 0 {
+            self.pos = at;
+            return Ok(Scalar::U64(n));
+        }
+        self.number_slow()
+    }
+
+    /// [`Scanner::number`] for everything else, through serde_json's own
+    /// conversion, so the value (and whether it is out of range) is exactly
+    /// what it would have produced.
+    #[cold]
+    fn number_slow(&mut self) -> Scan<Scalar<'a>> {
+        let start = self.pos;
+        self.number_syntax()?;
+        let literal = self.src.get(start..self.pos).ok_or(Reject)?;
+        let n: serde_json::Number = literal.parse().map_err(|_| Reject)?;
+        Ok(if let Some(n) = n.as_u64() {
+            Scalar::U64(n)
+        } else if let Some(n) = n.as_i64() {
+            Scalar::I64(n)
+        } else {
+            Scalar::F64(n.as_f64().ok_or(Reject)?)
+        })
+    }
+
+    // --- strings ---
+
+    /// After the opening quote: a string read as serde_json reads one,
+    /// borrowed unless it has escapes; a lone surrogate escape rejects.
+    #[inline]
+    fn string(&mut self) -> Scan<Cow<'a, str>> {
+        let start = self.pos;
+        let end = find_special(self.bytes, start);
+        if self.bytes.get(end) == Some(&b'"') {
+            // The common case, kept small enough to inline: no escape.
+            self.pos = end + 1;
+            return self.src.get(start..end).map(Cow::Borrowed).ok_or(Reject);
+        }
+        self.escaped_string(start)
+    }
+
+    /// [`Scanner::string`] past the first escape (or at an error).
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Scan<Cow<'a, str>> {
+        self.pos = start;
+        let escaped = self.skip_string()?;
+        let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
+        if escaped {
+            decode_strict(body).map(Cow::Owned).ok_or(Reject)
+        } else {
+            Ok(Cow::Borrowed(body))
+        }
+    }
+
+    /// After the opening quote: moves past the closing quote, checking
+    /// escapes' syntax and that no control character is raw. Returns whether
+    /// there was an escape.
+    #[inline]
+    fn skip_string(&mut self) -> Scan<bool> {
+        let bytes = self.bytes();
+        let mut escaped = false;
+        loop {
+            let at = find_special(bytes, self.pos);
+            match bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos = at + 2;
+                    match bytes.get(at + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
+                        Some(b'u') => {
+                            hex4(bytes.get(at + 2..).unwrap_or_default()).ok_or(Reject)?;
+                            self.pos += 4;
+                        }
+                        _ => return Err(Reject),
+                    }
+                }
+                _ => return Err(Reject),
+            }
+        }
+    }
+
+    // --- skipping ---
+
+    /// Skips one value, checking its syntax only (serde_json's
+    /// `IgnoredAny`): strings may hold lone surrogates and numbers may
+    /// overflow. Iterative, whatever the depth.
+    pub(crate) fn skip_value(&mut self) -> Scan<()> {
+        let mut nesting = Nesting::default();
+        loop {
+            // A value.
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    self.skip_string()?;
+                }
+                b'n' => self.word(b"null")?,
+                b't' => self.word(b"true")?,
+                b'f' => self.word(b"false")?,
+                b'-' | b'0'..=b'9' => {
+                    self.number_syntax()?;
+                }
+                open @ (b'[' | b'{') => {
+                    self.pos += 1;
+                    let close = if open == b'[' { b']' } else { b'}' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        nesting.push(open == b'{');
+                        if open == b'{' {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                _ => return Err(Reject),
+            }
+            // After a value: close containers until a `,` or the end.
+            loop {
+                let Some(object) = nesting.top() else { return Ok(()) };
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    b']' if !object => {
+                        self.pos += 1;
+                        nesting.pop();
+                    }
+                    b'}' if object => {
+                        self.pos += 1;
+                        nesting.pop();
+                    }
+                    _ => return Err(Reject),
+                }
+            }
+        }
+    }
+
+    /// A key being skipped, with its `:`.
+    fn skip_key(&mut self) -> Scan<()> {
+        self.expect(b'"')?;
+        self.skip_string()?;
+        self.expect(b':')
+    }
+
+    /// Skips a value where a type that is not this value's kind was
+    /// expected: an object's keys are read as keys (so checked as strings)
+    /// and its values skipped; an array is skipped; a scalar is read (so
+    /// checked) and dropped.
+    fn skip_other(&mut self) -> Scan<()> {
+        match self.peek()? {
+            b'{' => {
+                self.pos += 1;
+                let mut first = true;
+                while self.key(&mut first)?.is_some() {
+                    self.skip_value()?;
+                }
+                Ok(())
+            }
+            b'[' => self.skip_value(),
+            _ => self.scalar().map(drop),
+        }
+    }
+}
+
+/// At least one ASCII digit from `at`; the index after them.
+#[inline]
+fn digits(bytes: &[u8], mut at: usize) -> Scan<usize> {
+    if !matches!(bytes.get(at), Some(b'0'..=b'9')) {
+        return Err(Reject);
+    }
+    while matches!(bytes.get(at), Some(b'0'..=b'9')) {
+        at += 1;
+    }
+    Ok(at)
+}
+
+/// Decodes a string body whose escapes' syntax is already checked, as
+/// serde_json does for a string it reads: `None` on a lone surrogate.
+#[cold]
+fn decode_strict(body: &str) -> Option<String> {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = rest.as_bytes().get(at + 1..)?;
+        let (ch, used) = match escape.first()? {
+            b'"' => ('"', 1),
+            b'\\' => ('\\', 1),
+            b'/' => ('/', 1),
+            b'b' => ('\u{8}', 1),
+            b'f' => ('\u{c}', 1),
+            b'n' => ('\n', 1),
+            b'r' => ('\r', 1),
+            b't' => ('\t', 1),
+            b'u' => {
+                let unit = hex4(escape.get(1..)?)?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        let low = match escape.get(5..)? {
+                            [b'\\', b'u', tail @ ..] => hex4(tail)?,
+                            _ => return None,
+                        };
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let c = 0x10000
+                            + ((u32::from(unit) - 0xD800) << 10)
+                            + (u32::from(low) - 0xDC00);
+                        (char::from_u32(c)?, 11)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    _ => (char::from_u32(u32::from(unit))?, 5),
+                }
+            }
+            _ => return None,
+        };
+        out.push(ch);
+        rest = rest.get(at + 1 + used..)?;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_special(bytes: &[u8], at: usize) -> usize {
+        (at..bytes.len())
+            .find(|&i| bytes[i] == b'"' || bytes[i] == b'\\' || bytes[i] < 0x20)
+            .unwrap_or(bytes.len())
+    }
+
+    #[test]
+    fn find_special_matches_naive() {
+        let mut text: Vec<u8> = Vec::new();
+        for i in 0..300u32 {
+            text.push(
+                [b'a', 0xC3, 0xA9, b' ', 0x7F, 0x1F, b'"', b'\\', 0x20, 0x00, 0xFF]
+                    [i as usize % 11],
+            );
+        }
+        for len in 0..text.len() {
+            let slice = &text[..len];
+            for at in 0..=len {
+                assert_eq!(find_special(slice, at), naive_special(slice, at), "{len} {at}");
+            }
+        }
+        let plain = [b'x'; 40];
+        for len in 0..40 {
+            assert_eq!(find_special(&plain[..len], 0), len);
+        }
+    }
+
+    fn skip(json: &str) -> Scan<()> {
+        let mut s = Scanner::new(json);
+        s.skip_value()?;
+        s.finish()
+    }
+
+    #[test]
+    fn skip_accepts_what_ignored_any_accepts() {
+        for ok in [
+            "null",
+            " true ",
+            "false",
+            "0",
+            "-0",
+            "1.5e-3",
+            "1E400",
+            r#""\ud800""#,
+            "[]",
+            "{}",
+            r#"[1,{"a":[{}]},"x",[[]]]"#,
+            r#"{"a" : 1 , "b":{"c":[null]}}"#,
+        ] {
+            assert_eq!(skip(ok), Ok(()), "{ok}");
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "nul",
+            "tru",
+            "01",
+            "-",
+            "1.",
+            "1e",
+            "+1",
+            ".5",
+            "[1,]",
+            "{,}",
+            r#"{"a":1,}"#,
+            r#"{"a"}"#,
+            "[1 2]",
+            r#"{"a":1 "b":2}"#,
+            "[}",
+            "{]",
+            r#""\x""#,
+            r#""\u12""#,
+            "\"a\u{1}\"",
+            "\"abc",
+            "[",
+            "{",
+            "[1",
+            r#"{"a":"#,
+            "1 2",
+        ] {
+            assert_eq!(skip(bad), Err(Reject), "{bad:?}");
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_spills_and_unwinds() {
+        let deep = format!("{}1{}", "[{\"k\":".repeat(200), "}]".repeat(200));
+        assert_eq!(skip(&deep), Ok(()));
+        let wrong = format!("{}1{}", "[{\"k\":".repeat(200), "]}".repeat(200));
+        assert_eq!(skip(&wrong), Err(Reject));
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_does() {
+        fn read(json: &str) -> Scan<Option<Scalar<'_>>> {
+            Scanner::new(json).scalar()
+        }
+        assert!(matches!(read("18446744073709551615"), Ok(Some(Scalar::U64(u64::MAX)))));
+        assert!(matches!(read("18446744073709551616"), Ok(Some(Scalar::F64(_)))));
+        assert!(matches!(read("-5"), Ok(Some(Scalar::I64(-5)))));
+        assert!(matches!(read("-0"), Ok(Some(Scalar::F64(z))) if z == 0.0));
+        assert!(matches!(read("1e2"), Ok(Some(Scalar::F64(z))) if z == 100.0));
+        assert_eq!(read("1e400").err(), Some(Reject));
+        assert!(matches!(read("0e400"), Ok(Some(Scalar::F64(_)))));
+    }
+
+    #[test]
+    fn strict_strings_reject_lone_surrogates() {
+        fn read(json: &str) -> Scan<Option<Cow<'_, str>>> {
+            Scanner::new(json).str()
+        }
+        assert_eq!(read(r#""a\u00e9\ud83d\ude42""#).unwrap().as_deref(), Some("aé🙂"));
+        assert!(matches!(read(r#""plain""#), Ok(Some(Cow::Borrowed("plain")))));
+        for bad in [r#""\ud800""#, r#""\udc00""#, r#""\ud800\n""#, r#""\ud800\u0041""#] {
+            assert_eq!(read(bad), Err(Reject), "{bad}");
+            assert!(serde_json::from_str::<String>(bad).is_err(), "{bad}");
+        }
+        // Text fields replace them instead.
+        let text = Scanner::new(r#""a\ud800b""#).text().unwrap();
+        assert_eq!(text.as_deref(), Some("a\u{fffd}b"));
+    }
+
+    // Ported from the serde_json-driven `de.rs`: the lenient reads.
+
+    fn all<'a, T>(json: &'a str, read: impl FnOnce(&mut Scanner<'a>) -> Scan<T>) -> T {
+        let mut s = Scanner::new(json);
+        let value = read(&mut s).expect("valid json");
+        s.finish().expect("nothing after the value");
+        value
+    }
+
+    #[test]
+    fn null_is_none_for_every_type() {
+        assert_eq!(all("null", Scanner::str), None);
+        assert_eq!(all("null", Scanner::u64), None);
+        assert_eq!(all("null", Scanner::bool), None);
+        assert_eq!(all("null", Scanner::text), None);
+        assert_eq!(all("null", Scanner::code), None);
+    }
+
+    #[test]
+    fn type_mismatch_is_none_not_error() {
+        assert_eq!(all(r#""12""#, Scanner::u64), None);
+        assert_eq!(all("-1", Scanner::u64), None);
+        assert_eq!(all("1.5", Scanner::u64), None);
+        assert_eq!(all("[true, {\"a\": [1]}]", Scanner::bool), None);
+        assert_eq!(all(r#"{"a":"b","c":[1,2]}"#, Scanner::str), None);
+        assert_eq!(all(r#"{"a":"b","c":[1,2]}"#, Scanner::text), None);
+        assert_eq!(all("70000", |s| s.u64().map(|n| n.and_then(|n| u16::try_from(n).ok()))), None);
+    }
+
+    #[test]
+    fn scalars_read() {
+        assert_eq!(all("18446744073709551615", Scanner::u64), Some(u64::MAX));
+        assert_eq!(all("-5", Scanner::i64), Some(-5));
+        assert_eq!(all("18446744073709551615", Scanner::i64), None);
+        assert_eq!(all("false", Scanner::bool), Some(false));
+        assert_eq!(all(" 400 ", Scanner::u64), Some(400));
+    }
+
+    #[test]
+    fn code_is_string_or_decimal_number() {
+        assert_eq!(all(r#""server_error""#, Scanner::code).as_deref(), Some("server_error"));
+        assert_eq!(all("502", Scanner::code).as_deref(), Some("502"));
+        assert_eq!(all("-1", Scanner::code).as_deref(), Some("-1"));
+        assert_eq!(all("1.5", Scanner::code).as_deref(), Some("1.5"));
+        assert_eq!(all("true", Scanner::code), None);
+    }
+
+    #[test]
+    fn strings_borrow_without_escapes() {
+        assert!(matches!(all(r#""plain""#, Scanner::str), Some(Cow::Borrowed("plain"))));
+        let s = all(r#""a\tb""#, Scanner::str).unwrap();
+        assert!(matches!(s, Cow::Owned(_)));
+        assert_eq!(s, "a\tb");
+    }
+
+    #[test]
+    fn escaped_key_is_still_matched() {
+        let mut s = Scanner::new(r#"{"\u0069d":1}"#);
+        assert!(s.object().unwrap());
+        let key = s.key(&mut true).unwrap().unwrap();
+        assert_eq!(key.as_bytes(), b"id");
+        assert!(matches!(key.into_str(), Ok(Cow::Owned(k)) if k == "id"));
+    }
+
+    #[test]
+    fn object_keys_of_a_wrong_type_value_are_checked() {
+        // serde_json reads the keys of an object it skips for a type mismatch
+        // (and so rejects a lone surrogate there), but not deeper keys.
+        let mut s = Scanner::new(r#"{"\ud800":1}"#);
+        assert_eq!(s.str(), Err(Reject));
+        assert_eq!(all(r#"{"a":{"\ud800":1}}"#, Scanner::str), None);
+        assert_eq!(all(r#"["\ud800", 1e999]"#, Scanner::str), None);
+    }
+}

@@ -1,0 +1,516 @@
+//! The fast parser against the serde_json-driven reference it replaced.
+//!
+//! Random JSON texts, valid and mutated, shaped like chunks (every known key
+//! at every level, values of the right type or of any type, unknown fields,
+//! tricky strings and numbers, random whitespace and escaped keys) must give:
+//!
+//! - the same [`Payload`] (or the same error kind) as `reference::parse`,
+//!   and the same for `parse_event("error", ..)`;
+//! - an error of kind `invalid_json` exactly when serde_json rejects the
+//!   text as a `serde_json::Value`, except where the crate is documented to
+//!   be more lenient than `Value` (lone surrogates in text and skipped
+//!   values, out-of-range numbers in skipped values, nesting deeper than
+//!   serde_json's recursion limit in skipped values), which `IgnoredAny`
+//!   still checks: accepted implies `IgnoredAny` accepts.
+
+mod reference;
+
+use proptest::prelude::*;
+use serde::de::IgnoredAny;
+use thinktee_chunk::{Error, Payload, parse, parse_event};
+
+/// A JSON tree whose leaves are kept as raw text, so it can hold what
+/// serde_json would never write (lone surrogate escapes, odd numbers).
+#[derive(Debug, Clone)]
+enum J {
+    Lit(&'static str),
+    Num(String),
+    /// A string literal's body, escapes and all.
+    Str(String),
+    Arr(Vec<J>),
+    /// Keys are raw literal bodies too.
+    Obj(Vec<(String, J)>),
+}
+
+impl J {
+    fn write(&self, out: &mut String, ws: &mut impl Iterator<Item = u8>) {
+        fn space(out: &mut String, ws: &mut impl Iterator<Item = u8>) {
+            match ws.next().unwrap_or(0) % 8 {
+                0 => out.push(' '),
+                1 => out.push_str("\n\t "),
+                2 => out.push('\r'),
+                _ => {}
+            }
+        }
+        match self {
+            J::Lit(l) => out.push_str(l),
+            J::Num(n) => out.push_str(n),
+            J::Str(s) => {
+                out.push('"');
+                out.push_str(s);
+                out.push('"');
+            }
+            J::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    space(out, ws);
+                    item.write(out, ws);
+                    space(out, ws);
+                }
+                out.push(']');
+            }
+            J::Obj(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    space(out, ws);
+                    out.push('"');
+                    out.push_str(k);
+                    out.push('"');
+                    space(out, ws);
+                    out.push(':');
+                    space(out, ws);
+                    v.write(out, ws);
+                }
+                space(out, ws);
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// Pieces of string bodies: plain, multi-byte, every escape, pairs and lone
+/// surrogates, and the occasional invalid one.
+fn str_body() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        120 => "[a-z <>/_.]{0,12}",
+        20 => "[é中🙂\u{2028}\u{7f}]{1,3}",
+        50 => prop::sample::select(vec![
+            "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\u0041",
+            "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\u4E2d",
+        ])
+        .prop_map(str::to_owned),
+        1 => prop::sample::select(vec![
+            "\\ud800", "\\udc00", "\\ud800\\n", "\\ud800\\u0041", "\\ud800\\ud800",
+        ])
+        .prop_map(str::to_owned),
+    ];
+    prop::collection::vec(piece, 0..4).prop_map(|p| p.concat())
+}
+
+/// Mostly plain strings, sometimes tricky ones.
+fn some_str() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "", "stop", "length", "content_filter", "tool_calls", "error", "assistant",
+            "chat.completion", "chat.completion.chunk", "reasoning.text", "reasoning.summary",
+            "reasoning.encrypted", "safe", "high", "self-harm", "x",
+        ])
+        .prop_map(str::to_owned),
+        3 => str_body(),
+    ]
+}
+
+fn number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        40 => (0u64..2000).prop_map(|n| n.to_string()),
+        10 => any::<u64>().prop_map(|n| n.to_string()),
+        10 => any::<i64>().prop_map(|n| n.to_string()),
+        20 => prop::sample::select(vec![
+            "0", "-0", "1.5", "-1", "1e2", "1E+2", "2.5e-3", "0e999", "18446744073709551615",
+            "18446744073709551616", "99999999999999999999999", "-9223372036854775808",
+            "-9223372036854775809", "1.7976931348623157e308", "4294967296", "65536", "-1.5",
+        ])
+        .prop_map(str::to_owned),
+        1 => prop::sample::select(vec!["1e400", "-1e400", "1.8e308"]).prop_map(str::to_owned),
+    ]
+}
+
+/// Every key the crate reads anywhere, plus unknown ones.
+const KEYS: &[&str] = &[
+    "id",
+    "object",
+    "model",
+    "created",
+    "choices",
+    "usage",
+    "prompt_filter_results",
+    "prompt_annotations",
+    "error",
+    "index",
+    "delta",
+    "message",
+    "finish_reason",
+    "content_filter_results",
+    "content_filter_result",
+    "content_filter_offsets",
+    "role",
+    "content",
+    "reasoning",
+    "reasoning_content",
+    "reasoning_details",
+    "type",
+    "text",
+    "summary",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "completion_tokens_details",
+    "prompt_tokens_details",
+    "reasoning_tokens",
+    "cached_tokens",
+    "prompt_cache_hit_tokens",
+    "prompt_cache_miss_tokens",
+    "filtered",
+    "severity",
+    "detected",
+    "details",
+    "check_offset",
+    "start_offset",
+    "end_offset",
+    "code",
+    "param",
+    "status",
+    "innererror",
+    "inner_error",
+    "hate",
+    "self-harm",
+    "content_filter_raw",
+    "custom_blocklists",
+    "logprobs",
+    "x",
+];
+
+/// A key as written: usually plain, sometimes with an escape, rarely with a
+/// lone surrogate.
+fn key() -> impl Strategy<Value = String> {
+    (prop::sample::select(KEYS), 0u8..40, 0u16..400).prop_map(|(k, how, rare)| match how {
+        _ if rare == 0 => format!("{k}\\ud800"),
+        0 => k.replacen('e', "\\u0065", 1),
+        1 => k.replacen('_', "\\u005F", 1),
+        2 => format!("{k}\\n"),
+        _ => k.to_owned(),
+    })
+}
+
+/// Any JSON value; objects use the crate's keys.
+fn any_value() -> impl Strategy<Value = J> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec!["null", "true", "false"]).prop_map(J::Lit),
+        number().prop_map(J::Num),
+        some_str().prop_map(J::Str),
+    ];
+    leaf.prop_recursive(4, 24, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(J::Arr),
+            prop::collection::vec((key(), inner), 0..5).prop_map(J::Obj),
+        ]
+    })
+}
+
+/// An object of the given shape: known entries (each maybe replaced by any
+/// value), unknown ones, in a random order, sometimes a key twice.
+fn obj(fields: Vec<(&'static str, BoxedStrategy<J>)>) -> BoxedStrategy<J> {
+    let entries: Vec<BoxedStrategy<Option<(String, J)>>> = fields
+        .into_iter()
+        .map(|(k, v)| {
+            prop_oneof![
+                1 => Just(None),
+                6 => v.prop_map(move |v| Some((k.to_owned(), v))),
+                1 => any_value().prop_map(move |v| Some((k.to_owned(), v))),
+            ]
+            .boxed()
+        })
+        .collect();
+    (entries, prop::collection::vec((key(), any_value()), 0..2), any::<u64>(), 0u8..8)
+        .prop_map(|(known, extra, seed, dup)| {
+            let mut all: Vec<(String, J)> = known.into_iter().flatten().collect();
+            all.extend(extra);
+            // A cheap shuffle driven by `seed`.
+            let mut rng = seed | 1;
+            for i in (1..all.len()).rev() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                all.swap(i, (rng % (i as u64 + 1)) as usize);
+            }
+            if dup == 0 && !all.is_empty() {
+                all.push(all[0].clone());
+            }
+            J::Obj(all)
+        })
+        .boxed()
+}
+
+fn s() -> BoxedStrategy<J> {
+    some_str().prop_map(J::Str).boxed()
+}
+
+fn n() -> BoxedStrategy<J> {
+    number().prop_map(J::Num).boxed()
+}
+
+fn b() -> BoxedStrategy<J> {
+    prop::sample::select(vec!["true", "false", "null"]).prop_map(J::Lit).boxed()
+}
+
+fn arr(item: BoxedStrategy<J>) -> BoxedStrategy<J> {
+    prop::collection::vec(prop_oneof![6 => item, 1 => any_value()], 0..3).prop_map(J::Arr).boxed()
+}
+
+fn offsets() -> BoxedStrategy<J> {
+    obj(vec![("check_offset", n()), ("start_offset", n()), ("end_offset", n())])
+}
+
+fn verdict() -> BoxedStrategy<J> {
+    let entry = obj(vec![("filtered", b()), ("id", s())]);
+    prop_oneof![
+        4 => obj(vec![
+            ("filtered", b()),
+            ("severity", s()),
+            ("detected", b()),
+            ("id", s()),
+            ("code", prop_oneof![s(), n()].boxed()),
+            ("message", s()),
+            ("details", arr(entry.clone())),
+        ]),
+        1 => arr(entry),
+        1 => b(),
+        1 => s(),
+    ]
+    .boxed()
+}
+
+fn results() -> BoxedStrategy<J> {
+    (prop::collection::vec((prop::sample::select(KEYS), verdict()), 0..3))
+        .prop_map(|v| J::Obj(v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+        .boxed()
+}
+
+fn message() -> BoxedStrategy<J> {
+    let item = obj(vec![("type", s()), ("text", s()), ("summary", s())]);
+    obj(vec![
+        ("role", s()),
+        ("content", s()),
+        ("reasoning", s()),
+        ("reasoning_content", s()),
+        ("reasoning_details", arr(item)),
+    ])
+}
+
+fn choice() -> BoxedStrategy<J> {
+    obj(vec![
+        ("index", n()),
+        ("delta", message()),
+        ("message", message()),
+        ("finish_reason", s()),
+        ("content_filter_results", results()),
+        ("content_filter_result", results()),
+        ("content_filter_offsets", offsets()),
+    ])
+}
+
+fn api_error() -> BoxedStrategy<J> {
+    let inner =
+        obj(vec![("content_filter_result", results()), ("content_filter_results", results())]);
+    obj(vec![
+        ("message", s()),
+        ("code", prop_oneof![s(), n()].boxed()),
+        ("type", s()),
+        ("param", s()),
+        ("status", n()),
+        ("innererror", inner.clone()),
+        ("inner_error", inner),
+    ])
+}
+
+fn chunk() -> BoxedStrategy<J> {
+    let details = obj(vec![("reasoning_tokens", n()), ("cached_tokens", n())]);
+    let usage = obj(vec![
+        ("prompt_tokens", n()),
+        ("completion_tokens", n()),
+        ("total_tokens", n()),
+        ("completion_tokens_details", details.clone()),
+        ("prompt_tokens_details", details),
+        ("prompt_cache_hit_tokens", n()),
+        ("prompt_cache_miss_tokens", n()),
+    ]);
+    let prompt_entry = obj(vec![
+        ("content_filter_results", results()),
+        ("content_filter_result", results()),
+        ("content_filter_offsets", offsets()),
+    ]);
+    obj(vec![
+        ("id", s()),
+        ("object", s()),
+        ("created", n()),
+        ("model", s()),
+        ("choices", arr(choice())),
+        ("usage", usage),
+        ("prompt_filter_results", arr(prompt_entry.clone())),
+        ("prompt_annotations", arr(prompt_entry)),
+        ("error", api_error()),
+    ])
+}
+
+/// What an edit inserts (or, first byte only, overwrites with).
+const SNIPPETS: &[&str] = &[
+    "{", "}", "[", "]", "\"", ",", ":", "\\", " ", "0", "-", "e", "E", "n", "u", "l", ".", "\\x",
+    "\\u12G4", "\\u12", "\u{1}", "\t", "\\ud800", "1e999", "01", "1.", "+1", ".5", "nul", "tru",
+    "/", "\u{c}",
+];
+
+/// A rendered chunk, maybe mutated: a byte replaced, inserted or removed, or
+/// the text cut short.
+fn text() -> impl Strategy<Value = String> {
+    let top = prop_oneof![8 => chunk(), 1 => api_error(), 1 => any_value()];
+    let edit = prop_oneof![
+        6 => Just(None),
+        1 => (any::<usize>(), prop::sample::select(SNIPPETS), 0u8..3).prop_map(Some),
+    ];
+    (top, prop::collection::vec(any::<u8>(), 64), edit, 0u8..20).prop_map(|(j, ws, edit, cut)| {
+        let mut out = String::new();
+        j.write(&mut out, &mut ws.into_iter().cycle());
+        if let Some((at, snippet, how)) = edit {
+            let mut bytes = out.into_bytes();
+            let at = at % (bytes.len() + 1);
+            match how {
+                0 if at < bytes.len() => bytes[at] = snippet.as_bytes()[0],
+                1 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => bytes.splice(at..at, snippet.bytes()).for_each(drop),
+            }
+            out = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        if cut == 0 {
+            let mut at = out.len() / 2;
+            while !out.is_char_boundary(at) {
+                at -= 1;
+            }
+            out.truncate(at);
+        }
+        out
+    })
+}
+
+fn kind<'r, 'a>(r: &'r Result<Payload<'a>, Error>) -> Result<&'r Payload<'a>, &'static str> {
+    r.as_ref().map_err(Error::kind_str)
+}
+
+fn check(text: &str) -> Result<(), TestCaseError> {
+    let fast = parse(text);
+    let slow = reference::parse(text);
+    prop_assert_eq!(kind(&fast), kind(&slow), "parse {:?}", text);
+    let fast_event = parse_event("error", text);
+    let slow_event = reference::parse_event("error", text);
+    prop_assert_eq!(kind(&fast_event), kind(&slow_event), "parse_event {:?}", text);
+
+    if text.trim_ascii() == "[DONE]" {
+        return Ok(());
+    }
+    let value_ok = serde_json::from_str::<serde_json::Value>(text).is_ok();
+    let ignored_ok = serde_json::from_str::<IgnoredAny>(text).is_ok();
+    let json_error = matches!(fast, Err(Error::Json(_)));
+    if value_ok {
+        prop_assert!(!json_error, "serde_json reads {:?} but we did not: {:?}", text, fast);
+    }
+    if !json_error {
+        prop_assert!(ignored_ok, "accepted {:?}, which is not JSON", text);
+    }
+    if value_ok == ignored_ok {
+        // No leniency in play: accepted iff serde_json accepts.
+        prop_assert_eq!(json_error, !value_ok, "{:?}", text);
+    }
+    Ok(())
+}
+
+/// 4096 cases unless `PROPTEST_CASES` says otherwise; failures are not
+/// persisted (the examples test below keeps the interesting ones).
+fn config() -> ProptestConfig {
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        ProptestConfig::default().cases
+    } else {
+        4096
+    };
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn same_as_reference_on_chunk_like_json(text in text()) {
+        check(&text)?;
+    }
+
+    #[test]
+    fn same_as_reference_on_jsonish_noise(text in r#"[\[\]{}":,0-9a-z_\\ .eE+-]{0,64}"#) {
+        check(&text)?;
+    }
+}
+
+/// The generator reaches every outcome often enough to mean something.
+#[test]
+fn generator_covers_every_outcome() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = text();
+    let (mut chunks, mut choices, mut json, mut shape, mut api) = (0, 0, 0, 0, 0);
+    for _ in 0..2000 {
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        match parse(&text) {
+            Ok(Payload::Chunk(c) | Payload::Completion(c)) => {
+                chunks += 1;
+                choices += usize::from(!c.choices.is_empty());
+            }
+            Ok(Payload::Error(_)) => api += 1,
+            Ok(Payload::Done) => {}
+            Err(Error::Json(_)) => json += 1,
+            Err(_) => shape += 1,
+        }
+    }
+    eprintln!("chunks {chunks} (with choices {choices}) api {api} json {json} shape {shape}");
+    assert!(chunks >= 400 && choices >= 200 && json >= 200 && shape >= 50 && api >= 20);
+}
+
+#[test]
+fn same_as_reference_on_examples() {
+    let deep_skip = format!(r#"{{"choices":[{{"x":{}1{}}}]}}"#, "[".repeat(5000), "]".repeat(5000));
+    let deep_choices = format!(r#"{{"choices":{}{}}}"#, "[".repeat(5000), "]".repeat(5000));
+    let cases = [
+        r#"{"choices":[{"delta":{"content":"a\ud800b"}}]}"#,
+        r#"{"id":"\ud800","choices":[]}"#,
+        r#"{"choices":[],"x":"\ud800","y":1e999}"#,
+        r#"{"choices":[],"created":1e999}"#,
+        r#"{"choices":[],"created":-0}"#,
+        r#"{"choices":[],"id":{"\ud800":1}}"#,
+        r#"{"choices":[],"id":{"a":{"\ud800":1}}}"#,
+        r#"{"choices":[{"index":1},{"index":2}],"choices":[{"index":3}]}"#,
+        r#"{"choices":[{"message":{}}],"choices":[{"delta":{}}]}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":1},"usage":null}"#,
+        r#"{"error":{"code":1.5e3,"status":70000},"error":"late"}"#,
+        r#"{"prompt_filter_results":[{"content_filter_results":{"hate":3,"x":null,"y":"m","z":true}}],"prompt_annotations":[{"content_filter_offsets":{"check_offset":2},"content_filter_result":{"a":[{"id":"b"},1]}}]}"#,
+        r#"{"\u0063hoices":[{"d\u0065lta":{"reasoning_details":[{"type":"reasoning.text","text":"a"},{"type":"reasoning.summary","summary":"b"}]}}]}"#,
+        " {\"choices\" : [ ] } \n",
+        "{\"choices\":[]}\u{c}",
+        r#"{"choices":[],}"#,
+        r#"{"choices":[1,]}"#,
+        "",
+        "[DONE]",
+        "\"\\ud800\"",
+        "{\"message\":\"m\",\"error\":null}",
+        &deep_skip,
+        &deep_choices,
+    ];
+    for text in cases {
+        check(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    }
+}
