@@ -6,17 +6,18 @@
 //! pool of one worker per core keeps the threads fixed. Each stream is
 //! pinned to one worker, so its pieces are parsed in order.
 //!
-//! Wake-ups are batched. A worker that has had work within the last
-//! [`TICK`] is not woken by new pieces: it looks at its queue once per tick
-//! and parses everything queued since. Only a worker idle for a whole tick
-//! goes to sleep until the next message wakes it, and the end of a stream
-//! always wakes its worker (so its report and transcript come at once).
-//! Parsing a piece costs 1–2 µs; waking a sleeping thread for each one cost
-//! more than that on the forward side (a futex call) and on the worker (a
-//! context switch): at 1,000 streams of 50 chunks/s on 2 cores, recording
-//! cost 38 µs of CPU per chunk against 25 µs for forwarding alone. Records
-//! keep the arrival time stamped on the forward side, so the delay of up to
-//! one tick changes no timing a sink sees.
+//! Pieces never wake a worker. A worker with open streams looks at its
+//! queue once per [`TICK`] and parses everything queued since; only a
+//! worker without open streams sleeps until woken, by the start of a new
+//! stream. The end of a stream always wakes its worker, so its report and
+//! transcript come at once. Parsing a piece costs 1–2 µs; waking a sleeping
+//! thread for each one cost more than that on the forward side (a futex
+//! call, in the way of the piece it forwards) and on the worker (a context
+//! switch): at 1,000 streams of 50 chunks/s on 2 cores, recording cost
+//! 38 µs of CPU per chunk against 25 µs for forwarding alone. Records keep
+//! the arrival time stamped on the forward side, so the delay of up to one
+//! tick changes no timing a sink sees. The price is a worker that wakes
+//! every tick while any of its streams is open, however idle that stream.
 //!
 //! Sinks are synchronous and may block (a file write, a lossless send to the
 //! transcript writer): on these threads that blocks neither the runtime's
@@ -59,7 +60,8 @@ pub(crate) enum WorkerMsg {
 /// A worker's inbox.
 struct Queue {
     items: Mutex<Vec<(u64, WorkerMsg)>>,
-    /// The worker is parked with no deadline: a sender must wake it.
+    /// The worker has no open stream and is parked with no deadline: a
+    /// sender must wake it.
     asleep: AtomicBool,
     /// False once the worker thread has ended (it cannot, short of a bug:
     /// jobs run under `catch_unwind`).
@@ -188,10 +190,10 @@ fn work(queue: &Queue) {
     let mut batch = Vec::new();
     loop {
         queue.take(&mut batch);
-        if batch.is_empty() {
-            // Idle for a whole tick: sleep until a sender wakes us. Say so
-            // before the last look, so a message queued after that look
-            // sees `asleep` and wakes us.
+        if batch.is_empty() && jobs.is_empty() {
+            // No open stream: sleep until a sender wakes us. Say so before
+            // the last look, so a message queued after that look sees
+            // `asleep` and wakes us.
             queue.asleep.store(true, Ordering::SeqCst);
             if queue.is_empty() {
                 std::thread::park();
@@ -215,7 +217,9 @@ fn work(queue: &Queue) {
                 }
             }
         }
-        // Let the next pieces gather (an urgent message cuts this short).
-        std::thread::park_timeout(TICK);
+        if !jobs.is_empty() {
+            // Let the next pieces gather (an urgent message cuts this short).
+            std::thread::park_timeout(TICK);
+        }
     }
 }
