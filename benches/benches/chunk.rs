@@ -42,6 +42,28 @@ fn serde_owned(payloads: &[String]) -> Tally {
     (choices, bytes)
 }
 
+/// Reference: validate only (serde_json, every value ignored).
+fn serde_ignored(payloads: &[String]) -> usize {
+    payloads.iter().filter(|data| serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok()).count()
+}
+
+/// Reference: sonic-rs (SIMD) into its own DOM, then the same fields read.
+fn sonic(payloads: &[String]) -> Tally {
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    let (mut choices, mut bytes) = (0, 0);
+    for data in payloads {
+        let Ok(value) = sonic_rs::from_str::<sonic_rs::Value>(data) else { continue };
+        for choice in value.get("choices").and_then(|c| c.as_array()).into_iter().flatten() {
+            choices += 1;
+            let delta = choice.get("delta");
+            for field in ["content", "reasoning_content"] {
+                bytes += delta.and_then(|d| d.get(field)).and_then(|v| v.as_str()).map_or(0, str::len);
+            }
+        }
+    }
+    (choices, bytes)
+}
+
 fn chunk(c: &mut Criterion) {
     let (main, _) = input_sizes();
     let mut group = c.benchmark_group("chunk");
@@ -55,6 +77,8 @@ fn chunk(c: &mut Criterion) {
             })
             .collect();
         assert_eq!(thinktee(&payloads), serde_owned(&payloads), "same choices and text");
+        assert_eq!(thinktee(&payloads), sonic(&payloads), "same choices and text");
+        assert_eq!(serde_ignored(&payloads), payloads.len(), "every payload is valid JSON");
         let len: usize = payloads.iter().map(String::len).sum();
         group.throughput(Throughput::Bytes(len as u64));
         group.bench_function(BenchmarkId::new("thinktee", dialect.name()), |b| {
@@ -62,6 +86,12 @@ fn chunk(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("serde-owned", dialect.name()), |b| {
             b.iter(|| serde_owned(black_box(&payloads)))
+        });
+        group.bench_function(BenchmarkId::new("ref-serde-validate-only", dialect.name()), |b| {
+            b.iter(|| serde_ignored(black_box(&payloads)))
+        });
+        group.bench_function(BenchmarkId::new("ref-sonic-rs-dom", dialect.name()), |b| {
+            b.iter(|| sonic(black_box(&payloads)))
         });
     }
     group.finish();
