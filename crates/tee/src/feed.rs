@@ -78,13 +78,16 @@ impl Feeder {
                 seen = self.seen,
                 "thinktee parse side fell behind: stopped parsing this stream (forwarding goes on)"
             );
-            if !tx.send(Msg::Overflow(Instant::now())) {
+            if !tx.send(Msg::Overflow(Instant::now()), true) {
                 self.tx = None;
             }
             return;
         }
-        self.shared.queued.fetch_add(cost, Ordering::AcqRel);
-        if !tx.send(Msg::Data(bytes.clone(), Instant::now())) {
+        let queued = self.shared.queued.fetch_add(cost, Ordering::AcqRel) + cost;
+        // Pieces wait for the parse worker's tick, unless they pile up: a
+        // producer fast enough to fill the bound within a tick wakes it.
+        let urgent = queued > self.max_queued / 4;
+        if !tx.send(Msg::Data(bytes.clone(), Instant::now()), urgent) {
             // The parse side is gone (it panicked): forward only.
             self.tx = None;
         }
@@ -97,7 +100,7 @@ impl Feeder {
         }
         self.ended = true;
         if let Some(tx) = self.tx.take() {
-            tx.send(Msg::End(end, Instant::now(), self.seen));
+            tx.send(Msg::End(end, Instant::now(), self.seen), true);
         }
     }
 }
