@@ -31,11 +31,12 @@
 //!
 //! The parse sides of all tees run on a fixed pool of threads, one per core
 //! ([`PARSE_THREAD_NAME`], at most [`MAX_PARSE_THREADS`]); each stream is
-//! pinned to one of them, so its pieces are parsed in order. A busy worker
-//! is not woken for each piece: it takes what was queued once per
-//! millisecond, and only the end of a stream (or an idle worker) wakes it at
-//! once, so records may reach a sink up to a millisecond after their piece
-//! was forwarded (their times are the arrival times all the same). Sinks are
+//! pinned to one of them, so its pieces are parsed in order. Pieces do not
+//! wake a worker: one with open streams takes what was queued every 1 to 8
+//! ms (longer while little comes), and only the start and end of a stream,
+//! or a queue past a quarter of its bound, wake it at once. Records may so
+//! reach a sink up to 8 ms after their piece was forwarded (their times are
+//! the arrival times all the same). Sinks are
 //! synchronous and may block (a file write, a lossless send to the
 //! [`TranscriptWriter`]): on these threads that blocks neither the runtime's
 //! workers (on a current-thread runtime that would stall forwarding itself)
