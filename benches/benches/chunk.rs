@@ -44,7 +44,10 @@ fn serde_owned(payloads: &[String]) -> Tally {
 
 /// Reference: validate only (serde_json, every value ignored).
 fn serde_ignored(payloads: &[String]) -> usize {
-    payloads.iter().filter(|data| serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok()).count()
+    payloads
+        .iter()
+        .filter(|data| serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok())
+        .count()
 }
 
 /// Reference: sonic-rs (SIMD) into its own DOM, then the same fields read.
@@ -57,7 +60,8 @@ fn sonic(payloads: &[String]) -> Tally {
             choices += 1;
             let delta = choice.get("delta");
             for field in ["content", "reasoning_content"] {
-                bytes += delta.and_then(|d| d.get(field)).and_then(|v| v.as_str()).map_or(0, str::len);
+                bytes +=
+                    delta.and_then(|d| d.get(field)).and_then(|v| v.as_str()).map_or(0, str::len);
             }
         }
     }
