@@ -23,7 +23,7 @@ use memchr::memchr;
 
 use crate::error::Error;
 use crate::frame::{Event, Frame, OwnedFrame};
-use crate::line_end::find_line_end;
+use crate::line_end::{Words, find_line_end};
 
 /// Default maximum length of one line in bytes, without its line end.
 pub const MAX_LINE_LEN: usize = 8 * 1024 * 1024;
@@ -91,6 +91,7 @@ impl Builder {
             event: EventState::Fields,
             raw: Vec::new(),
             line_start: 0,
+            line_limit: self.max_line_len,
             pending: false,
             event_len: 0,
             data: Data::None,
@@ -184,6 +185,11 @@ pub struct Decoder {
     /// the unfinished line from `line_start` on.
     raw: Vec<u8>,
     line_start: usize,
+    /// `line_start + max_line_len` (saturating): the unfinished line fits
+    /// while `raw` is no longer than this. Set with `line_start` (see
+    /// [`set_line_start`](Decoder::set_line_start)), so that each read costs
+    /// one comparison.
+    line_limit: usize,
     /// A field line has been seen since the last blank line.
     pending: bool,
     /// Sum of the line lengths of the pending event.
@@ -247,35 +253,62 @@ impl Decoder {
     /// inside CRLF, inside a UTF-8 character). Calls `out` for each frame
     /// completed by these bytes, in order.
     #[inline]
-    pub fn feed<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], mut out: F) {
-        // `mark`: where the bytes of the pending event that are not yet in
-        // `raw` start in `chunk`.
-        let mut mark = None;
-        let mut pos = 0;
+    pub fn feed<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], out: F) {
         if self.line == LineState::InLine && self.event == EventState::Fields {
             // Small reads mostly land in the middle of a line that goes on
             // past them: then the chunk only joins the line in `raw`. This
-            // path is kept small, so that it is inlined into the caller.
-            let found = find_line_end(chunk);
-            if found.is_none() && self.line_fits(chunk.len()) {
-                self.raw.extend_from_slice(chunk);
-                return;
-            }
-            let Some(next) = self.continue_line(chunk, 0, found, &mut mark, &mut out) else {
-                return;
-            };
-            pos = next;
-        } else {
-            if let LineState::Bom { matched } = self.line {
-                pos = self.strip_bom(chunk, matched);
-                if let LineState::Bom { .. } = self.line {
-                    return;
+            // path is kept small, so that it is inlined into the caller; the
+            // rest takes `out` by value, so that it is not even spilled here.
+            let found = match Words::new(chunk) {
+                Some(words) => {
+                    let found = words.find_line_end();
+                    if found.is_none() && self.line_fits(words.len()) {
+                        words.append_to(&mut self.raw);
+                        return;
+                    }
+                    found
                 }
-            }
-            if self.pending && self.line != LineState::InLine {
-                mark = Some(pos);
+                None => {
+                    let found = find_line_end(chunk);
+                    if found.is_none() && self.line_fits(chunk.len()) {
+                        self.raw.extend_from_slice(chunk);
+                        return;
+                    }
+                    found
+                }
+            };
+            self.feed_in_line(chunk, found, out);
+        } else {
+            self.feed_at_start(chunk, out);
+        }
+    }
+
+    /// [`feed`](Decoder::feed) in `InLine` when `chunk` ends the line (its
+    /// first line end is at `found`) or breaks the line limit.
+    fn feed_in_line<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        found: Option<usize>,
+        mut out: F,
+    ) {
+        // `mark`: where the bytes of the pending event that are not yet in
+        // `raw` start in `chunk`.
+        let mut mark = None;
+        if let Some(pos) = self.continue_line(chunk, 0, found, &mut mark, &mut out) {
+            self.feed_lines(chunk, pos, mark, &mut out);
+        }
+    }
+
+    /// [`feed`](Decoder::feed) in any other state.
+    fn feed_at_start<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], mut out: F) {
+        let mut pos = 0;
+        if let LineState::Bom { matched } = self.line {
+            pos = self.strip_bom(chunk, matched);
+            if let LineState::Bom { .. } = self.line {
+                return;
             }
         }
+        let mark = if self.pending && self.line != LineState::InLine { Some(pos) } else { None };
         self.feed_lines(chunk, pos, mark, &mut out);
     }
 
@@ -350,7 +383,7 @@ impl Decoder {
             // An incomplete byte order mark is the start of an unfinished line.
             self.raw.clear();
             self.raw.extend_from_slice(BOM.get(..usize::from(matched)).unwrap_or_default());
-            self.line_start = 0;
+            self.set_line_start(0);
         }
         if self.event == EventState::Fields && !self.raw.is_empty() {
             if self.raw.len().saturating_sub(self.line_start) > self.max_line_len {
@@ -377,7 +410,7 @@ impl Decoder {
                 let held = BOM.get(..usize::from(matched)).unwrap_or_default();
                 self.raw.clear();
                 self.raw.extend_from_slice(held);
-                self.line_start = 0;
+                self.set_line_start(0);
                 self.line = if held.is_empty() { LineState::Start } else { LineState::InLine };
                 return pos;
             }
@@ -450,8 +483,15 @@ impl Decoder {
     /// [`max_line_len`](Builder::max_line_len) with `more` bytes added.
     #[inline]
     fn line_fits(&self, more: usize) -> bool {
-        let have = self.raw.len().saturating_sub(self.line_start);
-        have.saturating_add(more) <= self.max_line_len
+        self.raw.len().saturating_add(more) <= self.line_limit
+    }
+
+    /// Sets where the unfinished line starts in `raw`, and with it
+    /// `line_limit`.
+    #[inline]
+    fn set_line_start(&mut self, start: usize) {
+        self.line_start = start;
+        self.line_limit = start.saturating_add(self.max_line_len);
     }
 
     /// `chunk[end]` ends the line in `raw[line_start..]`: interprets it.
@@ -468,12 +508,12 @@ impl Decoder {
         if self.pending {
             // The line stays in `raw` as part of the event; its line end and
             // what follows are still in `chunk`.
-            self.line_start = self.raw.len();
+            self.set_line_start(self.raw.len());
             *mark = Some(end);
         } else {
             // A comment outside any event, or a skipped line.
             self.raw.clear();
-            self.line_start = 0;
+            self.set_line_start(0);
             *mark = None;
         }
         next
@@ -563,9 +603,14 @@ impl Decoder {
             out(Frame::Comment(text(body, &mut self.text_buf)));
             return;
         }
-        // Nearly every line is a `data:` line: its colon needs no search.
-        let colon = if bytes.starts_with(b"data:") { Some(4) } else { memchr(b':', bytes) };
-        let (name, value) = match colon {
+        // Nearly every line is a `data:` line: its colon needs no search,
+        // nor its name a second look.
+        if let Some(rest) = bytes.strip_prefix(b"data:") {
+            let start = if rest.first() == Some(&b' ') { 6 } else { 5 };
+            self.on_data(chunk, line.sub(start, len));
+            return;
+        }
+        let (name, value) = match memchr(b':', bytes) {
             Some(colon) => {
                 let start = if bytes.get(colon + 1) == Some(&b' ') { colon + 2 } else { colon + 1 };
                 (line.sub(0, colon), line.sub(start, len))
@@ -675,7 +720,7 @@ impl Decoder {
     /// Forgets the pending event and any unfinished line.
     fn reset_event(&mut self) {
         self.raw.clear();
-        self.line_start = 0;
+        self.set_line_start(0);
         self.pending = false;
         self.event_len = 0;
         self.data = Data::None;
@@ -695,14 +740,14 @@ impl Decoder {
                 self.data = Data::One(moved(loc));
             }
             self.event_type = self.event_type.map(moved);
-            self.line_start = match unfinished {
+            self.set_line_start(match unfinished {
                 Some(start) => base + start.saturating_sub(mark),
                 None => self.raw.len(),
-            };
+            });
         } else if let Some(start) = unfinished {
             self.raw.clear();
             self.raw.extend_from_slice(chunk.get(start..).unwrap_or_default());
-            self.line_start = 0;
+            self.set_line_start(0);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Finding the next line end (CR or LF): [`find_line_end`].
+//! Finding the next line end (CR or LF): [`find_line_end`], and [`Words`]
+//! for reads of 8 to 15 bytes.
 //!
 //! `memchr2` is the right tool for long haystacks, but a network read of a
 //! few bytes pays its fixed cost (dispatch, then a byte-by-byte loop below
@@ -24,6 +25,64 @@ const CRS: u64 = u64::from_ne_bytes([b'\r'; 8]);
 #[inline]
 pub(crate) fn find_line_end(haystack: &[u8]) -> Option<usize> {
     if haystack.len() < SHORT { find_short(haystack) } else { memchr2(b'\n', b'\r', haystack) }
+}
+
+/// 8 to 15 bytes held as two words that cover them: the first 8 bytes and
+/// the last 8, which overlap (and are the same 8 bytes when there are 8).
+///
+/// A read this short that lands inside a line is searched and, if it holds
+/// no line end, appended to the line with the same two loads and no
+/// `memcpy` call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Words {
+    head: u64,
+    tail: u64,
+    /// The number of bytes, 8 to 15.
+    len: usize,
+}
+
+impl Words {
+    /// `bytes` as two words, if it is 8 to 15 bytes long.
+    #[inline]
+    pub(crate) fn new(bytes: &[u8]) -> Option<Words> {
+        if bytes.len() >= SHORT {
+            return None;
+        }
+        let (head, tail) = (bytes.first_chunk::<8>()?, bytes.last_chunk::<8>()?);
+        let len = bytes.len();
+        Some(Words { head: u64::from_le_bytes(*head), tail: u64::from_le_bytes(*tail), len })
+    }
+
+    /// The number of bytes.
+    #[inline]
+    pub(crate) fn len(self) -> usize {
+        self.len
+    }
+
+    /// The index of the first CR or LF. The bytes the words share hold no
+    /// line end if the first word has none.
+    #[inline]
+    pub(crate) fn find_line_end(self) -> Option<usize> {
+        // Most reads hold no line end: one test rejects both words.
+        if below_0e(self.head) | below_0e(self.tail) == 0 {
+            return None;
+        }
+        let last = self.len - 8;
+        find_in_word(self.head).or_else(|| find_in_word(self.tail).map(|found| last + found))
+    }
+
+    /// Appends the bytes to `buf`: 16 bytes appended whole, then cut back to
+    /// `len`. The first 8 are `head`; the next `len - 8` are the top bytes
+    /// of `tail`, shifted down (for `len == 8` none are kept, and the
+    /// wrapped shift does no harm).
+    #[inline]
+    pub(crate) fn append_to(self, buf: &mut Vec<u8>) {
+        let end = buf.len() + self.len;
+        let rest = self.tail.wrapping_shr(8 * (16 - self.len) as u32);
+        let block = u128::from(self.head) | u128::from(rest) << 64;
+        buf.extend_from_slice(&block.to_le_bytes());
+        buf.truncate(end);
+    }
 }
 
 /// [`find_line_end`] for a short haystack: whole words, then one last word
@@ -61,11 +120,18 @@ fn word_at(haystack: &[u8], at: usize) -> u64 {
 /// or LF (0x0A) either, which rejects most words in three operations.
 #[inline]
 fn find_in_word(word: u64) -> Option<usize> {
-    if word.wrapping_sub(ONES * 0x0E) & !word & HIGHS == 0 {
+    if below_0e(word) == 0 {
         return None;
     }
     let marks = zero_bytes(word ^ LFS) | zero_bytes(word ^ CRS);
     if marks == 0 { None } else { Some(marks.trailing_zeros() as usize / 8) }
+}
+
+/// Marks (see [`find_in_word`]) the bytes of `word` below 0x0E: zero iff
+/// it has none, and then it has no CR or LF.
+#[inline]
+fn below_0e(word: u64) -> u64 {
+    word.wrapping_sub(ONES * 0x0E) & !word & HIGHS
 }
 
 /// See [`find_in_word`].
@@ -113,7 +179,43 @@ mod tests {
         assert_eq!(find_short(b"xxxxxxx\x0E\x0B\x0C\r"), Some(10));
     }
 
+    #[test]
+    fn words_only_from_8_to_15_bytes() {
+        for len in 0..=2 * SHORT {
+            assert_eq!(Words::new(&vec![b'x'; len]).is_some(), (8..SHORT).contains(&len), "{len}");
+        }
+    }
+
+    #[test]
+    fn words_find_every_line_end_and_append_every_byte() {
+        for len in 8..SHORT {
+            let bytes: Vec<u8> = (0..len as u8).map(|i| 0xF0 ^ i).collect();
+            let words = Words::new(&bytes).unwrap();
+            assert_eq!(words.len(), len);
+            assert_eq!(words.find_line_end(), None);
+            let mut buf = b"abc".to_vec();
+            words.append_to(&mut buf);
+            assert_eq!(buf, [&b"abc"[..], &bytes].concat());
+            for at in 0..len {
+                for end in [b'\n', b'\r'] {
+                    let mut haystack = vec![b'x'; len];
+                    haystack[at] = end;
+                    assert_eq!(Words::new(&haystack).unwrap().find_line_end(), Some(at));
+                }
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn words_agree_with_memchr2(haystack in prop::collection::vec(byte(), 8..SHORT)) {
+            let words = Words::new(&haystack).unwrap();
+            prop_assert_eq!(words.find_line_end(), memchr2(b'\n', b'\r', &haystack));
+            let mut buf = Vec::new();
+            words.append_to(&mut buf);
+            prop_assert_eq!(buf, haystack);
+        }
+
         #[test]
         fn agrees_with_memchr2(haystack in prop::collection::vec(byte(), 0..2 * SHORT)) {
             let expected = memchr2(b'\n', b'\r', &haystack);
