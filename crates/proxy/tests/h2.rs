@@ -3,6 +3,8 @@
 //! ALPN. Either way the client gets the upstream's bytes untouched and the
 //! stream is recorded (thinking and answer split, a complete outcome).
 
+mod pki;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use pki::test_pki;
 use thinktee_pipeline::{Event, FnSink, InputEnd, Record, SegmentKind};
 use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
 use tokio::net::{TcpListener, TcpStream};
@@ -77,22 +79,6 @@ async fn h1_upstream() -> SocketAddr {
         }
     });
     addr
-}
-
-/// A test CA (PEM) and a `localhost` certificate it signed, with its key.
-fn test_pki() -> (String, rustls::pki_types::CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let key = PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
-    (ca.pem(), leaf.der().clone(), key)
 }
 
 /// An `https` upstream offering only `h2` by ALPN, serving `PIECES`; the

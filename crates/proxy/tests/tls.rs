@@ -2,11 +2,13 @@
 //! configured extra CA (`--upstream-ca`), forwards its bytes untouched, and
 //! refuses an upstream whose certificate it cannot verify.
 
+mod pki;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use pki::test_pki;
 use thinktee_proxy::{Config, Proxy, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,22 +20,6 @@ const LIMIT: Duration = Duration::from_secs(20);
 const SSE: &str = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>a</th\"}}]}\n\n\
                    data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ink>b\"},\"finish_reason\":\"stop\"}]}\n\n\
                    data: [DONE]\n\n";
-
-/// A test CA (PEM) and a `localhost` certificate it signed, with its key.
-fn test_pki() -> (String, rustls::pki_types::CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let key = PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
-    (ca.pem(), leaf.der().clone(), key)
-}
 
 /// An HTTP/1.1-over-TLS upstream answering every request with `SSE`.
 async fn tls_upstream(
