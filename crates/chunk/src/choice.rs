@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::filter::{
     FilterEvent, FilterOffsets, FilterSource, attach_offsets, read_filter_results, read_offsets,
 };
-use crate::scan::{Scan, Scanner};
+use crate::scan::{Known, Scan, Scanner};
 use crate::text::own;
 
 /// One choice of a chunk (`delta`) or of a whole completion (`message`).
@@ -144,6 +144,51 @@ impl Choice<'_> {
 
 // === parsing ===
 
+/// The keys of a choice that [`read_choice`] reads.
+#[derive(Debug, Clone, Copy)]
+enum ChoiceField {
+    Index,
+    Delta,
+    Message,
+    FinishReason,
+    FilterResults,
+    FilterOffsets,
+    Other,
+}
+
+/// In the order they are tried (the usual wire order); `logprobs` is listed
+/// (as [`ChoiceField::Other`]) only because streams carry it on every choice.
+const CHOICE_FIELDS: &[Known<ChoiceField>] = &[
+    Known::new(b"index", ChoiceField::Index),
+    Known::new(b"delta", ChoiceField::Delta),
+    Known::new(b"logprobs", ChoiceField::Other),
+    Known::new(b"finish_reason", ChoiceField::FinishReason),
+    Known::new(b"message", ChoiceField::Message),
+    Known::new(b"content_filter_results", ChoiceField::FilterResults),
+    Known::new(b"content_filter_result", ChoiceField::FilterResults),
+    Known::new(b"content_filter_offsets", ChoiceField::FilterOffsets),
+];
+
+/// The keys of `delta` / `message` that [`read_message`] reads.
+#[derive(Debug, Clone, Copy)]
+enum MessageField {
+    Content,
+    ReasoningContent,
+    Reasoning,
+    Role,
+    ReasoningDetails,
+    Other,
+}
+
+/// In the order they are tried: the text fields first.
+const MESSAGE_FIELDS: &[Known<MessageField>] = &[
+    Known::new(b"content", MessageField::Content),
+    Known::new(b"reasoning_content", MessageField::ReasoningContent),
+    Known::new(b"role", MessageField::Role),
+    Known::new(b"reasoning", MessageField::Reasoning),
+    Known::new(b"reasoning_details", MessageField::ReasoningDetails),
+];
+
 /// After a choice's `{`: fills `choice`; returns whether it carried
 /// `message` (a whole completion).
 pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> Scan<bool> {
@@ -151,19 +196,21 @@ pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> S
     let mut message: Option<MessageParts<'a>> = None;
     let mut offsets: Option<FilterOffsets> = None;
     let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"index" => choice.index = s.u64()?.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-            b"delta" => delta = read_message(s)?,
-            b"message" => message = read_message(s)?,
-            b"finish_reason" => choice.finish_reason = s.str()?.map(Into::into),
-            b"content_filter_results" | b"content_filter_result" => {
+    while let Some(field) = s.field(&mut first, CHOICE_FIELDS, ChoiceField::Other)? {
+        match field {
+            ChoiceField::Index => {
+                choice.index = s.u64()?.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            }
+            ChoiceField::Delta => delta = read_message(s)?,
+            ChoiceField::Message => message = read_message(s)?,
+            ChoiceField::FinishReason => choice.finish_reason = s.str()?.map(Into::into),
+            ChoiceField::FilterResults => {
                 if s.object()? {
                     read_filter_results(s, FilterSource::Completion, &mut choice.filters)?;
                 }
             }
-            b"content_filter_offsets" => offsets = read_offsets(s)?,
-            _ => s.skip_value()?,
+            ChoiceField::FilterOffsets => offsets = read_offsets(s)?,
+            ChoiceField::Other => s.skip_value()?,
         }
     }
     attach_offsets(&mut choice.filters, offsets);
@@ -210,14 +257,14 @@ fn read_message<'a>(s: &mut Scanner<'a>) -> Scan<Option<MessageParts<'a>>> {
     }
     let mut parts = MessageParts::default();
     let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"content" => parts.content = s.text()?,
-            b"reasoning_content" => parts.reasoning_content = s.text()?,
-            b"reasoning" => parts.reasoning = s.text()?,
-            b"role" => parts.role = s.str()?,
-            b"reasoning_details" => parts.details = read_details(s)?,
-            _ => s.skip_value()?,
+    while let Some(field) = s.field(&mut first, MESSAGE_FIELDS, MessageField::Other)? {
+        match field {
+            MessageField::Content => parts.content = s.text()?,
+            MessageField::ReasoningContent => parts.reasoning_content = s.text()?,
+            MessageField::Reasoning => parts.reasoning = s.text()?,
+            MessageField::Role => parts.role = s.str()?,
+            MessageField::ReasoningDetails => parts.details = read_details(s)?,
+            MessageField::Other => s.skip_value()?,
         }
     }
     Ok(Some(parts))

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crate::choice::{Choice, read_choice};
 use crate::error::{ApiError, Error, read_api_error, read_error_event};
 use crate::filter::{FilterEvent, read_prompt_filters};
-use crate::scan::{Reject, Scan, Scanner};
+use crate::scan::{Known, Reject, Scan, Scanner};
 use crate::text::own;
 use crate::usage::{Usage, read_usage};
 
@@ -164,6 +164,36 @@ fn non_empty(s: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
     s.filter(|s| !s.is_empty())
 }
 
+/// The top-level keys [`read_payload`] reads.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Id,
+    Object,
+    Created,
+    Model,
+    Choices,
+    Usage,
+    PromptFilters,
+    Error,
+    Other,
+}
+
+/// In the order chunks usually carry them, as they are tried in that order;
+/// `system_fingerprint` is listed (as [`Field::Other`]) only because nearly
+/// every chunk has it, and recognising it is cheaper than scanning it.
+const FIELDS: &[Known<Field>] = &[
+    Known::new(b"id", Field::Id),
+    Known::new(b"object", Field::Object),
+    Known::new(b"created", Field::Created),
+    Known::new(b"model", Field::Model),
+    Known::new(b"system_fingerprint", Field::Other),
+    Known::new(b"choices", Field::Choices),
+    Known::new(b"usage", Field::Usage),
+    Known::new(b"prompt_filter_results", Field::PromptFilters),
+    Known::new(b"prompt_annotations", Field::PromptFilters),
+    Known::new(b"error", Field::Error),
+];
+
 /// Reads the whole payload into `chunk`: `None` if it is not an object.
 fn read_payload<'a>(s: &mut Scanner<'a>, chunk: &mut Chunk<'a>) -> Scan<Option<Seen>> {
     if !s.object()? {
@@ -172,33 +202,38 @@ fn read_payload<'a>(s: &mut Scanner<'a>, chunk: &mut Chunk<'a>) -> Scan<Option<S
     }
     let mut seen = Seen::default();
     let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"id" => chunk.id = non_empty(s.str()?),
-            b"object" => seen.completion_object = s.str()?.as_deref() == Some("chat.completion"),
-            b"created" => chunk.created = s.i64()?.filter(|&t| t != 0),
-            b"model" => chunk.model = non_empty(s.str()?),
-            b"choices" => {
+    while let Some(field) = s.field(&mut first, FIELDS, Field::Other)? {
+        match field {
+            Field::Id => chunk.id = non_empty(s.str()?),
+            Field::Object => {
+                // Every streamed chunk says `chat.completion.chunk`: compare
+                // it in place rather than scan it.
+                seen.completion_object = !s.eat_str(b"chat.completion.chunk")?
+                    && s.str()?.as_deref() == Some("chat.completion");
+            }
+            Field::Created => chunk.created = s.i64()?.filter(|&t| t != 0),
+            Field::Model => chunk.model = non_empty(s.str()?),
+            Field::Choices => {
                 if s.array()? {
                     seen.message = read_choices(s, &mut chunk.choices)?;
                     seen.choices = true;
                 }
             }
-            b"usage" => {
+            Field::Usage => {
                 if s.object()? {
                     read_usage(s, chunk.usage.insert(Usage::default()))?;
                 } else {
                     chunk.usage = None;
                 }
             }
-            b"prompt_filter_results" | b"prompt_annotations" => {
+            Field::PromptFilters => {
                 if s.array()? {
                     read_prompt_filters(s, &mut chunk.filters)?;
                     seen.prompt_filters = true;
                 }
             }
-            b"error" => chunk.error = read_api_error(s)?,
-            _ => s.skip_value()?,
+            Field::Error => chunk.error = read_api_error(s)?,
+            Field::Other => s.skip_value()?,
         }
     }
     s.finish()?;

@@ -72,6 +72,57 @@ impl<'a> Key<'a> {
     }
 }
 
+/// One key a reader knows, with the field it names, for
+/// [`Scanner::field`].
+///
+/// `word` holds the key's first 8 bytes as they appear on the wire after
+/// the opening quote, the closing quote included if it falls within them,
+/// and `mask` selects those bytes. So for a key shorter than 8 bytes one
+/// masked compare of the input's next 8 bytes decides the match, closing
+/// quote and all; a longer key also compares its remaining bytes and the
+/// closing quote ([`Known::rest_matches`]). Known keys are plain ASCII, so a
+/// match is exactly the key the slow path would have decoded.
+#[derive(Debug)]
+pub(crate) struct Known<F> {
+    key: &'static [u8],
+    word: u64,
+    mask: u64,
+    field: F,
+}
+
+impl<F> Known<F> {
+    /// `key` (plain ASCII: no `"`, `\` or control characters) names
+    /// `field`.
+    pub(crate) const fn new(key: &'static [u8], field: F) -> Self {
+        let mut i = 0;
+        while i < key.len() {
+            let b = key[i];
+            assert!(b >= 0x20 && b < 0x80 && b != b'"' && b != b'\\', "not a plain key");
+            i += 1;
+        }
+        let mut word = 0u64;
+        let mut mask = 0u64;
+        i = 0;
+        while i < 8 && i <= key.len() {
+            let b = if i < key.len() { key[i] } else { b'"' };
+            word |= (b as u64) << (8 * i);
+            mask |= 0xFF << (8 * i);
+            i += 1;
+        }
+        Known { key, word, mask, field }
+    }
+
+    /// For a key of 8 bytes or more, whose first word matched at `start`:
+    /// whether the rest of it and the closing quote follow.
+    #[inline]
+    fn rest_matches(&self, bytes: &[u8], start: usize) -> bool {
+        let len = self.key.len();
+        len < 8
+            || (bytes.get(start + 8..start + len) == self.key.get(8..)
+                && bytes.get(start + len) == Some(&b'"'))
+    }
+}
+
 /// A cursor over one JSON text.
 #[derive(Debug)]
 pub(crate) struct Scanner<'a> {
@@ -275,7 +326,15 @@ impl<'a> Scanner<'a> {
         if b != b'"' {
             return Err(Reject);
         }
-        let start = self.pos + 1;
+        let key = self.key_body(self.pos + 1)?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// After a key's opening quote (at `start`): the key, past its closing
+    /// quote.
+    #[inline]
+    fn key_body(&mut self, start: usize) -> Scan<Key<'a>> {
         let end = find_special(self.bytes, start);
         let key = match self.bytes.get(start..end) {
             Some(plain) if self.bytes.get(end) == Some(&b'"') => {
@@ -287,8 +346,58 @@ impl<'a> Scanner<'a> {
                 Key(Cow::Owned(decoded.into_owned().into_bytes()))
             }
         };
+        Ok(key)
+    }
+
+    /// Inside an object: [`Scanner::key`] matched against `known` in the
+    /// same pass. Returns the field of the matching entry, `other` for any
+    /// other key, or `None` after the closing `}`.
+    ///
+    /// A key spelled plainly (no escapes) that is in `known` is recognised
+    /// from the 8 bytes at its start without scanning it first: see
+    /// [`Known`]. Anything else (an unknown key, an escaped one, one within
+    /// 8 bytes of the end) takes [`Scanner::key`]'s path and is then looked
+    /// up by its decoded bytes, so the two paths agree.
+    #[inline]
+    pub(crate) fn field<F: Copy>(
+        &mut self,
+        first: &mut bool,
+        known: &[Known<F>],
+        other: F,
+    ) -> Scan<Option<F>> {
+        let mut b = self.peek()?;
+        if b == b'}' {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if !*first {
+            if b != b',' {
+                return Err(Reject);
+            }
+            self.pos += 1;
+            b = self.peek()?;
+        }
+        *first = false;
+        if b != b'"' {
+            return Err(Reject);
+        }
+        let start = self.pos + 1;
+        if let Some(word) = self.bytes.get(start..start + 8) {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            let word = u64::from_le_bytes(buf);
+            for k in known {
+                if word & k.mask == k.word && k.rest_matches(self.bytes, start) {
+                    self.pos = start + k.key.len() + 1;
+                    self.expect(b':')?;
+                    return Ok(Some(k.field));
+                }
+            }
+        }
+        let key = self.key_body(start)?;
         self.expect(b':')?;
-        Ok(Some(key))
+        let key = key.as_bytes();
+        Ok(Some(known.iter().find(|k| k.key == key).map_or(other, |k| k.field)))
     }
 
     /// Inside an array: `true` if an element follows (its separator
@@ -343,18 +452,49 @@ impl<'a> Scanner<'a> {
     /// does).
     #[inline]
     pub(crate) fn str(&mut self) -> Scan<Option<Cow<'a, str>>> {
-        if self.peek()? == b'"' {
-            self.pos += 1;
-            self.string().map(Some)
-        } else {
-            self.scalar().map(|_| None)
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string().map(Some)
+            }
+            // `finish_reason` is `null` on all but the last chunk.
+            b'n' => self.word(b"null").map(|()| None),
+            _ => self.scalar().map(|_| None),
+        }
+    }
+
+    /// Consumes the next value if it is exactly the string `"expected"`,
+    /// spelled plainly; otherwise consumes nothing. A cheap test for a value
+    /// that is nearly always the same, before reading it in full.
+    #[inline]
+    pub(crate) fn eat_str(&mut self, expected: &[u8]) -> Scan<bool> {
+        if self.peek()? != b'"' {
+            return Ok(false);
+        }
+        let start = self.pos + 1;
+        let end = start + expected.len();
+        let hit =
+            self.bytes.get(start..end) == Some(expected) && self.bytes.get(end) == Some(&b'"');
+        if hit {
+            self.pos = end + 1;
+        }
+        Ok(hit)
+    }
+
+    /// [`Scanner::scalar`] where a number is expected: one that starts with
+    /// a digit is read inline, without the general dispatch.
+    #[inline]
+    fn number_first(&mut self) -> Scan<Option<Scalar<'a>>> {
+        match self.peek()? {
+            b'0'..=b'9' => self.number().map(Some),
+            _ => self.scalar(),
         }
     }
 
     /// A non-negative integer that fits a `u64`.
     #[inline]
     pub(crate) fn u64(&mut self) -> Scan<Option<u64>> {
-        Ok(match self.scalar()? {
+        Ok(match self.number_first()? {
             Some(Scalar::U64(n)) => Some(n),
             _ => None,
         })
@@ -363,7 +503,7 @@ impl<'a> Scanner<'a> {
     /// An integer that fits an `i64`.
     #[inline]
     pub(crate) fn i64(&mut self) -> Scan<Option<i64>> {
-        Ok(match self.scalar()? {
+        Ok(match self.number_first()? {
             Some(Scalar::I64(n)) => Some(n),
             Some(Scalar::U64(n)) => i64::try_from(n).ok(),
             _ => None,
@@ -568,6 +708,16 @@ impl<'a> Scanner<'a> {
     /// `IgnoredAny`): strings may hold lone surrogates and numbers may
     /// overflow. Iterative, whatever the depth.
     pub(crate) fn skip_value(&mut self) -> Scan<()> {
+        // The values skipped in every chunk (`system_fingerprint`,
+        // `logprobs: null`) are scalars: no nesting to set up.
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                return self.skip_string().map(drop);
+            }
+            b'n' => return self.word(b"null"),
+            _ => {}
+        }
         let mut nesting = Nesting::default();
         loop {
             // A value.
@@ -897,6 +1047,73 @@ mod tests {
         let key = s.key(&mut true).unwrap().unwrap();
         assert_eq!(key.as_bytes(), b"id");
         assert!(matches!(key.into_str(), Ok(Cow::Owned(k)) if k == "id"));
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum F {
+        Id,
+        Long,
+        Other,
+    }
+
+    const KNOWN: &[Known<F>] =
+        &[Known::new(b"id", F::Id), Known::new(b"system_fingerprint", F::Long)];
+
+    /// Every key of one object, matched by [`Scanner::field`].
+    fn fields(json: &str) -> Scan<Vec<F>> {
+        let mut s = Scanner::new(json);
+        assert!(s.object()?);
+        let mut out = Vec::new();
+        let mut first = true;
+        while let Some(f) = s.field(&mut first, KNOWN, F::Other)? {
+            out.push(f);
+            s.skip_value()?;
+        }
+        s.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn field_matches_as_key_does() {
+        use F::{Id, Long, Other};
+        for (json, want) in [
+            // Fast path, and the same keys near the end (slow path).
+            (r#"{"id":1,"system_fingerprint":2,"x":3}"#, vec![Id, Long, Other]),
+            (r#"{"id":1}"#, vec![Id]),
+            (r#"{"system_fingerprint":1}"#, vec![Long]),
+            // Prefixes and extensions of known keys are other keys.
+            (r#"{"i":1,"idx":2,"ids":3,"id_":4,"system_fingerprin":5}"#, vec![Other; 5]),
+            (r#"{"system_fingerprints":1,"system_fingerprinT":2}"#, vec![Other, Other]),
+            // Escaped spellings and whitespace take the slow path.
+            (r#"{"\u0069d":1,"system_\u0066ingerprint":2}"#, vec![Id, Long]),
+            (r#"{ "id" : 1 , "system_fingerprint"  :2}"#, vec![Id, Long]),
+            (r#"{}"#, vec![]),
+        ] {
+            assert_eq!(fields(json), Ok(want), "{json}");
+        }
+        for bad in [
+            r#"{"id"}"#,
+            r#"{"id" 1}"#,
+            r#"{"id":1,}"#,
+            r#"{"id":1 "id":2}"#,
+            r#"{"\ud800":1,"id":2}"#,
+            "{\"id\u{1}\":1}",
+            r#"{"id"#,
+        ] {
+            assert_eq!(fields(bad), Err(Reject), "{bad}");
+        }
+    }
+
+    #[test]
+    fn eat_str_takes_only_the_exact_plain_string() {
+        let mut s = Scanner::new(r#" "abc" "#);
+        assert_eq!(s.eat_str(b"abc"), Ok(true));
+        assert_eq!(s.finish(), Ok(()));
+        for other in [r#""abcd""#, r#""ab""#, r#""a\u0062c""#, "null", r#""abc"#] {
+            let mut s = Scanner::new(other);
+            assert_eq!(s.eat_str(b"abc"), Ok(false), "{other}");
+            assert_eq!(s.pos, 0, "{other}");
+        }
     }
 
     #[test]
