@@ -23,7 +23,7 @@ use memchr::memchr;
 
 use crate::error::Error;
 use crate::frame::{Event, Frame, OwnedFrame};
-use crate::line_end::{Words, find_line_end};
+use crate::line_end::{SHORT, Words, append_word, find_in_word, find_line_end, tail_word};
 
 /// Default maximum length of one line in bytes, without its line end.
 pub const MAX_LINE_LEN: usize = 8 * 1024 * 1024;
@@ -188,7 +188,8 @@ pub struct Decoder {
     /// `line_start + max_line_len` (saturating): the unfinished line fits
     /// while `raw` is no longer than this. Set with `line_start` (see
     /// [`set_line_start`](Decoder::set_line_start)), so that each read costs
-    /// one comparison.
+    /// one comparison. 0 in [`EventState::SkipToBlank`] (see
+    /// [`skip`](Decoder::skip)), so that no read fits there.
     line_limit: usize,
     /// A field line has been seen since the last blank line.
     pending: bool,
@@ -254,7 +255,9 @@ impl Decoder {
     /// completed by these bytes, in order.
     #[inline]
     pub fn feed<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], out: F) {
-        if self.line == LineState::InLine && self.event == EventState::Fields {
+        // While an event is skipped, `line_limit` is 0: no read fits, so
+        // this one state check is enough to know the event state is `Fields`.
+        if self.line == LineState::InLine {
             // Small reads mostly land in the middle of a line that goes on
             // past them: then the chunk only joins the line in `raw`. This
             // path is kept small, so that it is inlined into the caller; the
@@ -284,23 +287,121 @@ impl Decoder {
     }
 
     /// [`feed`](Decoder::feed) in `InLine` when `chunk` ends the line (its
-    /// first line end is at `found`) or breaks the line limit.
+    /// first line end is at `found`), breaks the line limit, or is discarded.
     fn feed_in_line<F: FnMut(Frame<'_>)>(
         &mut self,
         chunk: &[u8],
         found: Option<usize>,
         mut out: F,
     ) {
+        if self.event == EventState::SkipToBlank {
+            // The rest of a discarded line, which is not blank.
+            let Some(found) = found else { return };
+            let pos = self.line_end(chunk, found);
+            return self.feed_lines(chunk, pos, None, &mut out);
+        }
         // `mark`: where the bytes of the pending event that are not yet in
         // `raw` start in `chunk`.
         let mut mark = None;
-        if let Some(pos) = self.continue_line(chunk, 0, found, &mut mark, &mut out) {
-            self.feed_lines(chunk, pos, mark, &mut out);
+        match found {
+            Some(end) if !self.pending && self.line_fits(end) => {
+                self.raw.extend_from_slice(chunk.get(..end).unwrap_or_default());
+                if let Some(pos) = self.lone_data_event_in_raw(chunk, end, &mut out) {
+                    if !self.start_short_line(chunk, pos) {
+                        self.feed_lines(chunk, pos, None, &mut out);
+                    }
+                    return;
+                }
+                let pos = self.end_raw_line(chunk, end, &mut mark, &mut out);
+                self.feed_lines(chunk, pos, mark, &mut out);
+            }
+            _ => {
+                if let Some(pos) = self.continue_line(chunk, 0, found, &mut mark, &mut out) {
+                    self.feed_lines(chunk, pos, mark, &mut out);
+                }
+            }
         }
+    }
+
+    /// The likely next step of [`feed_in_line`](Decoder::feed_in_line), for
+    /// nearly every event of a chat completion stream at small reads: the
+    /// line now whole in `raw`, ended at `chunk[end]`, is the first line of
+    /// its event, a `data` line, and a blank line follows at once. The event
+    /// is emitted straight from `raw`, without `on_line`, `Data`, `mark` or
+    /// `stash`. Returns where the next line starts in `chunk`, or `None`
+    /// (with nothing changed but the line state) to take the general path.
+    #[inline]
+    fn lone_data_event_in_raw<F: FnMut(Frame<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        end: usize,
+        out: &mut F,
+    ) -> Option<usize> {
+        let next = self.line_end(chunk, end);
+        if !is_blank_line(chunk, next)
+            || !lone_data_event(&self.raw, self.limits(), &mut self.data_buf, &self.last_id, out)
+        {
+            return None;
+        }
+        self.raw.clear();
+        Some(self.line_end(chunk, next))
+    }
+
+    /// With no event pending (so `raw` is empty) and a line starting at
+    /// `chunk[pos..]`: if that is all of `chunk` (returns true), or a short
+    /// piece without a line end, which then goes into `raw` as the start of
+    /// the line (returns true). At small reads it usually is: the start of
+    /// the next event's first line. Otherwise returns false, having done
+    /// nothing: a longer piece is searched once, by `feed_lines`.
+    #[inline]
+    fn start_short_line(&mut self, chunk: &[u8], pos: usize) -> bool {
+        debug_assert!(!self.pending && self.raw.is_empty() && self.event == EventState::Fields);
+        let rest = chunk.get(pos..).unwrap_or_default();
+        if let Some(words) = Words::new(rest) {
+            if words.find_line_end().is_some() || words.len() > self.max_line_len {
+                return false;
+            }
+            words.append_to(&mut self.raw);
+        } else if let Some((word, len)) = tail_word(chunk, pos) {
+            if find_in_word(word).is_some() || len > self.max_line_len {
+                return false;
+            }
+            append_word(&mut self.raw, word, len);
+        } else {
+            return rest.is_empty();
+        }
+        self.line = LineState::InLine;
+        true
+    }
+
+    /// A small read at the start of a line, in the two cases small reads
+    /// leave often: the read before ended with a line (at small reads, with
+    /// an event), or it cut the `\n\n` after an event whose lines are now
+    /// all in `raw`. Returns false, having done nothing, for anything else.
+    fn small_read_at_start<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], out: &mut F) -> bool {
+        if !self.pending {
+            return self.start_short_line(chunk, 0);
+        }
+        if !is_blank_line(chunk, 0) {
+            return false;
+        }
+        self.dispatch(chunk, out);
+        let pos = self.line_end(chunk, 0);
+        if !self.start_short_line(chunk, pos) {
+            self.feed_lines(chunk, pos, None, out);
+        }
+        true
     }
 
     /// [`feed`](Decoder::feed) in any other state.
     fn feed_at_start<F: FnMut(Frame<'_>)>(&mut self, chunk: &[u8], mut out: F) {
+        if chunk.len() < SHORT
+            && self.line == LineState::Start
+            && self.event == EventState::Fields
+            && self.small_read_at_start(chunk, &mut out)
+        {
+            return;
+        }
         let mut pos = 0;
         if let LineState::Bom { matched } = self.line {
             pos = self.strip_bom(chunk, matched);
@@ -348,6 +449,21 @@ impl Decoder {
                     };
                     let end = pos + found;
                     let next = self.line_end(chunk, end);
+                    // A lone `data` line and its blank line: the event is
+                    // emitted at once, borrowing from `chunk`.
+                    if !self.pending
+                        && is_blank_line(chunk, next)
+                        && lone_data_event(
+                            chunk.get(pos..end).unwrap_or_default(),
+                            self.limits(),
+                            &mut self.data_buf,
+                            &self.last_id,
+                            out,
+                        )
+                    {
+                        pos = self.line_end(chunk, next);
+                        continue;
+                    }
                     self.on_line(chunk, Loc::Chunk { start: pos, end }, out);
                     if !self.pending {
                         mark = None;
@@ -486,6 +602,12 @@ impl Decoder {
         self.raw.len().saturating_add(more) <= self.line_limit
     }
 
+    /// `(max_line_len, max_event_len)`, for [`lone_data_event`].
+    #[inline]
+    fn limits(&self) -> (usize, usize) {
+        (self.max_line_len, self.max_event_len)
+    }
+
     /// Sets where the unfinished line starts in `raw`, and with it
     /// `line_limit`.
     #[inline]
@@ -511,9 +633,11 @@ impl Decoder {
             self.set_line_start(self.raw.len());
             *mark = Some(end);
         } else {
-            // A comment outside any event, or a skipped line.
+            // A comment outside any event, a blank line, or a skipped line.
+            // Without a pending event, the line started at 0 (and
+            // `line_limit` is kept: it is 0 if the event is being skipped).
+            debug_assert_eq!(self.line_start, 0);
             self.raw.clear();
-            self.set_line_start(0);
             *mark = None;
         }
         next
@@ -532,6 +656,7 @@ impl Decoder {
                 }
                 LineState::Start | LineState::Bom { .. } if byte == b'\n' || byte == b'\r' => {
                     self.event = EventState::Fields;
+                    self.set_line_start(0);
                     return self.line_end(chunk, pos);
                 }
                 LineState::Start | LineState::Bom { .. } | LineState::InLine => {
@@ -715,6 +840,8 @@ impl Decoder {
         out(Frame::Skipped(error));
         self.event = EventState::SkipToBlank;
         self.reset_event();
+        // No read fits: `feed` needs no check of the event state.
+        self.line_limit = 0;
     }
 
     /// Forgets the pending event and any unfinished line.
@@ -782,6 +909,37 @@ impl Loc {
             raw @ Loc::Raw { .. } => raw,
         }
     }
+}
+
+/// Whether a line starts at `chunk[at]` and is blank.
+#[inline]
+fn is_blank_line(chunk: &[u8], at: usize) -> bool {
+    matches!(chunk.get(at), Some(b'\n' | b'\r'))
+}
+
+/// The dedicated path for the event of nearly every chat completion chunk:
+/// `line` is the first line of its event, and a blank line follows it at
+/// once. If it is a `data` line within the limits, emits its event and
+/// returns true, without touching the decoder's event state: with no line
+/// before it, there is no event type (so `"message"`) and no `retry`. Else
+/// returns false, and `on_line` takes it (and reports a broken limit).
+fn lone_data_event<F: FnMut(Frame<'_>)>(
+    line: &[u8],
+    (max_line_len, max_event_len): (usize, usize),
+    data_buf: &mut String,
+    last_id: &str,
+    out: &mut F,
+) -> bool {
+    let Some(rest) = line.strip_prefix(b"data:") else {
+        return false;
+    };
+    if line.len() > max_line_len || line.len() > max_event_len {
+        return false;
+    }
+    let value = rest.strip_prefix(b" ").unwrap_or(rest);
+    let id = if last_id.is_empty() { None } else { Some(last_id) };
+    out(Frame::Event(Event { event: "message", data: text(value, data_buf), id, retry: None }));
+    true
 }
 
 /// The bytes at `loc`.

@@ -10,7 +10,7 @@ use memchr::memchr2;
 
 /// Haystacks shorter than this are searched word by word, longer ones with
 /// `memchr2`.
-const SHORT: usize = 16;
+pub(crate) const SHORT: usize = 16;
 
 /// `0x01` in every byte.
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
@@ -45,11 +45,12 @@ impl Words {
     /// `bytes` as two words, if it is 8 to 15 bytes long.
     #[inline]
     pub(crate) fn new(bytes: &[u8]) -> Option<Words> {
-        if bytes.len() >= SHORT {
+        let len = bytes.len();
+        // One comparison: `len - 8` wraps around for shorter inputs.
+        if len.wrapping_sub(8) >= SHORT - 8 {
             return None;
         }
         let (head, tail) = (bytes.first_chunk::<8>()?, bytes.last_chunk::<8>()?);
-        let len = bytes.len();
         Some(Words { head: u64::from_le_bytes(*head), tail: u64::from_le_bytes(*tail), len })
     }
 
@@ -83,6 +84,25 @@ impl Words {
         buf.extend_from_slice(&block.to_le_bytes());
         buf.truncate(end);
     }
+}
+
+/// Appends the first `len` bytes (at most 8) of `word` to `buf`: all 8 are
+/// appended, then cut back, with no `memcpy` call.
+#[inline]
+pub(crate) fn append_word(buf: &mut Vec<u8>, word: u64, len: usize) {
+    let end = buf.len() + len;
+    buf.extend_from_slice(&word.to_le_bytes());
+    buf.truncate(end);
+}
+
+/// `bytes[from..]`, if `bytes` is at least 8 long and that is 1 to 8 bytes,
+/// as a word (first byte lowest) and its length. The bytes above are zero,
+/// which no line end is: [`find_in_word`] searches it as is.
+#[inline]
+pub(crate) fn tail_word(bytes: &[u8], from: usize) -> Option<(u64, usize)> {
+    let len = bytes.len().checked_sub(from).filter(|len| (1..=8).contains(len))?;
+    let tail = u64::from_le_bytes(*bytes.last_chunk::<8>()?);
+    Some((tail >> (8 * (8 - len)), len))
 }
 
 /// [`find_line_end`] for a short haystack: whole words, then one last word
@@ -119,7 +139,7 @@ fn word_at(haystack: &[u8], at: usize) -> u64 {
 /// 0x80` marks bytes below 0x0E: if there are none, there is no CR (0x0D)
 /// or LF (0x0A) either, which rejects most words in three operations.
 #[inline]
-fn find_in_word(word: u64) -> Option<usize> {
+pub(crate) fn find_in_word(word: u64) -> Option<usize> {
     if below_0e(word) == 0 {
         return None;
     }
