@@ -306,14 +306,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Inside an object: the next key (read as a string, escapes decoded)
-    /// with its `:` consumed, or `None` after the closing `}`.
+    /// Inside an object: `true` at the opening quote of the next key (the
+    /// `,` before it consumed), `false` after the closing `}`.
     #[inline]
-    pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Key<'a>>> {
+    fn member(&mut self, first: &mut bool) -> Scan<bool> {
         let mut b = self.peek()?;
         if b == b'}' {
             self.pos += 1;
-            return Ok(None);
+            return Ok(false);
         }
         if !*first {
             if b != b',' {
@@ -325,6 +325,16 @@ impl<'a> Scanner<'a> {
         *first = false;
         if b != b'"' {
             return Err(Reject);
+        }
+        Ok(true)
+    }
+
+    /// Inside an object: the next key (read as a string, escapes decoded)
+    /// with its `:` consumed, or `None` after the closing `}`.
+    #[inline]
+    pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Key<'a>>> {
+        if !self.member(first)? {
+            return Ok(None);
         }
         let key = self.key_body(self.pos + 1)?;
         self.expect(b':')?;
@@ -365,21 +375,8 @@ impl<'a> Scanner<'a> {
         known: &[Known<F>],
         other: F,
     ) -> Scan<Option<F>> {
-        let mut b = self.peek()?;
-        if b == b'}' {
-            self.pos += 1;
+        if !self.member(first)? {
             return Ok(None);
-        }
-        if !*first {
-            if b != b',' {
-                return Err(Reject);
-            }
-            self.pos += 1;
-            b = self.peek()?;
-        }
-        *first = false;
-        if b != b'"' {
-            return Err(Reject);
         }
         let start = self.pos + 1;
         if let Some(word) = self.bytes.get(start..start + 8) {
