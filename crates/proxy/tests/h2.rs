@@ -14,12 +14,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use pki::test_pki;
+use pki::{acceptor, test_pki};
 use thinktee_pipeline::{Event, FnSink, InputEnd, Record, SegmentKind};
 use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -87,15 +86,7 @@ async fn h2_tls_upstream(
     cert: rustls::pki_types::CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
 ) -> (SocketAddr, Arc<Mutex<Vec<http::Version>>>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(cert, key, b"h2");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let versions = Arc::new(Mutex::new(Vec::new()));

@@ -1,7 +1,13 @@
 //! The test PKI shared by the TLS tests: a CA and a `localhost` leaf.
 
+use std::sync::Arc;
+
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{
+    self,
+    pki_types::{CertificateDer, PrivateKeyDer},
+};
 
 /// A test CA (PEM) and a `localhost` certificate it signed, with its key.
 pub(crate) fn test_pki() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
@@ -17,4 +23,21 @@ pub(crate) fn test_pki() -> (String, CertificateDer<'static>, PrivateKeyDer<'sta
         .unwrap();
     let key = PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
     (ca.pem(), leaf.der().clone(), key)
+}
+
+/// A TLS acceptor serving `cert` and offering only `alpn`.
+pub(crate) fn acceptor(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    alpn: &[u8],
+) -> TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    TlsAcceptor::from(Arc::new(config))
 }
