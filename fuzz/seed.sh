@@ -2,7 +2,8 @@
 # Seeds fuzz/corpus/TARGET (git-ignored) from fixtures/: every
 # fixtures/e2e/*.sse and fixtures/sse/*.sse, as is and behind a few control
 # prefixes (the targets read their chunking and options from the first
-# bytes). chunk_json gets each `data:` payload of those files instead.
+# bytes). chunk_json gets each `data:` payload of those files instead, and
+# each file's payloads as one sequence (see check_chunk_json).
 set -euo pipefail
 cd "$(dirname "$0")"
 target=${1:?usage: fuzz/seed.sh TARGET}
@@ -19,6 +20,15 @@ for f in "${files[@]}"; do
         n=$((n + 1))
         printf '\000%s' "$line" > "$dir/${name}_$n"
       done
+      # Sequence mode: every payload of the file, NUL-separated; template
+      # mode: one text-bearing payload with its text as the hole, and bodies.
+      { printf '\002'; { grep -a "^data:" "$f" || true; } | sed 's/^data: \{0,1\}//' | tr '\n' '\000'; } \
+        > "$dir/${name}_seq"
+      line=$({ grep -a -m1 '"content":"[^"]' "$f" || true; } | sed 's/^data: \{0,1\}//')
+      if [ -n "$line" ]; then
+        hole=$(printf '%s' "$line" | sed 's/"content":"\([^"\\]\|\\.\)*"/"content":"\x01"/')
+        printf '\006%s\000a\000 b\\n\000\\u00e9\\"\000' "$hole" > "$dir/${name}_tpl"
+      fi
       ;;
     think_split)
       cp "$f" "$dir/$name"

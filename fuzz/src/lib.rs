@@ -245,11 +245,21 @@ pub fn check_think_split(data: &[u8]) {
 mod chunk_reference;
 
 /// `data[0]` bit 0: the SSE event type (`message` or `error`); the rest,
-/// when it is UTF-8, is one `data` payload.
+/// when it is UTF-8, is one `data` payload, checked against the reference.
+///
+/// With bit 1 set the rest is a sequence of payloads instead, split at NUL
+/// (which no valid payload holds raw), and with bit 2 too the first of them
+/// is a template: each later one is the template with its first U+0001 (the
+/// place of a text string's body) replaced. A [`thinktee_chunk::Parser`]
+/// reads them in order and must give what [`thinktee_chunk::parse_event`]
+/// gives each one alone.
 pub fn check_chunk_json(data: &[u8]) {
     let [control, input @ ..] = data else { return };
     let Ok(text) = std::str::from_utf8(input) else { return };
     let event_type = if control & 1 == 0 { "message" } else { "error" };
+    if control & 2 != 0 {
+        return check_chunk_sequence(event_type, text, control & 4 != 0);
+    }
     let result = thinktee_chunk::parse_event(event_type, text);
     let expected = chunk_reference::parse_event(event_type, text);
     assert_eq!(
@@ -278,6 +288,30 @@ pub fn check_chunk_json(data: &[u8]) {
     }
     if let Payload::Chunk(chunk) | Payload::Completion(chunk) = &payload {
         round_trip(chunk);
+    }
+}
+
+/// The sequence mode of [`check_chunk_json`].
+fn check_chunk_sequence(event_type: &str, text: &str, template: bool) {
+    let mut parts = text.split('\0');
+    let payloads: Vec<String> = match parts.next() {
+        Some(first) if template && first.contains('\u{1}') => {
+            parts.map(|body| first.replacen('\u{1}', body, 1)).collect()
+        }
+        first => first.into_iter().chain(parts).map(str::to_owned).collect(),
+    };
+    let mut parser = thinktee_chunk::Parser::new();
+    for payload in &payloads {
+        let streamed = parser.parse_event(event_type, payload);
+        let alone = thinktee_chunk::parse_event(event_type, payload);
+        match (&streamed, &alone) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "Parser differs from parse on {payload:?}"),
+            _ => assert_eq!(
+                streamed.as_ref().map_err(thinktee_chunk::Error::kind_str),
+                alone.as_ref().map_err(thinktee_chunk::Error::kind_str),
+                "Parser differs from parse on {payload:?}"
+            ),
+        }
     }
 }
 

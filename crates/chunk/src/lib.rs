@@ -4,7 +4,9 @@
 //! This crate turns one SSE `data` payload into typed items that borrow from
 //! the caller's buffer (strings are copied only when the JSON escaped them):
 //!
-//! - [`parse`] / [`parse_event`]: the entry points.
+//! - [`parse`] / [`parse_event`]: the entry points; [`Parser`] does the
+//!   same for a stream's payloads in order, faster, by reusing the previous
+//!   parse when only the text changed.
 //! - [`Payload`]: `[DONE]`, a streamed [`Chunk`], a whole completion, or an
 //!   [`ApiError`].
 //! - [`Chunk`]: `id`, `model`, `created`, choices, [`Usage`] and prompt-level
@@ -57,6 +59,7 @@
 mod choice;
 mod error;
 mod filter;
+mod memo;
 mod payload;
 mod scan;
 mod text;
@@ -65,5 +68,6 @@ mod usage;
 pub use choice::{Choice, FinishReason, ReasoningField};
 pub use error::{ApiError, Error};
 pub use filter::{FilterEvent, FilterOffsets, FilterSource};
+pub use memo::Parser;
 pub use payload::{Choices, Chunk, Payload, parse, parse_event};
 pub use usage::Usage;

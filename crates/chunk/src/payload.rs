@@ -95,12 +95,19 @@ fn is_done(data: &str) -> bool {
 /// JSON but not an object with any of `choices`, `error`,
 /// `prompt_filter_results`, `prompt_annotations` or `usage`.
 pub fn parse(data: &str) -> Result<Payload<'_>, Error> {
+    parse_with(&mut Scanner::new(data))
+}
+
+/// [`parse`] with the caller's scanner (at the start of the payload), which
+/// [`crate::Parser`] asks afterwards where the text fields were.
+pub(crate) fn parse_with<'a>(s: &mut Scanner<'a>) -> Result<Payload<'a>, Error> {
+    let data = s.src();
     if is_done(data) {
         return Ok(Payload::Done);
     }
     // Filled in place by the readers; moved once, into the result.
     let mut chunk = Chunk::default();
-    let seen = match read_payload(&mut Scanner::new(data), &mut chunk) {
+    let seen = match read_payload(s, &mut chunk) {
         Ok(Some(seen)) => seen,
         Ok(None) => return Err(Error::Shape("payload is not a json object")),
         Err(Reject) => return Err(Error::json(data)),
@@ -279,6 +286,11 @@ impl<'a> Choices<'a> {
                 ChoicesRepr::Many(all)
             }
         };
+    }
+
+    /// Exactly one choice.
+    pub(crate) fn one(choice: Choice<'a>) -> Choices<'a> {
+        Choices(ChoicesRepr::One(choice))
     }
 
     /// Appends a default choice and returns it, to be filled in place.

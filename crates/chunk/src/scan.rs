@@ -129,6 +129,10 @@ pub(crate) struct Scanner<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// How many text fields held a string, and the body of the last one:
+    /// what [`crate::Parser`] needs to reuse a parse.
+    texts: u32,
+    text_body: (usize, usize),
 }
 
 /// Word-at-a-time constants: one in every byte, the top bit of every byte.
@@ -231,7 +235,28 @@ impl Nesting {
 
 impl<'a> Scanner<'a> {
     pub(crate) fn new(src: &'a str) -> Self {
-        Scanner { src, bytes: src.as_bytes(), pos: 0 }
+        Scanner::at(src, 0)
+    }
+
+    /// A scanner that starts at byte `pos` of `src`.
+    pub(crate) fn at(src: &'a str, pos: usize) -> Self {
+        Scanner { src, bytes: src.as_bytes(), pos, texts: 0, text_body: (0, 0) }
+    }
+
+    /// The whole text being scanned.
+    pub(crate) fn src(&self) -> &'a str {
+        self.src
+    }
+
+    /// Where the scan is: the next byte to read.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// How many [`Scanner::text`] reads found a string, and the byte range
+    /// of the last one's body (between its quotes).
+    pub(crate) fn texts(&self) -> (u32, std::ops::Range<usize>) {
+        (self.texts, self.text_body.0..self.text_body.1)
     }
 
     #[inline]
@@ -540,6 +565,8 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let escaped = self.skip_string()?;
         let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
+        self.texts += 1;
+        self.text_body = (start, self.pos - 1);
         Ok(Some(if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }))
     }
 

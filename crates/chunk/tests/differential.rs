@@ -12,12 +12,19 @@
 //!   values, out-of-range numbers in skipped values, nesting deeper than
 //!   serde_json's recursion limit in skipped values), which `IgnoredAny`
 //!   still checks: accepted implies `IgnoredAny` accepts.
+//!
+//! And [`Parser`], which reuses the previous parse when only a text string
+//! changed, must give what [`parse`] gives on every payload of a sequence of
+//! related ones: one chunk-shaped template whose text value takes new
+//! bodies (valid, or holding a quote, a backslash, a raw control character
+//! or a broken escape), now and then mutated elsewhere or interleaved with
+//! an unrelated payload.
 
 mod reference;
 
 use proptest::prelude::*;
 use serde::de::IgnoredAny;
-use thinktee_chunk::{Error, Payload, parse, parse_event};
+use thinktee_chunk::{Error, Parser, Payload, parse, parse_event};
 
 /// A JSON tree whose leaves are kept as raw text, so it can hold what
 /// serde_json would never write (lone surrogate escapes, odd numbers).
@@ -399,6 +406,171 @@ fn text() -> impl Strategy<Value = String> {
     })
 }
 
+/// Where a template's text value goes; never produced by the generators.
+const HOLE: &str = "\u{1}HOLE\u{1}";
+
+/// A text body for the hole: usually valid, sometimes broken so that the
+/// string would end early, swallow its closing quote, or not be JSON.
+fn hole_body() -> impl Strategy<Value = String> {
+    let breaker = prop::sample::select(vec![
+        "\"",
+        "\\",
+        "\u{1}",
+        "\u{1f}",
+        "\\u12",
+        "\\x",
+        "\",\"x\":\"",
+        "\\\"",
+        "\"}]}",
+        "\\u",
+    ]);
+    prop_oneof![
+        6 => str_body(),
+        1 => (str_body(), breaker, str_body()).prop_map(|(a, b, c)| format!("{a}{b}{c}")),
+        1 => (str_body(), Just("\\")).prop_map(|(a, b)| format!("{a}{b}")),
+    ]
+}
+
+/// A chunk with one choice whose `delta` (or `message`) holds the hole as
+/// `content`, `reasoning` or `reasoning_content`, maybe next to other
+/// fields of any shape.
+fn hole_chunk() -> BoxedStrategy<J> {
+    let texts = prop::sample::select(vec!["content", "reasoning", "reasoning_content"]);
+    let lean = (prop::option::of(s()), texts.clone()).prop_map(|(role, key)| {
+        let mut entries = vec![(key.to_owned(), J::Str(HOLE.to_owned()))];
+        entries.extend(role.map(|r| ("role".to_owned(), r)));
+        J::Obj(entries)
+    });
+    let busy = (message(), texts, any::<usize>()).prop_map(|(m, key, at)| match m {
+        J::Obj(mut entries) => {
+            let at = at % (entries.len() + 1);
+            entries.insert(at, (key.to_owned(), J::Str(HOLE.to_owned())));
+            J::Obj(entries)
+        }
+        other => other,
+    });
+    let delta = prop_oneof![3 => lean, 1 => busy].boxed();
+    let choice = obj(vec![
+        ("index", n()),
+        ("delta", delta.clone()),
+        ("logprobs", Just(J::Lit("null")).boxed()),
+        ("finish_reason", s()),
+    ]);
+    let message_choice = obj(vec![("index", n()), ("message", delta), ("finish_reason", s())]);
+    let choices = prop_oneof![
+        6 => choice.clone().prop_map(|c| J::Arr(vec![c])),
+        1 => message_choice.prop_map(|c| J::Arr(vec![c])),
+        1 => (choice, super_choice()).prop_map(|(a, b)| J::Arr(vec![a, b])),
+    ]
+    .boxed();
+    let any_shape = obj(vec![
+        ("id", s()),
+        ("object", s()),
+        ("created", n()),
+        ("model", s()),
+        ("choices", choices),
+        ("usage", obj(vec![("prompt_tokens", n()), ("completion_tokens", n())])),
+    ]);
+    prop_oneof![1 => any_shape, 1 => streamed_chunk()].boxed()
+}
+
+/// A chunk as streams send them, plain values in the usual order.
+fn streamed_chunk() -> BoxedStrategy<J> {
+    let plain = || "[a-z0-9-]{0,12}".prop_map(J::Str);
+    let finish = prop_oneof![3 => Just(J::Lit("null")), 1 => some_str().prop_map(J::Str)];
+    let key = prop::sample::select(vec!["content", "reasoning", "reasoning_content"]);
+    (plain(), number(), plain(), key, prop::option::of(plain()), finish)
+        .prop_map(|(id, created, model, key, role, finish)| {
+            let mut delta = vec![];
+            delta.extend(role.map(|r| ("role".to_owned(), r)));
+            delta.push((key.to_owned(), J::Str(HOLE.to_owned())));
+            let choice = J::Obj(vec![
+                ("index".to_owned(), J::Num("0".to_owned())),
+                ("delta".to_owned(), J::Obj(delta)),
+                ("logprobs".to_owned(), J::Lit("null")),
+                ("finish_reason".to_owned(), finish),
+            ]);
+            J::Obj(vec![
+                ("id".to_owned(), id),
+                ("object".to_owned(), J::Str("chat.completion.chunk".to_owned())),
+                ("created".to_owned(), J::Num(created)),
+                ("model".to_owned(), model),
+                ("choices".to_owned(), J::Arr(vec![choice])),
+            ])
+        })
+        .boxed()
+}
+
+/// Any choice, for chunks with two.
+fn super_choice() -> BoxedStrategy<J> {
+    choice()
+}
+
+/// What the next payload of a sequence is.
+#[derive(Debug, Clone)]
+enum Next {
+    /// The template with this body in the hole.
+    Fill(String),
+    /// Filled, then one edit anywhere (as in [`text`]).
+    Edited(String, usize, &'static str, u8),
+    /// Something unrelated.
+    Other(String),
+}
+
+fn next() -> impl Strategy<Value = Next> {
+    prop_oneof![
+        10 => hole_body().prop_map(Next::Fill),
+        2 => (hole_body(), any::<usize>(), prop::sample::select(SNIPPETS), 0u8..3)
+            .prop_map(|(b, at, snippet, how)| Next::Edited(b, at, snippet, how)),
+        1 => text().prop_map(Next::Other),
+    ]
+}
+
+/// A template and the payloads made from it.
+fn sequence() -> impl Strategy<Value = Vec<String>> {
+    (hole_chunk(), prop::collection::vec(any::<u8>(), 64), prop::collection::vec(next(), 1..10))
+        .prop_map(|(j, ws, nexts)| {
+            let mut template = String::new();
+            j.write(&mut template, &mut ws.into_iter().cycle());
+            nexts
+                .into_iter()
+                .map(|next| match next {
+                    Next::Fill(body) => template.replace(HOLE, &body),
+                    Next::Edited(body, at, snippet, how) => {
+                        let mut bytes = template.replace(HOLE, &body).into_bytes();
+                        let at = at % (bytes.len() + 1);
+                        match how {
+                            0 if at < bytes.len() => bytes[at] = snippet.as_bytes()[0],
+                            1 if at < bytes.len() => {
+                                bytes.remove(at);
+                            }
+                            _ => bytes.splice(at..at, snippet.bytes()).for_each(drop),
+                        }
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    Next::Other(text) => text,
+                })
+                .collect()
+        })
+}
+
+/// Feeds `payloads` to one [`Parser`]; each result must be [`parse`]'s.
+/// Returns how many were reused.
+fn check_sequence(payloads: &[String]) -> Result<u64, TestCaseError> {
+    let mut parser = Parser::new();
+    for (i, text) in payloads.iter().enumerate() {
+        let stateless = parse(text);
+        let reused_before = parser.reused();
+        let streamed = parser.parse(text);
+        let how = if parser.reused() > reused_before { "reused" } else { "parsed" };
+        match (&streamed, &stateless) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "payload {} ({}) {:?}", i, how, text),
+            _ => prop_assert_eq!(kind(&streamed), kind(&stateless), "payload {} {:?}", i, text),
+        }
+    }
+    Ok(parser.reused())
+}
+
 fn kind<'r, 'a>(r: &'r Result<Payload<'a>, Error>) -> Result<&'r Payload<'a>, &'static str> {
     r.as_ref().map_err(Error::kind_str)
 }
@@ -450,6 +622,11 @@ proptest! {
     }
 
     #[test]
+    fn parser_reusing_a_parse_is_the_same_as_parse(payloads in sequence()) {
+        check_sequence(&payloads)?;
+    }
+
+    #[test]
     fn same_as_reference_on_jsonish_noise(text in r#"[\[\]{}":,0-9a-z_\\ .eE+-]{0,64}"#) {
         check(&text)?;
     }
@@ -479,6 +656,25 @@ fn generator_covers_every_outcome() {
     }
     eprintln!("chunks {chunks} (with choices {choices}) api {api} json {json} shape {shape}");
     assert!(chunks >= 400 && choices >= 200 && json >= 200 && shape >= 50 && api >= 20);
+}
+
+/// The sequences reuse often enough for the property to test reuse, and
+/// fall back often enough to test the fallback.
+#[test]
+fn sequences_exercise_reuse() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = sequence();
+    let (mut payloads, mut reused) = (0, 0);
+    for _ in 0..1000 {
+        let sequence = strategy.new_tree(&mut runner).unwrap().current();
+        payloads += sequence.len() as u64;
+        reused += check_sequence(&sequence).unwrap();
+    }
+    eprintln!("{reused} of {payloads} payloads reused");
+    assert!(reused * 5 >= payloads && reused * 5 <= payloads * 4, "{reused} of {payloads}");
 }
 
 #[test]
