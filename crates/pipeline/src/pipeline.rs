@@ -55,6 +55,8 @@ struct StreamState {
     input_end: Option<InputEnd>,
     /// Reused splitters of ended streams.
     spare: Vec<Splitter>,
+    /// Reads payloads, reusing the previous parse when only the text changed.
+    parser: thinktee_chunk::Parser,
 }
 
 #[derive(Debug)]
@@ -124,6 +126,7 @@ impl Pipeline {
                 api_error: false,
                 input_end: None,
                 spare: Vec::new(),
+                parser: thinktee_chunk::Parser::new(),
             },
         }
     }
@@ -252,18 +255,20 @@ impl StreamState {
     }
 
     fn on_data<S: Sink>(&mut self, event_type: &str, data: &str, em: &mut Emitter<'_, S>) {
-        match thinktee_chunk::parse_event(event_type, data) {
+        // Matched by reference: moving a chunk out of the result is a
+        // copy of several hundred bytes per event.
+        match &self.parser.parse_event(event_type, data) {
             Ok(Payload::Done) => {
                 self.start(em);
                 self.done = true;
                 self.end(em);
             }
-            Ok(Payload::Chunk(chunk)) => self.on_chunk(&chunk, data.len(), false, em),
+            Ok(Payload::Chunk(chunk)) => self.on_chunk(chunk, data.len(), false, em),
             Ok(Payload::Completion(chunk)) => {
-                self.on_chunk(&chunk, data.len(), true, em);
+                self.on_chunk(chunk, data.len(), true, em);
                 self.done = true;
             }
-            Ok(Payload::Error(api)) => self.on_api_error(&api, em),
+            Ok(Payload::Error(api)) => self.on_api_error(api, em),
             Err(e) => {
                 let kind = match e.kind_str() {
                     "invalid_json" => ErrorKind::InvalidJson,
