@@ -20,7 +20,9 @@ pub(crate) fn own(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
 pub(crate) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(at) = rest.find('\\') {
+    // memchr, not `str::find`: a short text with a few escapes is searched
+    // once per escape, and each search must start cheaply.
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         let escape = &rest[at + 1..];
         let (ch, used) = match escape.as_bytes().first() {
