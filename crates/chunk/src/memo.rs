@@ -30,7 +30,7 @@ use crate::choice::{Choice, FinishReason, ReasoningField};
 use crate::error::Error;
 use crate::payload::{Choices, Chunk, Payload, parse_with};
 use crate::scan::Scanner;
-use crate::text::unescape;
+use crate::text::{unescape, unescape_into};
 use crate::usage::Usage;
 
 /// Payloads longer than this are parsed without being kept: keeping them
@@ -42,8 +42,12 @@ const MAX_KEPT: usize = 4096;
 /// faster when consecutive chunks differ only in their text (as streamed
 /// chunks do).
 ///
-/// It keeps a copy of one earlier payload, at most 4 KiB, and allocates
-/// only while that copy grows.
+/// It keeps a copy of one earlier payload, at most 4 KiB, and a buffer
+/// for text with escapes: a reused payload whose text had escapes borrows
+/// its unescaped text from that buffer, so a payload from [`Parser::parse`]
+/// lives only until the next call (use [`Payload::into_owned`] to keep it).
+/// Once both have grown to size, reading a stream allocates only for the
+/// payloads that are not reused.
 ///
 /// ```
 /// use thinktee_chunk::{Parser, Payload};
@@ -65,6 +69,8 @@ pub struct Parser {
     kept: Option<Kept>,
     /// The buffer of the last kept payload, reused for the next one.
     spare: String,
+    /// The unescaped text of the last reused payload.
+    text: String,
     hits: u64,
 }
 
@@ -103,10 +109,17 @@ impl Parser {
     ///
     /// As [`parse`](crate::parse).
     #[inline]
-    pub fn parse<'a>(&mut self, data: &'a str) -> Result<Payload<'a>, Error> {
-        if let Some(payload) = self.kept.as_ref().and_then(|kept| kept.reuse(data)) {
+    pub fn parse<'a>(&'a mut self, data: &'a str) -> Result<Payload<'a>, Error> {
+        if let Some(hit) = self.kept.as_ref().and_then(|kept| kept.reuse(data)) {
             self.hits += 1;
-            return Ok(payload);
+            let text = if hit.escaped {
+                self.text.clear();
+                unescape_into(&mut self.text, hit.text);
+                &self.text
+            } else {
+                hit.text
+            };
+            return Ok(hit.build(Cow::Borrowed(text)));
         }
         let mut s = Scanner::new(data);
         let payload = parse_with(&mut s)?;
@@ -125,7 +138,7 @@ impl Parser {
     /// As [`parse_event`](crate::parse_event).
     #[inline]
     pub fn parse_event<'a>(
-        &mut self,
+        &'a mut self,
         event_type: &str,
         data: &'a str,
     ) -> Result<Payload<'a>, Error> {
@@ -214,10 +227,10 @@ impl Kept {
         })
     }
 
-    /// The parse of `data` if it is the kept payload with only the text
-    /// string's body changed.
+    /// If `data` is the kept payload with only the text string's body
+    /// changed: that body and every borrowed value, in `data`.
     #[inline]
-    fn reuse<'a>(&self, data: &'a str) -> Option<Payload<'a>> {
+    fn reuse<'k, 'a>(&'k self, data: &'a str) -> Option<Hit<'k, 'a>> {
         let (old, new) = (self.src.as_bytes(), data.as_bytes());
         let (start, end) = (self.body.start, self.body.end);
         let tail = old.len() - end;
@@ -228,7 +241,7 @@ impl Kept {
         // The same scanner reads the new string from its opening quote; it
         // must end exactly at the kept closing quote.
         let mut s = Scanner::at(data, start - 1);
-        let text = s.text().ok()??;
+        let (text, escaped) = s.text_raw().ok()??;
         if s.pos() != new_end + 1 {
             return None;
         }
@@ -240,38 +253,68 @@ impl Kept {
             } else {
                 r.start + new_end - end..r.end + new_end - end
             };
-            data.get(r).map(Cow::Borrowed)
+            data.get(r)
         };
         let field = |r: &Option<Range<usize>>| match r {
             None => Some(None),
             Some(r) => at(r).map(Some),
         };
-        let (content, reasoning) = match self.reasoning {
+        Some(Hit {
+            kept: self,
+            text,
+            escaped,
+            id: field(&self.id)?,
+            model: field(&self.model)?,
+            role: field(&self.role)?,
+            finish: match &self.finish {
+                None => None,
+                Some(Finish::Known(known)) => Some(known.clone()),
+                Some(Finish::Other(r)) => Some(FinishReason::Other(Cow::Borrowed(at(r)?))),
+            },
+        })
+    }
+}
+
+/// A payload found to be the kept one with a new text: its borrowed values.
+#[derive(Debug)]
+struct Hit<'k, 'a> {
+    kept: &'k Kept,
+    /// The new text string's body, escapes and all.
+    text: &'a str,
+    escaped: bool,
+    id: Option<&'a str>,
+    model: Option<&'a str>,
+    role: Option<&'a str>,
+    finish: Option<FinishReason<'a>>,
+}
+
+impl<'a> Hit<'_, 'a> {
+    /// The payload, with `text` (unescaped) as its text.
+    #[inline]
+    fn build(self, text: Cow<'a, str>) -> Payload<'a> {
+        let kept = self.kept;
+        let (content, reasoning) = match kept.reasoning {
             None => (Some(text), None),
             Some(_) => (None, Some(text)),
         };
         // Built in one expression, straight into the result.
-        Some(Payload::Chunk(Chunk {
-            id: field(&self.id)?,
-            model: field(&self.model)?,
-            created: self.created,
+        Payload::Chunk(Chunk {
+            id: self.id.map(Cow::Borrowed),
+            model: self.model.map(Cow::Borrowed),
+            created: kept.created,
             choices: Choices::one(Choice {
-                index: self.index,
-                role: field(&self.role)?,
+                index: kept.index,
+                role: self.role.map(Cow::Borrowed),
                 content,
                 reasoning,
-                reasoning_field: self.reasoning,
-                finish_reason: match &self.finish {
-                    None => None,
-                    Some(Finish::Known(known)) => Some(known.clone()),
-                    Some(Finish::Other(r)) => Some(FinishReason::Other(at(r)?)),
-                },
+                reasoning_field: kept.reasoning,
+                finish_reason: self.finish,
                 filters: Vec::new(),
             }),
-            usage: self.usage,
+            usage: kept.usage,
             filters: Vec::new(),
             error: None,
-        }))
+        })
     }
 }
 

@@ -558,6 +558,15 @@ impl<'a> Scanner<'a> {
     /// (skipped).
     #[inline]
     pub(crate) fn text(&mut self) -> Scan<Option<Cow<'a, str>>> {
+        Ok(self.text_raw()?.map(|(body, escaped)| {
+            if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }
+        }))
+    }
+
+    /// [`Scanner::text`] before unescaping: the string's body and whether
+    /// it has escapes.
+    #[inline]
+    pub(crate) fn text_raw(&mut self) -> Scan<Option<(&'a str, bool)>> {
         if self.peek()? != b'"' {
             return self.skip_value().map(|()| None);
         }
@@ -567,7 +576,7 @@ impl<'a> Scanner<'a> {
         let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
         self.texts += 1;
         self.text_body = (start, self.pos - 1);
-        Ok(Some(if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }))
+        Ok(Some((body, escaped)))
     }
 
     /// Consumes `word` (a literal) or rejects.

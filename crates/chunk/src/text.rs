@@ -19,6 +19,12 @@ pub(crate) fn own(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
 /// would reject when unescaping) becomes U+FFFD rather than failing.
 pub(crate) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    unescape_into(&mut out, s);
+    out
+}
+
+/// [`unescape`], appending to `out`.
+pub(crate) fn unescape_into(out: &mut String, s: &str) {
     let mut rest = s;
     // memchr, not `str::find`: a short text with a few escapes is searched
     // once per escape, and each search must start cheaply.
@@ -41,7 +47,6 @@ pub(crate) fn unescape(s: &str) -> String {
         rest = &escape[used..];
     }
     out.push_str(rest);
-    out
 }
 
 /// `XXXX` (after `\u`), or a surrogate pair `XXXX\uYYYY`: the character

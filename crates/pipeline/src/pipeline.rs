@@ -32,6 +32,10 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Pipeline {
     sse: Decoder,
+    /// Reads payloads, reusing the previous parse when only the text
+    /// changed. Its payloads borrow from it, so it is kept apart from the
+    /// state they update.
+    parser: thinktee_chunk::Parser,
     stream: StreamState,
 }
 
@@ -55,8 +59,6 @@ struct StreamState {
     input_end: Option<InputEnd>,
     /// Reused splitters of ended streams.
     spare: Vec<Splitter>,
-    /// Reads payloads, reusing the previous parse when only the text changed.
-    parser: thinktee_chunk::Parser,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ impl Pipeline {
         }
         Pipeline {
             sse: sse.build(),
+            parser: thinktee_chunk::Parser::new(),
             stream: StreamState {
                 splitter: options.splitter,
                 index: 0,
@@ -126,7 +129,6 @@ impl Pipeline {
                 api_error: false,
                 input_end: None,
                 spare: Vec::new(),
-                parser: thinktee_chunk::Parser::new(),
             },
         }
     }
@@ -159,11 +161,11 @@ impl Pipeline {
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
         let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
-        let stream = &mut self.stream;
+        let (stream, parser) = (&mut self.stream, &mut self.parser);
         if !bytes.is_empty() {
             em.emit(stream.index, Event::Input { bytes: bytes.len() });
         }
-        self.sse.feed(bytes, |frame| stream.on_frame(frame, &mut em));
+        self.sse.feed(bytes, |frame| stream.on_frame(frame, parser, &mut em));
         em.status
     }
 
@@ -193,10 +195,10 @@ impl Pipeline {
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
         let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
-        let stream = &mut self.stream;
+        let (stream, parser) = (&mut self.stream, &mut self.parser);
         em.emit(stream.index, Event::InputEnd(end));
         stream.input_end = Some(end.clone());
-        self.sse.finish(|frame| stream.on_frame(frame, &mut em));
+        self.sse.finish(|frame| stream.on_frame(frame, parser, &mut em));
         if self.stream.started {
             self.stream.end(&mut em);
         }
@@ -211,7 +213,7 @@ impl Pipeline {
         let mut em = Emitter { sink, at: None, status: Ok(Flow::Continue) };
         let stream = &mut self.stream;
         em.emit(stream.index, Event::Input { bytes: json.len() });
-        stream.on_data("message", json, &mut em);
+        stream.on_data("message", json, &mut self.parser, &mut em);
         if stream.started {
             stream.end(&mut em);
         }
@@ -229,9 +231,14 @@ impl StreamState {
         }
     }
 
-    fn on_frame<S: Sink>(&mut self, frame: Frame<'_>, em: &mut Emitter<'_, S>) {
+    fn on_frame<S: Sink>(
+        &mut self,
+        frame: Frame<'_>,
+        parser: &mut thinktee_chunk::Parser,
+        em: &mut Emitter<'_, S>,
+    ) {
         match frame {
-            Frame::Event(ev) => self.on_data(ev.event, ev.data, em),
+            Frame::Event(ev) => self.on_data(ev.event, ev.data, parser, em),
             Frame::Comment(text) => em.emit(self.index, Event::Comment(text)),
             Frame::Skipped(e) => {
                 let kind = match e {
@@ -254,10 +261,16 @@ impl StreamState {
         em.emit(self.index, Event::Error(&error));
     }
 
-    fn on_data<S: Sink>(&mut self, event_type: &str, data: &str, em: &mut Emitter<'_, S>) {
+    fn on_data<S: Sink>(
+        &mut self,
+        event_type: &str,
+        data: &str,
+        parser: &mut thinktee_chunk::Parser,
+        em: &mut Emitter<'_, S>,
+    ) {
         // Matched by reference: moving a chunk out of the result is a
         // copy of several hundred bytes per event.
-        match &self.parser.parse_event(event_type, data) {
+        match &parser.parse_event(event_type, data) {
             Ok(Payload::Done) => {
                 self.start(em);
                 self.done = true;
