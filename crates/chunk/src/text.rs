@@ -25,28 +25,58 @@ pub(crate) fn unescape(s: &str) -> String {
 
 /// [`unescape`], appending to `out`.
 pub(crate) fn unescape_into(out: &mut String, s: &str) {
-    let mut rest = s;
-    // memchr, not `str::find`: a short text with a few escapes is searched
-    // once per escape, and each search must start cheaply.
-    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
-        out.push_str(&rest[..at]);
-        let escape = &rest[at + 1..];
-        let (ch, used) = match escape.as_bytes().first() {
-            Some(b'"') => ('"', 1),
-            Some(b'\\') => ('\\', 1),
-            Some(b'/') => ('/', 1),
-            Some(b'b') => ('\u{8}', 1),
-            Some(b'f') => ('\u{c}', 1),
-            Some(b'n') => ('\n', 1),
-            Some(b'r') => ('\r', 1),
-            Some(b't') => ('\t', 1),
-            Some(b'u') => unicode_escape(&escape[1..]).map_or(('\u{fffd}', 1), |(c, n)| (c, 1 + n)),
-            _ => ('\u{fffd}', 0),
+    out.reserve(s.len());
+    let bytes = s.as_bytes();
+    // `plain`: where the text not yet copied starts.
+    let mut plain = 0;
+    while let Some(at) = find_backslash(bytes, plain) {
+        out.push_str(s.get(plain..at).unwrap_or_default());
+        // `used`: the escape's length, backslash included.
+        let (ch, used) = match bytes.get(at + 1) {
+            Some(b'"') => ('"', 2),
+            Some(b'\\') => ('\\', 2),
+            Some(b'/') => ('/', 2),
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => {
+                let hex = s.get(at + 2..).unwrap_or_default();
+                unicode_escape(hex).map_or(('\u{fffd}', 2), |(c, n)| (c, 2 + n))
+            }
+            _ => ('\u{fffd}', 1),
         };
         out.push(ch);
-        rest = &escape[used..];
+        plain = at + used;
     }
-    out.push_str(rest);
+    out.push_str(s.get(plain..).unwrap_or_default());
+}
+
+/// Index of the first `\` at or after `at`. Text deltas are short and a
+/// string with escapes is searched once per escape, so a short rest is
+/// searched a word at a time inline, a long one with memchr.
+#[inline]
+fn find_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let rest = bytes.get(at..)?;
+    if rest.len() > 64 {
+        return memchr::memchr(b'\\', rest).map(|i| at + i);
+    }
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(word);
+        let x = u64::from_le_bytes(buf) ^ (ONES * u64::from(b'\\'));
+        // The lowest flagged byte is exact (a false flag needs a borrow
+        // from a true one below it).
+        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes.get(at..)?.iter().position(|&b| b == b'\\').map(|i| at + i)
 }
 
 /// `XXXX` (after `\u`), or a surrogate pair `XXXX\uYYYY`: the character
@@ -116,6 +146,17 @@ mod tests {
     }
 
     proptest! {
+        /// The word-at-a-time search finds the first backslash, in short
+        /// rests and in long ones (memchr).
+        #[test]
+        fn find_backslash_is_a_byte_search(
+            bytes in prop::collection::vec(prop_oneof![Just(b'\\'), Just(b']'), Just(0x80u8), Just(0xDCu8), any::<u8>()], 0..100),
+            from in 0usize..100,
+        ) {
+            let naive = bytes.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\\')).map(|i| from + i);
+            prop_assert_eq!(find_backslash(&bytes, from), naive);
+        }
+
         /// Same text as serde_json's own unescaping, for any valid literal.
         #[test]
         fn agrees_with_serde_json(pieces in prop::collection::vec(piece(), 0..16)) {
