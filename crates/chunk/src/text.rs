@@ -31,27 +31,37 @@ pub(crate) fn unescape_into(out: &mut String, s: &str) {
     let mut plain = 0;
     while let Some(at) = find_backslash(bytes, plain) {
         out.push_str(s.get(plain..at).unwrap_or_default());
-        // `used`: the escape's length, backslash included.
-        let (ch, used) = match bytes.get(at + 1) {
-            Some(b'"') => ('"', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b't') => ('\t', 2),
-            Some(b'u') => {
+        // `used`: the escape's length, backslash included. A table, not a
+        // `match`: a jump table on the escaped byte mispredicts often.
+        let next = bytes.get(at + 1).copied().unwrap_or(0);
+        let (ch, used) = match SHORT_ESCAPES[usize::from(next)] {
+            0 if next == b'u' => {
                 let hex = s.get(at + 2..).unwrap_or_default();
                 unicode_escape(hex).map_or(('\u{fffd}', 2), |(c, n)| (c, 2 + n))
             }
-            _ => ('\u{fffd}', 1),
+            0 => ('\u{fffd}', 1),
+            b => (char::from(b), 2),
         };
         out.push(ch);
         plain = at + used;
     }
     out.push_str(s.get(plain..).unwrap_or_default());
 }
+
+/// What each one-character escape (`\n`, `\"`, ...) stands for, by the
+/// byte after the backslash; 0 for any other byte.
+const SHORT_ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[b'b' as usize] = 0x08;
+    table[b'f' as usize] = 0x0C;
+    table[b'n' as usize] = b'\n';
+    table[b'r' as usize] = b'\r';
+    table[b't' as usize] = b'\t';
+    table
+};
 
 /// Index of the first `\` at or after `at`. Text deltas are short and a
 /// string with escapes is searched once per escape, so a short rest is
