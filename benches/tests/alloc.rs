@@ -1,7 +1,9 @@
 //! Heap allocations per event on the realistic R1 streams of the benches,
 //! after a warm-up stream, counted with `thinktee-testkit`'s allocator:
 //! none in the SSE decoder and the splitter, at most one per event end to
-//! end (`Pipeline` into a sink that does nothing).
+//! end (`Pipeline` into a sink that does nothing), and in fact almost none:
+//! the pipeline's `chunk::Parser` reuses the previous parse, escaped text
+//! included, for nearly every payload of a stream.
 //!
 //! Run with `--nocapture` to see the measured counts.
 
@@ -129,6 +131,37 @@ fn chunk_parse_allocations_are_reported() {
             dialect.name()
         );
         report(&format!("chunk parse ({})", dialect.name()), allocations, payloads.len());
+        let mut parser = thinktee_chunk::Parser::new();
+        let (chunks, allocations) = count_allocations(|| {
+            payloads.iter().filter(|p| matches!(parser.parse(p), Ok(Payload::Chunk(_)))).count()
+        });
+        eprintln!(
+            "chunk::Parser ({}): {chunks} chunks, {} reused",
+            dialect.name(),
+            parser.reused()
+        );
+        report(&format!("chunk::Parser ({})", dialect.name()), allocations, payloads.len());
+    }
+}
+
+/// A reused payload borrows its unescaped text from the parser, so the
+/// pipeline allocates only for the few payloads of a stream it reads in
+/// full (the first chunks, the switch from reasoning to answer, the last):
+/// well under one allocation in twenty events.
+#[test]
+fn end_to_end_allocates_only_for_payloads_it_cannot_reuse() {
+    for dialect in [Dialect::ReasoningContent, Dialect::Inline] {
+        let stream = r1_stream(dialect, LEN);
+        for chunking in CUTS {
+            let allocations = pipeline_allocations(&stream, chunking);
+            let per_event = allocations as f64 / stream.events as f64;
+            assert!(
+                per_event < 0.05,
+                "{per_event:.3} allocations per event ({} {})",
+                dialect.name(),
+                chunking.name()
+            );
+        }
     }
 }
 
