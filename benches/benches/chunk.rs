@@ -2,6 +2,10 @@
 //! owned `#[derive(Deserialize)]` structs (what a user writes today), on
 //! every `data` payload of the realistic R1 streams in both dialects. The
 //! stage takes whole payloads, so there is no chunking here.
+//!
+//! `thinktee` parses each payload alone (`parse`); `thinktee-parser` reads
+//! them in stream order with one `Parser`, which reuses the previous parse
+//! when only the text changed, as the pipeline does.
 
 use std::hint::black_box;
 
@@ -18,6 +22,21 @@ fn thinktee(payloads: &[String]) -> Tally {
     let (mut choices, mut bytes) = (0, 0);
     for data in payloads {
         if let Ok(Payload::Chunk(chunk)) = thinktee_chunk::parse(data) {
+            for choice in &chunk.choices {
+                choices += 1;
+                bytes += choice.content.as_deref().map_or(0, str::len);
+                bytes += choice.reasoning.as_deref().map_or(0, str::len);
+            }
+        }
+    }
+    (choices, bytes)
+}
+
+fn thinktee_parser(payloads: &[String]) -> Tally {
+    let (mut choices, mut bytes) = (0, 0);
+    let mut parser = thinktee_chunk::Parser::new();
+    for data in payloads {
+        if let Ok(Payload::Chunk(chunk)) = parser.parse(data) {
             for choice in &chunk.choices {
                 choices += 1;
                 bytes += choice.content.as_deref().map_or(0, str::len);
@@ -81,12 +100,16 @@ fn chunk(c: &mut Criterion) {
             })
             .collect();
         assert_eq!(thinktee(&payloads), serde_owned(&payloads), "same choices and text");
+        assert_eq!(thinktee_parser(&payloads), serde_owned(&payloads), "same choices and text");
         assert_eq!(thinktee(&payloads), sonic(&payloads), "same choices and text");
         assert_eq!(serde_ignored(&payloads), payloads.len(), "every payload is valid JSON");
         let len: usize = payloads.iter().map(String::len).sum();
         group.throughput(Throughput::Bytes(len as u64));
         group.bench_function(BenchmarkId::new("thinktee", dialect.name()), |b| {
             b.iter(|| thinktee(black_box(&payloads)))
+        });
+        group.bench_function(BenchmarkId::new("thinktee-parser", dialect.name()), |b| {
+            b.iter(|| thinktee_parser(black_box(&payloads)))
         });
         group.bench_function(BenchmarkId::new("serde-owned", dialect.name()), |b| {
             b.iter(|| serde_owned(black_box(&payloads)))
