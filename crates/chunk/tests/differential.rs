@@ -372,6 +372,21 @@ const SNIPPETS: &[&str] = &[
     "/", "\u{c}",
 ];
 
+/// `text` with one edit at `at` (modulo its length + 1): its byte replaced
+/// by `snippet`'s first (`how` 0), removed (1), or `snippet` inserted.
+fn edited(text: String, at: usize, snippet: &str, how: u8) -> String {
+    let mut bytes = text.into_bytes();
+    let at = at % (bytes.len() + 1);
+    match how {
+        0 if at < bytes.len() => bytes[at] = snippet.as_bytes()[0],
+        1 if at < bytes.len() => {
+            bytes.remove(at);
+        }
+        _ => bytes.splice(at..at, snippet.bytes()).for_each(drop),
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// A rendered chunk, maybe mutated: a byte replaced, inserted or removed, or
 /// the text cut short.
 fn text() -> impl Strategy<Value = String> {
@@ -384,16 +399,7 @@ fn text() -> impl Strategy<Value = String> {
         let mut out = String::new();
         j.write(&mut out, &mut ws.into_iter().cycle());
         if let Some((at, snippet, how)) = edit {
-            let mut bytes = out.into_bytes();
-            let at = at % (bytes.len() + 1);
-            match how {
-                0 if at < bytes.len() => bytes[at] = snippet.as_bytes()[0],
-                1 if at < bytes.len() => {
-                    bytes.remove(at);
-                }
-                _ => bytes.splice(at..at, snippet.bytes()).for_each(drop),
-            }
-            out = String::from_utf8_lossy(&bytes).into_owned();
+            out = edited(out, at, snippet, how);
         }
         if cut == 0 {
             let mut at = out.len() / 2;
@@ -537,16 +543,7 @@ fn sequence() -> impl Strategy<Value = Vec<String>> {
                 .map(|next| match next {
                     Next::Fill(body) => template.replace(HOLE, &body),
                     Next::Edited(body, at, snippet, how) => {
-                        let mut bytes = template.replace(HOLE, &body).into_bytes();
-                        let at = at % (bytes.len() + 1);
-                        match how {
-                            0 if at < bytes.len() => bytes[at] = snippet.as_bytes()[0],
-                            1 if at < bytes.len() => {
-                                bytes.remove(at);
-                            }
-                            _ => bytes.splice(at..at, snippet.bytes()).for_each(drop),
-                        }
-                        String::from_utf8_lossy(&bytes).into_owned()
+                        edited(template.replace(HOLE, &body), at, snippet, how)
                     }
                     Next::Other(text) => text,
                 })
