@@ -67,8 +67,6 @@ const MAX_KEPT: usize = 4096;
 #[derive(Debug, Default)]
 pub struct Parser {
     kept: Option<Kept>,
-    /// The buffer of the last kept payload, reused for the next one.
-    spare: String,
     /// The unescaped text of the last reused payload.
     text: String,
     hits: u64,
@@ -150,21 +148,12 @@ impl Parser {
         self.hits
     }
 
-    /// Forgets the kept payload (its buffer stays, for the next one).
-    pub fn clear(&mut self) {
-        if let Some(kept) = self.kept.take() {
-            self.spare = kept.src;
-        }
-    }
-
     /// Keeps `data` if its one text string is the only thing that a reuse
     /// would change; otherwise keeps what it had.
     fn keep(&mut self, data: &str, body: Range<usize>, payload: &Payload<'_>) {
         let Some(mut kept) = Kept::new(data, body, payload) else { return };
-        let mut src = match self.kept.take() {
-            Some(old) => old.src,
-            None => std::mem::take(&mut self.spare),
-        };
+        // The old copy's buffer holds the new one.
+        let mut src = self.kept.take().map(|old| old.src).unwrap_or_default();
         src.clear();
         src.push_str(data);
         kept.src = src;
