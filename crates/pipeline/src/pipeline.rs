@@ -28,7 +28,9 @@ pub struct Options {
 ///
 /// One pipeline reads one input, which may hold several streams back to
 /// back (a stream ends at `data: [DONE]`). Memory is bounded by the SSE
-/// limits, the splitter's hold bound per choice, and the stream's metadata.
+/// limits, the splitter's hold bound per choice, the stream's metadata, and
+/// the chunk parser's copy of one earlier payload (at most 4 KiB) and its
+/// buffer for one unescaped text (at most one event).
 #[derive(Debug)]
 pub struct Pipeline {
     sse: Decoder,
