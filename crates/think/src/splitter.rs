@@ -110,6 +110,7 @@ impl Splitter {
     /// How many thinking blocks have been closed (by a close tag) in this
     /// stream so far: a caller can compare it around a feed to learn that
     /// thinking ended there.
+    #[inline]
     pub fn closed_blocks(&self) -> u64 {
         self.closed
     }
@@ -118,6 +119,7 @@ impl Splitter {
     /// whitespace). They are emitted before anything fed later, so a caller
     /// that timestamps segments can give the first `pending_len()` bytes
     /// emitted by the next call the time they arrived.
+    #[inline]
     pub fn pending_len(&self) -> usize {
         self.hold.len() + self.carry.map_or(0, |(_, len)| len)
     }
@@ -130,9 +132,21 @@ impl Splitter {
     /// Feeds the next piece of text; calls `out` for every segment that is
     /// decided by it, in order. Text that cannot be decided yet (a partial
     /// tag, undecided text, whitespace in `trim` mode) is held.
+    #[inline]
     pub fn feed<F: FnMut(Segment<'_>)>(&mut self, text: &str, mut out: F) {
         if text.is_empty() {
             return;
+        }
+        // Most feeds are a thinking delta with no tag in it. Inside thinking
+        // only the close tag is relevant, so with nothing carried and no
+        // whitespace to hold (no `trim`), text without its first byte is
+        // all thinking: what `scan` would find, without its set-up.
+        if let (State::Think { .. }, None, false) = (self.state, self.carry, self.config.trim) {
+            let first = self.config.close.as_bytes()[0];
+            if memchr::memchr(first, text.as_bytes()).is_none() {
+                out(Segment { kind: SegmentKind::Thinking, text });
+                return;
+            }
         }
         let rest = match self.carry.take() {
             Some((tag, len)) => self.resume(tag, len, text, &mut out),
