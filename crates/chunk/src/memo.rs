@@ -30,7 +30,7 @@ use crate::choice::{Choice, FinishReason, ReasoningField};
 use crate::error::Error;
 use crate::payload::{Choices, Chunk, Payload, parse_with};
 use crate::scan::Scanner;
-use crate::text::{unescape, unescape_into};
+use crate::text::unescape;
 use crate::usage::Usage;
 
 /// Payloads longer than this are parsed without being kept: keeping them
@@ -108,15 +108,10 @@ impl Parser {
     /// As [`parse`](crate::parse).
     #[inline]
     pub fn parse<'a>(&'a mut self, data: &'a str) -> Result<Payload<'a>, Error> {
-        if let Some(hit) = self.kept.as_ref().and_then(|kept| kept.reuse(data)) {
+        let buf = &mut self.text;
+        if let Some(hit) = self.kept.as_ref().and_then(|kept| kept.reuse(data, buf)) {
             self.hits += 1;
-            let text = if hit.escaped {
-                self.text.clear();
-                unescape_into(&mut self.text, hit.text);
-                &self.text
-            } else {
-                hit.text
-            };
+            let text = if hit.escaped { self.text.as_str() } else { hit.text };
             return Ok(hit.build(Cow::Borrowed(text)));
         }
         let mut s = Scanner::new(data);
@@ -217,9 +212,10 @@ impl Kept {
     }
 
     /// If `data` is the kept payload with only the text string's body
-    /// changed: that body and every borrowed value, in `data`.
+    /// changed: that body and every borrowed value, in `data`. A body with
+    /// escapes is unescaped into `buf` on the way.
     #[inline]
-    fn reuse<'k, 'a>(&'k self, data: &'a str) -> Option<Hit<'k, 'a>> {
+    fn reuse<'k, 'a>(&'k self, data: &'a str, buf: &mut String) -> Option<Hit<'k, 'a>> {
         let (old, new) = (self.src.as_bytes(), data.as_bytes());
         let (start, end) = (self.body.start, self.body.end);
         let tail = old.len() - end;
@@ -230,7 +226,7 @@ impl Kept {
         // The same scanner reads the new string from its opening quote; it
         // must end exactly at the kept closing quote.
         let mut s = Scanner::at(data, start - 1);
-        let (text, escaped) = s.text_raw().ok()??;
+        let (text, escaped) = s.text_into(buf).ok()??;
         if s.pos() != new_end + 1 {
             return None;
         }

@@ -171,26 +171,6 @@ fn find_special(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The value of one hex digit.
-#[inline]
-fn hex(b: u8) -> Option<u16> {
-    match b {
-        b'0'..=b'9' => Some(u16::from(b - b'0')),
-        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
-        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
-        _ => None,
-    }
-}
-
-/// Four hex digits at the start of `bytes`.
-#[inline]
-fn hex4(bytes: &[u8]) -> Option<u16> {
-    match bytes {
-        [a, b, c, d, ..] => Some(hex(*a)? << 12 | hex(*b)? << 8 | hex(*c)? << 4 | hex(*d)?),
-        _ => None,
-    }
-}
-
 /// Nesting of the containers being skipped: one bit per level, set for an
 /// object. The first 64 levels live in a word; deeper ones spill to a `Vec`
 /// (which allocates only then).
@@ -579,6 +559,23 @@ impl<'a> Scanner<'a> {
         Ok(Some((body, escaped)))
     }
 
+    /// [`Scanner::text_raw`] for a string (`None` for any other value, not
+    /// skipped), which when it has escapes is also unescaped into `out`
+    /// (cleared first), leniently, in the same pass.
+    #[inline]
+    pub(crate) fn text_into(&mut self, out: &mut String) -> Scan<Option<(&'a str, bool)>> {
+        if self.peek()? != b'"' {
+            return Ok(None);
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let escaped = self.read_string(out)?;
+        let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
+        self.texts += 1;
+        self.text_body = (start, self.pos - 1);
+        Ok(Some((body, escaped)))
+    }
+
     /// Consumes `word` (a literal) or rejects.
     #[inline]
     fn word(&mut self, word: &[u8]) -> Scan<()> {
@@ -709,26 +706,38 @@ impl<'a> Scanner<'a> {
     /// there was an escape.
     #[inline]
     fn skip_string(&mut self) -> Scan<bool> {
-        let bytes = self.bytes();
+        self.read_string(&mut Skip)
+    }
+
+    /// [`Scanner::skip_string`], giving the body to `out` as it goes when it
+    /// has escapes: one pass both checks and unescapes it.
+    #[inline]
+    fn read_string<O: Unescaped>(&mut self, out: &mut O) -> Scan<bool> {
+        let (bytes, src) = (self.bytes(), self.src);
         let mut escaped = false;
+        // Where the body's text not yet given to `out` starts. Escapes and
+        // quotes are ASCII, so it and `at` are character boundaries.
+        let mut plain = self.pos;
         loop {
             let at = find_special(bytes, self.pos);
             match bytes.get(at) {
                 Some(b'"') => {
+                    if escaped {
+                        out.plain(src.get(plain..at).ok_or(Reject)?);
+                    }
                     self.pos = at + 1;
                     return Ok(escaped);
                 }
                 Some(b'\\') => {
-                    escaped = true;
-                    self.pos = at + 2;
-                    match bytes.get(at + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
-                        Some(b'u') => {
-                            hex4(bytes.get(at + 2..).unwrap_or_default()).ok_or(Reject)?;
-                            self.pos += 4;
-                        }
-                        _ => return Err(Reject),
+                    let (ch, used) = text::escape_at(bytes, at).ok_or(Reject)?;
+                    if !escaped {
+                        escaped = true;
+                        out.start();
                     }
+                    out.plain(src.get(plain..at).ok_or(Reject)?);
+                    out.escape(ch);
+                    self.pos = at + used;
+                    plain = self.pos;
                 }
                 _ => return Err(Reject),
             }
@@ -849,46 +858,54 @@ fn digits(bytes: &[u8], mut at: usize) -> Scan<usize> {
 #[cold]
 fn decode_strict(body: &str) -> Option<String> {
     let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let escape = rest.as_bytes().get(at + 1..)?;
-        let (ch, used) = match escape.first()? {
-            b'"' => ('"', 1),
-            b'\\' => ('\\', 1),
-            b'/' => ('/', 1),
-            b'b' => ('\u{8}', 1),
-            b'f' => ('\u{c}', 1),
-            b'n' => ('\n', 1),
-            b'r' => ('\r', 1),
-            b't' => ('\t', 1),
-            b'u' => {
-                let unit = hex4(escape.get(1..)?)?;
-                match unit {
-                    0xD800..=0xDBFF => {
-                        let low = match escape.get(5..)? {
-                            [b'\\', b'u', tail @ ..] => hex4(tail)?,
-                            _ => return None,
-                        };
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return None;
-                        }
-                        let c = 0x10000
-                            + ((u32::from(unit) - 0xD800) << 10)
-                            + (u32::from(low) - 0xDC00);
-                        (char::from_u32(c)?, 11)
-                    }
-                    0xDC00..=0xDFFF => return None,
-                    _ => (char::from_u32(u32::from(unit))?, 5),
-                }
-            }
-            _ => return None,
-        };
-        out.push(ch);
-        rest = rest.get(at + 1 + used..)?;
+    let bytes = body.as_bytes();
+    let mut plain = 0;
+    while let Some(at) = memchr::memchr(b'\\', bytes.get(plain..)?).map(|i| plain + i) {
+        out.push_str(body.get(plain..at)?);
+        let (ch, used) = text::escape_at(bytes, at)?;
+        out.push(ch?);
+        plain = at + used;
     }
-    out.push_str(rest);
+    out.push_str(body.get(plain..)?);
     Some(out)
+}
+
+/// Where [`Scanner::read_string`] puts a string body with escapes.
+trait Unescaped {
+    /// The body has an escape: its text starts now.
+    fn start(&mut self);
+    /// Text between escapes, as is.
+    fn plain(&mut self, text: &str);
+    /// An escape's character; `None` for a lone surrogate.
+    fn escape(&mut self, ch: Option<char>);
+}
+
+/// Only checking: the text goes nowhere.
+struct Skip;
+
+impl Unescaped for Skip {
+    #[inline]
+    fn start(&mut self) {}
+    #[inline]
+    fn plain(&mut self, _: &str) {}
+    #[inline]
+    fn escape(&mut self, _: Option<char>) {}
+}
+
+/// Leniently unescaped: a lone surrogate becomes U+FFFD.
+impl Unescaped for String {
+    #[inline]
+    fn start(&mut self) {
+        self.clear();
+    }
+    #[inline]
+    fn plain(&mut self, text: &str) {
+        self.push_str(text);
+    }
+    #[inline]
+    fn escape(&mut self, ch: Option<char>) {
+        self.push(ch.unwrap_or('\u{fffd}'));
+    }
 }
 
 #[cfg(test)]

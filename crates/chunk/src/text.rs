@@ -19,33 +19,50 @@ pub(crate) fn own(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
 /// would reject when unescaping) becomes U+FFFD rather than failing.
 pub(crate) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    unescape_into(&mut out, s);
-    out
-}
-
-/// [`unescape`], appending to `out`.
-pub(crate) fn unescape_into(out: &mut String, s: &str) {
-    out.reserve(s.len());
     let bytes = s.as_bytes();
     // `plain`: where the text not yet copied starts.
     let mut plain = 0;
     while let Some(at) = find_backslash(bytes, plain) {
         out.push_str(s.get(plain..at).unwrap_or_default());
-        // `used`: the escape's length, backslash included. A table, not a
-        // `match`: a jump table on the escaped byte mispredicts often.
-        let next = bytes.get(at + 1).copied().unwrap_or(0);
-        let (ch, used) = match SHORT_ESCAPES[usize::from(next)] {
-            0 if next == b'u' => {
-                let hex = s.get(at + 2..).unwrap_or_default();
-                unicode_escape(hex).map_or(('\u{fffd}', 2), |(c, n)| (c, 2 + n))
-            }
-            0 => ('\u{fffd}', 1),
-            b => (char::from(b), 2),
-        };
-        out.push(ch);
+        // The body's syntax was checked; should it not have been, a bad
+        // escape is one U+FFFD for its backslash.
+        let (ch, used) = escape_at(bytes, at).unwrap_or((None, 1));
+        out.push(ch.unwrap_or('\u{fffd}'));
         plain = at + used;
     }
     out.push_str(s.get(plain..).unwrap_or_default());
+    out
+}
+
+/// The escape whose backslash is `bytes[at]`: the character it stands for
+/// and its length in bytes, or `None` if its syntax is wrong (RFC 8259 §7:
+/// one of `"\/bfnrt`, or `u` and four hex digits). A `\u` surrogate pair
+/// is one escape; a lone surrogate is a character of `None`, which a
+/// lenient reader replaces with U+FFFD and a strict one rejects.
+#[inline]
+pub(crate) fn escape_at(bytes: &[u8], at: usize) -> Option<(Option<char>, usize)> {
+    let next = *bytes.get(at + 1)?;
+    if next != b'u' {
+        // A table, not a `match`: a jump table on the escaped byte
+        // mispredicts often.
+        return match SHORT_ESCAPES[usize::from(next)] {
+            0 => None,
+            b => Some((Some(char::from(b)), 2)),
+        };
+    }
+    let unit = hex4(bytes.get(at + 2..)?)?;
+    if (0xD800..=0xDBFF).contains(&unit) {
+        let low = match bytes.get(at + 6..) {
+            Some([b'\\', b'u', tail @ ..]) => hex4(tail),
+            _ => None,
+        };
+        if let Some(low @ 0xDC00..=0xDFFF) = low {
+            let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+            return Some((char::from_u32(c), 12));
+        }
+    }
+    // `None` for a lone surrogate (a low one, or a high one without its pair).
+    Some((char::from_u32(u32::from(unit)), 6))
 }
 
 /// What each one-character escape (`\n`, `\"`, ...) stands for, by the
@@ -89,25 +106,23 @@ fn find_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
     bytes.get(at..)?.iter().position(|&b| b == b'\\').map(|i| at + i)
 }
 
-/// `XXXX` (after `\u`), or a surrogate pair `XXXX\uYYYY`: the character
-/// and how many bytes it used.
-fn unicode_escape(s: &str) -> Option<(char, usize)> {
-    let hex = |s: &str| s.get(..4).and_then(|h| u16::from_str_radix(h, 16).ok());
-    let unit = hex(s)?;
-    match unit {
-        0xD800..=0xDBFF => {
-            let low = s.get(4..).and_then(|r| r.strip_prefix("\\u")).and_then(hex);
-            match low {
-                Some(low @ 0xDC00..=0xDFFF) => {
-                    let c =
-                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-                    Some((char::from_u32(c).unwrap_or('\u{fffd}'), 10))
-                }
-                _ => Some(('\u{fffd}', 4)),
-            }
-        }
-        0xDC00..=0xDFFF => Some(('\u{fffd}', 4)),
-        _ => Some((char::from_u32(u32::from(unit)).unwrap_or('\u{fffd}'), 4)),
+/// The value of one hex digit.
+#[inline]
+fn hex(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// Four hex digits at the start of `bytes`.
+#[inline]
+fn hex4(bytes: &[u8]) -> Option<u16> {
+    match bytes {
+        [a, b, c, d, ..] => Some(hex(*a)? << 12 | hex(*b)? << 8 | hex(*c)? << 4 | hex(*d)?),
+        _ => None,
     }
 }
 
