@@ -143,7 +143,7 @@ impl Splitter {
         // all thinking: what `scan` would find, without its set-up.
         if let (State::Think { .. }, None, false) = (self.state, self.carry, self.config.trim) {
             let first = self.config.close.as_bytes()[0];
-            if memchr::memchr(first, text.as_bytes()).is_none() {
+            if !contains_byte(first, text.as_bytes()) {
                 out(Segment { kind: SegmentKind::Thinking, text });
                 return;
             }
@@ -520,6 +520,26 @@ impl Splitter {
     }
 }
 
+/// Whether `hay` holds `needle`: short deltas a word at a time inline,
+/// longer ones with memchr.
+#[inline]
+fn contains_byte(needle: u8, hay: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    if hay.len() > 64 {
+        return memchr::memchr(needle, hay).is_some();
+    }
+    let mut words = hay.chunks_exact(8);
+    let mut flags = 0;
+    for word in &mut words {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(word);
+        let x = u64::from_le_bytes(buf) ^ (ONES * u64::from(needle));
+        flags |= x.wrapping_sub(ONES) & !x & HIGHS;
+    }
+    flags != 0 || words.remainder().contains(&needle)
+}
+
 #[inline]
 fn emit<F: FnMut(Segment<'_>)>(out: &mut F, kind: SegmentKind, text: &str) {
     if !text.is_empty() {
@@ -539,4 +559,21 @@ pub fn split_all(config: &Config, text: &str) -> (Vec<(SegmentKind, String)>, Ou
     splitter.feed(text, &mut push);
     let outcome = splitter.finish(&mut push);
     (segments, outcome)
+}
+
+#[cfg(test)]
+mod search_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time search answers as a byte search does, with
+        /// the needle in any position (the last bytes of a short delta too)
+        /// and next to bytes that borrow (0x00, 0x80, the needle ± 1).
+        #[test]
+        fn contains_byte_is_a_byte_search(
+            hay in prop::collection::vec(prop_oneof![Just(b'<'), Just(b';'), Just(b'='), Just(0u8), Just(0x80u8), any::<u8>()], 0..100),
+        ) {
+            prop_assert_eq!(super::contains_byte(b'<', &hay), hay.contains(&b'<'));
+        }
+    }
 }
