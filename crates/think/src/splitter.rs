@@ -137,15 +137,25 @@ impl Splitter {
         if text.is_empty() {
             return;
         }
-        // Most feeds are a thinking delta with no tag in it. Inside thinking
-        // only the close tag is relevant, so with nothing carried and no
-        // whitespace to hold (no `trim`), text without its first byte is
-        // all thinking: what `scan` would find, without its set-up.
-        if let (State::Think { .. }, None, false) = (self.state, self.carry, self.config.trim) {
-            let first = self.config.close.as_bytes()[0];
-            if !contains_byte(first, text.as_bytes()) {
-                out(Segment { kind: SegmentKind::Thinking, text });
-                return;
+        // Most feeds are a delta with no tag in it, in thinking or in the
+        // answer. With nothing carried and no whitespace to hold (no
+        // `trim`), such text is all of the current kind: what `scan` would
+        // find, without its set-up. Inside thinking only the close tag is
+        // relevant; in the answer no tag is, unless blocks may interleave.
+        if self.carry.is_none() && !self.config.trim {
+            match self.state {
+                State::Think { .. }
+                    if !contains_byte(self.config.close.as_bytes()[0], text.as_bytes()) =>
+                {
+                    out(Segment { kind: SegmentKind::Thinking, text });
+                    return;
+                }
+                State::Answer { .. } if !self.config.interleaved => {
+                    self.state = State::Answer { leading: false };
+                    out(Segment { kind: SegmentKind::Answer, text });
+                    return;
+                }
+                _ => {}
             }
         }
         let rest = match self.carry.take() {
