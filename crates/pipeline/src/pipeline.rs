@@ -398,28 +398,31 @@ impl StreamState {
     }
 
     /// The state of choice `index`, created on first sight.
+    #[inline]
     fn choice(&mut self, index: u32) -> &mut ChoiceState {
         let at = match self.choices.iter().position(|c| c.index == index) {
             Some(at) => at,
-            None => {
-                let splitter = self
-                    .spare
-                    .pop()
-                    .unwrap_or_else(|| Splitter::with_config(self.splitter.clone()));
-                self.choices.push(ChoiceState {
-                    index,
-                    splitter,
-                    field: false,
-                    finish_reason: None,
-                    split_thinking: false,
-                    field_reasoning: false,
-                    field_ended: false,
-                    pending_since: None,
-                });
-                self.choices.len() - 1
-            }
+            None => self.add_choice(index),
         };
         &mut self.choices[at]
+    }
+
+    /// Starts the state of choice `index`; returns where it is.
+    #[cold]
+    fn add_choice(&mut self, index: u32) -> usize {
+        let splitter =
+            self.spare.pop().unwrap_or_else(|| Splitter::with_config(self.splitter.clone()));
+        self.choices.push(ChoiceState {
+            index,
+            splitter,
+            field: false,
+            finish_reason: None,
+            split_thinking: false,
+            field_reasoning: false,
+            field_ended: false,
+            pending_since: None,
+        });
+        self.choices.len() - 1
     }
 
     /// Ends the current stream: flushes every choice, reports how each ended.
@@ -494,6 +497,7 @@ struct HeldStamp {
 }
 
 impl HeldStamp {
+    #[inline]
     fn new(state: &ChoiceState) -> HeldStamp {
         HeldStamp { held: state.splitter.pending_len(), since: state.pending_since, emitted: 0 }
     }
@@ -518,6 +522,7 @@ impl HeldStamp {
     }
 
     /// After a feed: when did the oldest byte still held arrive?
+    #[inline]
     fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
         state.pending_since = if state.splitter.pending_len() == 0 {
             None
