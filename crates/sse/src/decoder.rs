@@ -858,7 +858,15 @@ impl Decoder {
     /// At the end of `feed`: moves what the next chunk still needs into `raw`,
     /// namely the pending event from `mark` on and the unfinished line from
     /// `unfinished` on.
+    #[inline]
     fn stash(&mut self, chunk: &[u8], mark: Option<usize>, unfinished: Option<usize>) {
+        if mark.is_some() || unfinished.is_some() {
+            self.stash_rest(chunk, mark, unfinished);
+        }
+    }
+
+    /// [`stash`](Decoder::stash) when there is something to keep.
+    fn stash_rest(&mut self, chunk: &[u8], mark: Option<usize>, unfinished: Option<usize>) {
         if let Some(mark) = mark {
             let base = self.raw.len();
             self.raw.extend_from_slice(chunk.get(mark..).unwrap_or_default());
