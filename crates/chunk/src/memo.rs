@@ -18,8 +18,8 @@
 //! complete string token (checked by the same scanner, so its acceptance is
 //! the same); identical bytes after its closing quote give the same tokens
 //! after it. So the whole reading is the kept one with that one value
-//! replaced, with every later field shifted by the change in length. The
-//! property tests in `tests/differential.rs` and the `chunk_json` fuzz
+//! replaced; every other value read is the same bytes as in the kept copy,
+//! and is borrowed from there. The property tests in `tests/differential.rs` and the `chunk_json` fuzz
 //! target check it against [`parse`](crate::parse) on sequences of related
 //! payloads.
 
@@ -43,9 +43,10 @@ const MAX_KEPT: usize = 4096;
 /// chunks do).
 ///
 /// It keeps a copy of one earlier payload, at most 4 KiB, and a buffer
-/// for text with escapes: a reused payload whose text had escapes borrows
-/// its unescaped text from that buffer, so a payload from [`Parser::parse`]
-/// lives only until the next call (use [`Payload::into_owned`] to keep it).
+/// for text with escapes. A reused payload borrows its values other than
+/// the text from that copy, and its text, if it had escapes, unescaped from
+/// that buffer, so a payload from [`Parser::parse`] lives only until the
+/// next call (use [`Payload::into_owned`] to keep it).
 /// Once both have grown to size, reading a stream allocates only for the
 /// payloads that are not reused.
 ///
@@ -109,10 +110,16 @@ impl Parser {
     #[inline]
     pub fn parse<'a>(&'a mut self, data: &'a str) -> Result<Payload<'a>, Error> {
         let buf = &mut self.text;
-        if let Some(hit) = self.kept.as_ref().and_then(|kept| kept.reuse(data, buf)) {
-            self.hits += 1;
-            let text = if hit.escaped { self.text.as_str() } else { hit.text };
-            return Ok(hit.build(Cow::Borrowed(text)));
+        if let Some((text, escaped)) = self.kept.as_ref().and_then(|kept| kept.reuse(data, buf)) {
+            // The kept copy is borrowed only here, where the call returns.
+            let text = if escaped { self.text.as_str() } else { text };
+            if let Some(payload) = self.kept.as_ref().and_then(|kept| kept.build(text)) {
+                self.hits += 1;
+                return Ok(payload);
+            }
+            // Not reached: a kept copy's ranges lie on its own character
+            // boundaries. Should it be, the answer is still `parse`'s.
+            return crate::parse(data);
         }
         let mut s = Scanner::new(data);
         let payload = parse_with(&mut s)?;
@@ -212,10 +219,10 @@ impl Kept {
     }
 
     /// If `data` is the kept payload with only the text string's body
-    /// changed: that body and every borrowed value, in `data`. A body with
-    /// escapes is unescaped into `buf` on the way.
+    /// changed: that body, and whether it has escapes (then it was
+    /// unescaped into `buf` on the way).
     #[inline]
-    fn reuse<'k, 'a>(&'k self, data: &'a str, buf: &mut String) -> Option<Hit<'k, 'a>> {
+    fn reuse<'a>(&self, data: &'a str, buf: &mut String) -> Option<(&'a str, bool)> {
         let (old, new) = (self.src.as_bytes(), data.as_bytes());
         let (start, end) = (self.body.start, self.body.end);
         let tail = old.len() - end;
@@ -227,79 +234,53 @@ impl Kept {
         // must end exactly at the kept closing quote.
         let mut s = Scanner::at(data, start - 1);
         let (text, escaped) = s.text_into(buf).ok()??;
-        if s.pos() != new_end + 1 {
-            return None;
-        }
-        // A value before the text is where it was; one after it moved with
-        // the closing quote.
-        let at = |r: &Range<usize>| {
-            let r = if r.end < start {
-                r.clone()
-            } else {
-                r.start + new_end - end..r.end + new_end - end
-            };
-            data.get(r)
+        (s.pos() == new_end + 1).then_some((text, escaped))
+    }
+
+    /// The kept payload with `text` (unescaped) as its text. Every other
+    /// value is, byte for byte, what the new payload holds: it is borrowed
+    /// from the kept copy.
+    #[inline]
+    fn build<'a>(&'a self, text: &'a str) -> Option<Payload<'a>> {
+        let src = self.src.as_str();
+        let text = Some(Cow::Borrowed(text));
+        let (content, reasoning) = match self.reasoning {
+            None => (text, None),
+            Some(_) => (None, text),
         };
-        let field = |r: &Option<Range<usize>>| match r {
-            None => Some(None),
-            Some(r) => at(r).map(Some),
+        let finish_reason = match &self.finish {
+            None => None,
+            Some(Finish::Known(known)) => Some(known.clone()),
+            Some(Finish::Other(r)) => Some(FinishReason::Other(Cow::Borrowed(src.get(r.clone())?))),
         };
-        Some(Hit {
-            kept: self,
-            text,
-            escaped,
-            id: field(&self.id)?,
-            model: field(&self.model)?,
-            role: field(&self.role)?,
-            finish: match &self.finish {
-                None => None,
-                Some(Finish::Known(known)) => Some(known.clone()),
-                Some(Finish::Other(r)) => Some(FinishReason::Other(Cow::Borrowed(at(r)?))),
-            },
-        })
+        // Built in one expression, straight into the result.
+        Some(Payload::Chunk(Chunk {
+            id: slice_of(src, &self.id)?,
+            model: slice_of(src, &self.model)?,
+            created: self.created,
+            choices: Choices::one(Choice {
+                index: self.index,
+                role: slice_of(src, &self.role)?,
+                content,
+                reasoning,
+                reasoning_field: self.reasoning,
+                finish_reason,
+                filters: Vec::new(),
+            }),
+            usage: self.usage,
+            filters: Vec::new(),
+            error: None,
+        }))
     }
 }
 
-/// A payload found to be the kept one with a new text: its borrowed values.
-#[derive(Debug)]
-struct Hit<'k, 'a> {
-    kept: &'k Kept,
-    /// The new text string's body, escapes and all.
-    text: &'a str,
-    escaped: bool,
-    id: Option<&'a str>,
-    model: Option<&'a str>,
-    role: Option<&'a str>,
-    finish: Option<FinishReason<'a>>,
-}
-
-impl<'a> Hit<'_, 'a> {
-    /// The payload, with `text` (unescaped) as its text.
-    #[inline]
-    fn build(self, text: Cow<'a, str>) -> Payload<'a> {
-        let kept = self.kept;
-        let (content, reasoning) = match kept.reasoning {
-            None => (Some(text), None),
-            Some(_) => (None, Some(text)),
-        };
-        // Built in one expression, straight into the result.
-        Payload::Chunk(Chunk {
-            id: self.id.map(Cow::Borrowed),
-            model: self.model.map(Cow::Borrowed),
-            created: kept.created,
-            choices: Choices::one(Choice {
-                index: kept.index,
-                role: self.role.map(Cow::Borrowed),
-                content,
-                reasoning,
-                reasoning_field: kept.reasoning,
-                finish_reason: self.finish,
-                filters: Vec::new(),
-            }),
-            usage: kept.usage,
-            filters: Vec::new(),
-            error: None,
-        })
+/// `src[r]`, borrowed, for a value that is there (`Some(None)` for one
+/// that is not); `None` if `r` is not a slice of `src`.
+#[inline(always)]
+fn slice_of<'a>(src: &'a str, r: &Option<Range<usize>>) -> Option<Option<Cow<'a, str>>> {
+    match r {
+        None => Some(None),
+        Some(r) => src.get(r.clone()).map(|s| Some(Cow::Borrowed(s))),
     }
 }
 
