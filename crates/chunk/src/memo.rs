@@ -19,9 +19,9 @@
 //! the same); identical bytes after its closing quote give the same tokens
 //! after it. So the whole reading is the kept one with that one value
 //! replaced; every other value read is the same bytes as in the kept copy,
-//! and is borrowed from there. The property tests in `tests/differential.rs` and the `chunk_json` fuzz
-//! target check it against [`parse`](crate::parse) on sequences of related
-//! payloads.
+//! and is borrowed from there. The property tests in
+//! `tests/differential.rs` and the `chunk_json` fuzz target check it
+//! against [`parse`](crate::parse) on sequences of related payloads.
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -545,8 +545,10 @@ fn contains_byte(needle: u8, hay: &[u8]) -> bool {
     if len > 32 {
         return memchr::memchr(needle, hay).is_some();
     }
-    // A byte of the word equal to `needle` is a zero byte of `x`; the
-    // high bit test flags exactly those when any is zero.
+    // A byte of the word equal to `needle` is a zero byte of `x`. The test
+    // flags some byte if and only if one is zero (it may also flag bytes
+    // above a zero one, through the borrow, which does not matter here).
+    // The four windows always fit: `at + 8 <= len`.
     let flags = |at: usize| {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(hay.get(at..at + 8).unwrap_or(&[0; 8]));
