@@ -136,8 +136,8 @@ pub(crate) struct Scanner<'a> {
 }
 
 /// Word-at-a-time constants: one in every byte, the top bit of every byte.
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Index of the first `"`, `\` or control character (`< 0x20`) at or after
 /// `at`, or `bytes.len()`.
@@ -695,7 +695,7 @@ impl<'a> Scanner<'a> {
         let escaped = self.skip_string()?;
         let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
         if escaped {
-            decode_strict(body).map(Cow::Owned).ok_or(Reject)
+            text::unescape_strict(body).map(Cow::Owned).ok_or(Reject)
         } else {
             Ok(Cow::Borrowed(body))
         }
@@ -851,23 +851,6 @@ fn digits(bytes: &[u8], mut at: usize) -> Scan<usize> {
         at += 1;
     }
     Ok(at)
-}
-
-/// Decodes a string body whose escapes' syntax is already checked, as
-/// serde_json does for a string it reads: `None` on a lone surrogate.
-#[cold]
-fn decode_strict(body: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let bytes = body.as_bytes();
-    let mut plain = 0;
-    while let Some(at) = memchr::memchr(b'\\', bytes.get(plain..)?).map(|i| plain + i) {
-        out.push_str(body.get(plain..at)?);
-        let (ch, used) = text::escape_at(bytes, at)?;
-        out.push(ch?);
-        plain = at + used;
-    }
-    out.push_str(body.get(plain..)?);
-    Some(out)
 }
 
 /// Where [`Scanner::read_string`] puts a string body with escapes.

@@ -18,20 +18,40 @@ pub(crate) fn own(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
 /// already checked the escapes' syntax; a lone surrogate (which serde_json
 /// would reject when unescaping) becomes U+FFFD rather than failing.
 pub(crate) fn unescape(s: &str) -> String {
+    decode(s, true).unwrap_or_default()
+}
+
+/// [`unescape`] as serde_json does for a string it reads: `None` on a lone
+/// surrogate.
+#[cold]
+pub(crate) fn unescape_strict(s: &str) -> Option<String> {
+    decode(s, false)
+}
+
+/// Both unescapings. `lenient`: a lone surrogate becomes U+FFFD, and so
+/// would a bad escape's backslash (the bodies given here were checked, so
+/// there is none); else either gives `None`.
+fn decode(s: &str, lenient: bool) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let bytes = s.as_bytes();
     // `plain`: where the text not yet copied starts.
     let mut plain = 0;
     while let Some(at) = find_backslash(bytes, plain) {
-        out.push_str(s.get(plain..at).unwrap_or_default());
-        // The body's syntax was checked; should it not have been, a bad
-        // escape is one U+FFFD for its backslash.
-        let (ch, used) = escape_at(bytes, at).unwrap_or((None, 1));
-        out.push(ch.unwrap_or('\u{fffd}'));
+        out.push_str(s.get(plain..at)?);
+        let (ch, used) = match escape_at(bytes, at) {
+            Some(escape) => escape,
+            None if lenient => (None, 1),
+            None => return None,
+        };
+        out.push(match ch {
+            Some(ch) => ch,
+            None if lenient => '\u{fffd}',
+            None => return None,
+        });
         plain = at + used;
     }
-    out.push_str(s.get(plain..).unwrap_or_default());
-    out
+    out.push_str(s.get(plain..)?);
+    Some(out)
 }
 
 /// The escape whose backslash is `bytes[at]`: the character it stands for
@@ -85,8 +105,7 @@ const SHORT_ESCAPES: [u8; 256] = {
 /// searched a word at a time inline, a long one with memchr.
 #[inline]
 fn find_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    use crate::scan::{HIGHS, ONES};
     let rest = bytes.get(at..)?;
     if rest.len() > 64 {
         return memchr::memchr(b'\\', rest).map(|i| at + i);
