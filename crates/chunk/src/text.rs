@@ -1,10 +1,13 @@
-//! Text fields (`content`, `reasoning`, `reasoning_content`): unescaped
-//! once, leniently.
+//! Escapes of JSON strings: text fields (`content`, `reasoning`,
+//! `reasoning_content`) are unescaped once, leniently; other strings that
+//! are read, strictly.
 //!
 //! The scanner takes a text value as the raw body of its JSON string literal
 //! (syntax checked, not unescaped), borrows it when it has no escapes, and
 //! otherwise unescapes it here into a `String` of the right size: one
-//! allocation.
+//! allocation. [`crate::Parser`], reusing a parse, instead has the scanner
+//! unescape the new text into its own buffer while checking it. Every path
+//! decodes an escape with [`escape_at`].
 
 use std::borrow::Cow;
 
