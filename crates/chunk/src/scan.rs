@@ -538,42 +538,37 @@ impl<'a> Scanner<'a> {
     /// (skipped).
     #[inline]
     pub(crate) fn text(&mut self) -> Scan<Option<Cow<'a, str>>> {
-        Ok(self.text_raw()?.map(|(body, escaped)| {
-            if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }
-        }))
-    }
-
-    /// [`Scanner::text`] before unescaping: the string's body and whether
-    /// it has escapes.
-    #[inline]
-    pub(crate) fn text_raw(&mut self) -> Scan<Option<(&'a str, bool)>> {
         if self.peek()? != b'"' {
             return self.skip_value().map(|()| None);
         }
-        self.pos += 1;
-        let start = self.pos;
-        let escaped = self.skip_string()?;
-        let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
-        self.texts += 1;
-        self.text_body = (start, self.pos - 1);
-        Ok(Some((body, escaped)))
+        let (body, escaped) = self.text_string(&mut Skip)?;
+        Ok(Some(if escaped { Cow::Owned(text::unescape(body)) } else { Cow::Borrowed(body) }))
     }
 
-    /// [`Scanner::text_raw`] for a string (`None` for any other value, not
-    /// skipped), which when it has escapes is also unescaped into `out`
-    /// (cleared first), leniently, in the same pass.
+    /// [`Scanner::text`] for a string (`None` for any other value, not
+    /// skipped), giving the raw body and whether it has escapes; with
+    /// escapes, it is also unescaped into `out` (cleared first), leniently,
+    /// in the same pass.
     #[inline]
     pub(crate) fn text_into(&mut self, out: &mut String) -> Scan<Option<(&'a str, bool)>> {
         if self.peek()? != b'"' {
             return Ok(None);
         }
+        self.text_string(out).map(Some)
+    }
+
+    /// At a text field's opening quote: reads the string (its body with
+    /// escapes to `out`), notes where the body was for [`crate::Parser`],
+    /// and returns the raw body and whether it has escapes.
+    #[inline]
+    fn text_string<O: Unescaped>(&mut self, out: &mut O) -> Scan<(&'a str, bool)> {
         self.pos += 1;
         let start = self.pos;
         let escaped = self.read_string(out)?;
         let body = self.src.get(start..self.pos - 1).ok_or(Reject)?;
         self.texts += 1;
         self.text_body = (start, self.pos - 1);
-        Ok(Some((body, escaped)))
+        Ok((body, escaped))
     }
 
     /// Consumes `word` (a literal) or rejects.
