@@ -433,6 +433,7 @@ pub fn pipeline_options(control: u8) -> Options {
         splitter: splitter_config(policy, hold),
         max_line_len: small.then_some(256),
         max_event_len: small.then_some(1024),
+        ..Options::default()
     }
 }
 

@@ -248,7 +248,7 @@ impl From<&FilterEvent> for FilterStat {
 /// What is counted of one choice (its text is not kept).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ChoiceStat {
-    choice: u32,
+    choice: Option<u32>,
     reasoning_source: &'static str,
     reasoning_bytes: u64,
     answer_bytes: u64,

@@ -331,7 +331,7 @@ fn show<'a>(
             out,
             "\n{bold}── {} · choice {} · {model} · reasoning: {} · finish: {} · {}{reset}",
             played.stem,
-            r.split.choice,
+            r.split.choice.map_or_else(|| "-".to_owned(), |c| c.to_string()),
             r.split.reasoning_source.as_str(),
             r.split.finish_reason.as_deref().unwrap_or("none"),
             r.outcome.as_str()

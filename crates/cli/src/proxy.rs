@@ -292,6 +292,7 @@ impl Recorder for CliRecorder {
                     .duration_since(UNIX_EPOCH)
                     .ok()
                     .and_then(|d| u64::try_from(d.as_millis()).ok()),
+                status: exchange.status.map(|s| s.as_u16()),
                 body: body.clone().or_else(|| {
                     (self.capture_content && !exchange.request_body.is_empty()).then(|| {
                         String::from_utf8_lossy(&exchange.request_body).into_owned().into()

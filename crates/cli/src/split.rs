@@ -124,7 +124,11 @@ fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<
     const DIM: &str = "\x1b[2m";
     const BOLD: &str = "\x1b[1m";
     const RESET: &str = "\x1b[0m";
-    write!(out, "{BOLD}── {path} · stream {} · choice {}", r.stream, r.choice)?;
+    write!(out, "{BOLD}── {path} · stream {}", r.stream)?;
+    match r.choice {
+        Some(choice) => write!(out, " · choice {choice}")?,
+        None => write!(out, " · no choice")?,
+    }
     if let Some(model) = &r.model {
         write!(out, " · {model}")?;
     }

@@ -15,8 +15,9 @@ use crate::sink::{Flow, Sink};
 pub struct ChoiceRecord {
     /// 0-based stream index within the input.
     pub stream: u64,
-    /// The choice index.
-    pub choice: u32,
+    /// The choice index; `None` for a stream that carried no choice (an
+    /// error body, an exchange that failed before any response).
+    pub choice: Option<u32>,
     /// The first non-empty `id` of the stream.
     pub id: Option<String>,
     /// The first non-empty `model` of the stream.
@@ -100,9 +101,17 @@ impl Sink for Collector {
             Event::StreamEnd(end) => {
                 let prompt = std::mem::take(&mut self.prompt_filters);
                 let errors = std::mem::take(&mut self.errors);
-                for (choice, p) in std::mem::take(&mut self.choices) {
+                let mut choices: Vec<_> = std::mem::take(&mut self.choices)
+                    .into_iter()
+                    .map(|(i, p)| (Some(i), p))
+                    .collect();
+                if choices.is_empty() {
+                    // A stream without choices still leaves one record.
+                    choices.push((None, Partial::default()));
+                }
+                for (choice, p) in choices {
                     let e = p.end.unwrap_or(crate::ChoiceEnd {
-                        choice,
+                        choice: choice.unwrap_or(0),
                         reasoning_source: ReasoningSource::None,
                         finish_reason: None,
                         unterminated: false,
@@ -135,5 +144,35 @@ impl Sink for Collector {
             | Event::Usage(_) => {}
         }
         Ok(Flow::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Pipeline;
+
+    fn collect(input: &[u8]) -> Vec<ChoiceRecord> {
+        let mut collector = Collector::new();
+        let Ok(_) = Pipeline::default().run_document(input, &mut collector);
+        collector.drain().collect()
+    }
+
+    #[test]
+    fn a_stream_without_choices_is_one_record_with_no_choice() {
+        let records = collect(b"data: {\"error\":{\"message\":\"boom\",\"code\":\"x\"}}\n\n");
+        assert_eq!(records.len(), 1);
+        assert_eq!((records[0].choice, records[0].errors.len()), (None, 1));
+        let json = serde_json::to_value(&records[0]).unwrap();
+        assert_eq!(json["choice"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn choices_keep_their_index() {
+        let records = collect(
+            b"data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"b\"}},{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
+        );
+        let got: Vec<_> = records.iter().map(|r| (r.choice, r.content.as_str())).collect();
+        assert_eq!(got, [(Some(0), "a"), (Some(1), "b")]);
     }
 }

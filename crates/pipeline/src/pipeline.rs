@@ -21,6 +21,13 @@ pub struct Options {
     pub max_line_len: Option<usize>,
     /// SSE event limit (default [`thinktee_sse::MAX_EVENT_LEN`]).
     pub max_event_len: Option<usize>,
+    /// Treat the input as one exchange that must leave a record: if it ends
+    /// before any stream started (no bytes, only comments, or a failure
+    /// before the first event), one empty stream (no choices) is started
+    /// and ended, with the outcome of how the input ended. What a
+    /// recording proxy wants; off by default, so that `split` of an empty
+    /// file prints nothing.
+    pub record_empty: bool,
 }
 
 /// Pure, synchronous composition of the stages: feed it bytes as they
@@ -39,6 +46,7 @@ pub struct Pipeline {
     /// state they update.
     parser: thinktee_chunk::Parser,
     stream: StreamState,
+    record_empty: bool,
 }
 
 /// Everything but the SSE decoder, so its callback can borrow this mutably.
@@ -132,6 +140,7 @@ impl Pipeline {
                 input_end: None,
                 spare: Vec::new(),
             },
+            record_empty: options.record_empty,
         }
     }
 
@@ -201,8 +210,12 @@ impl Pipeline {
         em.emit(stream.index, Event::InputEnd(end));
         stream.input_end = Some(end.clone());
         self.sse.finish(|frame| stream.on_frame(frame, parser, &mut em));
-        if self.stream.started {
-            self.stream.end(&mut em);
+        // No stream so far (streams are counted as they end).
+        if self.record_empty && !stream.started && stream.index == 0 {
+            stream.start(&mut em);
+        }
+        if stream.started {
+            stream.end(&mut em);
         }
         let flow = em.status?;
         em.sink.finish()?;
@@ -429,16 +442,14 @@ impl StreamState {
     fn end<S: Sink>(&mut self, em: &mut Emitter<'_, S>) {
         let stream = self.index;
         self.choices.sort_by_key(|c| c.index);
-        if self.choices.is_empty() {
-            self.choice(0);
-        }
-        let finished = self.choices.iter().all(|c| c.finish_reason.is_some());
-        let outcome = match &self.input_end {
+        let finished =
+            !self.choices.is_empty() && self.choices.iter().all(|c| c.finish_reason.is_some());
+        let cut = self.input_end.as_ref().and_then(InputEnd::outcome).filter(|_| !self.done);
+        let outcome = match cut {
             _ if self.api_error => StreamOutcome::UpstreamError,
-            Some(InputEnd::UpstreamError(_)) if !self.done => StreamOutcome::UpstreamError,
-            Some(InputEnd::ClientCancelled) if !self.done => StreamOutcome::ClientCancelled,
-            _ if self.done || finished => StreamOutcome::Complete,
-            _ => StreamOutcome::Incomplete,
+            Some(outcome) => outcome,
+            None if self.done || finished => StreamOutcome::Complete,
+            None => StreamOutcome::Incomplete,
         };
         for mut c in self.choices.drain(..) {
             let index = c.index;
@@ -569,5 +580,60 @@ mod tests {
         assert_eq!(outcomes(&api, &InputEnd::Complete), [StreamOutcome::UpstreamError]);
         // A stream that already ended is not changed by how the input ended.
         assert_eq!(outcomes(&done, &InputEnd::ClientCancelled), [StreamOutcome::Complete]);
+        // Every way a reader can see an input cut names its own outcome,
+        // even when every choice already had its finish reason.
+        for (end, outcome) in [
+            (InputEnd::Shutdown, StreamOutcome::Shutdown),
+            (InputEnd::UpstreamTimeout("idle".into()), StreamOutcome::UpstreamTimeout),
+            (InputEnd::UpstreamUnreachable("refused".into()), StreamOutcome::UpstreamUnreachable),
+            (InputEnd::RequestTimeout, StreamOutcome::RequestTimeout),
+            (InputEnd::Rejected("too large".into()), StreamOutcome::Rejected),
+        ] {
+            assert_eq!(outcomes(&finished, &end), [outcome], "{end:?}");
+        }
+    }
+
+    /// What a sink sees of an input: (stream, choices ended, outcome) per stream.
+    fn streams(options: Options, input: &[u8], end: &InputEnd) -> Vec<(u64, u32, StreamOutcome)> {
+        let mut pipeline = Pipeline::new(options);
+        let mut out = Vec::new();
+        let mut choices = 0;
+        let mut sink = FnSink(|r: &Record<'_>| match r.event {
+            Event::ChoiceEnd(_) => choices += 1,
+            Event::StreamEnd(e) => out.push((r.stream, std::mem::take(&mut choices), e.outcome)),
+            _ => {}
+        });
+        pipeline.feed(input, &mut sink).unwrap();
+        pipeline.finish_with(end, None, &mut sink).unwrap();
+        out
+    }
+
+    #[test]
+    fn record_empty_ends_one_stream_for_an_input_that_held_none() {
+        let record = Options { record_empty: true, ..Options::default() };
+        let refused = InputEnd::UpstreamUnreachable("connection refused".into());
+        // Nothing came: one stream, no choice, with how the exchange ended.
+        assert_eq!(
+            streams(record.clone(), b"", &refused),
+            [(0, 0, StreamOutcome::UpstreamUnreachable)]
+        );
+        assert_eq!(
+            streams(record.clone(), b": keep-alive\n\n", &InputEnd::Complete),
+            [(0, 0, StreamOutcome::Incomplete)]
+        );
+        // Off by default: an empty input is no stream.
+        assert_eq!(streams(Options::default(), b"", &refused), []);
+        // An input that had streams gets no extra one.
+        let done = [DELTA, b"data: [DONE]\n\n"].concat();
+        assert_eq!(streams(record, &done, &refused), [(0, 1, StreamOutcome::Complete)]);
+    }
+
+    #[test]
+    fn a_stream_without_choices_ends_no_choice() {
+        let api = b"data: {\"error\":{\"message\":\"boom\"}}\n\n";
+        assert_eq!(
+            streams(Options::default(), api, &InputEnd::Complete),
+            [(0, 0, StreamOutcome::UpstreamError)]
+        );
     }
 }

@@ -80,20 +80,56 @@ pub enum Event<'a> {
 }
 
 /// How the input (an HTTP response body, a file) ended, as its reader saw it.
+///
+/// Only the reader knows this (the parser sees bytes stop, not why):
+/// a proxy says whether the upstream failed, the client went away or the
+/// proxy itself answered. Every variant but [`InputEnd::Complete`] names
+/// the [`StreamOutcome`] of a stream it cuts ([`InputEnd::outcome`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InputEnd {
     /// It ended normally.
     Complete,
-    /// Reading from the upstream failed (reset, timeout, ...).
+    /// Reading from the upstream failed mid-response (reset, protocol error).
     UpstreamError(String),
+    /// The upstream could not be reached: no response at all (502).
+    UpstreamUnreachable(String),
+    /// The upstream sent nothing for too long: no response head (504), or
+    /// silence between two reads.
+    UpstreamTimeout(String),
     /// The client went away before the end.
     ClientCancelled,
+    /// The client stalled sending its request (408).
+    RequestTimeout,
+    /// The proxy refused the request itself (too large, too many headers,
+    /// no room to buffer it); the message says why.
+    Rejected(String),
+    /// The proxy shut down and cut the exchange when its grace period ended.
+    Shutdown,
+}
+
+impl InputEnd {
+    /// The outcome of a stream this end cuts short; `None` for
+    /// [`InputEnd::Complete`], which cuts nothing.
+    pub fn outcome(&self) -> Option<StreamOutcome> {
+        match self {
+            InputEnd::Complete => None,
+            InputEnd::UpstreamError(_) => Some(StreamOutcome::UpstreamError),
+            InputEnd::UpstreamUnreachable(_) => Some(StreamOutcome::UpstreamUnreachable),
+            InputEnd::UpstreamTimeout(_) => Some(StreamOutcome::UpstreamTimeout),
+            InputEnd::ClientCancelled => Some(StreamOutcome::ClientCancelled),
+            InputEnd::RequestTimeout => Some(StreamOutcome::RequestTimeout),
+            InputEnd::Rejected(_) => Some(StreamOutcome::Rejected),
+            InputEnd::Shutdown => Some(StreamOutcome::Shutdown),
+        }
+    }
 }
 
 /// How a stream ended, for transcripts and telemetry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StreamOutcome {
     /// `[DONE]` arrived, or every choice has a finish reason.
     Complete,
@@ -101,8 +137,18 @@ pub enum StreamOutcome {
     Incomplete,
     /// The upstream sent an error object, or reading from it failed.
     UpstreamError,
+    /// The upstream could not be reached.
+    UpstreamUnreachable,
+    /// The upstream went silent for longer than the proxy waits.
+    UpstreamTimeout,
     /// The client went away first.
     ClientCancelled,
+    /// The client stalled sending its request.
+    RequestTimeout,
+    /// The proxy refused the request.
+    Rejected,
+    /// The proxy shut down before the stream ended.
+    Shutdown,
 }
 
 impl StreamOutcome {
@@ -112,7 +158,12 @@ impl StreamOutcome {
             StreamOutcome::Complete => "complete",
             StreamOutcome::Incomplete => "incomplete",
             StreamOutcome::UpstreamError => "upstream_error",
+            StreamOutcome::UpstreamUnreachable => "upstream_unreachable",
+            StreamOutcome::UpstreamTimeout => "upstream_timeout",
             StreamOutcome::ClientCancelled => "client_cancelled",
+            StreamOutcome::RequestTimeout => "request_timeout",
+            StreamOutcome::Rejected => "rejected",
+            StreamOutcome::Shutdown => "shutdown",
         }
     }
 }

@@ -59,7 +59,7 @@ impl Sink for Print {
         if let Event::StreamEnd(end) = record.event {
             for choice in self.collector.drain() {
                 println!(
-                    "request {} choice {}: outcome {}, thinking {:?}, answer {:?}",
+                    "request {} choice {:?}: outcome {}, thinking {:?}, answer {:?}",
                     self.request,
                     choice.choice,
                     end.outcome.as_str(),

@@ -61,7 +61,7 @@ impl Assembler {
         let Some(metrics) = self.metrics.drain().next_back() else { return };
         for c in self.collector.drain() {
             let mut metrics = metrics.clone();
-            metrics.choices.retain(|m| m.choice == c.choice);
+            metrics.choices.retain(|m| Some(m.choice) == c.choice);
             self.finished.push(TranscriptRecord {
                 request: self.meta.clone(),
                 split: c,

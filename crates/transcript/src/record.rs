@@ -23,6 +23,9 @@ pub struct RequestMeta {
     pub upstream: Option<String>,
     /// When the request started, in milliseconds since the Unix epoch.
     pub started_unix_ms: Option<u64>,
+    /// The HTTP status the client got (the upstream's, or the proxy's own
+    /// for an exchange it answered itself: 502, 504, 408, 413, 503).
+    pub status: Option<u16>,
     /// The request body: JSON as sent, or a string when it was not JSON.
     /// Set it only when content capture is on; it is left out of the line
     /// when `None`.

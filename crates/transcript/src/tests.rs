@@ -103,7 +103,7 @@ fn outcome_and_timings_follow_the_feeder() {
         assert_eq!(r.outcome, StreamOutcome::ClientCancelled);
         assert_eq!(r.metrics.choices.len(), 1);
         let c = &r.metrics.choices[0];
-        assert_eq!(c.choice, r.split.choice);
+        assert_eq!(Some(c.choice), r.split.choice);
         assert_eq!(c.time_to_first_answer_ms, Some(first_answer));
         assert_eq!(c.thinking_duration_ms, Some(duration));
         assert_eq!(r.metrics.time_to_first_byte_ms, Some(5.0));

@@ -305,8 +305,9 @@ pub(crate) fn assemble(sse: &[u8]) -> Bytes {
         model: first.and_then(|r| r.model.as_deref()).unwrap_or(""),
         choices: records
             .iter()
-            .map(|r| Choice {
-                index: r.choice,
+            .filter_map(|r| Some((r.choice?, r)))
+            .map(|(index, r)| Choice {
+                index,
                 message: Message {
                     role: "assistant",
                     content: &r.content,
