@@ -120,7 +120,11 @@ where
     /// Wraps `inner`, teeing it into `recording`; the handle says when the
     /// parse side is done and how it went.
     pub fn new(inner: B, recording: Recording) -> (RecordBody<B>, TeeHandle<DynSink>) {
-        let (tap, handle) = recording.tee.tap(recording.sink);
+        let (mut tap, handle) = recording.tee.tap(recording.sink);
+        // An empty length-framed body is never polled at all.
+        if inner.is_end_stream() {
+            tap.end(InputEnd::Complete);
+        }
         (RecordBody { inner: Box::pin(inner), tap: Some(tap) }, handle)
     }
 
