@@ -342,6 +342,16 @@ fn hostile_a_full_disk_loses_what_failed_and_writes_what_came_after() {
     assert_eq!(text.lines().count(), 6, "{text}");
     assert_eq!((stats.records, stats.lost, stats.failures, stats.torn_lines), (5, 3, 3, 1));
     assert_eq!(stats.bytes, text.len() as u64);
+
+    // A stream whose records overflow the buffer on a full disk: every
+    // one of them is settled, none is left uncounted.
+    let per_buffer = crate::WRITE_BUFFER_SIZE / line + 1;
+    let disk = FullDisk { room: 0, fail: 1, out: Vec::new() };
+    let mut writer = JsonlWriter::new(disk);
+    let stream: Vec<_> = (0..2 * per_buffer as u64).map(one_record).collect();
+    assert!(writer.write_stream(stream).is_err());
+    let stats = writer.stats();
+    assert_eq!((stats.records, stats.lost), (0, 2 * per_buffer as u64));
 }
 
 #[test]

@@ -163,6 +163,19 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
+    /// Writes the records of one stream and flushes them. At the first
+    /// failure the stream's records not yet written are counted as lost
+    /// too (none is tried after it), and the error is returned.
+    pub fn write_stream_records(&mut self, records: &[TranscriptRecord]) -> Result<(), Error> {
+        for (i, record) in records.iter().enumerate() {
+            if let Err(e) = self.write_record(record) {
+                self.stats.lost += (records.len() - i - 1) as u64;
+                return Err(e);
+            }
+        }
+        self.flush()
+    }
+
     /// Writes pending lines to the underlying writer and flushes it.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.write_pending()?;
