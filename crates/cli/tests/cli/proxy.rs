@@ -310,9 +310,23 @@ struct Logged {
 impl Logged {
     /// Runs `thinktee ARGS...` with `env`, waits for its `http://ADDR` line.
     fn start(args: &[&str], env: &[(&str, &str)]) -> Logged {
+        Logged::spawn(Command::new(env!("CARGO_BIN_EXE_thinktee")), args, env)
+    }
+
+    /// Runs `thinktee ARGS...` with files limited to `blocks` KiB (writes
+    /// past it fail with EFBIG: a disk that fails, for one process).
+    #[cfg(unix)]
+    fn start_with_file_limit(blocks: u32, args: &[&str]) -> Logged {
+        let mut bash = Command::new("bash");
+        let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+        bash.args(["-c", &script, env!("CARGO_BIN_EXE_thinktee")]);
+        Logged::spawn(bash, args, &[])
+    }
+
+    fn spawn(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Logged {
         use std::io::{BufRead, BufReader};
         use std::process::Stdio;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
+        let mut child = command
             .args(args)
             .envs(env.iter().copied())
             .current_dir(root())
@@ -716,5 +730,45 @@ fn hostile_a_symlinked_transcript_is_refused_and_loose_modes_are_tightened() {
     ]);
     assert!(p.terminate().success());
     assert_eq!((mode(&loose), mode(&loose.join("transcripts.jsonl"))), (0o700, 0o600));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_a_capture_whose_disk_fails_is_cut_and_named_so() {
+    let dir = scratch("proxy-capture-efbig");
+    let upstream = replay();
+    let url = upstream.url();
+    let fixture = fixture_bytes("openrouter_details_types");
+    assert!(fixture.len() > 1024);
+    let p = Logged::start_with_file_limit(
+        1,
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--capture-raw",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let reply = post(
+        &p.running.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "openrouter_details_types")],
+        STREAM,
+    );
+    assert_eq!(reply.body, fixture, "the client gets every byte");
+    p.signal("TERM");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with(".cut.sse"), "{name}");
+    // What the disk took, exactly: the first KiB of the stream.
+    assert_eq!(std::fs::read(&files[0]).unwrap(), fixture[..1024]);
+    assert_eq!(stderr.matches("raw capture cut").count(), 1, "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
