@@ -111,7 +111,6 @@ async fn a_raw_capture_replays_to_the_same_transcript() {
     let dir = temp_dir("capture");
     for (stem, bytes) in sse_fixtures("e2e") {
         let capture = RawCapture::create(&dir, &stem).unwrap();
-        let path = capture.path().to_owned();
         let (stream, handle) = Builder::new()
             .capture(capture)
             .stream(upstream(&bytes, 23), TranscriptSink::new(Vec::new()));
@@ -119,6 +118,7 @@ async fn a_raw_capture_replays_to_the_same_transcript() {
         assert_eq!(forwarded.concat(), bytes);
         let (report, sink) = handle.join_sink().await.unwrap();
         assert_eq!(report.capture_error, None);
+        let path = report.capture_path.expect("a capture file");
         let captured = std::fs::read(&path).unwrap();
         assert_eq!(captured, bytes, "{stem}: capture is byte-exact");
         let mut replay = TranscriptSink::new(Vec::new());

@@ -2,15 +2,17 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
+
+use tokio::sync::watch;
 
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
 use thinktee_pipeline::{Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
-    Config, DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, Proxy,
-    ReasoningField, Recorder, Recording, dyn_sink,
+    Config, DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange,
+    MAX_NORMALIZE_BODY, Proxy, ReasoningField, Recorder, Recording, dyn_sink,
 };
 use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
@@ -96,7 +98,13 @@ pub(crate) struct Args {
     /// Largest request header block accepted (431 above).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_HEADERS)]
     max_request_headers: usize,
-    /// On Ctrl-C or SIGTERM, how long open streams may go on, in seconds.
+    /// Largest non-streaming body buffered to normalize it; a larger one is
+    /// passed through unnormalized (and recorded as usual).
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_NORMALIZE_BODY)]
+    max_normalize_body: usize,
+    /// On Ctrl-C, SIGTERM or SIGHUP, how long open streams may go on, in
+    /// seconds (a second signal cuts them at once; they are recorded as
+    /// `shutdown`).
     #[arg(long, value_name = "S", default_value_t = 10)]
     shutdown_grace_s: u64,
     /// Runtime worker threads (default: one per core).
@@ -159,13 +167,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         (args.idle_timeout_s > 0).then(|| Duration::from_secs(args.idle_timeout_s));
     config.max_request_body = args.max_request_body;
     config.max_request_headers = args.max_request_headers;
+    config.max_normalize_body = args.max_normalize_body;
     if let Some(path) = &args.upstream_ca {
         let pem = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("--upstream-ca {}: {e}", path.display()))?;
         config.upstream_ca_pem = Some(pem);
     }
     for dir in [&args.transcripts, &args.capture_raw].into_iter().flatten() {
-        private_dir(dir)?;
+        thinktee_transcript::private_dir(dir)
+            .with_context(|| format!("cannot use {} for recordings", dir.display()))?;
     }
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -174,6 +184,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let runtime = runtime.enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
+        // Before the address is printed: a signal from then on is ours.
+        let signals = Signals::listen().context("cannot listen for signals")?;
         let mut otel_config = OtelConfig::from_env();
         if let Some(endpoint) = &args.otlp_endpoint {
             otel_config = otel_config.endpoint(Some(endpoint.clone()));
@@ -198,7 +210,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             transcript: writer.as_ref().map(TranscriptWriter::output),
             capture_raw: args.capture_raw.clone(),
             otel: otel.is_enabled().then(|| otel.clone()),
-            options: Options { splitter, ..Options::default() },
+            // Every exchange leaves a record, those without a body too.
+            options: Options { splitter, record_empty: true, ..Options::default() },
             capture_content: args.capture_content || otel.captures_content(),
             run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
         };
@@ -212,9 +225,30 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         stdout.flush()?;
         eprintln!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
 
+        let grace = args.shutdown_grace_s;
+        let first = signals.clone();
+        tokio::spawn(async move {
+            first.nth(1).await;
+            eprintln!(
+                "thinktee proxy: shutting down: open exchanges have {grace} s to finish \
+                 (a second signal cuts them now)"
+            );
+        });
         // On a worker thread, not the one blocked in `block_on`: the accept
         // loop then runs next to the connections it spawns.
-        tokio::spawn(server.run(shutdown_signal())).await??;
+        let first = signals.clone();
+        let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
+        tokio::select! {
+            served = &mut serving => served??,
+            () = signals.nth(2) => {
+                // Cut what is open: recorded as shutdown, like the end of
+                // the grace period.
+                eprintln!("thinktee proxy: second signal: cutting open exchanges");
+                proxy.shutdown_flag().set();
+                serving.abort();
+                let _ = serving.await;
+            }
+        }
         if tokio::time::timeout(Duration::from_secs(30), proxy.recordings_done()).await.is_err() {
             eprintln!("thinktee proxy: some recordings did not finish in time");
         }
@@ -222,39 +256,61 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if let Some(writer) = writer {
             writer.shutdown().await.context("cannot flush the transcript")?;
         }
-        otel.shutdown().await.context("cannot flush OpenTelemetry")?;
+        // Telemetry that cannot be delivered is not a failure of the proxy.
+        if let Err(e) = otel.shutdown().await {
+            eprintln!("thinktee proxy: warning: cannot flush OpenTelemetry: {e}");
+        }
         Ok(Outcome::Clean)
     })
 }
 
-/// Creates `dir` (mode 0700 on unix when new).
-fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("cannot create {}", dir.display()))
+/// The shutdown signals, counted: Ctrl-C (SIGINT), SIGTERM and SIGHUP on
+/// unix, Ctrl-C elsewhere. The first asks for a graceful shutdown, the
+/// second for an immediate one. Listening replaces the default action
+/// (being killed) for the process's lifetime. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Signals {
+    count: watch::Receiver<u32>,
 }
 
-/// Ctrl-C, or SIGTERM on unix.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return ctrl_c.await,
-            };
-        tokio::select! {
-            () = ctrl_c => {}
-            _ = term.recv() => {}
+impl Signals {
+    /// Starts listening (on the current runtime).
+    pub(crate) fn listen() -> std::io::Result<Signals> {
+        let (tx, count) = watch::channel(0u32);
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut int = signal(SignalKind::interrupt())?;
+            let mut term = signal(SignalKind::terminate())?;
+            let mut hup = signal(SignalKind::hangup())?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                    tx.send_modify(|n| *n += 1);
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        Ok(Signals { count })
+    }
+
+    /// Waits until `n` signals have come.
+    pub(crate) async fn nth(&self, n: u32) {
+        let mut count = self.count.clone();
+        if count.wait_for(|&c| c >= n).await.is_err() {
+            // The listener is gone: no signal will come.
+            std::future::pending::<()>().await;
         }
     }
-    #[cfg(not(unix))]
-    ctrl_c.await;
 }
 
 /// Records every chat completion into the transcript, the raw capture
@@ -292,7 +348,7 @@ impl Recorder for CliRecorder {
                     .duration_since(UNIX_EPOCH)
                     .ok()
                     .and_then(|d| u64::try_from(d.as_millis()).ok()),
-                status: exchange.status.map(|s| s.as_u16()),
+                status: exchange.response_status.or(exchange.status).map(|s| s.as_u16()),
                 body: body.clone().or_else(|| {
                     (self.capture_content && !exchange.request_body.is_empty()).then(|| {
                         String::from_utf8_lossy(&exchange.request_body).into_owned().into()
@@ -316,7 +372,9 @@ impl Recorder for CliRecorder {
             .start(exchange.start)
             .pipeline(self.options.clone())
             .document(exchange.document_kind());
-        if let (Some(dir), Some(_)) = (&self.capture_raw, exchange.status) {
+        // The file is made with the first byte: an exchange without a body
+        // (the proxy answered it) leaves none.
+        if let Some(dir) = &self.capture_raw {
             match RawCapture::create(dir, &request_id) {
                 Ok(capture) => tee = tee.capture(capture),
                 Err(e) => tracing::warn!(error = %e, "cannot create the raw capture file"),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use thinktee_proxy::replay::{Replay, load_all};
 
 use crate::Outcome;
-use crate::proxy::shutdown_signal;
+use crate::proxy::Signals;
 
 /// `thinktee replay [--listen ADDR] [--chunk-delay-ms N] PATH...`
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async move {
+        let signals = Signals::listen().context("cannot listen for signals")?;
         let count = fixtures.len();
         let replay = Replay::new(fixtures)?.chunk_delay(Duration::from_millis(args.chunk_delay_ms));
         let server = replay.bind(args.listen).await?;
@@ -45,7 +46,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         eprintln!("thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)");
         // On a worker thread, not the one blocked in `block_on`: the accept
         // loop then runs next to the connections it spawns.
-        tokio::spawn(server.run(shutdown_signal())).await??;
+        let first = signals.clone();
+        let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
+        tokio::select! {
+            served = &mut serving => served??,
+            // A second signal stops at once.
+            () = signals.nth(2) => serving.abort(),
+        }
         Ok(Outcome::Clean)
     })
 }

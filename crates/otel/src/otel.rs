@@ -403,20 +403,14 @@ fn wait(rx: &mpsc::Receiver<Result<(), String>>, timeout: Duration) -> Result<()
         match rx.recv_timeout(left) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => errors.push(e),
-            Err(_) => {
-                tracing::warn!(
-                    timeout_ms = timeout.as_millis() as u64,
-                    "opentelemetry shutdown timed out"
-                );
-                return Err(Error::ShutdownTimeout(timeout));
-            }
+            Err(_) => return Err(Error::ShutdownTimeout(timeout)),
         }
     }
     if errors.is_empty() {
         Ok(())
     } else {
-        let message = errors.join("; ");
-        tracing::warn!(error = %message, "opentelemetry shutdown failed");
-        Err(Error::Shutdown(message))
+        // Returned, not logged: the caller says it once, as it sees fit
+        // (an unreachable collector at exit is a warning, not a failure).
+        Err(Error::Shutdown(errors.join("; ")))
     }
 }

@@ -1,23 +1,21 @@
 //! Body wrappers: tee a copy of what passes to a recording, time out an idle upstream,
 //! normalize inline thinking.
 
+use std::any::Any;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyDataStream;
 use pin_project_lite::pin_project;
-#[cfg(doc)]
-use thinktee_pipeline::InputEnd;
-use thinktee_pipeline::{Flow, Record, Sink};
-use thinktee_tee::{TeeHandle, TeeStream};
+use thinktee_pipeline::{Flow, InputEnd, Record, Sink};
+use thinktee_tee::{ShutdownFlag, Tap, TeeHandle};
 use tokio::time::{Instant, Sleep};
 
 use crate::normalize::Normalizer;
+use crate::reply::BoxError;
 
 /// A type-erased recording sink (errors become their `Display` text).
 pub type DynSink = Box<dyn Sink<Error = String> + Send>;
@@ -69,63 +67,77 @@ impl Recording {
     {
         Recording { tee, sink: dyn_sink(sink) }
     }
+
+    /// A drop of the recorded body after `flag` is set is a shutdown, not
+    /// a client that went away.
+    pub(crate) fn shutdown_flag(mut self, flag: ShutdownFlag) -> Recording {
+        self.tee = self.tee.shutdown_flag(flag);
+        self
+    }
+
+    /// Records an exchange that has no body to record (the proxy answered
+    /// it itself): the recording ends at once, with `end`.
+    pub(crate) fn ended(self, end: InputEnd) -> TeeHandle<DynSink> {
+        let (mut tap, handle) = self.tee.tap(self.sink);
+        tap.end(end);
+        handle
+    }
 }
 
-type Data<B> = BodyDataStream<Pin<Box<B>>>;
-
-/// An HTTP body that passes its data through unchanged and tees a copy to
-/// a [`Recording`] with [`thinktee_tee`]: the copy is queued (never
-/// waited on) and parsed on the tee's own thread.
+/// An HTTP body that passes its frames through unchanged and tees a copy
+/// of its data to a [`Recording`] with [`thinktee_tee`]: the copy is queued
+/// (never waited on) and parsed on the tee's own thread.
 ///
 /// The recording learns how the body ended: [`InputEnd::Complete`] at its
-/// end, [`InputEnd::UpstreamError`] when the wrapped body fails (the error
-/// is passed on, so the client sees the same early end), and
+/// end; when the wrapped body fails (the error is passed on, so the client
+/// sees the same early end), [`InputEnd::UpstreamTimeout`] if the error is
+/// an [`IdleTimeout`] (found by its type, in a boxed error's source chain
+/// too) and [`InputEnd::UpstreamError`] otherwise; and
 /// [`InputEnd::ClientCancelled`] when this body is dropped first (hyper
 /// drops a response body when its client disconnects; that drops the
-/// wrapped upstream body, which cancels the upstream request).
+/// wrapped upstream body, which cancels the upstream request), or
+/// [`InputEnd::Shutdown`] when the proxy dropped it at the end of its
+/// shutdown grace.
 ///
-/// While recording, trailers are not forwarded and the size hint is
-/// unknown (a `content-length` header still frames the response).
+/// While recording, the size hint is unknown (a `content-length` header
+/// still frames the response).
 pub struct RecordBody<B> {
-    inner: Inner<B>,
-}
-
-enum Inner<B> {
-    Pass(Pin<Box<B>>),
-    Tee(TeeStream<Data<B>>),
+    inner: Pin<Box<B>>,
+    tap: Option<Tap>,
 }
 
 impl<B> fmt::Debug for RecordBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordBody")
-            .field("recording", &matches!(self.inner, Inner::Tee(_)))
-            .finish()
+        f.debug_struct("RecordBody").field("recording", &self.tap.is_some()).finish()
     }
 }
 
 impl<B> RecordBody<B>
 where
     B: Body<Data = Bytes>,
-    B::Error: fmt::Display,
+    B::Error: fmt::Display + 'static,
 {
     /// Wraps `inner`, teeing it into `recording`; the handle says when the
     /// parse side is done and how it went.
     pub fn new(inner: B, recording: Recording) -> (RecordBody<B>, TeeHandle<DynSink>) {
-        let data = BodyDataStream::new(Box::pin(inner));
-        let (stream, handle) = recording.tee.stream(data, recording.sink);
-        (RecordBody { inner: Inner::Tee(stream) }, handle)
+        let (mut tap, handle) = recording.tee.tap(recording.sink);
+        // An empty length-framed body is never polled at all.
+        if inner.is_end_stream() {
+            tap.end(InputEnd::Complete);
+        }
+        (RecordBody { inner: Box::pin(inner), tap: Some(tap) }, handle)
     }
 
     /// Wraps `inner` without recording it.
     pub fn passthrough(inner: B) -> RecordBody<B> {
-        RecordBody { inner: Inner::Pass(Box::pin(inner)) }
+        RecordBody { inner: Box::pin(inner), tap: None }
     }
 }
 
 impl<B> Body for RecordBody<B>
 where
     B: Body<Data = Bytes>,
-    B::Error: fmt::Display,
+    B::Error: fmt::Display + 'static,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -134,27 +146,59 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match &mut self.get_mut().inner {
-            Inner::Pass(body) => body.as_mut().poll_frame(cx),
-            Inner::Tee(stream) => {
-                Pin::new(stream).poll_next(cx).map(|item| item.map(|r| r.map(Frame::data)))
+        let this = self.get_mut();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(tap) = &mut this.tap {
+            match &frame {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        tap.data(data);
+                    }
+                    // A length-framed body ends with its last byte: hyper
+                    // then drops it without polling for the end, which must
+                    // not read as a client that went away.
+                    if this.inner.is_end_stream() {
+                        tap.end(InputEnd::Complete);
+                    }
+                }
+                Some(Err(e)) => tap.end(input_end_of(e)),
+                None => tap.end(InputEnd::Complete),
             }
         }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.inner {
-            Inner::Pass(body) => body.is_end_stream(),
-            // Polled to its end, the tee tells the recording it completed.
-            Inner::Tee(_) => false,
-        }
+        // Until the recording knows the end, polling must reach it.
+        self.tap.as_ref().is_none_or(Tap::is_ended) && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.inner {
-            Inner::Pass(body) => body.size_hint(),
-            Inner::Tee(_) => SizeHint::default(),
+        match &self.tap {
+            Some(_) => SizeHint::default(),
+            None => self.inner.size_hint(),
         }
+    }
+}
+
+/// How a body error ends the input: decided by the error's type, never its
+/// text.
+fn input_end_of<E: fmt::Display + 'static>(e: &E) -> InputEnd {
+    let any: &dyn Any = e;
+    let idle = any.downcast_ref::<IdleTimeout>().copied().or_else(|| {
+        let boxed = any.downcast_ref::<BoxError>()?;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(boxed.as_ref());
+        while let Some(c) = cause {
+            if let Some(idle) = c.downcast_ref::<IdleTimeout>() {
+                return Some(*idle);
+            }
+            cause = c.source();
+        }
+        None
+    });
+    match idle {
+        Some(idle) => InputEnd::UpstreamTimeout(idle.to_string()),
+        None => InputEnd::UpstreamError(e.to_string()),
     }
 }
 

@@ -84,7 +84,7 @@ where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
     R: Recorder,
     ResB: Body<Data = Bytes>,
-    ResB::Error: fmt::Display,
+    ResB::Error: fmt::Display + 'static,
 {
     type Response = Response<RecordBody<ResB>>;
     type Error = S::Error;
@@ -107,6 +107,7 @@ where
             model: None,
             stream: false,
             status: None,
+            response_status: None,
             response_headers: HeaderMap::new(),
             upstream: None,
         };
@@ -139,7 +140,7 @@ where
     F: Future<Output = Result<Response<ResB>, E>>,
     R: Recorder,
     ResB: Body<Data = Bytes>,
-    ResB::Error: fmt::Display,
+    ResB::Error: fmt::Display + 'static,
 {
     type Output = Result<Response<RecordBody<ResB>>, E>;
 
@@ -148,6 +149,7 @@ where
         let response = ready!(this.inner.poll(cx))?;
         let recording = this.exchange.take().and_then(|mut exchange| {
             exchange.status = Some(response.status());
+            exchange.response_status = Some(response.status());
             exchange.response_headers = recordable(response.headers());
             this.recorder.recording(&exchange)
         });

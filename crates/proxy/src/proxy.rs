@@ -2,18 +2,20 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
-use http_body::{Body, Frame};
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
-use thinktee_pipeline::DocumentKind;
-use thinktee_tee::TeeHandle;
+use thinktee_pipeline::{DocumentKind, InputEnd};
+use thinktee_tee::{ShutdownFlag, TeeHandle};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
@@ -33,8 +35,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default longest silence from the upstream (waiting for the response
 /// head, or between two body reads) before the exchange is failed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Largest non-streaming body buffered to normalize it (64 MiB); larger
-/// ones pass through unchanged.
+/// Default largest non-streaming body buffered to normalize it (64 MiB):
+/// a larger one is passed through unnormalized (what was buffered, then
+/// the rest as it comes), recorded as usual, and a warning is logged once.
 pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
 
 /// How a [`Proxy`] behaves.
@@ -56,6 +59,9 @@ pub struct Config {
     pub max_request_body: usize,
     /// Largest request header block; larger ones get 431.
     pub max_request_headers: usize,
+    /// Largest non-streaming body buffered to normalize it; larger ones
+    /// pass through unnormalized (see [`MAX_NORMALIZE_BODY`]).
+    pub max_normalize_body: usize,
     /// Extra trusted roots for an `https` upstream, PEM (the bundled
     /// Mozilla roots are always trusted).
     pub upstream_ca_pem: Option<Vec<u8>>,
@@ -72,13 +78,16 @@ impl Config {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
+            max_normalize_body: MAX_NORMALIZE_BODY,
             upstream_ca_pem: None,
         }
     }
 }
 
 /// What a [`Recorder`] learns about one exchange when the upstream's
-/// response head arrives (or the upstream could not be reached).
+/// response head arrives, or when the proxy answers the exchange itself
+/// (the upstream could not be reached or timed out, the request was
+/// refused).
 ///
 /// Credentials never appear here: headers are [`headers::recordable`]
 /// copies and credential-like query parameters are redacted.
@@ -102,8 +111,12 @@ pub struct Exchange {
     pub model: Option<String>,
     /// The request's `stream` flag (`false` when absent).
     pub stream: bool,
-    /// The upstream's status, `None` if it could not be reached.
+    /// The upstream's status: `None` when no response head came from it
+    /// (unreachable, timed out, or never asked).
     pub status: Option<StatusCode>,
+    /// The status the client gets: the upstream's, or the proxy's own
+    /// (502, 504, 413, 431, ...) for an exchange it answered itself.
+    pub response_status: Option<StatusCode>,
     /// The response headers, without sensitive ones.
     pub response_headers: HeaderMap,
     /// The upstream as configured (`None` under [`RecordLayer`](crate::RecordLayer)).
@@ -138,9 +151,14 @@ impl Exchange {
 /// Decides, per exchange, whether and where its response body is recorded.
 pub trait Recorder: Send + Sync + 'static {
     /// Where to record this exchange's response body, or `None` to pass it
-    /// through unrecorded. When the upstream could not be reached
-    /// (`exchange.status` is `None`) the recording gets no bytes and an
-    /// [`InputEnd::UpstreamError`](thinktee_pipeline::InputEnd::UpstreamError).
+    /// through unrecorded. Every exchange is offered: when the proxy
+    /// answered it itself (`exchange.status` is `None`,
+    /// `exchange.response_status` is its own status) the recording gets no
+    /// bytes and ends at once with what happened:
+    /// [`InputEnd::UpstreamUnreachable`] (502),
+    /// [`InputEnd::UpstreamTimeout`] (504), [`InputEnd::Rejected`] (413,
+    /// 431, 400). Set [`Options::record_empty`](thinktee_pipeline::Options::record_empty)
+    /// for those to leave a record.
     fn recording(&self, exchange: &Exchange) -> Option<Recording>;
 }
 
@@ -177,6 +195,10 @@ struct Shared {
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
     pending: Pending,
+    /// Set when the server cuts what is still open at shutdown.
+    shutdown: ShutdownFlag,
+    /// A body over `max_normalize_body` was passed through: said once.
+    warned_normalize: AtomicBool,
 }
 
 impl fmt::Debug for Proxy {
@@ -222,6 +244,8 @@ impl Proxy {
                 recorder,
                 next_id: AtomicU64::new(0),
                 pending: Pending::default(),
+                shutdown: ShutdownFlag::new(),
+                warned_normalize: AtomicBool::new(false),
             }),
         })
     }
@@ -231,6 +255,14 @@ impl Proxy {
         &self.shared.config
     }
 
+    /// The flag the server sets when it cuts open exchanges at shutdown
+    /// (its grace period ended): recordings cut after it end as
+    /// [`InputEnd::Shutdown`]. Set it yourself before dropping the server's
+    /// task to stop at once.
+    pub fn shutdown_flag(&self) -> ShutdownFlag {
+        self.shared.shutdown.clone()
+    }
+
     /// Binds `addr`; [`Server::run`] then serves this proxy there.
     pub async fn bind(&self, addr: SocketAddr) -> Result<Server, Error> {
         let proxy = self.clone();
@@ -238,12 +270,14 @@ impl Proxy {
             let proxy = proxy.clone();
             Box::pin(async move { proxy.handle(req).await })
         });
-        Server::bind(addr, handler, self.shared.config.max_request_headers).await
+        let server = Server::bind(addr, handler, self.shared.config.max_request_headers).await?;
+        Ok(server.shutdown_flag(self.shared.shutdown.clone()))
     }
 
     /// Proxies one request: usable as the body of any hyper or tower
     /// service. Never fails: errors become OpenAI-shaped JSON responses
-    /// (413, 431, 400, 502, 504).
+    /// (413, 431, 400, 502, 504), and every exchange is offered to the
+    /// recorder, those it answered itself too.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ProxyBody>
     where
         B: Body<Data = Bytes>,
@@ -256,39 +290,7 @@ impl Proxy {
         let start = tokio::time::Instant::now();
         let (parts, body) = req.into_parts();
         let path = redact_query(parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
-        if headers::block_size(&parts.headers) > config.max_request_headers {
-            tracing::info!(id, %path, "request headers over the limit");
-            return error_response(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                &format!("request headers exceed {} bytes", config.max_request_headers),
-                "invalid_request_error",
-                Some("request_header_fields_too_large"),
-            );
-        }
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > config.max_request_body as u64) {
-            return too_large(id, &path, config.max_request_body);
-        }
-        let request_body = match Limited::new(body, config.max_request_body).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return too_large(id, &path, config.max_request_body);
-            }
-            Err(e) => {
-                tracing::info!(id, %path, error = %e, "could not read the request body");
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "could not read the request body",
-                    "invalid_request_error",
-                    None,
-                );
-            }
-        };
-        let summary = summarize(&request_body);
-
+        let header_bytes = headers::block_size(&parts.headers);
         let mut headers = parts.headers;
         strip_hop_by_hop(&mut headers);
         // The client set Host for us; the upstream's comes from its URI.
@@ -302,13 +304,57 @@ impl Proxy {
             method: parts.method.clone(),
             path,
             request_headers: recordable(&headers),
-            request_body: request_body.clone(),
-            model: summary.model,
-            stream: summary.stream.unwrap_or(false),
+            request_body: Bytes::new(),
+            model: None,
+            stream: false,
             status: None,
+            response_status: None,
             response_headers: HeaderMap::new(),
             upstream: Some(config.upstream.clone()),
         };
+        if header_bytes > config.max_request_headers {
+            tracing::info!(id, path = %exchange.path, "request headers over the limit");
+            let message = format!("request headers exceed {} bytes", config.max_request_headers);
+            return self.reply_own(
+                exchange,
+                OwnReply {
+                    status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    end: InputEnd::Rejected(message.clone()),
+                    message,
+                    kind: "invalid_request_error",
+                    code: Some("request_header_fields_too_large"),
+                },
+            );
+        }
+        let declared =
+            headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > config.max_request_body as u64) {
+            return self.too_large(exchange);
+        }
+        let request_body = match Limited::new(body, config.max_request_body).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return self.too_large(exchange);
+            }
+            Err(e) => {
+                tracing::info!(id, path = %exchange.path, error = %e, "could not read the request body");
+                return self.reply_own(
+                    exchange,
+                    OwnReply {
+                        status: StatusCode::BAD_REQUEST,
+                        end: InputEnd::Rejected(format!("could not read the request body: {e}")),
+                        message: "could not read the request body".into(),
+                        kind: "invalid_request_error",
+                        code: None,
+                    },
+                );
+            }
+        };
+        let summary = summarize(&request_body);
+        exchange.request_body = request_body.clone();
+        exchange.model = summary.model;
+        exchange.stream = summary.stream.unwrap_or(false);
+
         let mut upstream_req = Request::new(Full::new(request_body));
         *upstream_req.method_mut() = parts.method;
         *upstream_req.uri_mut() = config.upstream.uri_for(parts.uri.path_and_query());
@@ -325,23 +371,32 @@ impl Proxy {
             Ok(Err(e)) => {
                 let why = error_chain(&e);
                 tracing::warn!(id, path = %exchange.path, error = %why, "upstream unreachable");
-                self.record_failure(&exchange, &why).await;
-                return error_response(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("thinktee proxy: upstream {} unreachable: {why}", config.upstream),
-                    "upstream_error",
-                    Some("bad_gateway"),
+                return self.reply_own(
+                    exchange,
+                    OwnReply {
+                        status: StatusCode::BAD_GATEWAY,
+                        message: format!(
+                            "thinktee proxy: upstream {} unreachable: {why}",
+                            config.upstream
+                        ),
+                        end: InputEnd::UpstreamUnreachable(why),
+                        kind: "upstream_error",
+                        code: Some("bad_gateway"),
+                    },
                 );
             }
             Err(t) => {
                 let why = format!("no response head within {} s", t.as_secs_f64());
                 tracing::warn!(id, path = %exchange.path, "upstream timed out");
-                self.record_failure(&exchange, &why).await;
-                return error_response(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &format!("thinktee proxy: upstream {}: {why}", config.upstream),
-                    "upstream_error",
-                    Some("gateway_timeout"),
+                return self.reply_own(
+                    exchange,
+                    OwnReply {
+                        status: StatusCode::GATEWAY_TIMEOUT,
+                        message: format!("thinktee proxy: upstream {}: {why}", config.upstream),
+                        end: InputEnd::UpstreamTimeout(why),
+                        kind: "upstream_error",
+                        code: Some("gateway_timeout"),
+                    },
                 );
             }
         };
@@ -350,6 +405,7 @@ impl Proxy {
         strip_hop_by_hop(&mut head.headers);
         head.version = Version::HTTP_11;
         exchange.status = Some(head.status);
+        exchange.response_status = Some(head.status);
         exchange.response_headers = recordable(&head.headers);
         tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
         let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
@@ -359,6 +415,7 @@ impl Proxy {
         };
         let body: ProxyBody = match recording {
             Some(recording) => {
+                let recording = recording.shutdown_flag(shared.shutdown.clone());
                 let (body, handle) = RecordBody::new(body, recording);
                 self.watch(id, handle);
                 body.boxed_unsync()
@@ -372,7 +429,7 @@ impl Proxy {
                     let normalizer = Normalizer::new(field, config.splitter.clone());
                     NormalizeBody::new(body, normalizer).boxed_unsync()
                 } else {
-                    normalize_whole(body, field, &config.splitter, &mut head.headers).await
+                    self.normalize_whole(body, field, &mut head.headers).await
                 }
             }
             _ => body,
@@ -380,16 +437,89 @@ impl Proxy {
         Response::from_parts(head, body)
     }
 
-    /// Tells the recorder about an exchange that got no response.
-    async fn record_failure(&self, exchange: &Exchange, why: &str) {
+    /// Answers an exchange itself (no upstream response): records it, with
+    /// `reply.status` as the status the client got and `reply.end` as how
+    /// it ended, and returns the OpenAI-shaped error response.
+    fn reply_own(&self, mut exchange: Exchange, reply: OwnReply) -> Response<ProxyBody> {
+        exchange.response_status = Some(reply.status);
+        self.record_unanswered(&exchange, reply.end);
+        error_response(reply.status, &reply.message, reply.kind, reply.code)
+    }
+
+    /// Offers an exchange that gets no upstream response to the recorder;
+    /// its recording gets no bytes and ends at once with `end`.
+    fn record_unanswered(&self, exchange: &Exchange, end: InputEnd) {
         let Some(recording) = self.shared.recorder.as_ref().and_then(|r| r.recording(exchange))
         else {
             return;
         };
-        let (mut body, handle) = RecordBody::new(failed(why.to_owned().into()), recording);
-        let _ = body.frame().await; // the error: the tee records the end
-        drop(body);
-        self.watch(exchange.id, handle);
+        self.watch(exchange.id, recording.ended(end));
+    }
+
+    fn too_large(&self, exchange: Exchange) -> Response<ProxyBody> {
+        let limit = self.shared.config.max_request_body;
+        tracing::info!(id = exchange.id, path = %exchange.path, "request body over the limit");
+        let message = format!("request body exceeds {limit} bytes");
+        self.reply_own(
+            exchange,
+            OwnReply {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                end: InputEnd::Rejected(message.clone()),
+                message,
+                kind: "invalid_request_error",
+                code: Some("request_too_large"),
+            },
+        )
+    }
+
+    /// Buffers a non-streaming body (up to `max_normalize_body`) and
+    /// normalizes it if it is a `chat.completion` with inline thinking. A
+    /// larger body is not rewritten and not broken: what was buffered is
+    /// sent, then the rest as it comes (a warning says so, once).
+    async fn normalize_whole(
+        &self,
+        body: ProxyBody,
+        field: ReasoningField,
+        headers: &mut HeaderMap,
+    ) -> ProxyBody {
+        let config = &self.shared.config;
+        let max = config.max_normalize_body;
+        if body.size_hint().lower() > max as u64 {
+            self.warn_not_normalized();
+            return body;
+        }
+        let mut body = body;
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            match frame.map(Frame::into_data) {
+                Ok(Ok(data)) if buf.len() + data.len() <= max => buf.extend_from_slice(&data),
+                Ok(Ok(data)) => {
+                    self.warn_not_normalized();
+                    let prefix = vec![Bytes::from(buf), data];
+                    return Prefixed { prefix: prefix.into(), rest: body }.boxed_unsync();
+                }
+                Ok(Err(_trailers)) => {}
+                Err(e) => return failed(e),
+            }
+        }
+        let bytes = Bytes::from(buf);
+        let Ok(text) = std::str::from_utf8(&bytes) else { return full(bytes) };
+        match normalize_body(text, field, &config.splitter) {
+            Some(new) => {
+                headers.remove(header::CONTENT_LENGTH);
+                full(new)
+            }
+            None => full(bytes),
+        }
+    }
+
+    fn warn_not_normalized(&self) {
+        if !self.shared.warned_normalize.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                limit = self.shared.config.max_normalize_body,
+                "a non-streaming response is larger than the normalize limit: passed through unnormalized (said once)"
+            );
+        }
     }
 
     /// Counts a parse side until it ends, and logs what went wrong in it.
@@ -430,16 +560,6 @@ impl Proxy {
     }
 }
 
-fn too_large(id: u64, path: &str, limit: usize) -> Response<ProxyBody> {
-    tracing::info!(id, %path, "request body over the limit");
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body exceeds {limit} bytes"),
-        "invalid_request_error",
-        Some("request_too_large"),
-    )
-}
-
 fn summarize(body: &[u8]) -> RequestSummary {
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let parsed = if looks_json { serde_json::from_slice(body).ok() } else { None };
@@ -459,36 +579,51 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Buffers a non-streaming body (up to [`MAX_NORMALIZE_BODY`]) and
-/// normalizes it if it is a `chat.completion` with inline thinking.
-async fn normalize_whole(
-    body: ProxyBody,
-    field: ReasoningField,
-    splitter: &SplitterConfig,
-    headers: &mut HeaderMap,
-) -> ProxyBody {
-    if body.size_hint().lower() > MAX_NORMALIZE_BODY as u64 {
-        return body;
-    }
-    let mut body = body;
-    let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
-        match frame.map(Frame::into_data) {
-            Ok(Ok(data)) if buf.len() + data.len() <= MAX_NORMALIZE_BODY => {
-                buf.extend_from_slice(&data)
+/// An answer the proxy gives itself: the OpenAI-shaped error the client
+/// gets, and how the exchange's recording ends. (The 408 and 503 the
+/// proxy may add go through [`Proxy::reply_own`] the same way.)
+struct OwnReply {
+    status: StatusCode,
+    end: InputEnd,
+    message: String,
+    kind: &'static str,
+    code: Option<&'static str>,
+}
+
+/// A body that was partly read: the pieces read, then the rest.
+struct Prefixed {
+    prefix: std::collections::VecDeque<Bytes>,
+    rest: ProxyBody,
+}
+
+impl Body for Prefixed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        while let Some(piece) = self.prefix.pop_front() {
+            if !piece.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
             }
-            Ok(Ok(_)) => return failed(format!("body over {MAX_NORMALIZE_BODY} bytes").into()),
-            Ok(Err(_trailers)) => {}
-            Err(e) => return failed(e),
         }
+        Pin::new(&mut self.rest).poll_frame(cx)
     }
-    let bytes = Bytes::from(buf);
-    let Ok(text) = std::str::from_utf8(&bytes) else { return full(bytes) };
-    match normalize_body(text, field, splitter) {
-        Some(new) => {
-            headers.remove(header::CONTENT_LENGTH);
-            full(new)
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_empty() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let prefix: u64 = self.prefix.iter().map(|p| p.len() as u64).sum();
+        let rest = self.rest.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + prefix);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + prefix);
         }
-        None => full(bytes),
+        hint
     }
 }

@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use thinktee_tee::ShutdownFlag;
 use tokio::net::TcpListener;
 
 use crate::{Error, ProxyBody};
@@ -33,6 +34,8 @@ pub struct Server {
     handler: Handler,
     max_header_bytes: usize,
     grace: Duration,
+    /// Set when the grace period is over, before open connections are cut.
+    cut: ShutdownFlag,
 }
 
 impl fmt::Debug for Server {
@@ -50,7 +53,14 @@ impl Server {
         let listener =
             TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
         let addr = listener.local_addr()?;
-        Ok(Server { listener, addr, handler, max_header_bytes, grace: DEFAULT_GRACE })
+        Ok(Server {
+            listener,
+            addr,
+            handler,
+            max_header_bytes,
+            grace: DEFAULT_GRACE,
+            cut: ShutdownFlag::new(),
+        })
     }
 
     /// The address actually bound (useful after binding port 0).
@@ -62,6 +72,13 @@ impl Server {
     /// (default [`DEFAULT_GRACE`]); then their connections are dropped.
     pub fn grace(mut self, grace: Duration) -> Server {
         self.grace = grace;
+        self
+    }
+
+    /// The flag set when the grace period is over, just before open
+    /// connections are dropped (recordings cut then end as shutdown).
+    pub(crate) fn shutdown_flag(mut self, flag: ShutdownFlag) -> Server {
+        self.cut = flag;
         self
     }
 
@@ -118,7 +135,9 @@ impl Server {
         if tokio::time::timeout(self.grace, graceful.shutdown()).await.is_err() {
             tracing::info!("grace period over; dropping open connections");
         }
-        // Dropping a connection drops its bodies: recorders see the end.
+        // Dropping a connection drops its bodies: recorders see the end,
+        // and the flag tells them it was the shutdown.
+        self.cut.set();
         connections.shutdown().await;
         Ok(())
     }

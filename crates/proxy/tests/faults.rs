@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Record, StreamOutcome};
+use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Options, Record, StreamOutcome};
 use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -154,6 +154,14 @@ struct Harness {
 }
 
 async fn proxy_to(upstream: SocketAddr, tune: impl FnOnce(&mut Config)) -> Harness {
+    proxy_with_grace(upstream, tune, thinktee_proxy::DEFAULT_GRACE).await
+}
+
+async fn proxy_with_grace(
+    upstream: SocketAddr,
+    tune: impl FnOnce(&mut Config),
+    grace: Duration,
+) -> Harness {
     logs();
     let mut config = Config::new(format!("http://{upstream}").parse::<Upstream>().unwrap());
     tune(&mut config);
@@ -168,11 +176,14 @@ async fn proxy_to(upstream: SocketAddr, tune: impl FnOnce(&mut Config)) -> Harne
             _ => {}
         });
         let kind = exchange.document_kind();
-        let tee = thinktee_tee::Builder::new().start(exchange.start).document(kind);
+        // Every exchange leaves a record, those without a body too.
+        let options = Options { record_empty: true, ..Options::default() };
+        let tee =
+            thinktee_tee::Builder::new().start(exchange.start).document(kind).pipeline(options);
         Some(Recording::new(tee, sink))
     };
     let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();
-    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap().grace(grace);
     let addr = server.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
@@ -485,7 +496,11 @@ async fn upstream_down_is_a_502_json_error() {
     assert_eq!(json["error"]["code"], "bad_gateway");
     let seen = h.seen().await;
     assert!(seen.exchanges[0].status.is_none());
-    assert!(matches!(seen.input_ends[..], [InputEnd::UpstreamError(_)]), "{:?}", seen.input_ends);
+    assert!(
+        matches!(seen.input_ends[..], [InputEnd::UpstreamUnreachable(_)]),
+        "{:?}",
+        seen.input_ends
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,7 +559,7 @@ async fn rate_limit_429_passes_through_with_its_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_upstream_times_out() {
+async fn hostile_an_idle_upstream_mid_stream_is_an_upstream_timeout() {
     let up = upstream(Arc::new(|_, mut s| {
         Box::pin(async move {
             s.write_all(SSE_HEAD).await.unwrap();
@@ -559,9 +574,153 @@ async fn idle_upstream_times_out() {
     assert!(!reply.complete);
     assert_eq!(reply.body, b": hello\n\n");
     let seen = h.seen().await;
+    // Decided by the error's type: the message is ours to change.
     assert!(
-        matches!(&seen.input_ends[..], [InputEnd::UpstreamError(why)] if why.contains("idle")),
+        matches!(&seen.input_ends[..], [InputEnd::UpstreamTimeout(_)]),
         "{:?}",
         seen.input_ends
     );
+    assert_eq!(seen.outcomes, [StreamOutcome::UpstreamTimeout]);
+}
+
+// === every exchange leaves a record ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_exchanges_the_proxy_answers_itself_are_recorded_with_its_status() {
+    // Accepts, reads the request, never answers.
+    let silent = upstream(Arc::new(|_, s| {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(s);
+        })
+    }))
+    .await;
+    let h = proxy_to(silent.addr, |c| {
+        c.idle_timeout = Some(Duration::from_millis(200));
+        c.max_request_body = 1024;
+        c.max_request_headers = 2048;
+    })
+    .await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 504);
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(4096));
+    assert_eq!(roundtrip(h.addr, &request("/v1/chat/completions", &big, "")).await.status(), 413);
+    let fat = format!("x-fat: {}\r\n", "y".repeat(4096));
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", "{}", &fat)).await;
+    assert_eq!(reply.status(), 431);
+    {
+        let seen = h.seen().await;
+        let statuses: Vec<_> = seen
+            .exchanges
+            .iter()
+            .map(|e| (e.status, e.response_status.map(|s| s.as_u16())))
+            .collect();
+        assert_eq!(statuses, [(None, Some(504)), (None, Some(413)), (None, Some(431))]);
+        assert!(
+            matches!(
+                &seen.input_ends[..],
+                [InputEnd::UpstreamTimeout(_), InputEnd::Rejected(_), InputEnd::Rejected(_)]
+            ),
+            "{:?}",
+            seen.input_ends
+        );
+        // One stream each, without a choice, with what happened.
+        use StreamOutcome::*;
+        assert_eq!(seen.outcomes, [UpstreamTimeout, Rejected, Rejected]);
+    }
+
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = dead.local_addr().unwrap();
+    drop(dead);
+    let h = proxy_to(addr, |_| {}).await;
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 502);
+    let seen = h.seen().await;
+    assert_eq!(seen.exchanges[0].response_status.map(|s| s.as_u16()), Some(502));
+    assert_eq!(seen.outcomes, [StreamOutcome::UpstreamUnreachable]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_recorded() {
+    let body = fixture("nonstreaming_completion.sse");
+    assert!(body.len() > 300);
+    let sent = body.clone();
+    let up = upstream(Arc::new(move |got, mut s| {
+        let sent = sent.clone();
+        Box::pin(async move {
+            if got.head.contains("x-framing: length") {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    sent.len()
+                );
+                s.write_all(head.as_bytes()).await.unwrap();
+                s.write_all(&sent).await.unwrap();
+                return;
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await.unwrap();
+            for piece in sent.chunks(100) {
+                s.write_all(&chunk(piece)).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            s.write_all(b"0\r\n\r\n").await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |c| {
+        c.normalize = Some(thinktee_proxy::ReasoningField::ReasoningContent);
+        c.splitter = thinktee_think::Builder::new()
+            .start(thinktee_think::StartMode::Explicit)
+            .config()
+            .unwrap();
+        c.max_normalize_body = 250;
+    })
+    .await;
+    let no_stream = r#"{"model":"m","messages":[]}"#;
+    for framing in ["chunked", "length"] {
+        let extra = format!("x-framing: {framing}\r\n");
+        let reply = roundtrip(h.addr, &request("/v1/chat/completions", no_stream, &extra)).await;
+        assert_eq!(reply.status(), 200, "{framing}");
+        assert!(reply.complete, "{framing}: the client gets the whole body");
+        assert_eq!(reply.body, body, "{framing}: unnormalized, byte for byte");
+    }
+    let seen = h.seen().await;
+    assert_eq!(seen.input_ends, [InputEnd::Complete, InputEnd::Complete]);
+    assert_eq!(seen.outcomes, [StreamOutcome::Complete, StreamOutcome::Complete]);
+    drop(seen);
+    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert_eq!(logs.matches("larger than the normalize limit").count(), 1, "warned once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_streams_cut_when_the_grace_ends_are_recorded_as_shutdown() {
+    let up = upstream(Arc::new(|_, mut s| {
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            let event =
+                b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \"}}]}\n\n";
+            // Never ends on its own.
+            while s.write_all(&chunk(event)).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }))
+    .await;
+    let h = proxy_with_grace(up.addr, |_| {}, Duration::from_millis(100)).await;
+    let mut client = TcpStream::connect(h.addr).await.unwrap();
+    client.write_all(&request("/v1/chat/completions", STREAM_BODY, "")).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = timeout(LIMIT, client.read(&mut buf)).await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Keep reading (the client is there to the end), and shut down.
+    let reader = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest).await;
+    });
+    let Harness { proxy, seen, _shutdown: stop, .. } = h;
+    drop(stop);
+    timeout(LIMIT, reader).await.expect("the connection is cut").unwrap();
+    timeout(LIMIT, proxy.recordings_done()).await.expect("recordings finish");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.input_ends, [InputEnd::Shutdown]);
+    assert_eq!(seen.outcomes, [StreamOutcome::Shutdown]);
 }

@@ -10,11 +10,12 @@ use tokio::io::AsyncRead;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::capture::RawCapture;
-use crate::feed::{Feeder, Shared, TeeReader, TeeStream};
+use crate::capture::{CaptureJob, MAX_CAPTURE_QUEUED, RawCapture};
+use crate::feed::{Feeder, Shared, Tap, TeeReader, TeeStream};
 use crate::handle::TeeHandle;
 use crate::parse::{ParseSide, StreamJob};
-use crate::pool;
+use crate::pool::{self, Kind};
+use crate::shutdown::ShutdownFlag;
 
 /// Default bound on the bytes queued between the forward and parse sides
 /// of one stream.
@@ -28,6 +29,8 @@ pub struct Builder {
     pipeline: Options,
     document: Option<DocumentKind>,
     capture: Option<RawCapture>,
+    max_capture_queued: usize,
+    shutdown: Option<ShutdownFlag>,
 }
 
 impl Default for Builder {
@@ -38,6 +41,8 @@ impl Default for Builder {
             pipeline: Options::default(),
             document: None,
             capture: None,
+            max_capture_queued: MAX_CAPTURE_QUEUED,
+            shutdown: None,
         }
     }
 }
@@ -79,9 +84,27 @@ impl Builder {
         self
     }
 
-    /// Also write the exact bytes to `capture` (on the parse side).
+    /// Also write the exact bytes to `capture`, on the capture thread: it
+    /// goes on when parsing stops (see [`RawCapture`]).
     pub fn capture(mut self, capture: RawCapture) -> Builder {
         self.capture = Some(capture);
+        self
+    }
+
+    /// The bound on bytes queued for the capture (each piece counts its
+    /// length plus [`PIECE_OVERHEAD`](crate::PIECE_OVERHEAD); default
+    /// [`MAX_CAPTURE_QUEUED`]): past it the capture is cut and renamed
+    /// `<id>.cut.sse`; forwarding goes on.
+    pub fn max_capture_queued(mut self, bytes: usize) -> Builder {
+        self.max_capture_queued = bytes;
+        self
+    }
+
+    /// A tee dropped before its input ended reads `flag`: once it is set,
+    /// the input ended by [`InputEnd::Shutdown`](thinktee_pipeline::InputEnd::Shutdown)
+    /// rather than [`InputEnd::ClientCancelled`](thinktee_pipeline::InputEnd::ClientCancelled).
+    pub fn shutdown_flag(mut self, flag: ShutdownFlag) -> Builder {
+        self.shutdown = Some(flag);
         self
     }
 
@@ -110,11 +133,36 @@ impl Builder {
         (TeeReader::new(reader, feeder), handle)
     }
 
+    /// A tee without a wrapped stream, for callers that poll their own
+    /// body: hand the [`Tap`] each forwarded piece and then how the input
+    /// ended. An exchange without a body (a proxy's own error response)
+    /// is a tap ended at once.
+    pub fn tap<K>(self, sink: K) -> (Tap, TeeHandle<K>)
+    where
+        K: Sink + Send + 'static,
+        K::Error: Display,
+    {
+        let (feeder, handle) = self.spawn(sink);
+        (Tap::new(feeder), handle)
+    }
+
     fn spawn<K>(self, sink: K) -> (Feeder, TeeHandle<K>)
     where
         K: Sink + Send + 'static,
         K::Error: Display,
     {
+        let capture = self.capture.and_then(|capture| {
+            let shared = Arc::new(Shared::default());
+            let (done_tx, done_rx) = oneshot::channel();
+            let job = CaptureJob::new(capture, Arc::clone(&shared), done_tx);
+            match pool::start(Kind::Capture, Box::new(job)) {
+                Ok(tx) => Some(((tx, shared, self.max_capture_queued), done_rx)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the raw capture: not captured");
+                    None
+                }
+            }
+        });
         let shared = Arc::new(Shared::default());
         let (done_tx, done_rx) = oneshot::channel();
         let side = ParseSide {
@@ -123,17 +171,17 @@ impl Builder {
             start: self.start.unwrap_or_else(Instant::now),
             max_queued: self.max_queued,
             document: self.document,
-            capture: self.capture,
             shared: Arc::clone(&shared),
         };
-        let (tx, rx) = match pool::start(Box::new(StreamJob::new(side, done_tx))) {
-            Ok(tx) => (Some(tx), Ok(done_rx)),
+        let (parse, rx) = match pool::start(Kind::Parse, Box::new(StreamJob::new(side, done_tx))) {
+            Ok(tx) => (Some((tx, shared, self.max_queued)), Ok(done_rx)),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot start the parse side: forwarding only");
                 (None, Err(e))
             }
         };
-        (Feeder::new(tx, shared, self.max_queued), TeeHandle { rx })
+        let (capture, capture_rx) = capture.unzip();
+        (Feeder::new(parse, capture, self.shutdown), TeeHandle { rx, capture: capture_rx })
     }
 }
 

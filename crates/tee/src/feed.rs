@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
 
 use crate::pool::JobSender;
+use crate::shutdown::ShutdownFlag;
 
 /// What each queued piece counts for beyond its length, so that many tiny
 /// pieces cannot hide behind the byte bound.
@@ -30,13 +31,13 @@ pub(crate) enum Msg {
     End(InputEnd, Instant, u64),
 }
 
-/// State both sides see.
+/// State both sides of one queue see (the parse side's, the capture's).
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    /// Bytes queued and not yet taken by the parse side (with overhead).
+    /// Bytes queued and not yet taken by the other side (with overhead).
     pub(crate) queued: AtomicUsize,
-    /// The parse side wants no more data (its sink stopped or failed and
-    /// there is no capture).
+    /// The other side wants no more data (the parse side's sink stopped or
+    /// failed; the capture's disk failed).
     pub(crate) stop: AtomicBool,
 }
 
@@ -44,52 +45,100 @@ pub(crate) fn cost(len: usize) -> usize {
     len + PIECE_OVERHEAD
 }
 
-/// The forward side's half: sends copies, never waits.
-pub(crate) struct Feeder {
+/// One queue from the forward side to a worker, bounded in bytes.
+struct Queue {
     tx: Option<JobSender>,
     shared: Arc<Shared>,
     max_queued: usize,
+    /// The bound was hit: nothing more is queued but the end.
+    full: bool,
+}
+
+impl Queue {
+    fn new(tx: JobSender, shared: Arc<Shared>, max_queued: usize) -> Queue {
+        Queue { tx: Some(tx), shared, max_queued, full: false }
+    }
+
+    /// Queues a copy of `bytes`; false when the bound was hit now (an
+    /// `Overflow` was sent instead).
+    fn data(&mut self, bytes: &Bytes) -> bool {
+        if self.full || self.shared.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(tx) = &self.tx else { return true };
+        let cost = cost(bytes.len());
+        // Only this side adds, so the check cannot race past the bound.
+        if self.shared.queued.load(Ordering::Acquire) + cost > self.max_queued {
+            self.full = true;
+            if !tx.send(Msg::Overflow(Instant::now()), true) {
+                self.tx = None;
+            }
+            return false;
+        }
+        let queued = self.shared.queued.fetch_add(cost, Ordering::AcqRel) + cost;
+        // Pieces wait for the worker's tick, unless they pile up: a
+        // producer fast enough to fill the bound within a tick wakes it.
+        let urgent = queued > self.max_queued / 4;
+        if !tx.send(Msg::Data(bytes.clone(), Instant::now()), urgent) {
+            // The worker is gone (it panicked): forward only.
+            self.tx = None;
+        }
+        true
+    }
+
+    fn end(&mut self, end: InputEnd, seen: u64) {
+        if let Some(tx) = self.tx.take() {
+            tx.send(Msg::End(end, Instant::now(), seen), true);
+        }
+    }
+}
+
+/// The forward side's half: sends copies to the parse side and the
+/// capture, never waits.
+pub(crate) struct Feeder {
+    parse: Option<Queue>,
+    capture: Option<Queue>,
+    /// Read when dropped before the end.
+    shutdown: Option<ShutdownFlag>,
     seen: u64,
     ended: bool,
-    overflowed: bool,
 }
 
 impl Feeder {
-    pub(crate) fn new(tx: Option<JobSender>, shared: Arc<Shared>, max_queued: usize) -> Feeder {
-        Feeder { tx, shared, max_queued, seen: 0, ended: false, overflowed: false }
+    pub(crate) fn new(
+        parse: Option<(JobSender, Arc<Shared>, usize)>,
+        capture: Option<(JobSender, Arc<Shared>, usize)>,
+        shutdown: Option<ShutdownFlag>,
+    ) -> Feeder {
+        let queue = |(tx, shared, max)| Queue::new(tx, shared, max);
+        Feeder {
+            parse: parse.map(queue),
+            capture: capture.map(queue),
+            shutdown,
+            seen: 0,
+            ended: false,
+        }
     }
 
-    /// A piece was forwarded: queue a copy (a reference count, not bytes).
+    /// A piece was forwarded: queue a copy (a reference count, not bytes)
+    /// for the capture, then for the parse side.
     pub(crate) fn data(&mut self, bytes: &Bytes) {
         if self.ended || bytes.is_empty() {
             return;
         }
         self.seen += bytes.len() as u64;
-        if self.overflowed || self.shared.stop.load(Ordering::Relaxed) {
-            return;
+        if let Some(capture) = &mut self.capture {
+            // The capture worker says which file it cut, once.
+            capture.data(bytes);
         }
-        let Some(tx) = &self.tx else { return };
-        let cost = cost(bytes.len());
-        // Only this side adds, so the check cannot race past the bound.
-        if self.shared.queued.load(Ordering::Acquire) + cost > self.max_queued {
-            self.overflowed = true;
+        if let Some(parse) = &mut self.parse
+            && !parse.data(bytes)
+        {
             tracing::warn!(
-                max_queued = self.max_queued,
+                max_queued = parse.max_queued,
                 seen = self.seen,
                 "thinktee parse side fell behind: stopped parsing this stream (forwarding goes on)"
             );
-            if !tx.send(Msg::Overflow(Instant::now()), true) {
-                self.tx = None;
-            }
-            return;
-        }
-        let queued = self.shared.queued.fetch_add(cost, Ordering::AcqRel) + cost;
-        // Pieces wait for the parse worker's tick, unless they pile up: a
-        // producer fast enough to fill the bound within a tick wakes it.
-        let urgent = queued > self.max_queued / 4;
-        if !tx.send(Msg::Data(bytes.clone(), Instant::now()), urgent) {
-            // The parse side is gone (it panicked): forward only.
-            self.tx = None;
         }
     }
 
@@ -99,27 +148,75 @@ impl Feeder {
             return;
         }
         self.ended = true;
-        if let Some(tx) = self.tx.take() {
-            tx.send(Msg::End(end, Instant::now(), self.seen), true);
+        if let Some(capture) = &mut self.capture {
+            capture.end(end.clone(), self.seen);
+        }
+        if let Some(parse) = &mut self.parse {
+            parse.end(end, self.seen);
         }
     }
 }
 
 impl Drop for Feeder {
-    /// Dropped before the input ended: the client went away.
+    /// Dropped before the input ended: the client went away, or the server
+    /// cut it when shutting down.
     fn drop(&mut self) {
-        self.end(InputEnd::ClientCancelled);
+        let end = match &self.shutdown {
+            Some(flag) if flag.is_set() => InputEnd::Shutdown,
+            _ => InputEnd::ClientCancelled,
+        };
+        self.end(end);
     }
 }
 
 impl fmt::Debug for Feeder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let queued =
+            |q: &Option<Queue>| q.as_ref().map(|q| q.shared.queued.load(Ordering::Relaxed));
         f.debug_struct("Feeder")
             .field("seen", &self.seen)
-            .field("queued", &self.shared.queued.load(Ordering::Relaxed))
+            .field("parse_queued", &queued(&self.parse))
+            .field("capture_queued", &queued(&self.capture))
             .field("ended", &self.ended)
-            .field("overflowed", &self.overflowed)
             .finish_non_exhaustive()
+    }
+}
+
+// === impl Tap ===
+
+/// The forward side of a tee for callers that poll their own body: hand
+/// it each piece as it is forwarded ([`Tap::data`]), then how the input
+/// ended ([`Tap::end`]). Nothing here waits; copies are queued as for
+/// [`TeeStream`].
+///
+/// Dropped before [`end`](Tap::end), the input ended by
+/// [`InputEnd::ClientCancelled`], or by [`InputEnd::Shutdown`] once the
+/// [`ShutdownFlag`] given to the builder is set. Made by
+/// [`Builder::tap`](crate::Builder::tap).
+#[derive(Debug)]
+pub struct Tap {
+    feeder: Feeder,
+}
+
+impl Tap {
+    pub(crate) fn new(feeder: Feeder) -> Tap {
+        Tap { feeder }
+    }
+
+    /// A piece was forwarded (empty pieces are ignored).
+    pub fn data(&mut self, bytes: &Bytes) {
+        self.feeder.data(bytes);
+    }
+
+    /// The input ended this way (only the first call counts; pieces after
+    /// it are ignored).
+    pub fn end(&mut self, end: InputEnd) {
+        self.feeder.end(end);
+    }
+
+    /// Whether [`end`](Tap::end) was called.
+    pub fn is_ended(&self) -> bool {
+        self.feeder.ended
     }
 }
 
@@ -132,7 +229,8 @@ impl fmt::Debug for Feeder {
 /// stream is [`InputEnd::Complete`], its first `Err` item
 /// [`InputEnd::UpstreamError`] (with the error's `Display`; later items are
 /// still forwarded, not parsed), and dropping this stream before either is
-/// [`InputEnd::ClientCancelled`]. Made by [`Builder::stream`](crate::Builder::stream).
+/// [`InputEnd::ClientCancelled`] (or [`InputEnd::Shutdown`], see
+/// [`ShutdownFlag`]). Made by [`Builder::stream`](crate::Builder::stream).
 ///
 /// The wrapped stream must be `Unpin` (wrap others in `Box::pin`).
 #[derive(Debug)]

@@ -1,8 +1,11 @@
 //! Awaiting the parse side and what it reports.
 
+use std::path::PathBuf;
+
 use thinktee_pipeline::InputEnd;
 use tokio::sync::oneshot;
 
+use crate::capture::CaptureReport;
 use crate::error::Error;
 
 /// What the parse side of one tee did.
@@ -22,6 +25,14 @@ pub struct TeeReport {
     pub sink_stopped: bool,
     /// Writing the raw capture failed with this error.
     pub capture_error: Option<String>,
+    /// Bytes written to the raw capture (equal to `bytes_seen` unless it
+    /// was cut).
+    pub bytes_captured: u64,
+    /// The raw capture was cut (it could not keep up, or its disk failed)
+    /// and renamed `<id>.cut.sse`.
+    pub capture_cut: bool,
+    /// The raw capture file, if a byte was written to it.
+    pub capture_path: Option<PathBuf>,
     /// How the input ended, as the forward side saw it.
     pub end: Option<InputEnd>,
 }
@@ -34,6 +45,7 @@ pub struct TeeReport {
 #[derive(Debug)]
 pub struct TeeHandle<K> {
     pub(crate) rx: Result<oneshot::Receiver<(TeeReport, K)>, std::io::Error>,
+    pub(crate) capture: Option<oneshot::Receiver<CaptureReport>>,
 }
 
 impl<K> TeeHandle<K> {
@@ -42,12 +54,24 @@ impl<K> TeeHandle<K> {
         self.join_sink().await.map(|(report, _)| report)
     }
 
-    /// Waits for the parse side to end and returns its report and the sink
-    /// (finished).
+    /// Waits for the parse side (and the raw capture) to end and returns
+    /// the report and the sink (finished).
     pub async fn join_sink(self) -> Result<(TeeReport, K), Error> {
-        match self.rx {
-            Ok(rx) => rx.await.map_err(|_| Error::ParseSidePanicked),
-            Err(e) => Err(Error::Spawn(e)),
+        let (mut report, sink) = match self.rx {
+            Ok(rx) => rx.await.map_err(|_| Error::ParseSidePanicked)?,
+            Err(e) => return Err(Error::Spawn(e)),
+        };
+        if let Some(capture) = self.capture {
+            match capture.await {
+                Ok(c) => {
+                    report.bytes_captured = c.bytes;
+                    report.capture_cut = c.cut;
+                    report.capture_path = c.path;
+                    report.capture_error = c.error;
+                }
+                Err(_) => report.capture_error = Some("the capture thread failed".into()),
+            }
         }
+        Ok((report, sink))
     }
 }

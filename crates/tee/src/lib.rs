@@ -3,7 +3,8 @@
 //!
 //! - [`tee`] / [`Builder`]: wrap a `Stream<Item = Result<Bytes, E>>`
 //!   ([`Builder::stream`] → [`TeeStream`]) or an `AsyncRead`
-//!   ([`Builder::reader`] → [`TeeReader`]); get a [`TeeHandle`] whose
+//!   ([`Builder::reader`] → [`TeeReader`]), or drive it yourself
+//!   ([`Builder::tap`] → [`Tap`]); get a [`TeeHandle`] whose
 //!   [`join`](TeeHandle::join) gives a [`TeeReport`] (bytes seen and
 //!   parsed, overflow, sink error, how the input ended).
 //! - [`SseCodec`]: a tokio-util `Decoder` yielding
@@ -11,7 +12,13 @@
 //! - [`ChannelSink`] / [`channel_sink`]: fan-out to consumers that may fall
 //!   behind (telemetry): `try_send`, and on a full channel drop and count
 //!   (`dropped_total`).
-//! - [`RawCapture`]: the exact bytes of a stream to `<dir>/<request-id>.sse`.
+//! - [`RawCapture`]: the exact bytes of a stream to `<dir>/<request-id>.sse`,
+//!   on a capture thread of their own: parsing may stop, capturing does
+//!   not; a capture that cannot keep up ([`MAX_CAPTURE_QUEUED`]) or whose
+//!   disk fails is cut and renamed `<request-id>.cut.sse`.
+//! - [`ShutdownFlag`]: tells a tee dropped by a server's shutdown
+//!   ([`InputEnd::Shutdown`](thinktee_pipeline::InputEnd::Shutdown)) from
+//!   one dropped because its client went away.
 //! - [`TranscriptWriter`] / [`ChannelOutput`]: one writer thread owning the
 //!   transcript file for many concurrent streams; lossless sends.
 //! - [`Error`]: spawn, capture and transcript-writer failures.
@@ -27,7 +34,8 @@
 //! creation, and at the end calls
 //! [`finish_with`](thinktee_pipeline::Pipeline::finish_with) with how the
 //! input ended: `Complete` at the end of the stream, `UpstreamError` at its
-//! first `Err` item, `ClientCancelled` when the tee is dropped first.
+//! first `Err` item, `ClientCancelled` when the tee is dropped first
+//! (`Shutdown` once its [`ShutdownFlag`] is set); a [`Tap`] is told.
 //!
 //! The parse sides of all tees run on a fixed pool of threads, one per core
 //! ([`PARSE_THREAD_NAME`], at most [`MAX_PARSE_THREADS`]); each stream is
@@ -58,9 +66,11 @@
 //! of pieces queued for the parse side, each piece counted as its length
 //! plus [`PIECE_OVERHEAD`] bytes (a piece that is a view into a larger
 //! buffer keeps that buffer alive); a JSON body is held whole on the parse
-//! side up to the same bound; plus the pipeline's own bounds (SSE line and
-//! event limits, the splitter's hold bound per choice) and whatever the sink
-//! keeps.
+//! side up to the same bound; with a raw capture, at most
+//! [`MAX_CAPTURE_QUEUED`] (32 MiB, see [`Builder::max_capture_queued`])
+//! queued for it, counted the same way; plus the pipeline's own bounds (SSE
+//! line and event limits, the splitter's hold bound per choice) and
+//! whatever the sink keeps.
 //!
 //! # Example
 //! ```
@@ -104,16 +114,18 @@ mod feed;
 mod handle;
 mod parse;
 mod pool;
+mod shutdown;
 mod writer;
 
 pub use builder::{Builder, MAX_QUEUED_BYTES, tee};
-pub use capture::{MAX_CAPTURE_NAME, RawCapture};
+pub use capture::{MAX_CAPTURE_NAME, MAX_CAPTURE_QUEUED, RawCapture};
 pub use channel::{ChannelSink, channel_sink};
 pub use codec::SseCodec;
 pub use error::Error;
-pub use feed::{PIECE_OVERHEAD, TeeReader, TeeStream};
+pub use feed::{PIECE_OVERHEAD, Tap, TeeReader, TeeStream};
 pub use handle::{TeeHandle, TeeReport};
-pub use pool::{MAX_PARSE_THREADS, PARSE_THREAD_NAME};
+pub use pool::{CAPTURE_THREAD_NAME, MAX_PARSE_THREADS, PARSE_THREAD_NAME};
+pub use shutdown::ShutdownFlag;
 pub use writer::{ChannelOutput, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREAD_NAME};
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use thinktee_pipeline::{
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::capture::RawCapture;
 use crate::feed::{Msg, Shared, cost};
 use crate::handle::TeeReport;
 use crate::pool::Job;
@@ -46,7 +45,6 @@ pub(crate) struct ParseSide<K> {
     pub(crate) start: Instant,
     pub(crate) max_queued: usize,
     pub(crate) document: Option<DocumentKind>,
-    pub(crate) capture: Option<RawCapture>,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -115,14 +113,6 @@ where
 
     fn data(&mut self, bytes: Bytes, at: Instant) {
         self.side.shared.queued.fetch_sub(cost(bytes.len()), Ordering::AcqRel);
-        if let Some(capture) = &mut self.side.capture
-            && let Err(e) = capture.write(&bytes)
-        {
-            tracing::warn!(path = %capture.path().display(), error = %e, "raw capture failed");
-            self.report.capture_error = Some(e.to_string());
-            self.side.capture = None;
-            self.update_stop();
-        }
         if self.feeding != Feeding::On {
             return;
         }
@@ -178,7 +168,7 @@ where
 
     /// Tells the forward side to stop queueing data nobody needs.
     fn update_stop(&self) {
-        if self.feeding != Feeding::On && self.side.capture.is_none() {
+        if self.feeding != Feeding::On {
             self.side.shared.stop.store(true, Ordering::Relaxed);
         }
     }
@@ -247,12 +237,6 @@ where
                 }
             }
             Feeding::Failed => {}
-        }
-        if let Some(capture) = &mut self.side.capture
-            && let Err(e) = capture.flush()
-        {
-            tracing::warn!(path = %capture.path().display(), error = %e, "raw capture failed");
-            self.report.capture_error = Some(e.to_string());
         }
     }
 

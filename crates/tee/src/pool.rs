@@ -1,4 +1,6 @@
-//! The parse side's threads: a fixed pool shared by every tee.
+//! The parse side's threads: a fixed pool shared by every tee; and the
+//! capture thread, a pool of one that writes raw captures, so that a
+//! capture never waits behind parsing.
 //!
 //! One thread per concurrent stream cost a spawn per request and, at a
 //! thousand streams, a thousand threads woken one chunk at a time (the load
@@ -42,6 +44,19 @@ pub const PARSE_THREAD_NAME: &str = "thinktee-parse";
 
 /// Most parse threads, whatever the core count.
 pub const MAX_PARSE_THREADS: usize = 16;
+
+/// Name of the thread that writes raw captures.
+pub const CAPTURE_THREAD_NAME: &str = "thinktee-capture";
+
+/// Which pool a job runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Parsing: one worker per core, at most [`MAX_PARSE_THREADS`].
+    Parse,
+    /// Raw captures: one worker (file writes to the page cache outrun any
+    /// network; one that blocks cuts captures, see `capture.rs`).
+    Capture,
+}
 
 /// How often a busy worker looks at its queue at most (see the module docs).
 const TICK: Duration = Duration::from_millis(1);
@@ -141,10 +156,21 @@ struct Pool {
     keys: AtomicU64,
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PARSE_THREADS);
+fn pool(kind: Kind) -> &'static Pool {
+    static PARSE: OnceLock<Pool> = OnceLock::new();
+    static CAPTURE: OnceLock<Pool> = OnceLock::new();
+    match kind {
+        Kind::Parse => PARSE.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Pool::spawn(PARSE_THREAD_NAME, cores.min(MAX_PARSE_THREADS))
+        }),
+        Kind::Capture => CAPTURE.get_or_init(|| Pool::spawn(CAPTURE_THREAD_NAME, 1)),
+    }
+}
+
+impl Pool {
+    /// Starts `n` workers named `<name>-<i>`.
+    fn spawn(name: &str, n: usize) -> Pool {
         let workers = (0..n)
             .filter_map(|i| {
                 let queue = Arc::new(Queue {
@@ -155,7 +181,7 @@ fn pool() -> &'static Pool {
                 });
                 let inbox = Arc::clone(&queue);
                 let spawned = std::thread::Builder::new()
-                    .name(format!("{PARSE_THREAD_NAME}-{i}"))
+                    .name(format!("{name}-{i}"))
                     .spawn(move || work(&inbox));
                 match spawned {
                     Ok(handle) => {
@@ -163,26 +189,26 @@ fn pool() -> &'static Pool {
                         Some(queue)
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot start a thinktee parse thread");
+                        tracing::warn!(error = %e, thread = name, "cannot start a thinktee thread");
                         None
                     }
                 }
             })
             .collect();
         Pool { workers, next: AtomicUsize::new(0), keys: AtomicU64::new(0) }
-    })
+    }
 }
 
-/// Hands a stream's parse side to a worker (round robin).
-pub(crate) fn start(job: Box<dyn Job>) -> std::io::Result<JobSender> {
-    let pool = pool();
+/// Hands a stream's job to a worker of its pool (round robin).
+pub(crate) fn start(kind: Kind, job: Box<dyn Job>) -> std::io::Result<JobSender> {
+    let pool = pool(kind);
     if pool.workers.is_empty() {
-        return Err(std::io::Error::other("no thinktee parse thread could be started"));
+        return Err(std::io::Error::other("no thinktee worker thread could be started"));
     }
     let queue = &pool.workers[pool.next.fetch_add(1, Ordering::Relaxed) % pool.workers.len()];
     let key = pool.keys.fetch_add(1, Ordering::Relaxed);
     if !queue.push(key, WorkerMsg::Start(job), false) {
-        return Err(std::io::Error::other("the thinktee parse thread is gone"));
+        return Err(std::io::Error::other("the thinktee worker thread is gone"));
     }
     Ok(JobSender { key, queue: Arc::clone(queue) })
 }

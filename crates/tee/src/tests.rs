@@ -187,3 +187,127 @@ async fn a_panicking_sink_loses_its_own_stream_not_the_parse_threads() {
         assert_eq!(collector.drain().count(), 1);
     }
 }
+
+// === hostile: captures, taps, shutdown ===
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("thinktee-tee-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Blocks its parse thread at its first record until the sender is
+/// dropped: parsing falls behind for sure.
+struct Stalled(std::sync::mpsc::Receiver<()>);
+
+impl Sink for Stalled {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, _: &Record<'_>) -> Result<Flow, Self::Error> {
+        let _ = self.0.recv();
+        Ok(Flow::Continue)
+    }
+}
+
+/// `total` bytes of SSE events, cut into `piece`-byte views of one buffer.
+fn big_stream(total: usize, piece: usize) -> (Bytes, Vec<io::Result<Bytes>>) {
+    let event = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"abcdefgh\"}}]}\n\n";
+    let body = Bytes::from(event.iter().copied().cycle().take(total).collect::<Vec<u8>>());
+    let pieces = (0..total).step_by(piece).map(|i| Ok(body.slice(i..(i + piece).min(total))));
+    (body.clone(), pieces.collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_a_capture_stays_exact_when_parsing_falls_behind() {
+    const TOTAL: usize = 64 << 20;
+    let dir = scratch("exact");
+    let (body, pieces) = big_stream(TOTAL, 16 << 10);
+    let (release, stalled) = std::sync::mpsc::channel();
+    let (mut forwarded, handle) = Builder::new()
+        .max_queued_bytes(1 << 20)
+        // Room for the whole stream: however far the capture thread lags,
+        // nothing here may cut it.
+        .max_capture_queued(2 * TOTAL)
+        .capture(crate::RawCapture::create(&dir, "big").unwrap())
+        .stream(futures_util::stream::iter(pieces), Stalled(stalled));
+    let mut sent = 0;
+    while let Some(piece) = forwarded.next().await {
+        sent += piece.unwrap().len();
+    }
+    drop(forwarded);
+    drop(release);
+    let report = handle.join().await.unwrap();
+    assert_eq!(sent, TOTAL);
+    assert!(report.overflowed, "the parse side fell behind and stopped");
+    assert!(report.bytes_parsed < TOTAL as u64);
+    assert_eq!((report.bytes_captured, report.capture_cut), (TOTAL as u64, false));
+    let path = report.capture_path.expect("a capture file");
+    assert_eq!(path, dir.join("big.sse"));
+    let captured = std::fs::read(&path).unwrap();
+    assert_eq!(captured.len(), TOTAL);
+    assert!(captured == body, "the capture is the forwarded bytes, exactly");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn hostile_a_capture_that_cannot_keep_up_is_cut_and_named_so() {
+    let dir = scratch("cut");
+    // The second piece alone is more than the capture may queue.
+    let pieces =
+        [Bytes::from(vec![b':'; 1000]), Bytes::from(vec![b':'; 5000]), Bytes::from(vec![b':'; 10])];
+    let (forwarded, handle) = Builder::new()
+        .max_capture_queued(4096)
+        .capture(crate::RawCapture::create(&dir, "slow").unwrap())
+        .stream(futures_util::stream::iter(pieces.map(Ok::<_, io::Error>)), Collector::new());
+    let out: Vec<Bytes> = forwarded.map(Result::unwrap).collect().await;
+    assert_eq!(out.concat().len(), 6010, "forwarding is untouched");
+    let report = handle.join().await.unwrap();
+    assert!(report.capture_cut);
+    assert_eq!((report.bytes_seen, report.bytes_captured), (6010, 1000));
+    assert_eq!(report.capture_path.as_deref(), Some(dir.join("slow.cut.sse").as_path()));
+    assert_eq!(std::fs::read(dir.join("slow.cut.sse")).unwrap().len(), 1000);
+    assert!(!dir.join("slow.sse").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn hostile_a_body_without_bytes_leaves_no_capture_file() {
+    let dir = scratch("empty");
+    let (tap, handle) = Builder::new()
+        .capture(crate::RawCapture::create(&dir, "none").unwrap())
+        .tap(Collector::new());
+    drop(tap);
+    let (forwarded, empty) = Builder::new()
+        .capture(crate::RawCapture::create(&dir, "empty").unwrap())
+        .stream(stream_of(b"", 1), Collector::new());
+    let _: Vec<_> = forwarded.collect().await;
+    for report in [handle.join().await.unwrap(), empty.join().await.unwrap()] {
+        assert_eq!((report.bytes_captured, report.capture_path), (0, None));
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no zero-byte capture files");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
+    let flag = crate::ShutdownFlag::new();
+    let chunk = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n";
+    let mut ends = Vec::new();
+    for set in [false, true] {
+        if set {
+            flag.set();
+        }
+        let (mut tap, handle) = Builder::new().shutdown_flag(flag.clone()).tap(Collector::new());
+        tap.data(&Bytes::from_static(chunk));
+        drop(tap);
+        let (report, mut collector) = handle.join_sink().await.unwrap();
+        let records: Vec<_> = collector.drain().collect();
+        ends.push((report.end.unwrap(), records.len()));
+    }
+    assert_eq!(ends, [(InputEnd::ClientCancelled, 1), (InputEnd::Shutdown, 1)]);
+    // A tap told how its input ended keeps that end.
+    let (mut tap, handle) = Builder::new().shutdown_flag(flag).tap(Collector::new());
+    tap.end(InputEnd::UpstreamTimeout("idle".into()));
+    drop(tap);
+    assert_eq!(handle.join().await.unwrap().end, Some(InputEnd::UpstreamTimeout("idle".into())));
+}

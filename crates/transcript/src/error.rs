@@ -1,5 +1,6 @@
 //! The one error type of this crate.
 
+use std::path::PathBuf;
 use std::{fmt, io};
 
 /// Why a transcript could not be written.
@@ -16,6 +17,20 @@ pub enum Error {
     /// The output no longer takes records (a writer task was shut down or
     /// failed).
     Closed,
+    /// A transcript file is a symbolic link: it is never followed.
+    Symlink(PathBuf),
+    /// A transcript path names something other than a regular file.
+    NotAFile(PathBuf),
+    /// A transcript directory path names something other than a directory.
+    NotADirectory(PathBuf),
+    /// Others may read this file or directory and it is not ours to
+    /// tighten (another user's, or a shared directory with the sticky bit).
+    NotPrivate {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -24,6 +39,16 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "transcript write failed: {e}"),
             Error::Json(e) => write!(f, "transcript record not serializable: {e}"),
             Error::Closed => f.write_str("transcript output is closed"),
+            Error::Symlink(path) => {
+                write!(f, "refusing {}: it is a symbolic link", path.display())
+            }
+            Error::NotAFile(path) => write!(f, "refusing {}: not a regular file", path.display()),
+            Error::NotADirectory(path) => write!(f, "{} is not a directory", path.display()),
+            Error::NotPrivate { path, mode } => write!(
+                f,
+                "refusing {}: mode {mode:o} lets others in and it is not ours to tighten",
+                path.display()
+            ),
         }
     }
 }
@@ -33,7 +58,11 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Json(e) => Some(e),
-            Error::Closed => None,
+            Error::Closed
+            | Error::Symlink(_)
+            | Error::NotAFile(_)
+            | Error::NotADirectory(_)
+            | Error::NotPrivate { .. } => None,
         }
     }
 }

@@ -15,7 +15,9 @@
 //! - [`JsonlWriter`]: the file output: buffered, flushed at every stream
 //!   end, on [`flush`](JsonlWriter::flush) and on drop; rotated by size
 //!   ([`DEFAULT_MAX_FILE_BYTES`]); new files mode 0600 on unix
-//!   ([`private_options`]). [`WriterStats`] counts lines and failures.
+//!   ([`private_options`]), existing ones tightened or refused, symbolic
+//!   links refused ([`private_dir`] for directories). [`WriterStats`]
+//!   counts lines written and lost, failures and torn lines.
 //! - [`Error`]: why a transcript could not be written.
 //!
 //! # Policy: lossless or fail
@@ -60,6 +62,7 @@
 mod assemble;
 mod error;
 mod output;
+mod private;
 mod record;
 mod sink;
 mod writer;
@@ -67,11 +70,10 @@ mod writer;
 pub use assemble::Assembler;
 pub use error::Error;
 pub use output::Output;
+pub use private::{private_dir, private_options};
 pub use record::{RequestMeta, TranscriptRecord};
 pub use sink::TranscriptSink;
-pub use writer::{
-    DEFAULT_MAX_FILE_BYTES, JsonlWriter, WRITE_BUFFER_SIZE, WriterStats, private_options,
-};
+pub use writer::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, WRITE_BUFFER_SIZE, WriterStats};
 
 #[cfg(test)]
 mod tests;

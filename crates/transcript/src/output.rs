@@ -31,10 +31,7 @@ impl Output for Vec<TranscriptRecord> {
 
 impl<W: Write> Output for JsonlWriter<W> {
     fn write_stream(&mut self, records: Vec<TranscriptRecord>) -> Result<(), Error> {
-        for record in &records {
-            self.write_record(record)?;
-        }
-        JsonlWriter::flush(self)
+        self.write_stream_records(&records)
     }
 
     fn flush(&mut self) -> Result<(), Error> {

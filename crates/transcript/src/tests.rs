@@ -201,3 +201,185 @@ fn outputs_compose() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].outcome, StreamOutcome::Complete);
 }
+
+// === hostile files and disks ===
+
+fn one_record(i: u64) -> TranscriptRecord {
+    let input = std::fs::read(fixtures().join("vllm_reasoning.sse")).unwrap();
+    let meta = RequestMeta { request_id: Some(format!("req-{i}")), ..RequestMeta::default() };
+    let mut sink = TranscriptSink::with_meta(Vec::new(), meta);
+    Pipeline::default().run_document(&input, &mut sink).unwrap();
+    sink.into_output().remove(0)
+}
+
+fn request_ids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<TranscriptRecord>(l).ok())
+        .map(|r| r.request.unwrap().request_id.unwrap())
+        .collect()
+}
+
+#[test]
+fn hostile_a_torn_last_line_gets_the_next_record_on_a_line_of_its_own() {
+    let dir = temp_dir("torn");
+    let path = dir.join("transcripts.jsonl");
+    let whole = serde_json::to_string(&one_record(0)).unwrap();
+    let fragment = &whole[..whole.len() / 2];
+    std::fs::write(&path, format!("{whole}\n{fragment}")).unwrap();
+    let mut writer = JsonlWriter::create(&path, u64::MAX).unwrap();
+    writer.write_stream(vec![one_record(1)]).unwrap();
+    let stats = writer.stats();
+    drop(writer);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], fragment, "the fragment stays alone on its line");
+    assert_eq!(request_ids(&text), ["req-0", "req-1"]);
+    assert_eq!((stats.records, stats.torn_lines, stats.lost), (1, 1, 0));
+    // A file ending in a newline is not torn.
+    let stats = JsonlWriter::create(&path, u64::MAX).unwrap().stats();
+    assert_eq!(stats.torn_lines, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_a_symlinked_transcript_file_is_refused() {
+    let dir = temp_dir("symlink");
+    let elsewhere = dir.join("elsewhere.txt");
+    std::fs::write(&elsewhere, "not yours\n").unwrap();
+    let path = dir.join("transcripts.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+    let err = JsonlWriter::create(&path, u64::MAX).unwrap_err();
+    assert!(matches!(&err, Error::Symlink(p) if *p == path), "{err}");
+    // The same for the rotated file writing would resume in.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("transcripts-1.jsonl")).unwrap();
+    let err = JsonlWriter::create(&path, u64::MAX).unwrap_err();
+    assert!(matches!(err, Error::Symlink(_)), "{err}");
+    // A dangling link is no way around it.
+    std::fs::remove_file(dir.join("transcripts-1.jsonl")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(dir.join("nowhere"), &path).unwrap();
+    assert!(matches!(JsonlWriter::create(&path, u64::MAX), Err(Error::Symlink(_))));
+    assert!(!dir.join("nowhere").exists());
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not yours\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_loose_modes_on_our_files_and_directories_are_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = temp_dir("modes");
+    let transcripts = dir.join("t");
+    std::fs::create_dir(&transcripts).unwrap();
+    std::fs::set_permissions(&transcripts, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = transcripts.join("transcripts.jsonl");
+    std::fs::write(&path, "").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    crate::private_dir(&transcripts).unwrap();
+    assert_eq!(mode(&transcripts), 0o700);
+    drop(JsonlWriter::create(&path, u64::MAX).unwrap());
+    assert_eq!(mode(&path), 0o600);
+    // A new directory is private from the start; a shared one is refused.
+    crate::private_dir(&dir.join("new/deeper")).unwrap();
+    assert_eq!(mode(&dir.join("new/deeper")), 0o700);
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let err = crate::private_dir(&shared).unwrap_err();
+    assert!(matches!(err, Error::NotPrivate { mode: 0o1777, .. }), "{err}");
+    assert_eq!(mode(&shared), 0o1777, "a shared directory is never changed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Takes `room` more bytes, then fails every write `fail` times (the
+/// first failing write may take part of its buffer), then takes all.
+struct FullDisk {
+    room: usize,
+    fail: u32,
+    out: Vec<u8>,
+}
+
+impl Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.room == 0 && self.fail > 0 {
+            self.fail -= 1;
+            return Err(io::Error::from(io::ErrorKind::StorageFull));
+        }
+        let n = if self.fail > 0 { buf.len().min(self.room) } else { buf.len() };
+        self.room -= n.min(self.room);
+        self.out.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn hostile_a_full_disk_loses_what_failed_and_writes_what_came_after() {
+    let line = serde_json::to_string(&one_record(0)).unwrap().len() + 1;
+    // Room for two lines and a half: the third is cut, then two more fail.
+    let disk = FullDisk { room: 2 * line + line / 2, fail: 3, out: Vec::new() };
+    let mut writer = JsonlWriter::new(disk);
+    let mut failed = 0;
+    for i in 0..8 {
+        // One stream per record, written and flushed as the sink does.
+        if writer.write_stream(vec![one_record(i)]).is_err() {
+            failed += 1;
+        }
+    }
+    let stats = writer.stats();
+    let text = String::from_utf8(writer.get_ref().out.clone()).unwrap();
+    // req-2 was cut (its half stays alone on its line), req-3 and req-4
+    // failed whole; from req-5 on the disk had room again.
+    assert_eq!(failed, 3);
+    assert_eq!(request_ids(&text), ["req-0", "req-1", "req-5", "req-6", "req-7"]);
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert_eq!((stats.records, stats.lost, stats.failures, stats.torn_lines), (5, 3, 3, 1));
+    assert_eq!(stats.bytes, text.len() as u64);
+
+    // A stream whose records overflow the buffer on a full disk: every
+    // one of them is settled, none is left uncounted.
+    let per_buffer = crate::WRITE_BUFFER_SIZE / line + 1;
+    let disk = FullDisk { room: 0, fail: 1, out: Vec::new() };
+    let mut writer = JsonlWriter::new(disk);
+    let stream: Vec<_> = (0..2 * per_buffer as u64).map(one_record).collect();
+    assert!(writer.write_stream(stream).is_err());
+    let stats = writer.stats();
+    assert_eq!((stats.records, stats.lost), (0, 2 * per_buffer as u64));
+}
+
+#[test]
+fn hostile_a_removed_transcript_directory_is_noticed_and_created_anew() {
+    let dir = temp_dir("removed");
+    let transcripts = dir.join("t");
+    crate::private_dir(&transcripts).unwrap();
+    let path = transcripts.join("transcripts.jsonl");
+    let mut writer = JsonlWriter::create(&path, u64::MAX).unwrap();
+    writer.write_stream(vec![one_record(0)]).unwrap();
+    std::fs::remove_dir_all(&transcripts).unwrap();
+    writer.write_stream(vec![one_record(1)]).unwrap();
+    writer.write_stream(vec![one_record(2)]).unwrap();
+    let stats = writer.stats();
+    assert_eq!((stats.records, stats.lost, stats.reopened), (3, 0, 1));
+    let text = std::fs::read_to_string(&path).expect("the file is back");
+    assert_eq!(request_ids(&text), ["req-1", "req-2"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&transcripts).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    // Moved away (rotated by hand): the writer follows the path, not the file.
+    std::fs::rename(&path, transcripts.join("old.jsonl")).unwrap();
+    writer.write_stream(vec![one_record(3)]).unwrap();
+    assert_eq!(request_ids(&std::fs::read_to_string(&path).unwrap()), ["req-3"]);
+    assert_eq!(writer.stats().reopened, 2);
+    drop(writer);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -297,3 +297,478 @@ fn capture_content_records_the_prompt_in_the_transcript() {
     assert_eq!(line["reasoning_source"], "field");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// === hostile: every exchange leaves a record; signals; files ===
+
+/// A `thinktee` process whose stderr is kept, line by line.
+struct Logged {
+    running: Running,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Logged {
+    /// Runs `thinktee ARGS...` with `env`, waits for its `http://ADDR` line.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Logged {
+        Logged::spawn(Command::new(env!("CARGO_BIN_EXE_thinktee")), args, env)
+    }
+
+    /// Runs `thinktee ARGS...` with files limited to `blocks` KiB (writes
+    /// past it fail with EFBIG: a disk that fails, for one process).
+    #[cfg(unix)]
+    fn start_with_file_limit(blocks: u32, args: &[&str]) -> Logged {
+        let mut bash = Command::new("bash");
+        let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+        bash.args(["-c", &script, env!("CARGO_BIN_EXE_thinktee")]);
+        Logged::spawn(bash, args, &[])
+    }
+
+    fn spawn(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Logged {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let mut child = command
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn thinktee");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("http://").unwrap_or_default().to_owned();
+        assert!(!addr.is_empty(), "thinktee {args:?} printed {line:?}");
+        Logged { running: Running { child, addr }, lines, stderr }
+    }
+
+    /// Waits (at most `GUARD`) for a stderr line containing `text`.
+    fn wait_for_line(&self, text: &str) {
+        let deadline = std::time::Instant::now() + GUARD;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no stderr line with {text:?} within {GUARD:?}"),
+            }
+        }
+    }
+
+    /// Sends `signal` (`HUP`, `INT`, `TERM`).
+    fn signal(&self, signal: &str) {
+        let pid = self.running.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits (at most `GUARD`) for the exit; returns its status and stderr.
+    fn exit(mut self) -> (std::process::ExitStatus, String) {
+        let deadline = std::time::Instant::now() + GUARD;
+        let status = loop {
+            if let Some(status) = self.running.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "thinktee still running after {GUARD:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        (status, self.stderr.join().unwrap())
+    }
+}
+
+/// A guard against hanging, far above anything the tests wait for (and
+/// below the grace periods they set when a signal must cut one short).
+const GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts a streaming request and returns once the response head came; the
+/// rest is read to its end on a thread.
+fn open_stream(addr: &str, fixture: &str) -> std::thread::JoinHandle<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(GUARD)).unwrap();
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\
+         x-thinktee-fixture: {fixture}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{STREAM}",
+        STREAM.len()
+    );
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the response head");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        rest
+    })
+}
+
+fn transcript_lines(dir: &std::path::Path) -> Vec<Value> {
+    crate::support::json_lines(&std::fs::read(dir.join("transcripts.jsonl")).unwrap_or_default())
+}
+
+fn slow_replay() -> Running {
+    Running::start(&[
+        "replay",
+        "--listen",
+        "127.0.0.1:0",
+        "--chunk-delay-ms",
+        "200",
+        "fixtures/e2e",
+    ])
+}
+
+#[test]
+fn hostile_sighup_shuts_down_like_sigterm_and_records_the_cut_stream() {
+    let dir = scratch("proxy-hup");
+    let upstream = slow_replay();
+    let url = upstream.url();
+    let p = Logged::start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--transcripts",
+            dir.to_str().unwrap(),
+            "--shutdown-grace-s",
+            "0",
+        ],
+        &[],
+    );
+    let client = open_stream(&p.running.addr, "azure_inline_think");
+    p.signal("HUP");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let _ = client.join();
+    let lines = transcript_lines(&dir);
+    let outcomes: Vec<&Value> = lines.iter().map(|l| &l["outcome"]).collect();
+    assert_eq!(outcomes, ["shutdown"], "the cut stream is recorded as shutdown");
+    assert_eq!(lines[0]["request"]["status"], 200);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn hostile_a_second_signal_cuts_open_streams_at_once_and_records_them() {
+    let dir = scratch("proxy-int-int");
+    let upstream = slow_replay();
+    let url = upstream.url();
+    // A grace period the guard would run out long before.
+    let p = Logged::start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--transcripts",
+            dir.to_str().unwrap(),
+            "--shutdown-grace-s",
+            "3600",
+        ],
+        &[],
+    );
+    let clients = [
+        open_stream(&p.running.addr, "azure_inline_think"),
+        open_stream(&p.running.addr, "vllm_reasoning"),
+    ];
+    p.signal("INT");
+    p.wait_for_line("shutting down");
+    p.signal("INT");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    for client in clients {
+        let _ = client.join();
+    }
+    let lines = transcript_lines(&dir);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|l| l["outcome"] == "shutdown"), "{lines:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn hostile_an_unreachable_otlp_collector_is_a_warning_not_a_failure() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let collector = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let upstream = replay();
+    let url = upstream.url();
+    let p = Logged::start(
+        &["proxy", "--listen", "127.0.0.1:0", "--upstream", &url, "--otlp-endpoint", &collector],
+        &[],
+    );
+    // Something to export.
+    let reply = post(
+        &p.running.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "vllm_reasoning")],
+        STREAM,
+    );
+    assert_eq!(reply.status, 200);
+    p.signal("TERM");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("cannot flush OpenTelemetry").count(), 1, "{stderr}");
+    assert!(stderr.contains("warning"), "{stderr}");
+}
+
+/// A fake upstream on a thread: each connection gets `answer` (`None`:
+/// read the request, then hold the connection without a word).
+fn fake_upstream(answer: Option<&'static [u8]>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            match answer {
+                Some(bytes) => {
+                    let _ = stream.write_all(bytes);
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn hostile_every_exchange_leaves_one_record_with_its_status_and_outcome() {
+    let dir = scratch("proxy-every");
+    let (transcripts, raw) = (dir.join("t"), dir.join("raw"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let silent = fake_upstream(None);
+    let empty = fake_upstream(Some(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n",
+    ));
+    let record =
+        ["--transcripts", transcripts.to_str().unwrap(), "--capture-raw", raw.to_str().unwrap()];
+    for (upstream, status, extra) in [
+        (&dead, 502, &[][..]),
+        (&silent, 504, &["--idle-timeout-s", "1"][..]),
+        (&empty, 200, &[][..]),
+    ] {
+        let mut args = vec!["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream.as_str()];
+        args.extend_from_slice(&record);
+        args.extend_from_slice(extra);
+        let p = Running::start(&args);
+        let reply = post(&p.addr, "/v1/chat/completions", &[], STREAM);
+        assert_eq!(reply.status, status);
+        assert!(p.terminate().success());
+    }
+    let lines = transcript_lines(&transcripts);
+    let got: Vec<(Value, Value, Value)> = lines
+        .iter()
+        .map(|l| (l["request"]["status"].clone(), l["outcome"].clone(), l["choice"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (502.into(), "upstream_unreachable".into(), Value::Null),
+            (504.into(), "upstream_timeout".into(), Value::Null),
+            (200.into(), "incomplete".into(), Value::Null),
+        ]
+    );
+    let files: Vec<_> = std::fs::read_dir(&raw).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.is_empty(), "no capture file without a byte: {files:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_recorded() {
+    let dir = scratch("proxy-normalize-limit");
+    let upstream = replay();
+    let direct = post(
+        &upstream.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "azure_inline_think")],
+        NO_STREAM,
+    );
+    assert_eq!(direct.status, 200);
+    assert!(direct.body.len() > 100);
+    let p = proxy(
+        &upstream,
+        &[
+            "--transcripts",
+            dir.to_str().unwrap(),
+            "--normalize",
+            "reasoning_content",
+            "--max-normalize-body",
+            "100",
+        ],
+    );
+    let reply = post(
+        &p.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "azure_inline_think")],
+        NO_STREAM,
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, direct.body, "passed through whole, unnormalized");
+    assert!(p.terminate().success());
+    let lines = transcript_lines(&dir);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["outcome"], "complete");
+    assert_eq!(lines[0]["request"]["status"], 200);
+    assert_eq!(lines[0]["reasoning"], expected("azure_inline_think")[0]["reasoning"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn hostile_encoded_query_credentials_are_neither_recorded_nor_logged() {
+    let dir = scratch("proxy-query");
+    let upstream = replay();
+    let url = upstream.url();
+    let p = Logged::start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--transcripts",
+            dir.to_str().unwrap(),
+        ],
+        &[("THINKTEE_LOG", "info")],
+    );
+    let path = "/v1/chat/completions?api-version=1&api%2Dkey=SeCrEt-one&%61pi-key=SeCrEt-two\
+                &subscription%2dkey=SeCrEt-three&API%2DKEY=SeCrEt-four&Subscription-Key=SeCrEt-five";
+    let reply = post(&p.running.addr, path, &[("x-thinktee-fixture", "vllm_reasoning")], STREAM);
+    assert_eq!(reply.status, 200);
+    p.signal("TERM");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0));
+    assert!(stderr.contains("proxied"), "the exchange was logged: {stderr}");
+    let transcript = std::fs::read_to_string(dir.join("transcripts.jsonl")).unwrap();
+    for text in [&transcript, &stderr] {
+        assert!(!text.to_lowercase().contains("secret-"), "a credential leaked: {text}");
+    }
+    let line: Value = serde_json::from_str(transcript.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        line["request"]["path"],
+        "/v1/chat/completions?api-version=1&api%2Dkey=redacted&%61pi-key=redacted\
+         &subscription%2dkey=redacted&API%2DKEY=redacted&Subscription-Key=redacted"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_a_symlinked_transcript_is_refused_and_loose_modes_are_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("proxy-files");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A link to somewhere else: refused, exit 2, the target untouched.
+    let linked = dir.join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    let target = dir.join("target.txt");
+    std::fs::write(&target, "mine\n").unwrap();
+    std::os::unix::fs::symlink(&target, linked.join("transcripts.jsonl")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
+        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"])
+        .args(["--transcripts", linked.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + GUARD;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a symlinked transcript was accepted: the proxy is serving");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine\n");
+
+    // Ours, but open to others: tightened.
+    let loose = dir.join("loose");
+    std::fs::create_dir(&loose).unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(loose.join("transcripts.jsonl"), "").unwrap();
+    std::fs::set_permissions(
+        loose.join("transcripts.jsonl"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--transcripts",
+        loose.to_str().unwrap(),
+    ]);
+    assert!(p.terminate().success());
+    assert_eq!((mode(&loose), mode(&loose.join("transcripts.jsonl"))), (0o700, 0o600));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_a_capture_whose_disk_fails_is_cut_and_named_so() {
+    let dir = scratch("proxy-capture-efbig");
+    let upstream = replay();
+    let url = upstream.url();
+    let fixture = fixture_bytes("openrouter_details_types");
+    assert!(fixture.len() > 1024);
+    let p = Logged::start_with_file_limit(
+        1,
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--capture-raw",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let reply = post(
+        &p.running.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "openrouter_details_types")],
+        STREAM,
+    );
+    assert_eq!(reply.body, fixture, "the client gets every byte");
+    p.signal("TERM");
+    let (status, stderr) = p.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with(".cut.sse"), "{name}");
+    // What the disk took, exactly: the first KiB of the stream.
+    assert_eq!(std::fs::read(&files[0]).unwrap(), fixture[..1024]);
+    assert_eq!(stderr.matches("raw capture cut").count(), 1, "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
