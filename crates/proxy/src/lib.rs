@@ -16,7 +16,10 @@
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
 //! - [`Server`]: a bound listener; `run(shutdown)` serves until shutdown,
-//!   then lets open exchanges finish within a grace period.
+//!   then lets open exchanges finish within a grace period. It caps open
+//!   connections ([`default_max_connections`], making room by closing the
+//!   oldest idle one) and closes those without a request in flight for
+//!   [`DEFAULT_CLIENT_IDLE_TIMEOUT`]; [`Connections`] counts them.
 //!
 //! Memory per exchange is bounded: a slow client stops the proxy reading
 //! from the upstream (hyper polls a body only when it can write), the tap
@@ -49,6 +52,7 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod body;
+mod conn;
 mod error;
 pub mod headers;
 mod json;
@@ -61,6 +65,7 @@ mod serve;
 mod upstream;
 
 pub use body::{DynSink, IdleTimeout, RecordBody, Recording, dyn_sink};
+pub use conn::Connections;
 pub use error::Error;
 pub use layer::{RecordFuture, RecordLayer, RecordService};
 pub use normalize::{Normalizer, ReasoningField, normalize_body};
@@ -69,5 +74,9 @@ pub use proxy::{
     DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy, Recorder,
 };
 pub use reply::{BoxError, ProxyBody, error_json, error_response};
-pub use serve::{DEFAULT_GRACE, HEADER_READ_TIMEOUT, Server};
+pub use serve::{
+    ACCEPT_ERROR_LOG_INTERVAL, DEFAULT_CLIENT_IDLE_TIMEOUT, DEFAULT_GRACE, FDS_PER_CONNECTION,
+    IDLE_CLOSE_GRACE, MAX_DEFAULT_CONNECTIONS, MIN_DEFAULT_CONNECTIONS, RESERVED_FDS, Server,
+    default_max_connections,
+};
 pub use upstream::Upstream;
