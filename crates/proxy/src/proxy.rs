@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use thinktee_pipeline::DocumentKind;
 use thinktee_tee::TeeHandle;
@@ -20,8 +20,9 @@ use crate::Error;
 use crate::body::{DynSink, IdleBody, NormalizeBody, RecordBody, Recording};
 use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
 use crate::normalize::{Normalizer, ReasoningField, normalize_body};
-use crate::reply::{BoxError, ProxyBody, error_response, failed, full};
-use crate::serve::{Handler, Server};
+use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
+use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
+use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
 use crate::upstream::{Connector, Upstream, client};
 
 /// Default largest request body accepted (32 MiB: room for base64 images).
@@ -36,6 +37,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest non-streaming body buffered to normalize it (64 MiB); larger
 /// ones pass through unchanged.
 pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
+/// Default budget for request bodies buffered at once, across all
+/// requests (256 MiB: eight bodies of the default largest size).
+pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 256 << 20;
 
 /// How a [`Proxy`] behaves.
 #[derive(Debug, Clone)]
@@ -56,6 +60,14 @@ pub struct Config {
     pub max_request_body: usize,
     /// Largest request header block; larger ones get 431.
     pub max_request_headers: usize,
+    /// Request body bytes buffered at once across all requests (at least
+    /// `max_request_body`); a request that does not fit gets 503 with
+    /// `Retry-After: 1`. See [`BodyBudget`].
+    pub max_buffered_request_bytes: usize,
+    /// How long a client may go without a request in flight before its
+    /// connection is closed, and the longest silence inside a request body
+    /// (then 408). `None`: forever. See [`Server::client_idle_timeout`].
+    pub client_idle_timeout: Option<Duration>,
     /// Extra trusted roots for an `https` upstream, PEM (the bundled
     /// Mozilla roots are always trusted).
     pub upstream_ca_pem: Option<Vec<u8>>,
@@ -72,6 +84,8 @@ impl Config {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
+            max_buffered_request_bytes: DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
+            client_idle_timeout: Some(DEFAULT_CLIENT_IDLE_TIMEOUT),
             upstream_ca_pem: None,
         }
     }
@@ -177,6 +191,7 @@ struct Shared {
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
     pending: Pending,
+    budget: BodyBudget,
 }
 
 impl fmt::Debug for Proxy {
@@ -186,6 +201,16 @@ impl fmt::Debug for Proxy {
             .field("recording", &self.shared.recorder.is_some())
             .finish()
     }
+}
+
+/// Why the proxy answers a request itself instead of forwarding it.
+#[derive(Debug)]
+enum Refusal {
+    /// The header block is over `max_request_headers` (431).
+    HeadersTooLarge,
+    /// The body was not read: too large (413), unreadable (400), stalled
+    /// (408) or over the budget (503).
+    Body(Unread),
 }
 
 /// What the request body says, as far as the proxy cares.
@@ -214,9 +239,17 @@ impl Proxy {
                 "normalizing needs start mode explicit or implicit: auto holds undecided text back from the client".into(),
             ));
         }
+        if config.max_buffered_request_bytes < config.max_request_body {
+            return Err(Error::InvalidConfig(format!(
+                "the request body budget ({} bytes) is below the largest request body ({} bytes): \
+                 such a request could never be buffered",
+                config.max_buffered_request_bytes, config.max_request_body
+            )));
+        }
         let client = client(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
         Ok(Proxy {
             shared: Arc::new(Shared {
+                budget: BodyBudget::new(config.max_buffered_request_bytes),
                 config,
                 client,
                 recorder,
@@ -231,19 +264,28 @@ impl Proxy {
         &self.shared.config
     }
 
-    /// Binds `addr`; [`Server::run`] then serves this proxy there.
+    /// The budget request bodies are buffered within (its gauge returns to
+    /// 0 when no request body is held).
+    pub fn body_budget(&self) -> &BodyBudget {
+        &self.shared.budget
+    }
+
+    /// Binds `addr`; [`Server::run`] then serves this proxy there. The
+    /// server's client idle timeout is the configuration's.
     pub async fn bind(&self, addr: SocketAddr) -> Result<Server, Error> {
         let proxy = self.clone();
         let handler: Handler = Arc::new(move |req| {
             let proxy = proxy.clone();
             Box::pin(async move { proxy.handle(req).await })
         });
-        Server::bind(addr, handler, self.shared.config.max_request_headers).await
+        let config = &self.shared.config;
+        let server = Server::bind(addr, handler, config.max_request_headers).await?;
+        Ok(server.client_idle_timeout(config.client_idle_timeout))
     }
 
     /// Proxies one request: usable as the body of any hyper or tower
     /// service. Never fails: errors become OpenAI-shaped JSON responses
-    /// (413, 431, 400, 502, 504).
+    /// (400, 408, 413, 431, 503, 502, 504).
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ProxyBody>
     where
         B: Body<Data = Bytes>,
@@ -257,36 +299,19 @@ impl Proxy {
         let (parts, body) = req.into_parts();
         let path = redact_query(parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
         if headers::block_size(&parts.headers) > config.max_request_headers {
-            tracing::info!(id, %path, "request headers over the limit");
-            return error_response(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                &format!("request headers exceed {} bytes", config.max_request_headers),
-                "invalid_request_error",
-                Some("request_header_fields_too_large"),
-            );
+            return self.refuse(id, &parts, &path, Refusal::HeadersTooLarge);
         }
         let declared = parts
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > config.max_request_body as u64) {
-            return too_large(id, &path, config.max_request_body);
-        }
-        let request_body = match Limited::new(body, config.max_request_body).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return too_large(id, &path, config.max_request_body);
-            }
-            Err(e) => {
-                tracing::info!(id, %path, error = %e, "could not read the request body");
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "could not read the request body",
-                    "invalid_request_error",
-                    None,
-                );
-            }
-        };
+        let limits =
+            BodyLimits { max_bytes: config.max_request_body, stall: config.client_idle_timeout };
+        let (request_body, reservation) =
+            match read_body(body, declared, limits, Some(&shared.budget)).await {
+                Ok(read) => read,
+                Err(unread) => return self.refuse(id, &parts, &path, Refusal::Body(unread)),
+            };
         let summary = summarize(&request_body);
 
         let mut headers = parts.headers;
@@ -353,6 +378,10 @@ impl Proxy {
         exchange.response_headers = recordable(&head.headers);
         tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
         let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
+        let event_stream = exchange.is_event_stream();
+        // The request body has gone upstream: its bytes leave the budget.
+        drop(exchange);
+        drop(reservation);
         let body: ProxyBody = match config.idle_timeout {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
@@ -367,7 +396,7 @@ impl Proxy {
         };
         let body = match config.normalize {
             Some(field) if head.status.is_success() => {
-                if exchange.is_event_stream() {
+                if event_stream {
                     head.headers.remove(header::CONTENT_LENGTH);
                     let normalizer = Normalizer::new(field, config.splitter.clone());
                     NormalizeBody::new(body, normalizer).boxed_unsync()
@@ -378,6 +407,74 @@ impl Proxy {
             _ => body,
         };
         Response::from_parts(head, body)
+    }
+
+    /// Answers a request the proxy will not forward (413, 431, 400, 408,
+    /// 503). Every refusal goes through here: the place to record them.
+    fn refuse(
+        &self,
+        id: u64,
+        parts: &http::request::Parts,
+        path: &str,
+        refusal: Refusal,
+    ) -> Response<ProxyBody> {
+        let config = &self.shared.config;
+        let mut response = match &refusal {
+            Refusal::HeadersTooLarge => {
+                tracing::info!(id, %path, "request headers over the limit");
+                error_response(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    &format!("request headers exceed {} bytes", config.max_request_headers),
+                    "invalid_request_error",
+                    Some("request_header_fields_too_large"),
+                )
+            }
+            Refusal::Body(Unread::TooLarge) => {
+                tracing::info!(id, %path, "request body over the limit");
+                error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("request body exceeds {} bytes", config.max_request_body),
+                    "invalid_request_error",
+                    Some("request_too_large"),
+                )
+            }
+            Refusal::Body(Unread::Broken(e)) => {
+                tracing::info!(id, %path, error = %e, "could not read the request body");
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "could not read the request body",
+                    "invalid_request_error",
+                    None,
+                )
+            }
+            Refusal::Body(Unread::Stalled(after)) => {
+                tracing::info!(id, %path, "request body stalled");
+                error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!("no request body bytes for {} s", after.as_secs_f64()),
+                    "invalid_request_error",
+                    Some("request_timeout"),
+                )
+            }
+            Refusal::Body(Unread::OverBudget) => {
+                tracing::warn!(id, %path, "request body budget full");
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "thinktee proxy: request bodies in flight already take {} bytes; retry shortly",
+                        config.max_buffered_request_bytes
+                    ),
+                    "server_error",
+                    Some("request_buffer_full"),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+        };
+        if matches!(refusal, Refusal::Body(Unread::Stalled(_) | Unread::OverBudget)) {
+            close_after(&mut response, parts.version);
+        }
+        response
     }
 
     /// Tells the recorder about an exchange that got no response.
@@ -428,16 +525,6 @@ impl Proxy {
             idle.await;
         }
     }
-}
-
-fn too_large(id: u64, path: &str, limit: usize) -> Response<ProxyBody> {
-    tracing::info!(id, %path, "request body over the limit");
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body exceeds {limit} bytes"),
-        "invalid_request_error",
-        Some("request_too_large"),
-    )
 }
 
 fn summarize(body: &[u8]) -> RequestSummary {

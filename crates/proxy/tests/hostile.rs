@@ -1,5 +1,6 @@
 //! Hostile clients against the in-process proxy: silent connections, idle
-//! keep-alive and HTTP/2 connections, a full house of busy connections. Bounds are asserted by counting
+//! keep-alive and HTTP/2 connections, stalled and concurrent uploads, a
+//! full house of busy connections. Bounds are asserted by counting
 //! (connections, bytes, responses); timeouts only guard against hanging.
 
 use std::net::SocketAddr;
@@ -121,6 +122,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 // === the proxy ===
 
 struct Running {
+    proxy: Proxy,
     addr: SocketAddr,
     connections: Connections,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -140,7 +142,7 @@ async fn proxy(
     tokio::spawn(bound.run(async move {
         let _ = stopped.await;
     }));
-    Running { addr, connections, _stop: stop }
+    Running { proxy, addr, connections, _stop: stop }
 }
 
 // === the clients ===
@@ -169,6 +171,10 @@ impl Reply {
             let (n, v) = l.split_once(':')?;
             n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
         })
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
     }
 }
 
@@ -340,4 +346,91 @@ async fn hostile_idle_http2_connection_is_closed() {
     // The stream is over, the connection open: the server ends it.
     timeout(GUARD, conn).await.expect("the server closes the connection").unwrap().unwrap();
     assert_eq!((p.connections.closed_idle(), p.connections.evicted()), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_stalled_upload_gets_408_and_gives_its_bytes_back() {
+    const DECLARED: usize = 64 << 10;
+    let up = FakeUpstream::open().await;
+    let p = proxy(up.addr, |c| c.client_idle_timeout = Some(Duration::from_secs(1)), |s| s).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {DECLARED}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; DECLARED - 1]).await.unwrap(); // one byte short
+
+    let reply = read_reply(&mut stream).await;
+    assert_eq!(reply.status, 408);
+    assert_eq!(reply.json()["error"]["code"], "request_timeout");
+    assert_eq!(reply.header("connection"), Some("close"));
+    closed_by_server(&mut stream).await;
+    let budget = p.proxy.body_budget();
+    assert_eq!((budget.peak(), budget.reserved()), (DECLARED, 0), "reserved, then given back");
+    assert_eq!(up.seen.load(Ordering::Acquire), 0, "nothing reached the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_uploads_past_the_body_budget_get_503() {
+    const BODY_SIZE: usize = 40_000;
+    const BUDGET: usize = 100_000; // two bodies fit, not three
+    const UPLOADS: usize = 5;
+    let up = FakeUpstream::open().await;
+    let p = proxy(
+        up.addr,
+        |c| {
+            c.max_request_body = BODY_SIZE;
+            c.max_buffered_request_bytes = BUDGET;
+        },
+        |s| s,
+    )
+    .await;
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(BODY_SIZE - 10));
+    assert_eq!(body.len(), BODY_SIZE);
+    let request = post(&body, false);
+    let (head, body) = request.split_at(request.len() - BODY_SIZE);
+
+    // Each upload sends its head, then its body only when told: until then
+    // it holds what it reserved. A refusal may come first.
+    let (go, _) = tokio::sync::watch::channel(false);
+    let (early_tx, mut early) = tokio::sync::mpsc::unbounded_channel();
+    let mut uploads = Vec::new();
+    for _ in 0..UPLOADS {
+        let mut stream = TcpStream::connect(p.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (mut go, early, body) = (go.subscribe(), early_tx.clone(), body.to_owned());
+        uploads.push(tokio::spawn(async move {
+            let mut first = [0u8; 1];
+            let refused = tokio::select! {
+                read = stream.peek(&mut first) => read.unwrap() > 0,
+                _ = go.wait_for(|go| *go) => false,
+            };
+            if refused {
+                let _ = early.send(());
+            } else {
+                stream.write_all(body.as_bytes()).await.unwrap();
+            }
+            read_reply(&mut stream).await
+        }));
+    }
+    // Three refusals arrive while two bodies are held back.
+    for _ in 0..3 {
+        timeout(GUARD, early.recv()).await.expect("refusals arrive").unwrap();
+    }
+    go.send_replace(true);
+    let mut statuses = Vec::new();
+    for upload in uploads {
+        let reply = upload.await.unwrap();
+        if reply.status == 503 {
+            assert_eq!(reply.header("retry-after"), Some("1"));
+            assert_eq!(reply.json()["error"]["code"], "request_buffer_full");
+        }
+        statuses.push(reply.status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 503, 503, 503]);
+    let budget = p.proxy.body_budget();
+    assert_eq!((budget.peak(), budget.reserved()), (2 * BODY_SIZE, 0));
+    assert_eq!(up.seen.load(Ordering::Acquire), 2);
 }
