@@ -9,13 +9,15 @@ use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
 use thinktee_pipeline::{Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
-    Config, DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, Proxy,
-    ReasoningField, Recorder, Recording, dyn_sink,
+    Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
+    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, Proxy, ReasoningField, Recorder, Recording,
+    dyn_sink,
 };
 use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
+use crate::listen::{Limits, warn_if_exposed};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -96,6 +98,13 @@ pub(crate) struct Args {
     /// Largest request header block accepted (431 above).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_HEADERS)]
     max_request_headers: usize,
+    /// Request body bytes buffered at once across all requests (at least
+    /// --max-request-body); a request that does not fit gets 503 with
+    /// Retry-After: 1.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED_REQUEST_BYTES)]
+    max_buffered_request_bytes: usize,
+    #[command(flatten)]
+    limits: Limits,
     /// On Ctrl-C or SIGTERM, how long open streams may go on, in seconds.
     #[arg(long, value_name = "S", default_value_t = 10)]
     shutdown_grace_s: u64,
@@ -149,6 +158,7 @@ impl Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    warn_if_exposed("proxy", args.listen);
     let splitter = args.splitter()?;
     let upstream = args.upstream.parse().map_err(anyhow::Error::new)?;
     let mut config = Config::new(upstream);
@@ -159,6 +169,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         (args.idle_timeout_s > 0).then(|| Duration::from_secs(args.idle_timeout_s));
     config.max_request_body = args.max_request_body;
     config.max_request_headers = args.max_request_headers;
+    config.max_buffered_request_bytes = args.max_buffered_request_bytes;
+    config.client_idle_timeout = args.limits.client_idle_timeout();
     if let Some(path) = &args.upstream_ca {
         let pem = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("--upstream-ca {}: {e}", path.display()))?;
@@ -206,6 +218,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
         let server =
             proxy.bind(args.listen).await?.grace(Duration::from_secs(args.shutdown_grace_s));
+        let server = args.limits.limit(server);
         let addr = server.local_addr();
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
