@@ -6,12 +6,13 @@
 //! per connection, [`Conn`]):
 //!
 //! ```text
-//!            bytes read            service called        last response body dropped
-//!   Fresh ─────────────▶ Reading ─────────────▶ Active ───────────────────────────▶ Idle
-//!                          │  HTTP/2 preface complete                                │ │
-//!                          └────────────────────────────────────────────────────▶ Idle │
-//!   Idle ── bytes read (HTTP/1 only: the next request head) ──▶ Reading               │
-//!   Idle ── service called (the next request, or an HTTP/2 stream) ──▶ Active ◀───────┘
+//!   from      on                                          to
+//!   Fresh     bytes read                                  Reading
+//!   Reading   the HTTP/2 preface complete                 Idle
+//!   Reading   hyper calls the service                     Active
+//!   Active    the last response body in flight dropped    Idle
+//!   Idle      bytes read (HTTP/1 only: the next head)     Reading
+//!   Idle      hyper calls the service (an HTTP/2 stream)  Active
 //! ```
 //!
 //! - Bytes read are seen by [`TrackedIo`], which wraps the socket: one
