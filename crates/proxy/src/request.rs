@@ -206,8 +206,31 @@ mod tests {
         Pieces(pieces.iter().copied().collect())
     }
 
+    /// A client that declared a body and sends none of it.
+    struct Silent;
+
+    impl Body for Silent {
+        type Data = Bytes;
+        type Error = BoxError;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_declared_length_is_reserved_before_any_byte_arrives() {
+        let budget = BodyBudget::new(10);
+        let limits = BodyLimits { max_bytes: 8, stall: Some(Duration::from_secs(1)) };
+        let stalled = read_body(Silent, Some(6), limits, Some(&budget)).await;
+        assert!(matches!(stalled, Err(Unread::Stalled(_))));
+        assert_eq!((budget.peak(), budget.reserved()), (6, 0), "held while waiting, given back");
+    }
+
     #[tokio::test]
-    async fn a_declared_length_is_reserved_up_front_and_given_back_on_drop() {
+    async fn a_reservation_is_given_back_on_drop_and_on_refusal() {
         let budget = BodyBudget::new(10);
         let (bytes, held) =
             read_body(Full::new(Bytes::from_static(b"abcdef")), Some(6), limits(8), Some(&budget))
