@@ -6,6 +6,7 @@ mod analyze;
 mod demo;
 mod events;
 mod input;
+mod listen;
 mod proxy;
 mod replay;
 mod split;

@@ -11,13 +11,15 @@ use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
 use thinktee_pipeline::{Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
-    Config, DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange,
-    MAX_NORMALIZE_BODY, Proxy, ReasoningField, Recorder, Recording, dyn_sink,
+    Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
+    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningField,
+    Recorder, Recording, dyn_sink,
 };
 use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
+use crate::listen::{Limits, warn_if_exposed};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -102,6 +104,13 @@ pub(crate) struct Args {
     /// passed through unnormalized (and recorded as usual).
     #[arg(long, value_name = "BYTES", default_value_t = MAX_NORMALIZE_BODY)]
     max_normalize_body: usize,
+    /// Request body bytes buffered at once across all requests (at least
+    /// --max-request-body); a request that does not fit gets 503 with
+    /// Retry-After: 1.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED_REQUEST_BYTES)]
+    max_buffered_request_bytes: usize,
+    #[command(flatten)]
+    limits: Limits,
     /// On Ctrl-C, SIGTERM or SIGHUP, how long open streams may go on, in
     /// seconds (a second signal cuts them at once; they are recorded as
     /// `shutdown`).
@@ -157,6 +166,7 @@ impl Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    warn_if_exposed("proxy", args.listen);
     let splitter = args.splitter()?;
     let upstream = args.upstream.parse().map_err(anyhow::Error::new)?;
     let mut config = Config::new(upstream);
@@ -168,6 +178,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     config.max_request_body = args.max_request_body;
     config.max_request_headers = args.max_request_headers;
     config.max_normalize_body = args.max_normalize_body;
+    config.max_buffered_request_bytes = args.max_buffered_request_bytes;
+    config.client_idle_timeout = args.limits.client_idle_timeout();
     if let Some(path) = &args.upstream_ca {
         let pem = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("--upstream-ca {}: {e}", path.display()))?;
@@ -219,6 +231,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
         let server =
             proxy.bind(args.listen).await?.grace(Duration::from_secs(args.shutdown_grace_s));
+        let server = args.limits.limit(server);
         let addr = server.local_addr();
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;

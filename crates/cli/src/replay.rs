@@ -9,6 +9,7 @@ use anyhow::Context;
 use thinktee_proxy::replay::{Replay, load_all};
 
 use crate::Outcome;
+use crate::listen::{Limits, warn_if_exposed};
 use crate::proxy::Signals;
 
 /// `thinktee replay [--listen ADDR] [--chunk-delay-ms N] PATH...`
@@ -22,6 +23,8 @@ pub(crate) struct Args {
     /// `.sse` recording has no timings of its own).
     #[arg(long, value_name = "N", default_value_t = 0)]
     chunk_delay_ms: u64,
+    #[command(flatten)]
+    limits: Limits,
     /// Recordings: `.sse` captures, `.json` bodies, or directories of them
     /// (served round-robin, or by the `x-thinktee-fixture: <stem>` header).
     #[arg(required = true, value_name = "PATH")]
@@ -29,6 +32,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    warn_if_exposed("replay", args.listen);
     let fixtures = load_all(&args.paths).context("cannot load recordings")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -37,8 +41,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     runtime.block_on(async move {
         let signals = Signals::listen().context("cannot listen for signals")?;
         let count = fixtures.len();
-        let replay = Replay::new(fixtures)?.chunk_delay(Duration::from_millis(args.chunk_delay_ms));
-        let server = replay.bind(args.listen).await?;
+        let replay = Replay::new(fixtures)?
+            .chunk_delay(Duration::from_millis(args.chunk_delay_ms))
+            .client_idle_timeout(args.limits.client_idle_timeout());
+        let server = args.limits.limit(replay.bind(args.listen).await?);
         let addr = server.local_addr();
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;

@@ -4,7 +4,9 @@
 //! - [`Proxy`] / [`Config`] / [`Upstream`]: forwards every request to one
 //!   upstream (HTTP, or HTTPS with rustls) and streams the response back as
 //!   it arrives, frame by frame, handing a copy to a [`Recorder`]. Errors of
-//!   its own are OpenAI-shaped JSON ([`error_response`]): 413, 431, 502, 504.
+//!   its own are OpenAI-shaped JSON ([`error_response`]): 400, 408, 413,
+//!   431, 502, 503, 504. Request bodies are buffered within a shared
+//!   [`BodyBudget`].
 //! - [`Exchange`]: what a recorder learns about one request and response,
 //!   credentials removed ([`headers::SENSITIVE`], [`headers::redact_query`]).
 //! - [`RecordBody`] / [`Recording`]: an [`http_body::Body`] wrapper passing
@@ -16,7 +18,10 @@
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
 //! - [`Server`]: a bound listener; `run(shutdown)` serves until shutdown,
-//!   then lets open exchanges finish within a grace period.
+//!   then lets open exchanges finish within a grace period. It caps open
+//!   connections ([`default_max_connections`], making room by closing the
+//!   oldest idle one) and closes those without a request in flight for
+//!   [`DEFAULT_CLIENT_IDLE_TIMEOUT`]; [`Connections`] counts them.
 //!
 //! Memory per exchange is bounded: a slow client stops the proxy reading
 //! from the upstream (hyper polls a body only when it can write), the tap
@@ -49,6 +54,7 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod body;
+mod conn;
 mod error;
 pub mod headers;
 mod json;
@@ -57,17 +63,25 @@ mod normalize;
 mod proxy;
 pub mod replay;
 mod reply;
+mod request;
 mod serve;
 mod upstream;
 
 pub use body::{DynSink, IdleTimeout, RecordBody, Recording, dyn_sink};
+pub use conn::Connections;
 pub use error::Error;
 pub use layer::{RecordFuture, RecordLayer, RecordService};
 pub use normalize::{Normalizer, ReasoningField, normalize_body};
 pub use proxy::{
-    Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy, Recorder,
+    Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
+    DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy,
+    Recorder,
 };
 pub use reply::{BoxError, ProxyBody, error_json, error_response};
-pub use serve::{DEFAULT_GRACE, HEADER_READ_TIMEOUT, Server};
+pub use request::BodyBudget;
+pub use serve::{
+    ACCEPT_ERROR_LOG_INTERVAL, DEFAULT_CLIENT_IDLE_TIMEOUT, DEFAULT_GRACE, FDS_PER_CONNECTION,
+    IDLE_CLOSE_GRACE, MAX_DEFAULT_CONNECTIONS, MIN_DEFAULT_CONNECTIONS, RESERVED_FDS, Server,
+    default_max_connections,
+};
 pub use upstream::Upstream;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use thinktee_pipeline::{DocumentKind, InputEnd};
 use thinktee_tee::{ShutdownFlag, TeeHandle};
@@ -22,8 +22,9 @@ use crate::Error;
 use crate::body::{DynSink, IdleBody, NormalizeBody, RecordBody, Recording};
 use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
 use crate::normalize::{Normalizer, ReasoningField, normalize_body};
-use crate::reply::{BoxError, ProxyBody, error_response, failed, full};
-use crate::serve::{Handler, Server};
+use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
+use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
+use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
 use crate::upstream::{Connector, Upstream, client};
 
 /// Default largest request body accepted (32 MiB: room for base64 images).
@@ -39,6 +40,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// a larger one is passed through unnormalized (what was buffered, then
 /// the rest as it comes), recorded as usual, and a warning is logged once.
 pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
+/// Default budget for request bodies buffered at once, across all
+/// requests (256 MiB: eight bodies of the default largest size).
+pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 256 << 20;
 
 /// How a [`Proxy`] behaves.
 #[derive(Debug, Clone)]
@@ -59,6 +63,14 @@ pub struct Config {
     pub max_request_body: usize,
     /// Largest request header block; larger ones get 431.
     pub max_request_headers: usize,
+    /// Request body bytes buffered at once across all requests (at least
+    /// `max_request_body`); a request that does not fit gets 503 with
+    /// `Retry-After: 1`. See [`BodyBudget`].
+    pub max_buffered_request_bytes: usize,
+    /// How long a client may go without a request in flight before its
+    /// connection is closed, and the longest silence inside a request body
+    /// (then 408). `None`: forever. See [`Server::client_idle_timeout`].
+    pub client_idle_timeout: Option<Duration>,
     /// Largest non-streaming body buffered to normalize it; larger ones
     /// pass through unnormalized (see [`MAX_NORMALIZE_BODY`]).
     pub max_normalize_body: usize,
@@ -79,6 +91,8 @@ impl Config {
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
             max_normalize_body: MAX_NORMALIZE_BODY,
+            max_buffered_request_bytes: DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
+            client_idle_timeout: Some(DEFAULT_CLIENT_IDLE_TIMEOUT),
             upstream_ca_pem: None,
         }
     }
@@ -199,6 +213,7 @@ struct Shared {
     shutdown: ShutdownFlag,
     /// A body over `max_normalize_body` was passed through: said once.
     warned_normalize: AtomicBool,
+    budget: BodyBudget,
 }
 
 impl fmt::Debug for Proxy {
@@ -208,6 +223,16 @@ impl fmt::Debug for Proxy {
             .field("recording", &self.shared.recorder.is_some())
             .finish()
     }
+}
+
+/// Why the proxy answers a request itself instead of forwarding it.
+#[derive(Debug)]
+enum Refusal {
+    /// The header block is over `max_request_headers` (431).
+    HeadersTooLarge,
+    /// The body was not read: too large (413), unreadable (400), stalled
+    /// (408) or over the budget (503).
+    Body(Unread),
 }
 
 /// What the request body says, as far as the proxy cares.
@@ -236,9 +261,17 @@ impl Proxy {
                 "normalizing needs start mode explicit or implicit: auto holds undecided text back from the client".into(),
             ));
         }
+        if config.max_buffered_request_bytes < config.max_request_body {
+            return Err(Error::InvalidConfig(format!(
+                "the request body budget ({} bytes) is below the largest request body ({} bytes): \
+                 such a request could never be buffered",
+                config.max_buffered_request_bytes, config.max_request_body
+            )));
+        }
         let client = client(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
         Ok(Proxy {
             shared: Arc::new(Shared {
+                budget: BodyBudget::new(config.max_buffered_request_bytes),
                 config,
                 client,
                 recorder,
@@ -263,15 +296,25 @@ impl Proxy {
         self.shared.shutdown.clone()
     }
 
-    /// Binds `addr`; [`Server::run`] then serves this proxy there.
+    /// The budget request bodies are buffered within (its gauge returns to
+    /// 0 when no request body is held).
+    pub fn body_budget(&self) -> &BodyBudget {
+        &self.shared.budget
+    }
+
+    /// Binds `addr`; [`Server::run`] then serves this proxy there. The
+    /// server's client idle timeout is the configuration's.
     pub async fn bind(&self, addr: SocketAddr) -> Result<Server, Error> {
         let proxy = self.clone();
         let handler: Handler = Arc::new(move |req| {
             let proxy = proxy.clone();
             Box::pin(async move { proxy.handle(req).await })
         });
-        let server = Server::bind(addr, handler, self.shared.config.max_request_headers).await?;
-        Ok(server.shutdown_flag(self.shared.shutdown.clone()))
+        let config = &self.shared.config;
+        let server = Server::bind(addr, handler, config.max_request_headers).await?;
+        Ok(server
+            .client_idle_timeout(config.client_idle_timeout)
+            .shutdown_flag(self.shared.shutdown.clone()))
     }
 
     /// Proxies one request: usable as the body of any hyper or tower
@@ -313,43 +356,19 @@ impl Proxy {
             upstream: Some(config.upstream.clone()),
         };
         if header_bytes > config.max_request_headers {
-            tracing::info!(id, path = %exchange.path, "request headers over the limit");
-            let message = format!("request headers exceed {} bytes", config.max_request_headers);
-            return self.reply_own(
-                exchange,
-                OwnReply {
-                    status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    end: InputEnd::Rejected(message.clone()),
-                    message,
-                    kind: "invalid_request_error",
-                    code: Some("request_header_fields_too_large"),
-                },
-            );
+            return self.refuse(exchange, parts.version, Refusal::HeadersTooLarge);
         }
         let declared =
             headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > config.max_request_body as u64) {
-            return self.too_large(exchange);
-        }
-        let request_body = match Limited::new(body, config.max_request_body).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return self.too_large(exchange);
-            }
-            Err(e) => {
-                tracing::info!(id, path = %exchange.path, error = %e, "could not read the request body");
-                return self.reply_own(
-                    exchange,
-                    OwnReply {
-                        status: StatusCode::BAD_REQUEST,
-                        end: InputEnd::Rejected(format!("could not read the request body: {e}")),
-                        message: "could not read the request body".into(),
-                        kind: "invalid_request_error",
-                        code: None,
-                    },
-                );
-            }
-        };
+        let limits =
+            BodyLimits { max_bytes: config.max_request_body, stall: config.client_idle_timeout };
+        let (request_body, reservation) =
+            match read_body(body, declared, limits, Some(&shared.budget)).await {
+                Ok(read) => read,
+                Err(unread) => {
+                    return self.refuse(exchange, parts.version, Refusal::Body(unread));
+                }
+            };
         let summary = summarize(&request_body);
         exchange.request_body = request_body.clone();
         exchange.model = summary.model;
@@ -409,6 +428,10 @@ impl Proxy {
         exchange.response_headers = recordable(&head.headers);
         tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
         let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
+        let event_stream = exchange.is_event_stream();
+        // The request body has gone upstream: its bytes leave the budget.
+        drop(exchange);
+        drop(reservation);
         let body: ProxyBody = match config.idle_timeout {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
@@ -424,7 +447,7 @@ impl Proxy {
         };
         let body = match config.normalize {
             Some(field) if head.status.is_success() => {
-                if exchange.is_event_stream() {
+                if event_stream {
                     head.headers.remove(header::CONTENT_LENGTH);
                     let normalizer = Normalizer::new(field, config.splitter.clone());
                     NormalizeBody::new(body, normalizer).boxed_unsync()
@@ -456,20 +479,85 @@ impl Proxy {
         self.watch(exchange.id, recording.ended(end));
     }
 
-    fn too_large(&self, exchange: Exchange) -> Response<ProxyBody> {
-        let limit = self.shared.config.max_request_body;
-        tracing::info!(id = exchange.id, path = %exchange.path, "request body over the limit");
-        let message = format!("request body exceeds {limit} bytes");
-        self.reply_own(
-            exchange,
-            OwnReply {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                end: InputEnd::Rejected(message.clone()),
-                message,
-                kind: "invalid_request_error",
-                code: Some("request_too_large"),
-            },
-        )
+    /// Answers a request the proxy will not forward (431, 413, 400, 408,
+    /// 503), and records it as [`InputEnd::Rejected`] or
+    /// [`InputEnd::RequestTimeout`].
+    fn refuse(
+        &self,
+        exchange: Exchange,
+        version: Version,
+        refusal: Refusal,
+    ) -> Response<ProxyBody> {
+        let config = &self.shared.config;
+        let (id, path) = (exchange.id, exchange.path.as_str());
+        let rejected = |status, message: String, code| OwnReply {
+            status,
+            end: InputEnd::Rejected(message.clone()),
+            message,
+            kind: "invalid_request_error",
+            code,
+        };
+        let reply = match &refusal {
+            Refusal::HeadersTooLarge => {
+                tracing::info!(id, %path, "request headers over the limit");
+                rejected(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    format!("request headers exceed {} bytes", config.max_request_headers),
+                    Some("request_header_fields_too_large"),
+                )
+            }
+            Refusal::Body(Unread::TooLarge) => {
+                tracing::info!(id, %path, "request body over the limit");
+                rejected(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body exceeds {} bytes", config.max_request_body),
+                    Some("request_too_large"),
+                )
+            }
+            Refusal::Body(Unread::Broken(e)) => {
+                tracing::info!(id, %path, error = %e, "could not read the request body");
+                OwnReply {
+                    end: InputEnd::Rejected(format!("could not read the request body: {e}")),
+                    ..rejected(
+                        StatusCode::BAD_REQUEST,
+                        "could not read the request body".into(),
+                        None,
+                    )
+                }
+            }
+            Refusal::Body(Unread::Stalled(after)) => {
+                tracing::info!(id, %path, "request body stalled");
+                OwnReply {
+                    end: InputEnd::RequestTimeout,
+                    ..rejected(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!("no request body bytes for {} s", after.as_secs_f64()),
+                        Some("request_timeout"),
+                    )
+                }
+            }
+            Refusal::Body(Unread::OverBudget) => {
+                tracing::warn!(id, %path, "request body budget full");
+                OwnReply {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    end: InputEnd::Rejected("request body budget full".into()),
+                    message: format!(
+                        "thinktee proxy: request bodies in flight already take {} bytes; retry shortly",
+                        config.max_buffered_request_bytes
+                    ),
+                    kind: "server_error",
+                    code: Some("request_buffer_full"),
+                }
+            }
+        };
+        let mut response = self.reply_own(exchange, reply);
+        if let Refusal::Body(Unread::OverBudget) = refusal {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(refusal, Refusal::Body(Unread::Stalled(_) | Unread::OverBudget)) {
+            close_after(&mut response, version);
+        }
+        response
     }
 
     /// Buffers a non-streaming body (up to `max_normalize_body`) and

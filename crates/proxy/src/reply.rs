@@ -1,7 +1,7 @@
 //! Response bodies and OpenAI-shaped error responses.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, Version, header};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 
 /// Errors carried by response bodies.
@@ -46,6 +46,15 @@ pub fn error_response(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// Ends an HTTP/1 connection after `response`, whose request body was left
+/// unread (its rest would be read as the next request). HTTP/2 needs
+/// nothing: the stream alone ends.
+pub(crate) fn close_after(response: &mut Response<ProxyBody>, version: Version) {
+    if version < Version::HTTP_2 {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
 }
 
 /// A body that fails at once (the client sees an aborted response).

@@ -641,6 +641,50 @@ async fn hostile_exchanges_the_proxy_answers_itself_are_recorded_with_its_status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_stalled_and_over_budget_requests_are_recorded() {
+    // The upstream is never reached: both requests are refused by the proxy.
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = dead.local_addr().unwrap();
+    drop(dead);
+    let h = proxy_to(addr, |c| {
+        c.max_request_body = 1000;
+        c.max_buffered_request_bytes = 1000;
+        // Long enough for the second request to come while the first holds
+        // the budget, even on a loaded machine.
+        c.client_idle_timeout = Some(Duration::from_secs(2));
+    })
+    .await;
+    // Declares 1000 bytes (the whole budget), sends 10, then stalls.
+    let mut stalled = TcpStream::connect(h.addr).await.unwrap();
+    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n";
+    stalled.write_all(format!("{head}{{\"model\":1").as_bytes()).await.unwrap();
+    // While it holds the budget, a second body cannot be buffered: 503. It
+    // waits for the proxy to have reserved the first body's bytes.
+    timeout(LIMIT, async {
+        while h.proxy.body_budget().reserved() < 1000 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the stalled body is reserved");
+    let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+    assert_eq!(reply.status(), 503);
+    let mut raw = Vec::new();
+    let _ = timeout(LIMIT, stalled.read_to_end(&mut raw)).await.expect("the proxy answers");
+    assert_eq!(parse_reply(&raw).status(), 408);
+
+    let seen = h.seen().await;
+    let mut statuses: Vec<_> =
+        seen.exchanges.iter().map(|e| e.response_status.map(|s| s.as_u16())).collect();
+    statuses.sort();
+    assert_eq!(statuses, [Some(408), Some(503)]);
+    let mut outcomes: Vec<_> = seen.outcomes.iter().map(|o| o.as_str()).collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["rejected", "request_timeout"]);
+    assert_eq!(h.proxy.body_budget().reserved(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_recorded() {
     let body = fixture("nonstreaming_completion.sse");
     assert!(body.len() > 300);

@@ -115,6 +115,28 @@ fn unreachable_upstream_is_a_502() {
     assert_eq!(reply.json()["error"]["code"], "bad_gateway");
 }
 
+#[test]
+fn hostile_listen_on_a_non_loopback_address_warns_once() {
+    // Each run stops at a bad upstream or missing recordings, before it
+    // binds: the test opens no socket beyond loopback.
+    let runs: [&[&str]; 2] = [
+        &["proxy", "--listen", "0.0.0.0:0", "--upstream", "not-a-url"],
+        &["replay", "--listen", "0.0.0.0:0", "no/such/recordings"],
+    ];
+    for args in runs {
+        let out = thinktee(args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 1, "{stderr}");
+        assert!(warnings[0].contains("0.0.0.0:0"), "{stderr}");
+    }
+    let out = thinktee(&["proxy", "--listen", "127.0.0.1:0", "--upstream", "not-a-url"], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("warning"), "loopback is quiet: {stderr}");
+}
+
 // === with the official openai Python client ===
 
 /// Streams each fixture through `proxy_url` and directly from `direct_url`

@@ -35,7 +35,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
@@ -43,8 +43,9 @@ use fixture::Kind;
 pub use fixture::{Fixture, FixtureKind, load_all};
 
 use crate::Error;
-use crate::reply::{BoxError, ProxyBody, error_response, full};
-use crate::serve::{Handler, Server};
+use crate::reply::{BoxError, ProxyBody, close_after, error_response, full};
+use crate::request::{BodyLimits, Unread, read_body};
+use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
 
 /// Request header naming the fixture to serve (its file stem).
 pub const FIXTURE_HEADER: &str = "x-thinktee-fixture";
@@ -61,6 +62,7 @@ pub struct Replay {
 struct Shared {
     fixtures: Vec<Fixture>,
     delay: Duration,
+    client_idle_timeout: Option<Duration>,
     next: AtomicUsize,
 }
 
@@ -69,6 +71,7 @@ impl fmt::Debug for Replay {
         f.debug_struct("Replay")
             .field("fixtures", &self.shared.fixtures.len())
             .field("delay", &self.shared.delay)
+            .field("client_idle_timeout", &self.shared.client_idle_timeout)
             .finish()
     }
 }
@@ -86,18 +89,35 @@ impl Replay {
             return Err(Error::NoFixtures);
         }
         Ok(Replay {
-            shared: Arc::new(Shared { fixtures, delay: Duration::ZERO, next: AtomicUsize::new(0) }),
+            shared: Arc::new(Shared {
+                fixtures,
+                delay: Duration::ZERO,
+                client_idle_timeout: Some(DEFAULT_CLIENT_IDLE_TIMEOUT),
+                next: AtomicUsize::new(0),
+            }),
         })
     }
 
     /// Sets the pause between two events of a stream.
     pub fn chunk_delay(self, delay: Duration) -> Replay {
-        let shared = Arc::try_unwrap(self.shared).unwrap_or_else(|arc| Shared {
+        Replay { shared: Arc::new(Shared { delay, ..self.into_shared() }) }
+    }
+
+    /// How long a client may go without a request in flight, and the
+    /// longest silence inside a request body (then 408); default
+    /// [`DEFAULT_CLIENT_IDLE_TIMEOUT`], `None`: forever. See
+    /// [`Server::client_idle_timeout`].
+    pub fn client_idle_timeout(self, timeout: Option<Duration>) -> Replay {
+        Replay { shared: Arc::new(Shared { client_idle_timeout: timeout, ..self.into_shared() }) }
+    }
+
+    fn into_shared(self) -> Shared {
+        Arc::try_unwrap(self.shared).unwrap_or_else(|arc| Shared {
             fixtures: arc.fixtures.clone(),
             delay: arc.delay,
+            client_idle_timeout: arc.client_idle_timeout,
             next: AtomicUsize::new(arc.next.load(Ordering::Relaxed)),
-        });
-        Replay { shared: Arc::new(Shared { delay, ..shared }) }
+        })
     }
 
     /// The fixtures, in round-robin order.
@@ -105,14 +125,16 @@ impl Replay {
         &self.shared.fixtures
     }
 
-    /// Binds `addr`; [`Server::run`] then serves the fixtures there.
+    /// Binds `addr`; [`Server::run`] then serves the fixtures there, with
+    /// this replay's client idle timeout.
     pub async fn bind(&self, addr: SocketAddr) -> Result<Server, Error> {
         let replay = self.clone();
         let handler: Handler = Arc::new(move |req| {
             let replay = replay.clone();
             Box::pin(async move { replay.handle(req).await })
         });
-        Server::bind(addr, handler, 64 << 10).await
+        let server = Server::bind(addr, handler, 64 << 10).await?;
+        Ok(server.client_idle_timeout(self.shared.client_idle_timeout))
     }
 
     /// Answers one request.
@@ -160,8 +182,21 @@ impl Replay {
                 &self.shared.fixtures[n % self.shared.fixtures.len()]
             }
         };
-        let body = match Limited::new(req.into_body(), MAX_REQUEST_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
+        let limits =
+            BodyLimits { max_bytes: MAX_REQUEST_BODY, stall: self.shared.client_idle_timeout };
+        let version = req.version();
+        let body = match read_body(req.into_body(), None, limits, None).await {
+            Ok((body, _unbudgeted)) => body,
+            Err(Unread::Stalled(after)) => {
+                let mut response = error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!("no request body bytes for {} s", after.as_secs_f64()),
+                    "invalid_request_error",
+                    Some("request_timeout"),
+                );
+                close_after(&mut response, version);
+                return response;
+            }
             Err(_) => {
                 return error_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
