@@ -32,7 +32,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::pipeline::Pipeline;
-use crate::record::{InputEnd, Record};
+use crate::record::{Event, InputEnd, Record};
 use crate::sink::{Flow, Sink};
 
 /// Longest JSON document held whole, and longest JSON line: 64 MiB.
@@ -130,11 +130,12 @@ pub enum Part<'a> {
 pub struct Builder {
     max_document_len: usize,
     kind: Option<DocumentKind>,
+    lines: bool,
 }
 
 impl Default for Builder {
     fn default() -> Self {
-        Builder { max_document_len: MAX_DOCUMENT_LEN, kind: None }
+        Builder { max_document_len: MAX_DOCUMENT_LEN, kind: None, lines: false }
     }
 }
 
@@ -157,18 +158,27 @@ impl Builder {
         self
     }
 
+    /// Reads JSON as JSON Lines from its first line on, never as one
+    /// body (the caller knows: a `.jsonl` file). A document of one line is
+    /// the same body either way.
+    pub fn json_lines(mut self, lines: bool) -> Builder {
+        self.lines = lines;
+        self
+    }
+
     /// A framer with these settings.
     pub fn framer(self) -> Framer {
         Framer {
             max_len: self.max_document_len,
             forced: self.kind,
+            lines: self.lines,
             state: State::Leading(Leading::default()),
         }
     }
 
     /// A document reader over `pipeline` with these settings.
     pub fn reader(self, pipeline: Pipeline) -> DocumentReader {
-        DocumentReader { framer: self.framer(), pipeline, errors: Vec::new() }
+        DocumentReader { framer: self.framer(), pipeline, open: false, errors: Vec::new() }
     }
 }
 
@@ -180,6 +190,8 @@ impl Builder {
 pub struct Framer {
     max_len: usize,
     forced: Option<DocumentKind>,
+    /// JSON is JSON Lines from the start.
+    lines: bool,
     state: State,
 }
 
@@ -334,6 +346,9 @@ impl Framer {
                 if lead.indent {
                     self.feed_inner(b" ", out);
                 }
+            }
+            DocumentKind::Json if self.lines => {
+                self.state = State::Lines(Lines::at(lead.newlines + 1));
             }
             DocumentKind::Json => {
                 let line = lead.newlines + 1;
@@ -576,11 +591,15 @@ fn looks_like_sse(head: &[u8], complete: bool) -> bool {
 /// kept for [`DocumentReader::errors`].
 ///
 /// Records of a body are stamped with the time of the read that completed
-/// it (with [`DocumentReader::feed_at`]).
+/// it (with [`DocumentReader::feed_at`]). Input that is not a stream
+/// ([`DocumentError::NotAStream`]) yields no records: what the SSE decoder
+/// made of it (an "event" of unknown field lines cut by the end) is dropped.
 #[derive(Debug)]
 pub struct DocumentReader {
     framer: Framer,
     pipeline: Pipeline,
+    /// A stream has started and not ended.
+    open: bool,
     errors: Vec<DocumentError>,
 }
 
@@ -633,8 +652,7 @@ impl DocumentReader {
         at: Option<Duration>,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
-        let mut route =
-            Route { pipeline: &mut self.pipeline, sink, at, status: Ok(Flow::Continue) };
+        let mut route = Route::new(&mut self.pipeline, sink, at, &mut self.open);
         let errors = &mut self.errors;
         self.framer.feed(bytes, |part| route.part(part, errors));
         route.status
@@ -654,11 +672,16 @@ impl DocumentReader {
         at: Option<Duration>,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
-        let mut route =
-            Route { pipeline: &mut self.pipeline, sink, at, status: Ok(Flow::Continue) };
+        let mut route = Route::new(&mut self.pipeline, sink, at, &mut self.open);
         let errors = &mut self.errors;
         self.framer.finish(|part| route.part(part, errors));
-        route.status?;
+        let (status, not_a_stream) = (route.status, route.not_a_stream);
+        status?;
+        if not_a_stream && !self.open {
+            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink(|_: &Record<'_>| {}));
+            sink.finish()?;
+            return Ok(Flow::Continue);
+        }
         self.pipeline.finish_with(end, at, sink)
     }
 }
@@ -668,44 +691,71 @@ struct Route<'a, S: Sink> {
     pipeline: &'a mut Pipeline,
     sink: &'a mut S,
     at: Option<Duration>,
+    open: &'a mut bool,
     status: Result<Flow, S::Error>,
+    not_a_stream: bool,
 }
 
-impl<S: Sink> Route<'_, S> {
+impl<'a, S: Sink> Route<'a, S> {
+    fn new(
+        pipeline: &'a mut Pipeline,
+        sink: &'a mut S,
+        at: Option<Duration>,
+        open: &'a mut bool,
+    ) -> Self {
+        Route { pipeline, sink, at, open, status: Ok(Flow::Continue), not_a_stream: false }
+    }
+
     fn part(&mut self, part: Part<'_>, errors: &mut Vec<DocumentError>) {
-        let running = matches!(self.status, Ok(Flow::Continue));
-        match (part, self.at) {
-            (Part::Error(e), _) => errors.push(e),
-            _ if !running => {}
-            (Part::Sse(bytes), Some(at)) => {
-                self.status = self.pipeline.feed_at(bytes, at, self.sink);
-            }
-            (Part::Sse(bytes), None) => self.status = self.pipeline.feed(bytes, self.sink),
-            (Part::Body { text, .. }, at) => {
-                self.status = self.pipeline.body(text, &mut Stamped { inner: &mut *self.sink, at });
-            }
+        if let Part::Error(e) = part {
+            self.not_a_stream |= e == DocumentError::NotAStream;
+            errors.push(e);
+            return;
         }
+        if !matches!(self.status, Ok(Flow::Continue)) {
+            return;
+        }
+        let (sink, open) = (&mut *self.sink, &mut *self.open);
+        self.status = match (part, self.at) {
+            (Part::Sse(bytes), Some(at)) => {
+                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open, stamp: None })
+            }
+            (Part::Sse(bytes), None) => {
+                self.pipeline.feed(bytes, &mut Watch { sink, open, stamp: None })
+            }
+            (Part::Body { text, .. }, stamp) => {
+                self.pipeline.body(text, &mut Watch { sink, open, stamp })
+            }
+            (Part::Error(_), _) => return,
+        };
     }
 }
 
-/// Stamps the records of a body with the time of the read that ended it.
-struct Stamped<'a, S> {
-    inner: &'a mut S,
-    at: Option<Duration>,
+/// Notes whether a stream is open, and stamps the records of a body with
+/// the time of the read that ended it.
+struct Watch<'a, S> {
+    sink: &'a mut S,
+    open: &'a mut bool,
+    stamp: Option<Duration>,
 }
 
-impl<S: Sink> Sink for Stamped<'_, S> {
+impl<S: Sink> Sink for Watch<'_, S> {
     type Error = S::Error;
 
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, S::Error> {
-        match self.at {
-            Some(at) => self.inner.record(&Record { at: Some(at), ..*record }),
-            None => self.inner.record(record),
+        match record.event {
+            Event::StreamStart => *self.open = true,
+            Event::StreamEnd(_) => *self.open = false,
+            _ => {}
+        }
+        match self.stamp {
+            Some(at) => self.sink.record(&Record { at: Some(at), ..*record }),
+            None => self.sink.record(record),
         }
     }
 
     fn finish(&mut self) -> Result<(), S::Error> {
-        self.inner.finish()
+        self.sink.finish()
     }
 }
 
@@ -718,14 +768,12 @@ impl Pipeline {
     /// What could not be read is not reported; use a [`DocumentReader`]
     /// to see it.
     pub fn run_document<S: Sink>(&mut self, input: &[u8], sink: &mut S) -> Result<Flow, S::Error> {
-        let mut framer =
-            Builder::new().max_document_len(input.len().max(MAX_DOCUMENT_LEN)).framer();
-        let mut route = Route { pipeline: self, sink, at: None, status: Ok(Flow::Continue) };
-        let mut errors = Vec::new();
-        framer.feed(input, |part| route.part(part, &mut errors));
-        framer.finish(|part| route.part(part, &mut errors));
-        route.status?;
-        self.finish(sink)
+        let pipeline = std::mem::take(self);
+        let mut reader =
+            Builder::new().max_document_len(input.len().max(MAX_DOCUMENT_LEN)).reader(pipeline);
+        let result = reader.feed(input, sink).and_then(|_| reader.finish(sink));
+        *self = reader.pipeline;
+        result
     }
 }
 
@@ -868,6 +916,13 @@ mod tests {
             frame(html),
             [Owned::Sse(html.to_vec())].iter().cloned().chain(not.clone()).collect::<Vec<_>>()
         );
+        // A reader says so, and makes no record of it.
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        reader.feed(html, &mut collector).unwrap();
+        reader.finish(&mut collector).unwrap();
+        assert_eq!(reader.errors().collect::<Vec<_>>(), [DocumentError::NotAStream]);
+        assert_eq!(collector.drain().count(), 0);
         let gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56\x4a\xcc\xc9\x2c";
         assert_eq!(frame(gzip).last(), Some(&not[0]));
         // Comments only, unknown fields only, bare field names: streams.
@@ -934,6 +989,9 @@ mod tests {
         let lines = b"garbage\n{\"a\":1}\n";
         let json = Builder::new().kind(DocumentKind::Json);
         assert_eq!(frame_with(json, &[lines]), [body("garbage", 1), body("{\"a\":1}", 2)]);
+        let pretty = b"{\n\"a\": 1\n}\n";
+        let lines = Builder::new().json_lines(true);
+        assert_eq!(frame_with(lines, &[pretty]), [body("{", 1), body("\"a\": 1", 2), body("}", 3)]);
         let sse = Builder::new().kind(DocumentKind::Sse);
         assert_eq!(
             frame_with(sse, &[b"{\"a\":1}\n"]).last(),
