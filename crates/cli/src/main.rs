@@ -9,6 +9,7 @@ mod input;
 mod proxy;
 mod replay;
 mod split;
+mod term;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -76,9 +77,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed pipe (`thinktee split … | head -1`) ends the run quietly:
+/// whoever read the output has what they wanted.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = Some(io::ErrorKind::BrokenPipe);
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<io::Error>().map(io::Error::kind) == broken
+            || c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == broken
     })
 }
 
