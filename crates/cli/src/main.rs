@@ -96,3 +96,8 @@ fn init_tracing() {
         .unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
 }
+
+/// Unit tests count allocations and live bytes (the analyze memory test).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: thinktee_testkit::CountingAlloc = thinktee_testkit::CountingAlloc;

@@ -498,3 +498,99 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::time::Duration;
+
+    use thinktee_pipeline::Pipeline;
+    use thinktee_transcript::{JsonlWriter, TranscriptSink};
+
+    use super::*;
+
+    /// Stream `i` of a recording: reasoning and answer whose sizes vary
+    /// with `i`, usage, `[DONE]`.
+    fn stream(i: usize, out: &mut String) {
+        let (r, a) = ("r".repeat(i % 97 + 1), "a".repeat(i % 89 + 1));
+        let delta = |field: &str, text: &str| {
+            format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"{field}\":\"{text}\"}}}}]}}\n\n"
+            )
+        };
+        out.push_str(&delta("reasoning_content", &r));
+        out.push_str(&delta("content", &a));
+        let _ = write!(
+            out,
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"stop\"}}],\
+             \"usage\":{{\"prompt_tokens\":5,\"completion_tokens\":{},\
+             \"completion_tokens_details\":{{\"reasoning_tokens\":{}}}}}}}\n\ndata: [DONE]\n\n",
+            i % 89 + i % 97 + 2,
+            i % 97 + 1
+        );
+    }
+
+    /// In `dir`: a transcript of `transcript` streams (with timings), a
+    /// recording of `n` streams and JSON Lines of `n` bodies.
+    fn inputs(dir: &Path, transcript: usize, n: usize) {
+        fs::create_dir_all(dir).unwrap();
+        let mut sse = String::new();
+        let mut bodies = String::new();
+        for i in 0..n {
+            stream(i, &mut sse);
+            let _ = writeln!(
+                bodies,
+                "{{\"object\":\"chat.completion\",\"choices\":[{{\"index\":0,\"message\":\
+                 {{\"content\":\"{}\"}},\"finish_reason\":\"stop\"}}]}}",
+                "b".repeat(i % 83)
+            );
+        }
+        fs::write(dir.join("r.sse"), &sse).unwrap();
+        fs::write(dir.join("b.jsonl"), &bodies).unwrap();
+        let mut recorded = String::new();
+        for i in 0..transcript {
+            stream(i, &mut recorded);
+        }
+        let mut sink = TranscriptSink::new(JsonlWriter::new(Vec::new()));
+        let mut pipeline = Pipeline::default();
+        for (k, event) in recorded.split_inclusive("\n\n").enumerate() {
+            let at = Duration::from_millis(k as u64 * 7 % 1000);
+            pipeline.feed_at(event.as_bytes(), at, &mut sink).unwrap();
+        }
+        pipeline.finish(&mut sink).unwrap();
+        sink.output_mut().flush().unwrap();
+        fs::write(dir.join("t.jsonl"), sink.output().get_ref()).unwrap();
+    }
+
+    /// The most heap `analyze` holds, on this thread, for `dir`.
+    fn peak(dir: &Path) -> (Summary, u64) {
+        let paths = [dir.to_owned()];
+        let (analysis, peak) =
+            thinktee_testkit::peak_bytes(|| analyze(&paths, 1, Some(&mut io::sink())).unwrap());
+        (analysis.summary, peak)
+    }
+
+    #[test]
+    fn hostile_memory_stays_flat_when_the_input_grows_tenfold() {
+        // The transcript alone has more streams than EXACT_SAMPLES at 1x
+        // (it alone has timings), so every distribution is a histogram in
+        // both runs; the other two files grow tenfold as well.
+        let (t, n) = (summary::EXACT_SAMPLES + 1_000, 1_000);
+        let base =
+            std::env::temp_dir().join(format!("thinktee-analyze-mem-{}", std::process::id()));
+        let (small, large) = (base.join("x1"), base.join("x10"));
+        inputs(&small, t, n);
+        inputs(&large, 10 * t, 10 * n);
+        let (s1, p1) = peak(&small);
+        let (s10, p10) = peak(&large);
+        let streams = |s: &Summary| serde_json::to_value(s).unwrap()["streams"].as_u64().unwrap();
+        assert_eq!((streams(&s1), streams(&s10)), ((t + 2 * n) as u64, 10 * (t + 2 * n) as u64));
+        let input: u64 = ["r.sse", "t.jsonl", "b.jsonl"]
+            .iter()
+            .map(|f| fs::metadata(large.join(f)).unwrap().len())
+            .sum();
+        eprintln!("peak heap: {p1} bytes at 1x, {p10} bytes at 10x ({input} bytes of input)");
+        assert!(p10 * 10 <= p1 * 12, "peak {p10} bytes at 10x vs {p1} at 1x");
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
