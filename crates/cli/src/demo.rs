@@ -10,10 +10,15 @@
 //!
 //! Recordings come from `fixtures/e2e/*.sse` under the current directory (a
 //! clone of the repository); elsewhere a few built into the binary are used.
+//!
+//! It never deletes or overwrites a file: without `--out` each run writes a
+//! new directory `thinktee-demo/run-<n>`; an `--out` directory that holds
+//! anything is refused unless `--force`, which adds this run's transcripts
+//! under names no file there has (and summarizes only those).
 
 use std::collections::VecDeque;
 use std::fs;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -32,6 +37,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::Outcome;
 use crate::analyze;
+use crate::term::{Style, escape};
 
 /// A recording's name and bytes.
 type Recording = (String, Vec<u8>);
@@ -55,23 +61,31 @@ const SHOWN: [&str; 3] =
     ["azure_inline_think", "deepseek_reasoning_content", "n2_interleaved_choices"];
 /// Longest text shown per part, in characters.
 const SHOWN_CHARS: usize = 400;
-/// The transcript file in the output directory.
-const TRANSCRIPT: &str = "transcripts.jsonl";
+/// Where runs without `--out` go, each in a new `run-<n>` directory.
+const DEFAULT_OUT: &str = "thinktee-demo";
+/// The transcript's name (its stem, then `.jsonl`) where no file has it.
+const TRANSCRIPT_STEM: &str = "transcripts";
 
-/// `thinktee demo [--out DIR]`
+/// `thinktee demo [--out DIR [--force]]`
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Directory for the transcripts.
-    #[arg(long, value_name = "DIR", default_value = "thinktee-demo")]
-    out: PathBuf,
+    /// Directory for the transcripts: new or empty (default: a new
+    /// thinktee-demo/run-<n> for each run).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write into a non-empty --out directory, under names no file there
+    /// has (nothing is deleted or overwritten).
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let (origin, recordings) = recordings()?;
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    remove_old_transcripts(&args.out)?;
-    let path = args.out.join(TRANSCRIPT);
+    let (dir, fresh) = match &args.out {
+        Some(dir) => (dir.clone(), given_dir(dir, args.force)?),
+        None => (new_run_dir(Path::new(DEFAULT_OUT))?, true),
+    };
+    let path = dir.join(format!("{}.jsonl", free_stem(&dir)?));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_time()
@@ -81,7 +95,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let style = Style::new(io::stdout().is_terminal());
+    let style = Style::stdout();
     writeln!(
         out,
         "{}played {} recordings from {origin} through the tee{}",
@@ -89,19 +103,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         recordings.len(),
         style.reset
     )?;
-    let files = transcript_files(&args.out)?;
+    let files = written(&path);
     let records = read_records(&files)?;
     for stem in SHOWN.iter().filter(|s| played.iter().any(|p| p.stem == **s)) {
         let p = played.iter().find(|p| p.stem == *stem).context("played")?;
         show(&mut out, &style, p, records.iter().filter(|r| request_id(r) == Some(stem)))?;
     }
     writeln!(out, "\n{}summary of the transcripts (thinktee analyze){}", style.bold, style.reset)?;
-    let analysis = analyze::analyze(&files);
-    analysis.report_problems();
+    let analysis = analyze::analyze(&files, 1, None)?;
+    analysis.report_skipped();
     analysis.summary.print(analyze::Format::Text, &mut out)?;
     writeln!(out)?;
-    writeln!(out, "transcripts: {} ({} lines)", path.display(), records.len())?;
-    writeln!(out, "analyze them: thinktee analyze {}", args.out.display())?;
+    let shown = |p: &Path| escape(&p.display().to_string()).into_owned();
+    writeln!(out, "transcripts: {} ({} lines)", shown(&path), records.len())?;
+    // A directory of its own is this run's alone; a shared one is not.
+    let analyze_what = if fresh {
+        shown(&dir)
+    } else {
+        files.iter().map(|f| shown(f)).collect::<Vec<_>>().join(" ")
+    };
+    writeln!(out, "analyze them: thinktee analyze {analyze_what}")?;
     out.flush()?;
     let failed = played.iter().filter(|p| p.report.sink_error.is_some()).count();
     if failed > 0 {
@@ -134,29 +155,78 @@ fn recordings() -> anyhow::Result<(String, Vec<Recording>)> {
     Ok((FIXTURE_DIR.into(), out))
 }
 
-/// The demo's output in `dir`: `transcripts.jsonl` and its rotations.
-fn transcript_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let rotated = name
-            .strip_prefix("transcripts-")
-            .and_then(|n| n.strip_suffix(".jsonl"))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if name == TRANSCRIPT || rotated {
-            files.push(path);
+/// A new directory under `base`: `run-1`, `run-2`, ... the first that
+/// does not exist (created here, so two runs never share one).
+fn new_run_dir(base: &Path) -> anyhow::Result<PathBuf> {
+    fs::create_dir_all(base).with_context(|| format!("cannot create {}", base.display()))?;
+    for n in 1u64.. {
+        let dir = base.join(format!("run-{n}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         }
     }
-    files.sort();
-    Ok(files)
+    unreachable!("some run number is free")
 }
 
-fn remove_old_transcripts(dir: &Path) -> anyhow::Result<()> {
-    for path in transcript_files(dir)? {
-        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+/// Checks `--out DIR`: created if missing; refused if it holds anything,
+/// unless `force`. True when the directory was new or empty.
+fn given_dir(dir: &Path, force: bool) -> anyhow::Result<bool> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            let empty = entries.next().is_none();
+            anyhow::ensure!(
+                empty || force,
+                "{} is not empty: choose a new or empty directory, or pass --force to add this \
+                 run's transcripts to it (nothing is deleted or overwritten)",
+                escape(&dir.display().to_string())
+            );
+            Ok(empty)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            Ok(true)
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot use {} for the transcripts", dir.display()))
+        }
     }
-    Ok(())
+}
+
+/// A transcript stem no file in `dir` has, nor any of its rotations
+/// (`<stem>-<n>.jsonl`): `transcripts`, else `transcripts-run<n>`.
+fn free_stem(dir: &Path) -> anyhow::Result<String> {
+    let names: Vec<String> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let free = |stem: &str| {
+        let rotated = format!("{stem}-");
+        !names.iter().any(|n| *n == format!("{stem}.jsonl") || n.starts_with(&rotated))
+    };
+    let mut stem = TRANSCRIPT_STEM.to_owned();
+    let mut n = 0;
+    while !free(&stem) {
+        n += 1;
+        stem = format!("{TRANSCRIPT_STEM}-run{n}");
+    }
+    Ok(stem)
+}
+
+/// The files this run wrote: `path` and its rotations (`<stem>-<n>.jsonl`,
+/// as `JsonlWriter` names them), none of which existed before.
+fn written(path: &Path) -> Vec<PathBuf> {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut files = vec![path.to_owned()];
+    for n in 1u64.. {
+        let next = path.with_file_name(format!("{stem}-{n}.jsonl"));
+        if !next.exists() {
+            break;
+        }
+        files.push(next);
+    }
+    files
 }
 
 fn read_records(files: &[PathBuf]) -> anyhow::Result<Vec<TranscriptRecord>> {
@@ -301,22 +371,6 @@ impl Stream for Paced {
 
 // === showing ===
 
-struct Style {
-    bold: &'static str,
-    dim: &'static str,
-    reset: &'static str,
-}
-
-impl Style {
-    fn new(terminal: bool) -> Style {
-        if terminal {
-            Style { bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" }
-        } else {
-            Style { bold: "", dim: "", reset: "" }
-        }
-    }
-}
-
 fn show<'a>(
     out: &mut impl Write,
     style: &Style,
@@ -326,20 +380,20 @@ fn show<'a>(
     let Style { bold, dim, reset } = style;
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"));
     for r in records {
-        let model = r.split.model.as_deref().unwrap_or("?");
+        let model = escape(r.split.model.as_deref().unwrap_or("?"));
         writeln!(
             out,
             "\n{bold}── {} · choice {} · {model} · reasoning: {} · finish: {} · {}{reset}",
-            played.stem,
+            escape(&played.stem),
             r.split.choice.map_or_else(|| "-".to_owned(), |c| c.to_string()),
             r.split.reasoning_source.as_str(),
-            r.split.finish_reason.as_deref().unwrap_or("none"),
+            escape(r.split.finish_reason.as_deref().unwrap_or("none")),
             r.outcome.as_str()
         )?;
         if !r.split.reasoning.is_empty() {
-            writeln!(out, "{dim}{}{reset}", clip(r.split.reasoning.trim()))?;
+            writeln!(out, "{dim}{}{reset}", escape(&clip(r.split.reasoning.trim())))?;
         }
-        writeln!(out, "{}", clip(r.split.content.trim()))?;
+        writeln!(out, "{}", escape(&clip(r.split.content.trim())))?;
     }
     for m in &played.metrics {
         writeln!(

@@ -10,6 +10,7 @@ mod listen;
 mod proxy;
 mod replay;
 mod split;
+mod term;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -77,9 +78,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed pipe (`thinktee split … | head -1`) ends the run quietly:
+/// whoever read the output has what they wanted.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = Some(io::ErrorKind::BrokenPipe);
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<io::Error>().map(io::Error::kind) == broken
+            || c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == broken
     })
 }
 
@@ -91,3 +97,8 @@ fn init_tracing() {
         .unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
 }
+
+/// Unit tests count allocations and live bytes (the analyze memory test).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: thinktee_testkit::CountingAlloc = thinktee_testkit::CountingAlloc;

@@ -5,16 +5,19 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use anyhow::Context;
 use serde::Serialize;
 use thinktee_pipeline::{
-    ChoiceRecord, Collector, DocumentKind, Options, Pipeline, SplitterConfig, StartMode,
+    ChoiceRecord, Collector, DocumentError, DocumentReader, Options, Pipeline, SplitterConfig,
+    StartMode,
 };
 
 use crate::Outcome;
-use crate::input::for_each_input;
+use crate::input::{for_each_input, pump};
+use crate::term::{Style, escape};
 
 /// Output format of `split`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
-    /// Thinking dimmed, answer plain (the default on a terminal).
+    /// Thinking dimmed (on a terminal, unless NO_COLOR is set), answer
+    /// plain, controls escaped (the default on a terminal).
     Text,
     /// One JSON object per choice per line (the default otherwise).
     Json,
@@ -80,61 +83,66 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let config = args.splitter.config()?;
     let format =
         args.format.unwrap_or(if io::stdout().is_terminal() { Format::Text } else { Format::Json });
+    let style = Style::stdout();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for_each_input(&args.paths, &mut out, |mut input, out| {
         let options = Options { splitter: config.clone(), ..Options::default() };
-        let mut pipeline = Pipeline::new(options);
+        let mut reader = DocumentReader::new(Pipeline::new(options));
         let mut collector = Collector::new();
         let mut had_errors = false;
         let name = input.name.clone();
-        let mut print = |collector: &mut Collector, out: &mut BufWriter<_>| -> anyhow::Result<()> {
+        let mut print = |collector: &mut Collector,
+                         errors: std::vec::Drain<'_, DocumentError>,
+                         out: &mut BufWriter<_>|
+         -> anyhow::Result<()> {
             for record in collector.drain() {
                 had_errors |= !record.errors.is_empty();
                 match format {
                     Format::Json => {
-                        serde_json::to_writer(&mut *out, &Line { source: &name, record: &record })?;
+                        serde_json::to_writer(&mut *out, &Line { source: &name, record: &record })
+                            .map_err(io::Error::from)?;
                         out.write_all(b"\n")?;
                     }
-                    Format::Text => print_text(out, &name, &record)?,
+                    Format::Text => print_text(out, &style, &name, &record)?,
                 }
             }
             out.flush()?;
+            for e in errors {
+                had_errors = true;
+                eprintln!("thinktee: {name}: {e}");
+            }
             Ok(())
         };
-        let mut buf = Vec::new();
-        let mut first = true;
-        while input.read_piece(&mut buf)? {
-            if first && thinktee_pipeline::detect(&buf) == DocumentKind::Json {
-                let all = input.read_rest(std::mem::take(&mut buf))?;
-                let _ = pipeline.run_document(&all, &mut collector);
-                break;
-            }
-            first = false;
-            let _ = pipeline.feed(&buf, &mut collector);
-            print(&mut collector, out)?;
-        }
-        let _ = pipeline.finish(&mut collector);
-        print(&mut collector, out)?;
-        Ok(if had_errors { Outcome::HadErrors } else { Outcome::Clean })
+        let read = pump(&mut input, out, |piece, out| {
+            let Ok(_) = reader.feed(piece, &mut collector);
+            print(&mut collector, reader.errors(), out)
+        })?;
+        let Ok(_) = reader.finish(&mut collector);
+        print(&mut collector, reader.errors(), out)?;
+        Ok(if had_errors || read == Outcome::HadErrors {
+            Outcome::HadErrors
+        } else {
+            Outcome::Clean
+        })
     })
 }
 
-fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<()> {
-    const DIM: &str = "\x1b[2m";
-    const BOLD: &str = "\x1b[1m";
-    const RESET: &str = "\x1b[0m";
-    write!(out, "{BOLD}── {path} · stream {}", r.stream)?;
+/// One record as text: untrusted text escaped ([`escape`]), styled only
+/// when `style` says.
+fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &ChoiceRecord) -> io::Result<()> {
+    let Style { bold, dim, reset } = style;
+    write!(out, "{bold}── {path} · stream {}", r.stream)?;
     match r.choice {
         Some(choice) => write!(out, " · choice {choice}")?,
         None => write!(out, " · no choice")?,
     }
     if let Some(model) = &r.model {
-        write!(out, " · {model}")?;
+        write!(out, " · {}", escape(model))?;
     }
     write!(out, " · reasoning: {}", r.reasoning_source.as_str())?;
     match &r.finish_reason {
-        Some(reason) => write!(out, " · finish: {reason}")?,
+        Some(reason) => write!(out, " · finish: {}", escape(reason))?,
         None => write!(out, " · no finish reason")?,
     }
     if r.unterminated {
@@ -143,28 +151,28 @@ fn print_text(out: &mut impl Write, path: &str, r: &ChoiceRecord) -> io::Result<
     if !r.done {
         write!(out, " · no [DONE]")?;
     }
-    writeln!(out, "{RESET}")?;
+    writeln!(out, "{reset}")?;
     if !r.reasoning.is_empty() {
-        writeln!(out, "{DIM}{}{RESET}", r.reasoning.trim_end())?;
+        writeln!(out, "{dim}{}{reset}", escape(r.reasoning.trim_end()))?;
     }
     if !r.content.is_empty() {
-        writeln!(out, "{}", r.content.trim_start_matches('\n'))?;
+        writeln!(out, "{}", escape(r.content.trim_start_matches('\n')))?;
     }
     if let Some(u) = &r.usage {
         let n = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
         writeln!(
             out,
-            "{DIM}usage: prompt {} · completion {} · reasoning {}{RESET}",
+            "{dim}usage: prompt {} · completion {} · reasoning {}{reset}",
             n(u.prompt_tokens),
             n(u.completion_tokens),
             n(u.reasoning_tokens)
         )?;
     }
     for f in r.filters.iter().filter(|f| f.filtered == Some(true)) {
-        writeln!(out, "content filter: {} {} filtered", f.source.as_str(), f.category)?;
+        writeln!(out, "content filter: {} {} filtered", f.source.as_str(), escape(&f.category))?;
     }
     for e in &r.errors {
-        writeln!(out, "error: {e}")?;
+        writeln!(out, "error: {}", escape(&e.to_string()))?;
     }
     writeln!(out)
 }

@@ -1,7 +1,51 @@
-//! Whole recorded documents: an SSE body, a JSON body, or JSON Lines.
+//! Recorded documents read as they arrive: an SSE body, one JSON body, or
+//! JSON Lines of bodies; one notion of a document for every reader.
+//!
+//! The kind is decided by the first byte that is neither a byte order mark
+//! nor whitespace, however many reads it takes to come: `{` is JSON,
+//! anything else SSE. JSON is one body if the input holds one value and
+//! nothing but whitespace after it; otherwise each non-blank line is a
+//! body (JSON Lines).
+//!
+//! ```text
+//!            BOM, whitespace
+//!             ┌──┐
+//!             ▼  │
+//!           Leading ── other byte ──▶ Sse (every read passes through)
+//!              │
+//!             `{`
+//!              ▼
+//!          FirstValue ── value ends ──▶ AfterValue ── input ends ──▶ one body
+//!              │                            │
+//!   input ends inside it,         non-blank byte after it
+//!   or it passes the limit                  │
+//!              └──────────────▶ Lines ◀─────┘  (each non-blank line a body)
+//! ```
+//!
+//! Memory is bounded: SSE is passed on read by read; one JSON body is held
+//! whole up to [`MAX_DOCUMENT_LEN`] (a longer one is reported and read as
+//! JSON Lines, the only other reading the rule allows); a JSON line is held
+//! up to the same limit (a longer one is reported and skipped to its end).
+//! Leading whitespace is counted, not kept.
+
+use std::fmt;
+use std::time::Duration;
 
 use crate::pipeline::Pipeline;
+use crate::record::{Event, InputEnd, Record};
 use crate::sink::{Flow, Sink};
+
+/// Longest JSON document held whole, and longest JSON line: 64 MiB.
+///
+/// A chat-completion body is kilobytes; a limit this far above it only
+/// stops input that would otherwise be held whole without bound.
+pub const MAX_DOCUMENT_LEN: usize = 64 * 1024 * 1024;
+
+/// Longest SSE field name the "is it a stream at all" probe reads. Field
+/// names that matter are a few letters; a longer "name" is not SSE.
+const MAX_FIELD_NAME: usize = 32;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What a recorded document holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,37 +57,945 @@ pub enum DocumentKind {
 }
 
 /// Tells a JSON document (first non-whitespace byte `{`, after an optional
-/// BOM) from an SSE one.
+/// BOM) from an SSE one, for input already whole. Input that is only
+/// whitespace is called SSE; [`Framer`] waits for a deciding byte instead.
 pub fn detect(input: &[u8]) -> DocumentKind {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let input = input.strip_prefix(BOM).unwrap_or(input);
     match input.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => DocumentKind::Json,
         _ => DocumentKind::Sse,
     }
 }
 
-impl Pipeline {
-    /// Runs a whole recorded document through the pipeline and finishes
-    /// the sink: SSE is fed as one read; JSON is read as one body if it
-    /// parses as one, otherwise as JSON Lines (one body per non-blank line).
-    pub fn run_document<S: Sink>(&mut self, input: &[u8], sink: &mut S) -> Result<Flow, S::Error> {
-        match detect(input) {
-            DocumentKind::Sse => {
-                self.feed(input, sink)?;
-                self.finish(sink)
+/// Why part of a document could not be read. Reading goes on after each
+/// (see the variants for what was skipped).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentError {
+    /// A JSON document did not end within the limit: it is not read as one
+    /// body, and its lines are read as JSON Lines instead.
+    DocumentTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A JSON line longer than the limit: skipped up to its end.
+    LineTooLong {
+        /// Its 1-based line number.
+        line: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Input that is not blank but holds no SSE field or comment and no
+    /// JSON (an HTML page, binary data, compressed bytes read raw).
+    NotAStream,
+}
+
+impl fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocumentError::DocumentTooLong { limit } => {
+                write!(f, "json document longer than {limit} bytes: read as json lines")
             }
-            DocumentKind::Json => {
-                let text = String::from_utf8_lossy(input);
-                let text = text.trim_start_matches('\u{feff}');
-                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
-                    self.body(text, sink)?;
-                } else {
-                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                        self.body(line, sink)?;
-                    }
-                }
-                self.finish(sink)
+            DocumentError::LineTooLong { line, limit } => {
+                write!(f, "json line {line} longer than {limit} bytes: skipped")
+            }
+            DocumentError::NotAStream => {
+                write!(f, "not an event stream or json: no sse field, comment or json value")
             }
         }
+    }
+}
+
+impl std::error::Error for DocumentError {}
+
+/// One piece of a document, as the [`Framer`] hands it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Bytes of an SSE body, for [`Pipeline::feed`] (cut anywhere).
+    Sse(&'a [u8]),
+    /// One whole JSON body, for [`Pipeline::body`]: the document, or one
+    /// non-blank line of JSON Lines. Invalid UTF-8 is replaced by U+FFFD.
+    Body {
+        /// The body's text.
+        text: &'a str,
+        /// The 1-based line it starts on.
+        line: u64,
+    },
+    /// Something could not be read; reading goes on.
+    Error(DocumentError),
+}
+
+/// Sets the limit and, when the caller knows it, the kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Builder {
+    max_document_len: usize,
+    kind: Option<DocumentKind>,
+    lines: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder { max_document_len: MAX_DOCUMENT_LEN, kind: None, lines: false }
+    }
+}
+
+impl Builder {
+    /// The defaults: [`MAX_DOCUMENT_LEN`], the kind sniffed.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Longest JSON document held whole, and longest JSON line.
+    pub fn max_document_len(mut self, limit: usize) -> Builder {
+        self.max_document_len = limit;
+        self
+    }
+
+    /// Reads the input as `kind` (a `Content-Type` said, or a file name)
+    /// instead of sniffing it. A leading BOM and whitespace are still skipped.
+    pub fn kind(mut self, kind: DocumentKind) -> Builder {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Reads JSON as JSON Lines from its first line on, never as one
+    /// body (the caller knows: a `.jsonl` file). A document of one line is
+    /// the same body either way.
+    pub fn json_lines(mut self, lines: bool) -> Builder {
+        self.lines = lines;
+        self
+    }
+
+    /// A framer with these settings.
+    pub fn framer(self) -> Framer {
+        Framer {
+            max_len: self.max_document_len,
+            forced: self.kind,
+            lines: self.lines,
+            state: State::Leading(Leading::default()),
+        }
+    }
+
+    /// A document reader over `pipeline` with these settings.
+    pub fn reader(self, pipeline: Pipeline) -> DocumentReader {
+        DocumentReader { framer: self.framer(), pipeline, open: false, errors: Vec::new() }
+    }
+}
+
+// === Framer ===
+
+/// Cuts a document fed in reads cut anywhere into [`Part`]s: the framing
+/// half of [`DocumentReader`], for callers that route bodies themselves.
+#[derive(Debug)]
+pub struct Framer {
+    max_len: usize,
+    forced: Option<DocumentKind>,
+    /// JSON is JSON Lines from the start.
+    lines: bool,
+    state: State,
+}
+
+/// What the framer expects next.
+#[derive(Debug)]
+enum State {
+    /// A BOM, whitespace, or the byte that decides the kind.
+    Leading(Leading),
+    /// More SSE bytes.
+    Sse(SseProbe),
+    /// More of the first JSON value, held whole.
+    FirstValue { held: Vec<u8>, scan: ValueScan, line: u64 },
+    /// Whitespace after the first value (one body), or more (JSON Lines).
+    AfterValue { held: Vec<u8>, line: u64, newlines: u64 },
+    /// More JSON Lines.
+    Lines(Lines),
+}
+
+/// Leading bytes seen so far: counted, never kept.
+#[derive(Debug, Default)]
+struct Leading {
+    /// Bytes of a BOM matched at the very start.
+    bom: usize,
+    /// Anything but a BOM prefix came: no BOM can follow.
+    past_bom: bool,
+    /// Line breaks seen (CR or LF).
+    breaks: u64,
+    /// Line feeds seen (JSON line numbers).
+    newlines: u64,
+    /// Whitespace other than line breaks since the last line break.
+    indent: bool,
+}
+
+impl Framer {
+    /// A framer with the default settings (see [`Builder`]).
+    pub fn new() -> Framer {
+        Builder::new().framer()
+    }
+
+    /// The kind, once a deciding byte came (or the caller said).
+    pub fn kind(&self) -> Option<DocumentKind> {
+        match &self.state {
+            State::Leading(_) => self.forced,
+            State::Sse(_) => Some(DocumentKind::Sse),
+            _ => Some(DocumentKind::Json),
+        }
+    }
+
+    /// Feeds the next read; hands on every part it completes.
+    pub fn feed(&mut self, bytes: &[u8], mut out: impl FnMut(Part<'_>)) {
+        self.feed_inner(bytes, &mut out);
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        if bytes.is_empty() {
+            return;
+        }
+        match &mut self.state {
+            State::Leading(_) => self.on_leading(bytes, out),
+            State::Sse(probe) => {
+                probe.feed(bytes);
+                out(Part::Sse(bytes));
+            }
+            State::FirstValue { .. } => self.on_first_value(bytes, out),
+            State::AfterValue { .. } => self.on_after_value(bytes, out),
+            State::Lines(lines) => lines.feed(bytes, self.max_len, out),
+        }
+    }
+
+    /// The input ended: hands on what is left.
+    pub fn finish(&mut self, mut out: impl FnMut(Part<'_>)) {
+        let out: &mut dyn FnMut(Part<'_>) = &mut out;
+        match std::mem::replace(&mut self.state, State::Leading(Leading::default())) {
+            State::Leading(lead) if lead.bom > 0 && !lead.past_bom => {
+                // A lone BOM prefix at the end is content, not a BOM.
+                self.start(&BOM[..lead.bom], lead, out);
+                self.finish(out);
+            }
+            State::Leading(_) => {}
+            State::Sse(probe) => {
+                // The last line is whole now.
+                if !probe.found && !looks_like_sse(&probe.head, true) {
+                    out(Part::Error(DocumentError::NotAStream));
+                }
+            }
+            State::FirstValue { held, line, .. } => {
+                let mut lines = Lines::at(line);
+                lines.feed(&held, self.max_len, out);
+                lines.finish(out);
+            }
+            State::AfterValue { held, line, .. } => {
+                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
+            }
+            State::Lines(mut lines) => lines.finish(out),
+        }
+    }
+
+    fn on_leading(&mut self, bytes: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        let State::Leading(lead) = &mut self.state else { unreachable!("called in Leading") };
+        for (i, &b) in bytes.iter().enumerate() {
+            if !lead.past_bom {
+                if b == BOM[lead.bom] {
+                    lead.bom += 1;
+                    lead.past_bom = lead.bom == BOM.len();
+                    continue;
+                }
+                lead.past_bom = true;
+                if lead.bom > 0 {
+                    // A BOM prefix that is not a BOM: those bytes are content.
+                    let lead = std::mem::take(lead);
+                    self.start(&BOM[..lead.bom], lead, out);
+                    return self.feed_inner(&bytes[i..], out);
+                }
+            }
+            match b {
+                b'\n' => {
+                    lead.breaks += 1;
+                    lead.newlines += 1;
+                    lead.indent = false;
+                }
+                b'\r' => {
+                    lead.breaks += 1;
+                    lead.indent = false;
+                }
+                b if b.is_ascii_whitespace() => lead.indent = true,
+                _ => {
+                    let lead = std::mem::take(lead);
+                    self.start(&bytes[i..], lead, out);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The first content byte came (at `content[0]`): decides the kind and
+    /// feeds `content` in it.
+    fn start(&mut self, content: &[u8], lead: Leading, out: &mut dyn FnMut(Part<'_>)) {
+        let kind = self.forced.unwrap_or(if content[0] == b'{' {
+            DocumentKind::Json
+        } else {
+            DocumentKind::Sse
+        });
+        match kind {
+            DocumentKind::Sse => {
+                self.state = State::Sse(SseProbe::default());
+                // What the skipped whitespace meant to an SSE decoder: a
+                // line end (blank lines dispatch nothing without data), and
+                // a line starting with whitespace (a field nobody knows).
+                if lead.breaks > 0 {
+                    self.feed_inner(b"\n", out);
+                }
+                if lead.indent {
+                    self.feed_inner(b" ", out);
+                }
+            }
+            DocumentKind::Json if self.lines => {
+                self.state = State::Lines(Lines::at(lead.newlines + 1));
+            }
+            DocumentKind::Json => {
+                let line = lead.newlines + 1;
+                self.state =
+                    State::FirstValue { held: Vec::new(), scan: ValueScan::default(), line };
+            }
+        }
+        self.feed_inner(content, out);
+    }
+
+    fn on_first_value(&mut self, bytes: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        let State::FirstValue { held, scan, line } = &mut self.state else {
+            unreachable!("called in FirstValue")
+        };
+        let end = scan.scan(bytes);
+        let (value, rest) = bytes.split_at(end.unwrap_or(bytes.len()));
+        if held.len() + value.len() > self.max_len {
+            // Not one body within the limit: each line is one.
+            out(Part::Error(DocumentError::DocumentTooLong { limit: self.max_len }));
+            let mut lines = Lines::at(*line);
+            lines.feed(held, self.max_len, out);
+            self.state = State::Lines(lines);
+            return self.feed_inner(bytes, out);
+        }
+        held.extend_from_slice(value);
+        if end.is_some() {
+            let (held, line) = (std::mem::take(held), *line);
+            self.state = State::AfterValue { held, line, newlines: 0 };
+            self.feed_inner(rest, out);
+        }
+    }
+
+    fn on_after_value(&mut self, bytes: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        let State::AfterValue { held, line, newlines } = &mut self.state else {
+            unreachable!("called in AfterValue")
+        };
+        let Some(at) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+            *newlines += count_newlines(bytes);
+            return;
+        };
+        // More than one value: JSON Lines, from the first line on.
+        *newlines += count_newlines(&bytes[..at]);
+        let (held, newlines) = (std::mem::take(held), *newlines);
+        let mut lines = Lines::at(*line);
+        lines.feed(&held, self.max_len, out);
+        // The whitespace between the values, as far as lines go.
+        if newlines == 0 {
+            lines.feed(b" ", self.max_len, out);
+        } else {
+            lines.feed(b"\n", self.max_len, out);
+            lines.line += newlines - 1;
+        }
+        self.state = State::Lines(lines);
+        self.feed_inner(&bytes[at..], out);
+    }
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Framer::new()
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+// === ValueScan ===
+
+/// Finds where the first JSON value ends, without parsing it: brackets
+/// outside strings are counted (mismatched ones too: the body parser
+/// reports those), a top-level scalar ends at whitespace. No recursion, so
+/// any depth is fine.
+#[derive(Debug, Default)]
+struct ValueScan {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// A byte of the value was seen.
+    started: bool,
+}
+
+impl ValueScan {
+    /// The offset just past the value's end in `bytes`, if it ends there.
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => {
+                        self.in_string = false;
+                        if self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                // A top-level scalar ends at whitespace.
+                b if b.is_ascii_whitespace() && self.started && self.depth == 0 => {
+                    return Some(i);
+                }
+                b if b.is_ascii_whitespace() => continue,
+                _ => {}
+            }
+            self.started = true;
+        }
+        None
+    }
+}
+
+// === Lines ===
+
+/// JSON Lines: each non-blank line is a body.
+#[derive(Debug)]
+struct Lines {
+    /// Number of the line being read.
+    line: u64,
+    /// The line so far, when it began in an earlier read.
+    partial: Vec<u8>,
+    /// Skipping the rest of a line longer than the limit.
+    discarding: bool,
+}
+
+impl Lines {
+    fn at(line: u64) -> Lines {
+        Lines { line, partial: Vec::new(), discarding: false }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8], max_len: usize, out: &mut dyn FnMut(Part<'_>)) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            let (segment, rest) = (&bytes[..end], &bytes[end + 1..]);
+            if self.discarding {
+                self.discarding = false;
+            } else if self.partial.is_empty() && segment.len() <= max_len {
+                self.emit(segment, out);
+            } else if self.partial.len() + segment.len() <= max_len {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(segment);
+                self.emit(&line, out);
+                line.clear();
+                self.partial = line;
+            } else {
+                self.partial.clear();
+                self.too_long(max_len, out);
+            }
+            self.line += 1;
+            bytes = rest;
+        }
+        if self.discarding || bytes.is_empty() {
+            return;
+        }
+        if self.partial.len() + bytes.len() > max_len {
+            self.partial = Vec::new();
+            self.discarding = true;
+            self.too_long(max_len, out);
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Part<'_>)) {
+        if !self.discarding && !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.emit(&line, out);
+        }
+    }
+
+    fn too_long(&self, max_len: usize, out: &mut dyn FnMut(Part<'_>)) {
+        out(Part::Error(DocumentError::LineTooLong { line: self.line, limit: max_len }));
+    }
+
+    fn emit(&self, line: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        out(Part::Body { text: &String::from_utf8_lossy(line), line: self.line });
+    }
+}
+
+// === SseProbe ===
+
+/// Watches SSE bytes for one line that only an event stream has: a
+/// comment (`:` first), a field (`name:` with a name of letters, digits,
+/// `-` and `_`), or a bare `data`, `event`, `id` or `retry`. Stops looking
+/// once it found one; until then keeps at most [`MAX_FIELD_NAME`] bytes.
+#[derive(Debug, Default)]
+struct SseProbe {
+    found: bool,
+    head: Vec<u8>,
+}
+
+impl SseProbe {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !self.found && !bytes.is_empty() {
+            let end = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+            let segment = &bytes[..end.unwrap_or(bytes.len())];
+            let room = (MAX_FIELD_NAME + 1).saturating_sub(self.head.len());
+            self.head.extend_from_slice(&segment[..segment.len().min(room)]);
+            self.found = looks_like_sse(&self.head, end.is_some());
+            match end {
+                Some(end) => {
+                    self.head.clear();
+                    bytes = &bytes[end + 1..];
+                }
+                None => return,
+            }
+        }
+        if self.found {
+            self.head = Vec::new();
+        }
+    }
+}
+
+/// `head`: the start of a line (all of it when `complete`).
+fn looks_like_sse(head: &[u8], complete: bool) -> bool {
+    let is_name = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    match head.iter().position(|&b| b == b':') {
+        Some(colon) => head[..colon].iter().all(is_name),
+        None => complete && matches!(head, b"data" | b"event" | b"id" | b"retry"),
+    }
+}
+
+// === DocumentReader ===
+
+/// A [`Framer`] driving a [`Pipeline`]: feed it a document in reads cut
+/// anywhere, and it pushes records into a sink; what could not be read is
+/// kept for [`DocumentReader::errors`].
+///
+/// Records of a body are stamped with the time of the read that completed
+/// it (with [`DocumentReader::feed_at`]). Input that is not a stream
+/// ([`DocumentError::NotAStream`]) yields no records: what the SSE decoder
+/// made of it (an "event" of unknown field lines cut by the end) is dropped.
+#[derive(Debug)]
+pub struct DocumentReader {
+    framer: Framer,
+    pipeline: Pipeline,
+    /// A stream has started and not ended.
+    open: bool,
+    errors: Vec<DocumentError>,
+}
+
+impl DocumentReader {
+    /// A reader over `pipeline` with the default settings (see [`Builder`]).
+    pub fn new(pipeline: Pipeline) -> DocumentReader {
+        Builder::new().reader(pipeline)
+    }
+
+    /// Settings: the limit, or the kind when the caller knows it.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The kind, once known.
+    pub fn kind(&self) -> Option<DocumentKind> {
+        self.framer.kind()
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// What could not be read since the last call, in order. Take them
+    /// after each feed (each costs at least the limit's worth of input,
+    /// or is the one [`DocumentError::NotAStream`] at the end).
+    pub fn errors(&mut self) -> std::vec::Drain<'_, DocumentError> {
+        self.errors.drain(..)
+    }
+
+    /// Feeds the next read.
+    pub fn feed<S: Sink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<Flow, S::Error> {
+        self.feed_inner(bytes, None, sink)
+    }
+
+    /// Like [`DocumentReader::feed`], stamping records with `at`.
+    pub fn feed_at<S: Sink>(
+        &mut self,
+        bytes: &[u8],
+        at: Duration,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        self.feed_inner(bytes, Some(at), sink)
+    }
+
+    fn feed_inner<S: Sink>(
+        &mut self,
+        bytes: &[u8],
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let mut route = Route::new(&mut self.pipeline, sink, at, &mut self.open);
+        let errors = &mut self.errors;
+        self.framer.feed(bytes, |part| route.part(part, errors));
+        route.status
+    }
+
+    /// The input ended: hands on what is left and finishes the pipeline
+    /// and the sink ([`Pipeline::finish`]).
+    pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<Flow, S::Error> {
+        self.finish_with(&InputEnd::Complete, None, sink)
+    }
+
+    /// Like [`DocumentReader::finish`], saying how the input ended
+    /// ([`Pipeline::finish_with`]).
+    pub fn finish_with<S: Sink>(
+        &mut self,
+        end: &InputEnd,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let mut route = Route::new(&mut self.pipeline, sink, at, &mut self.open);
+        let errors = &mut self.errors;
+        self.framer.finish(|part| route.part(part, errors));
+        let (status, not_a_stream) = (route.status, route.not_a_stream);
+        status?;
+        if not_a_stream && !self.open {
+            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink(|_: &Record<'_>| {}));
+            sink.finish()?;
+            return Ok(Flow::Continue);
+        }
+        self.pipeline.finish_with(end, at, sink)
+    }
+}
+
+/// Routes parts into a pipeline until the sink stops or fails.
+struct Route<'a, S: Sink> {
+    pipeline: &'a mut Pipeline,
+    sink: &'a mut S,
+    at: Option<Duration>,
+    open: &'a mut bool,
+    status: Result<Flow, S::Error>,
+    not_a_stream: bool,
+}
+
+impl<'a, S: Sink> Route<'a, S> {
+    fn new(
+        pipeline: &'a mut Pipeline,
+        sink: &'a mut S,
+        at: Option<Duration>,
+        open: &'a mut bool,
+    ) -> Self {
+        Route { pipeline, sink, at, open, status: Ok(Flow::Continue), not_a_stream: false }
+    }
+
+    fn part(&mut self, part: Part<'_>, errors: &mut Vec<DocumentError>) {
+        if let Part::Error(e) = part {
+            self.not_a_stream |= e == DocumentError::NotAStream;
+            errors.push(e);
+            return;
+        }
+        if !matches!(self.status, Ok(Flow::Continue)) {
+            return;
+        }
+        let (sink, open) = (&mut *self.sink, &mut *self.open);
+        self.status = match (part, self.at) {
+            (Part::Sse(bytes), Some(at)) => {
+                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open, stamp: None })
+            }
+            (Part::Sse(bytes), None) => {
+                self.pipeline.feed(bytes, &mut Watch { sink, open, stamp: None })
+            }
+            (Part::Body { text, .. }, stamp) => {
+                self.pipeline.body(text, &mut Watch { sink, open, stamp })
+            }
+            (Part::Error(_), _) => return,
+        };
+    }
+}
+
+/// Notes whether a stream is open, and stamps the records of a body with
+/// the time of the read that ended it.
+struct Watch<'a, S> {
+    sink: &'a mut S,
+    open: &'a mut bool,
+    stamp: Option<Duration>,
+}
+
+impl<S: Sink> Sink for Watch<'_, S> {
+    type Error = S::Error;
+
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, S::Error> {
+        match record.event {
+            Event::StreamStart => *self.open = true,
+            Event::StreamEnd(_) => *self.open = false,
+            _ => {}
+        }
+        match self.stamp {
+            Some(at) => self.sink.record(&Record { at: Some(at), ..*record }),
+            None => self.sink.record(record),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), S::Error> {
+        self.sink.finish()
+    }
+}
+
+// === impl Pipeline ===
+
+impl Pipeline {
+    /// Runs a whole recorded document through the pipeline and finishes
+    /// the sink, read as [`DocumentReader`] reads it (the JSON limit is
+    /// raised to the input's length: the caller already holds it whole).
+    /// What could not be read is not reported; use a [`DocumentReader`]
+    /// to see it.
+    pub fn run_document<S: Sink>(&mut self, input: &[u8], sink: &mut S) -> Result<Flow, S::Error> {
+        let pipeline = std::mem::take(self);
+        let mut reader =
+            Builder::new().max_document_len(input.len().max(MAX_DOCUMENT_LEN)).reader(pipeline);
+        let result = reader.feed(input, sink).and_then(|_| reader.finish(sink));
+        *self = reader.pipeline;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Collector;
+
+    /// A part, owned; consecutive SSE bytes joined.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Owned {
+        Sse(Vec<u8>),
+        Body(String, u64),
+        Error(DocumentError),
+    }
+
+    fn push(parts: &mut Vec<Owned>, part: Part<'_>) {
+        match (part, parts.last_mut()) {
+            (Part::Sse(b), Some(Owned::Sse(last))) => last.extend_from_slice(b),
+            (Part::Sse(b), _) => parts.push(Owned::Sse(b.to_vec())),
+            (Part::Body { text, line }, _) => parts.push(Owned::Body(text.to_owned(), line)),
+            (Part::Error(e), _) => parts.push(Owned::Error(e)),
+        }
+    }
+
+    fn frame_with(builder: Builder, pieces: &[&[u8]]) -> Vec<Owned> {
+        let mut framer = builder.framer();
+        let mut parts = Vec::new();
+        for piece in pieces {
+            framer.feed(piece, |p| push(&mut parts, p));
+        }
+        framer.finish(|p| push(&mut parts, p));
+        parts
+    }
+
+    fn frame(input: &[u8]) -> Vec<Owned> {
+        frame_with(Builder::new(), &[input])
+    }
+
+    fn body(text: &str, line: u64) -> Owned {
+        Owned::Body(text.to_owned(), line)
+    }
+
+    /// The same parts whole, in 1-byte pieces, and split at every offset.
+    fn assert_chunking_free(input: &[u8]) {
+        let whole = frame(input);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(frame_with(Builder::new(), &bytes), whole, "1-byte pieces of {input:?}");
+        for at in 0..=input.len() {
+            let (a, b) = input.split_at(at);
+            assert_eq!(frame_with(Builder::new(), &[a, b]), whole, "split at {at} of {input:?}");
+        }
+    }
+
+    const BODY: &str = r#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+
+    #[test]
+    fn one_value_is_one_body_more_are_json_lines() {
+        let pretty = "{\n  \"choices\": [\n  ]\n}\n\n";
+        assert_eq!(frame(pretty.as_bytes()), [body(pretty.trim_end_matches('\n'), 1)]);
+        assert_eq!(
+            frame(b"\n\n{\"a\":1}\n\n{\"b\":\"}\\\"{\"}\r\n  \n{\"c\":[]}"),
+            [body("{\"a\":1}", 3), body("{\"b\":\"}\\\"{\"}", 5), body("{\"c\":[]}", 7)]
+        );
+        // Two values on one line make one line, which is not a body.
+        assert_eq!(frame(b"{} {}\n{\"x\":1}\n"), [body("{} {}", 1), body("{\"x\":1}", 2)]);
+        // A first value that never ends: its lines are the bodies.
+        assert_eq!(
+            frame(b"{\"choices\": [\n{\"x\":1}\n"),
+            [body("{\"choices\": [", 1), body("{\"x\":1}", 2)]
+        );
+    }
+
+    #[test]
+    fn every_chunking_gives_the_same_parts() {
+        for input in [
+            &b"\xEF\xBB\xBF  \n {\"a\":[1,{\"b\":\"x}\"}]}\n \n"[..],
+            b"{\"a\":1}\n{\"b\":2}\r\n\n{bad\n{\"c\":\"\\\\\"}",
+            b"\r\n  : keep-alive\ndata: {}\n\n",
+            b"\xEF\xBB<html>\n",
+            b"\xEF\xBB\xBF",
+            b"  {\"deep\":[[[[[[[[[]]]]]]]]]}   ",
+        ] {
+            assert_chunking_free(input);
+        }
+    }
+
+    #[test]
+    fn a_first_read_of_only_whitespace_decides_nothing() {
+        // Each of these reads alone would have been sniffed as SSE.
+        let pieces: [&[u8]; 4] = [b"\xEF", b"\xBB\xBF", b" \r\n\t ", BODY.as_bytes()];
+        assert_eq!(frame_with(Builder::new(), &pieces), [body(BODY, 2)]);
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        for piece in pieces {
+            reader.feed(piece, &mut collector).unwrap();
+        }
+        reader.finish(&mut collector).unwrap();
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!((records[0].content.as_str(), records[0].done), ("hi", true));
+    }
+
+    #[test]
+    fn leading_whitespace_means_to_sse_what_it_meant_before() {
+        for input in [
+            &b"\n\n: c\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"[..],
+            b"   data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
+            b"\r\n\x0c\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+        ] {
+            let mut naive = Collector::new();
+            let mut pipeline = Pipeline::default();
+            pipeline.feed(input, &mut naive).unwrap();
+            pipeline.finish(&mut naive).unwrap();
+            let mut read = Collector::new();
+            Pipeline::default().run_document(input, &mut read).unwrap();
+            assert_eq!(read.drain().collect::<Vec<_>>(), naive.drain().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_deeply_nested_extra_field_is_still_one_body() {
+        let depth = 10_000;
+        let extra = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let doc = BODY.replacen("\"stop\"", &format!("\"stop\",\"extra\":{extra}"), 1);
+        assert_eq!(frame(doc.as_bytes()), [body(&doc, 1)]);
+        let mut collector = Collector::new();
+        Pipeline::default().run_document(doc.as_bytes(), &mut collector).unwrap();
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].content, "hi");
+        assert!(records[0].errors.is_empty(), "{:?}", records[0].errors);
+    }
+
+    #[test]
+    fn what_is_not_a_stream_says_so_and_what_is_does_not() {
+        let not = [Owned::Error(DocumentError::NotAStream)];
+        let html = b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n</html>\n";
+        assert_eq!(
+            frame(html),
+            [Owned::Sse(html.to_vec())].iter().cloned().chain(not.clone()).collect::<Vec<_>>()
+        );
+        // A reader says so, and makes no record of it.
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        reader.feed(html, &mut collector).unwrap();
+        reader.finish(&mut collector).unwrap();
+        assert_eq!(reader.errors().collect::<Vec<_>>(), [DocumentError::NotAStream]);
+        assert_eq!(collector.drain().count(), 0);
+        let gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56\x4a\xcc\xc9\x2c";
+        assert_eq!(frame(gzip).last(), Some(&not[0]));
+        // Comments only, unknown fields only, bare field names: streams.
+        for sse in [&b": ping\n\n"[..], b"foo: bar\n\n", b"retry: 3000\n\n", b"\n\ndata\n\n", b"id"]
+        {
+            assert!(!frame(sse).contains(&not[0]), "{sse:?}");
+        }
+        // Nothing, or only whitespace: nothing to say.
+        assert_eq!(frame(b""), []);
+        assert_eq!(frame(b" \r\n\t"), []);
+        // A field name longer than the probe reads, or with a space, is not one.
+        let long = format!("{}: x\n", "a".repeat(MAX_FIELD_NAME + 1));
+        assert_eq!(frame(long.as_bytes()).last(), Some(&not[0]));
+        assert_eq!(frame(b"no field: x\n").last(), Some(&not[0]));
+    }
+
+    #[test]
+    fn a_document_past_the_limit_is_read_as_lines() {
+        let limit = 16;
+        let builder = Builder::new().max_document_len(limit);
+        let doc = b"{\"a\":\n\"0123456789abcdef\"\n}";
+        assert_eq!(
+            frame_with(builder, &[doc]),
+            [
+                Owned::Error(DocumentError::DocumentTooLong { limit }),
+                body("{\"a\":", 1),
+                Owned::Error(DocumentError::LineTooLong { line: 2, limit }),
+                body("}", 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_skipped_and_memory_stays_within_it() {
+        let limit = 1024;
+        let mut framer = Builder::new().max_document_len(limit).framer();
+        let mut parts = Vec::new();
+        framer.feed(b"{\"a\":1}\n{\"long\":\"", |p| push(&mut parts, p));
+        let held = |framer: &Framer| match &framer.state {
+            State::Lines(lines) => lines.partial.capacity(),
+            State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
+            _ => 0,
+        };
+        let mut most = 0;
+        for _ in 0..1000 {
+            framer.feed(&[b'x'; 100], |p| push(&mut parts, p));
+            most = most.max(held(&framer));
+        }
+        framer.feed(b"\"}\n{\"b\":2}\n", |p| push(&mut parts, p));
+        framer.finish(|p| push(&mut parts, p));
+        assert!(most <= 2 * limit, "held {most} bytes for a {limit}-byte limit");
+        assert_eq!(
+            parts,
+            [
+                body("{\"a\":1}", 1),
+                Owned::Error(DocumentError::LineTooLong { line: 2, limit }),
+                body("{\"b\":2}", 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_forced_kind_is_not_sniffed() {
+        let lines = b"garbage\n{\"a\":1}\n";
+        let json = Builder::new().kind(DocumentKind::Json);
+        assert_eq!(frame_with(json, &[lines]), [body("garbage", 1), body("{\"a\":1}", 2)]);
+        let pretty = b"{\n\"a\": 1\n}\n";
+        let lines = Builder::new().json_lines(true);
+        assert_eq!(frame_with(lines, &[pretty]), [body("{", 1), body("\"a\": 1", 2), body("}", 3)]);
+        let sse = Builder::new().kind(DocumentKind::Sse);
+        assert_eq!(
+            frame_with(sse, &[b"{\"a\":1}\n"]).last(),
+            Some(&Owned::Error(DocumentError::NotAStream))
+        );
     }
 }

@@ -4,6 +4,10 @@
 //! - [`Pipeline`]: feed it each network read ([`Pipeline::feed`] or
 //!   [`Pipeline::feed_at`] with a timestamp), then [`Pipeline::finish`];
 //!   or hand it a whole recording with [`Pipeline::run_document`].
+//! - [`DocumentReader`]: a recorded document (SSE, one JSON body, or JSON
+//!   Lines) fed in reads cut anywhere, sniffed and held within
+//!   [`MAX_DOCUMENT_LEN`]; [`Framer`] is its framing half, handing on
+//!   [`Part`]s; [`DocumentError`] says what could not be read.
 //! - [`Record`] / [`Event`]: what happened, borrowed from the input.
 //! - [`Sink`] / [`Flow`]: the push-model consumer; `Option`, `Vec`, `Box`
 //!   and `&mut` of sinks are sinks. [`FnSink`] wraps a closure.
@@ -45,7 +49,10 @@ mod record;
 mod sink;
 
 pub use collect::{ChoiceRecord, Collector};
-pub use document::{DocumentKind, detect};
+pub use document::{
+    Builder as DocumentBuilder, DocumentError, DocumentKind, DocumentReader, Framer,
+    MAX_DOCUMENT_LEN, Part, detect,
+};
 pub use pipeline::{Options, Pipeline};
 pub use record::{
     ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,

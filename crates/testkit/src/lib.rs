@@ -2,7 +2,8 @@
 //!
 //! - [`CountingAlloc`]: a global allocator wrapper around [`std::alloc::System`]
 //!   that counts allocations made by the current thread, so a test can assert
-//!   that a hot path allocates nothing.
+//!   that a hot path allocates nothing; it also tracks the thread's live
+//!   heap bytes, so [`peak_bytes`] can say how much memory a run held at most.
 //!
 //! This is the one crate in the workspace that allows `unsafe`: implementing
 //! [`GlobalAlloc`] requires it. Every unsafe block only forwards to `System`.
@@ -15,6 +16,11 @@ use std::cell::Cell;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated minus bytes freed by this thread (frees of memory
+    /// another thread allocated make it go down: measure single-threaded work).
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+    /// The highest `LIVE` since the last reset.
+    static PEAK: Cell<i64> = const { Cell::new(0) };
 }
 
 /// Counts heap allocations (including reallocations) per thread.
@@ -31,29 +37,41 @@ fn bump() {
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
 }
 
+fn live(delta: i64) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments
 // unchanged, so `System`'s guarantees carry over; counting touches only a
 // thread-local `Cell<u64>`, which never allocates.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         bump();
+        live(layout.size() as i64);
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         bump();
+        live(layout.size() as i64);
         // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as i64));
         // SAFETY: forwarded unchanged; `ptr` came from this allocator, i.e. from `System`.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         bump();
+        live(new_size as i64 - layout.size() as i64);
         // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -67,4 +85,16 @@ pub fn count_allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let value = f();
     let after = ALLOCATIONS.with(Cell::get);
     (value, after - before)
+}
+
+/// Runs `f` and returns its result with the most heap bytes the current
+/// thread held meanwhile beyond what it held when `f` started. Only
+/// meaningful when [`CountingAlloc`] is the global allocator and `f` does
+/// its work on the calling thread; otherwise the count is 0 or partial.
+pub fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let start = LIVE.with(Cell::get);
+    let outer = PEAK.with(|peak| peak.replace(start));
+    let value = f();
+    let peak = PEAK.with(|peak| peak.replace(outer.max(peak.get())));
+    (value, (peak - start).max(0) as u64)
 }

@@ -1,0 +1,501 @@
+//! The summary `analyze` prints, folded one stream at a time in bounded
+//! memory.
+//!
+//! Distributions are exact (nearest rank) up to [`EXACT_SAMPLES`] values;
+//! past that they go into an HDR histogram with [`HISTOGRAM_SIGFIG`]
+//! significant digits, so p50/p90/p99 are within 0.1 % of the exact
+//! nearest-rank value (never above the exact maximum, which is always
+//! exact). Count maps keep at most [`MAX_KEYS`] distinct keys; later new
+//! keys are counted under [`OTHER_KEY`].
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::Format;
+use super::read::{FileKind, StreamStat};
+use crate::term::escape;
+
+/// Values kept exactly before a distribution switches to a histogram.
+pub(crate) const EXACT_SAMPLES: usize = 10_000;
+/// Significant decimal digits of the histogram: 3 keeps every reported
+/// percentile within 0.1 % of the exact one.
+const HISTOGRAM_SIGFIG: u8 = 3;
+/// Distinct keys kept in each count map (finish reasons, categories, ...):
+/// input chooses the keys, so their number is bounded.
+pub(crate) const MAX_KEYS: usize = 1_000;
+/// Where counts of keys past [`MAX_KEYS`] go.
+pub(crate) const OTHER_KEY: &str = "(other)";
+
+// === Counts ===
+
+/// Counts per key, at most [`MAX_KEYS`] keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Counts(BTreeMap<String, u64>);
+
+impl Counts {
+    pub(crate) fn bump(&mut self, key: &str) {
+        self.add(key, 1);
+    }
+
+    pub(crate) fn add(&mut self, key: &str, n: u64) {
+        if let Some(count) = self.0.get_mut(key) {
+            *count += n;
+        } else if self.0.len() < MAX_KEYS {
+            self.0.insert(key.to_owned(), n);
+        } else {
+            *self.0.entry(OTHER_KEY.to_owned()).or_default() += n;
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Counts) {
+        for (k, n) in &other.0 {
+            self.add(k, *n);
+        }
+    }
+
+    /// `a 3 · b 1`, or `-` when empty; keys escaped for the terminal.
+    fn text(&self) -> String {
+        if self.0.is_empty() {
+            return "-".into();
+        }
+        self.0.iter().map(|(k, v)| format!("{} {v}", escape(k))).collect::<Vec<_>>().join(" · ")
+    }
+}
+
+/// Content-filter events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct FilterCounts {
+    pub(crate) events: u64,
+    pub(crate) filtered: u64,
+    by_source: Counts,
+    by_category: Counts,
+    by_severity: Counts,
+}
+
+impl FilterCounts {
+    pub(crate) fn add(&mut self, f: &thinktee_pipeline::FilterEvent) {
+        self.events += 1;
+        self.filtered += u64::from(f.filtered == Some(true));
+        self.by_source.bump(f.source.as_str());
+        self.by_category.bump(&f.category);
+        if let Some(severity) = &f.severity {
+            self.by_severity.bump(severity);
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &FilterCounts) {
+        self.events += other.events;
+        self.filtered += other.filtered;
+        self.by_source.merge(&other.by_source);
+        self.by_category.merge(&other.by_category);
+        self.by_severity.merge(&other.by_severity);
+    }
+}
+
+// === Dist ===
+
+/// A value a distribution holds: kept exactly, or as a histogram's integer.
+pub(crate) trait Value: Copy + PartialOrd + Serialize {
+    fn to_hist(self) -> u64;
+    fn from_hist(v: u64) -> Self;
+}
+
+impl Value for u64 {
+    fn to_hist(self) -> u64 {
+        self
+    }
+    fn from_hist(v: u64) -> u64 {
+        v
+    }
+}
+
+/// Milliseconds, held in the histogram as whole microseconds.
+impl Value for f64 {
+    fn to_hist(self) -> u64 {
+        (self.max(0.0) * 1000.0).round() as u64
+    }
+    fn from_hist(v: u64) -> f64 {
+        v as f64 / 1000.0
+    }
+}
+
+/// A distribution being folded: exact values while few, then a histogram.
+#[derive(Debug, Clone)]
+pub(crate) struct Dist<T> {
+    count: u64,
+    max: Option<T>,
+    sample: Sample<T>,
+}
+
+#[derive(Debug, Clone)]
+enum Sample<T> {
+    Exact(Vec<T>),
+    Histogram(Histogram<u64>),
+}
+
+impl<T> Default for Dist<T> {
+    fn default() -> Self {
+        Dist { count: 0, max: None, sample: Sample::Exact(Vec::new()) }
+    }
+}
+
+impl<T: Value> Dist<T> {
+    pub(crate) fn add(&mut self, v: T) {
+        self.count += 1;
+        if self.max.is_none_or(|m| v > m) {
+            self.max = Some(v);
+        }
+        match &mut self.sample {
+            Sample::Exact(values) if values.len() < EXACT_SAMPLES => values.push(v),
+            Sample::Exact(values) => {
+                let mut h =
+                    Histogram::new(HISTOGRAM_SIGFIG).expect("3 significant digits are valid");
+                for old in values.drain(..) {
+                    record(&mut h, old.to_hist());
+                }
+                record(&mut h, v.to_hist());
+                self.sample = Sample::Histogram(h);
+            }
+            Sample::Histogram(h) => record(h, v.to_hist()),
+        }
+    }
+
+    pub(crate) fn extend(&mut self, v: Option<T>) {
+        if let Some(v) = v {
+            self.add(v);
+        }
+    }
+
+    /// Nearest-rank percentiles (exact, or within the histogram's precision).
+    pub(crate) fn summary(&self) -> Percentiles<T> {
+        let (p50, p90, p99) = match &self.sample {
+            Sample::Exact(values) => {
+                let mut sorted = values.clone();
+                sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+                let rank = |q: f64| {
+                    let n = sorted.len();
+                    let i = ((q * n as f64).ceil() as usize).max(1) - 1;
+                    sorted.get(i.min(n.saturating_sub(1))).copied()
+                };
+                (rank(0.50), rank(0.90), rank(0.99))
+            }
+            Sample::Histogram(h) => {
+                // A bucket's highest value may pass the exact maximum.
+                let at = |q: f64| {
+                    let v = T::from_hist(h.value_at_quantile(q));
+                    Some(match self.max {
+                        Some(max) if v > max => max,
+                        _ => v,
+                    })
+                };
+                (at(0.50), at(0.90), at(0.99))
+            }
+        };
+        Percentiles { count: self.count, p50, p90, p99, max: self.max }
+    }
+}
+
+/// Records `v`, growing the histogram's range as needed (past the largest
+/// range it can have, `v` counts as its highest value).
+fn record(h: &mut Histogram<u64>, v: u64) {
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
+/// What the summary reports of a distribution.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Percentiles<T> {
+    count: u64,
+    p50: Option<T>,
+    p90: Option<T>,
+    p99: Option<T>,
+    max: Option<T>,
+}
+
+// === Totals ===
+
+/// Everything counted so far; [`Totals::summary`] makes the [`Summary`].
+#[derive(Debug, Default)]
+pub(crate) struct Totals {
+    files: FileCounts,
+    streams: u64,
+    choices: u64,
+    with_reasoning: u64,
+    reasoning_sources: Counts,
+    reasoning_bytes: Dist<u64>,
+    answer_bytes: Dist<u64>,
+    reasoning_tokens: Dist<u64>,
+    answer_tokens: Dist<u64>,
+    finish_reasons: Counts,
+    unterminated: u64,
+    filters: FilterCounts,
+    errors: Counts,
+    outcomes: Counts,
+    ttft: Dist<f64>,
+    first_answer: Dist<f64>,
+    thinking: Dist<f64>,
+    total: Dist<f64>,
+}
+
+impl Totals {
+    pub(crate) fn add_file(&mut self, kind: &FileKind) {
+        let f = &mut self.files;
+        f.total += 1;
+        match kind {
+            FileKind::Recording => f.recordings += 1,
+            FileKind::Transcript => f.transcripts += 1,
+            FileKind::Skipped(_) => f.skipped += 1,
+            FileKind::Malformed { .. } => f.malformed += 1,
+        }
+    }
+
+    pub(crate) fn malformed_files(&self) -> u64 {
+        self.files.malformed
+    }
+
+    pub(crate) fn add_stream(&mut self, s: &StreamStat) {
+        self.streams += 1;
+        self.outcomes.bump(s.outcome);
+        for (kind, n) in &s.errors {
+            self.errors.add(kind, *n);
+        }
+        self.filters.merge(&s.prompt_filters);
+        self.reasoning_tokens.extend(s.reasoning_tokens);
+        self.answer_tokens.extend(s.answer_tokens);
+        self.ttft.extend(s.ttft_ms);
+        self.first_answer.extend(s.first_answer_ms);
+        self.thinking.extend(s.thinking_ms);
+        self.total.extend(s.total_ms);
+        for c in &s.choices {
+            self.choices += 1;
+            self.with_reasoning += u64::from(c.reasoning_bytes > 0);
+            self.unterminated += u64::from(c.unterminated);
+            self.reasoning_sources.bump(c.reasoning_source);
+            self.finish_reasons.bump(c.finish_reason.as_deref().unwrap_or("none"));
+            self.reasoning_bytes.add(c.reasoning_bytes);
+            self.answer_bytes.add(c.answer_bytes);
+            self.filters.merge(&c.filters);
+        }
+    }
+
+    pub(crate) fn summary(&self) -> Summary {
+        Summary {
+            files: self.files.clone(),
+            streams: self.streams,
+            choices: self.choices,
+            with_reasoning: self.with_reasoning,
+            reasoning_share: if self.choices > 0 {
+                self.with_reasoning as f64 / self.choices as f64
+            } else {
+                0.0
+            },
+            reasoning_sources: self.reasoning_sources.clone(),
+            reasoning_bytes: self.reasoning_bytes.summary(),
+            answer_bytes: self.answer_bytes.summary(),
+            reasoning_tokens: self.reasoning_tokens.summary(),
+            answer_tokens: self.answer_tokens.summary(),
+            finish_reasons: self.finish_reasons.clone(),
+            unterminated: self.unterminated,
+            filters: self.filters.clone(),
+            errors: self.errors.clone(),
+            outcomes: self.outcomes.clone(),
+            timings_ms: Timings {
+                ttft: self.ttft.summary(),
+                first_answer: self.first_answer.summary(),
+                thinking: self.thinking.summary(),
+                total: self.total.summary(),
+            },
+        }
+    }
+}
+
+// === Summary ===
+
+/// How many files were of which kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct FileCounts {
+    total: u64,
+    recordings: u64,
+    transcripts: u64,
+    skipped: u64,
+    malformed: u64,
+}
+
+/// Per-stream timings in milliseconds (inputs with arrival times only:
+/// transcripts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Timings {
+    /// First text of any kind.
+    ttft: Percentiles<f64>,
+    first_answer: Percentiles<f64>,
+    thinking: Percentiles<f64>,
+    total: Percentiles<f64>,
+}
+
+/// The summary `analyze` prints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Summary {
+    files: FileCounts,
+    streams: u64,
+    choices: u64,
+    /// Choices with non-empty reasoning text.
+    with_reasoning: u64,
+    reasoning_share: f64,
+    reasoning_sources: Counts,
+    reasoning_bytes: Percentiles<u64>,
+    answer_bytes: Percentiles<u64>,
+    reasoning_tokens: Percentiles<u64>,
+    answer_tokens: Percentiles<u64>,
+    finish_reasons: Counts,
+    unterminated: u64,
+    filters: FilterCounts,
+    errors: Counts,
+    outcomes: Counts,
+    timings_ms: Timings,
+}
+
+impl Summary {
+    pub(crate) fn print(&self, format: Format, out: &mut impl Write) -> io::Result<()> {
+        match format {
+            Format::Json => {
+                serde_json::to_writer(&mut *out, self)?;
+                writeln!(out)
+            }
+            Format::Text => self.print_text(out),
+        }
+    }
+
+    fn print_text(&self, out: &mut impl Write) -> io::Result<()> {
+        let f = &self.files;
+        writeln!(
+            out,
+            "files              {} ({} recordings, {} transcripts, {} skipped, {} malformed)",
+            f.total, f.recordings, f.transcripts, f.skipped, f.malformed
+        )?;
+        writeln!(out, "streams            {}", self.streams)?;
+        writeln!(out, "choices            {}", self.choices)?;
+        writeln!(
+            out,
+            "with reasoning     {} ({:.1}%)   {}",
+            self.with_reasoning,
+            self.reasoning_share * 100.0,
+            self.reasoning_sources.text()
+        )?;
+        writeln!(
+            out,
+            "{:<18} {:>7} {:>9} {:>9} {:>9} {:>9}",
+            "", "count", "p50", "p90", "p99", "max"
+        )?;
+        dist_row(out, "reasoning bytes", &self.reasoning_bytes)?;
+        dist_row(out, "answer bytes", &self.answer_bytes)?;
+        dist_row(out, "reasoning tokens", &self.reasoning_tokens)?;
+        dist_row(out, "answer tokens", &self.answer_tokens)?;
+        let t = &self.timings_ms;
+        dist_row(out, "ttft ms", &t.ttft)?;
+        dist_row(out, "first answer ms", &t.first_answer)?;
+        dist_row(out, "thinking ms", &t.thinking)?;
+        dist_row(out, "total ms", &t.total)?;
+        writeln!(out, "finish reasons     {}", self.finish_reasons.text())?;
+        writeln!(out, "unterminated       {}", self.unterminated)?;
+        let fc = &self.filters;
+        writeln!(out, "content filters    {} events, {} filtered", fc.events, fc.filtered)?;
+        if fc.events > 0 {
+            writeln!(out, "  by source        {}", fc.by_source.text())?;
+            writeln!(out, "  by category      {}", fc.by_category.text())?;
+            writeln!(out, "  by severity      {}", fc.by_severity.text())?;
+        }
+        writeln!(out, "errors             {}", self.errors.text())?;
+        writeln!(out, "outcomes           {}", self.outcomes.text())
+    }
+}
+
+/// How a value shows in the table.
+trait Cell: Copy {
+    fn cell(self) -> String;
+}
+
+impl Cell for u64 {
+    fn cell(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Cell for f64 {
+    fn cell(self) -> String {
+        format!("{self:.1}")
+    }
+}
+
+fn dist_row<T: Cell>(out: &mut impl Write, name: &str, d: &Percentiles<T>) -> io::Result<()> {
+    let cell = |v: Option<T>| v.map_or_else(|| "-".to_owned(), Cell::cell);
+    writeln!(
+        out,
+        "{name:<18} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        d.count,
+        cell(d.p50),
+        cell(d.p90),
+        cell(d.p99),
+        cell(d.max)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist<T: Value>(values: impl IntoIterator<Item = T>) -> Percentiles<T> {
+        let mut d = Dist::default();
+        for v in values {
+            d.add(v);
+        }
+        d.summary()
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let d = dist((1..=10u64).rev());
+        assert_eq!(
+            (d.count, d.p50, d.p90, d.p99, d.max),
+            (10, Some(5), Some(9), Some(10), Some(10))
+        );
+        let d = dist([7.5]);
+        assert_eq!((d.p50, d.p99), (Some(7.5), Some(7.5)));
+        let d = dist(Vec::<u64>::new());
+        assert_eq!((d.count, d.p50, d.max), (0, None, None));
+    }
+
+    #[test]
+    fn past_the_exact_samples_percentiles_stay_within_a_tenth_of_a_percent() {
+        // 1..=100,000 shuffled: nearest rank puts p50 at 50,000, p90 at
+        // 90,000 and p99 at 99,000.
+        let n = 100_000u64;
+        let d = dist((0..n).map(|i| (i * 7_919) % n + 1));
+        assert_eq!((d.count, d.max), (n, Some(n)));
+        for (got, exact) in [(d.p50, 50_000.0), (d.p90, 90_000.0), (d.p99, 99_000.0)] {
+            let got = got.unwrap() as f64;
+            assert!((got - exact).abs() / exact <= 0.001, "{got} vs {exact}");
+        }
+        // Milliseconds too: 0.001 .. 100.000.
+        let d = dist((0..n).map(|i| ((i * 7_919) % n + 1) as f64 / 1000.0));
+        assert_eq!(d.max, Some(100.0));
+        let p99 = d.p99.unwrap();
+        assert!((p99 - 99.0).abs() / 99.0 <= 0.001, "{p99}");
+    }
+
+    #[test]
+    fn keys_past_the_limit_count_as_other() {
+        let mut c = Counts::default();
+        for i in 0..MAX_KEYS + 5 {
+            c.bump(&format!("reason-{i}"));
+        }
+        c.bump("reason-0");
+        assert_eq!(c.0.len(), MAX_KEYS + 1);
+        assert_eq!(c.0[OTHER_KEY], 5);
+        assert_eq!(c.0["reason-0"], 2);
+    }
+}
