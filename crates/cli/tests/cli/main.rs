@@ -3,6 +3,7 @@
 mod analyze;
 mod demo;
 mod events;
+mod hostile_choices;
 mod proxy;
 mod replay;
 mod split;
