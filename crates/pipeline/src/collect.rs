@@ -115,9 +115,7 @@ impl Collector {
     pub fn drain(&mut self) -> std::vec::Drain<'_, ChoiceRecord> {
         self.finished.drain(..)
     }
-}
 
-impl Collector {
     /// Keeps `error` unless its kind already has [`MAX_ERRORS_PER_KIND`].
     fn error(&mut self, error: &StreamError) {
         let level = &mut self.stream;
@@ -148,8 +146,7 @@ impl Collector {
                 unterminated: false,
                 hold_limit_hit: false,
             });
-            let first = level.take();
-            let (filters, errors, errors_omitted, untracked_deltas) = match first {
+            let (filters, errors, errors_omitted, untracked_deltas) = match level.take() {
                 Some(mut level) => {
                     level.prompt_filters.extend(p.filters);
                     (level.prompt_filters, level.errors, level.errors_omitted, end.untracked_deltas)
