@@ -72,8 +72,21 @@ impl<T> ChoiceMap<T> {
     /// The value of choice `index`, made by `value` on first sight.
     #[inline]
     pub fn get_or_insert_with(&mut self, index: u32, value: impl FnOnce() -> T) -> &mut T {
-        let at = match self.position(index) {
-            Some(at) => at,
+        let own = index as usize;
+        #[cfg(test)]
+        probes::count(1);
+        if self.entries.get(own).is_some_and(|(at_own, _)| *at_own == index) {
+            return &mut self.entries[own].1;
+        }
+        self.elsewhere_or_insert(index, value)
+    }
+
+    /// [`ChoiceMap::get_or_insert_with`] for a choice not at its own index.
+    fn elsewhere_or_insert(&mut self, index: u32, value: impl FnOnce() -> T) -> &mut T {
+        #[cfg(test)]
+        probes::count(1);
+        let at = match self.elsewhere.get(&index) {
+            Some(&at) => at,
             None => self.push(index, value()),
         };
         &mut self.entries[at].1
