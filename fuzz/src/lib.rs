@@ -13,15 +13,18 @@
 //! | `sse_feed` | chunking, limits | chunked == whole; no event, type, id or comment longer than the limits; a truncated tail bounded by them; a finished decoder is as new |
 //! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
 //! | `chunk_json` | event type | never panics; same payload (or error kind) as the serde_json-driven reference parser (`crates/chunk/tests/reference`); rejected as JSON iff serde_json rejects it as a `Value`, except for the documented leniencies, which `IgnoredAny` still bounds; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
-//! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged); per choice, tag-mode text (thinking + answer + markup) == the concatenated `content` an independent decode of the same bytes finds |
+//! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged); per choice, tag-mode text (thinking + answer + markup) == the concatenated `content` an independent decode of the same bytes finds, for the choices within the choice limit; the `Collector`'s records chunked == whole, within the limits (choices per stream, errors per kind, `id`/`model` length, stream-level fields on the first record only) and their counts add up |
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use thinktee_chunk::{Chunk, Payload, ReasoningField};
-use thinktee_pipeline::{Event, Options, Pipeline, ReasoningSource, Record, Sink};
+use thinktee_chunk::{Chunk, FilterSource, Payload, ReasoningField};
+use thinktee_pipeline::{
+    ChoiceRecord, Collector, ErrorKind, Event, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN,
+    Options, Pipeline, ReasoningSource, Record, Sink, StreamEnd,
+};
 use thinktee_sse::{Decoder, Frame, OwnedFrame};
 use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, SegmentKind, StartMode};
 
@@ -424,7 +427,8 @@ impl Sink for Recorder {
 /// Pipeline options chosen by one control byte: bits 0-3 as in
 /// [`splitter_config`] (start, trim, interleaved; default tags), bits 4-5
 /// the tag pair (first four of [`TAGS`]), bit 6 a 32-byte hold bound, bit 7
-/// small SSE limits (lines of 256 bytes, events of 1024).
+/// small limits (SSE lines of 256 bytes, events of 1024, one choice per
+/// stream).
 pub fn pipeline_options(control: u8) -> Options {
     let policy = (control & 0x0f) | ((control >> 4) & 3) << 4;
     let hold = if control & 0x40 != 0 { 0x80 | 32 } else { 0 };
@@ -433,24 +437,105 @@ pub fn pipeline_options(control: u8) -> Options {
         splitter: splitter_config(policy, hold),
         max_line_len: small.then_some(256),
         max_event_len: small.then_some(1024),
+        max_choices: small.then_some(1),
         ..Options::default()
     }
 }
 
-fn run_pipeline(options: &Options, pieces: &[&[u8]]) -> Vec<OwnedRecord> {
-    let mut pipeline = Pipeline::new(options.clone());
-    let mut recorder = Recorder::default();
-    for piece in pieces {
-        let _ = pipeline.feed(piece, &mut recorder);
+/// What one run of the pipeline gave: its records, the `Collector`'s
+/// records, and each stream's end.
+#[derive(Debug, Default)]
+struct Run {
+    records: Recorder,
+    collected: Collector,
+    ends: Vec<StreamEnd>,
+}
+
+impl Sink for Run {
+    type Error = std::convert::Infallible;
+
+    fn record(&mut self, r: &Record<'_>) -> Result<thinktee_pipeline::Flow, Self::Error> {
+        if let Event::StreamEnd(end) = r.event {
+            self.ends.push(end.clone());
+        }
+        let Ok(_) = self.collected.record(r);
+        self.records.record(r)
     }
-    let _ = pipeline.finish(&mut recorder);
-    recorder.records
+}
+
+fn run_pipeline(
+    options: &Options,
+    pieces: &[&[u8]],
+) -> (Vec<OwnedRecord>, Vec<ChoiceRecord>, Vec<StreamEnd>) {
+    let mut pipeline = Pipeline::new(options.clone());
+    let mut run = Run::default();
+    for piece in pieces {
+        let _ = pipeline.feed(piece, &mut run);
+    }
+    let _ = pipeline.finish(&mut run);
+    let collected = run.collected.drain().collect();
+    (run.records.records, collected, run.ends)
+}
+
+/// The `Collector`'s records of each stream against that stream's end:
+/// within the limits, stream-level fields on the first record only, and
+/// counts that add up.
+fn check_collected(options: &Options, records: &[ChoiceRecord], ends: &[StreamEnd]) {
+    let max_choices = options.max_choices.unwrap_or(MAX_CHOICES);
+    let mut at = 0;
+    for (stream, end) in ends.iter().enumerate() {
+        let stream = stream as u64;
+        let of_stream: Vec<&ChoiceRecord> =
+            records[at..].iter().take_while(|r| r.stream == stream).collect();
+        at += of_stream.len();
+        assert!(!of_stream.is_empty(), "stream {stream} left no record");
+        assert!(
+            of_stream.len() <= max_choices.max(1),
+            "stream {stream}: more records than choices allowed"
+        );
+        let (first, rest) = of_stream.split_first().expect("not empty");
+        for r in &of_stream {
+            for meta in [&r.id, &r.model].into_iter().flatten() {
+                assert!(meta.len() <= MAX_META_LEN, "id or model of {} bytes", meta.len());
+            }
+        }
+        for r in rest {
+            assert!(
+                r.errors.is_empty() && r.errors_omitted.is_empty() && r.untracked_deltas == 0,
+                "stream-level fields past the first record of stream {stream}"
+            );
+            assert!(
+                r.filters.iter().all(|f| f.source != FilterSource::Prompt),
+                "prompt filters past the first record of stream {stream}"
+            );
+        }
+        let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &first.errors {
+            *per_kind.entry(e.kind.as_str()).or_default() += 1;
+        }
+        assert!(per_kind.values().all(|&n| n <= MAX_ERRORS_PER_KIND), "{per_kind:?}");
+        assert_eq!(
+            first.errors.len() as u64 + first.errors_omitted.values().sum::<u64>(),
+            end.errors,
+            "stream {stream}: kept + omitted errors"
+        );
+        assert_eq!(first.untracked_deltas, end.untracked_deltas, "stream {stream}");
+        let too_many = first.errors.iter().filter(|e| e.kind == ErrorKind::TooManyChoices).count();
+        assert_eq!(
+            too_many,
+            usize::from(end.untracked_deltas > 0),
+            "stream {stream}: too_many_choices once iff choices were untracked"
+        );
+    }
+    assert_eq!(at, records.len(), "records of no stream");
 }
 
 /// Per `(stream, choice)`, the concatenated `content` of the deltas the
 /// pipeline should tag-split: decoded independently of the pipeline (SSE
 /// decoder, then `parse_event`), up to the first delta of that choice that
-/// carries a reasoning field (from there on its content is answer).
+/// carries a reasoning field (from there on its content is answer); only
+/// the first [`Options::max_choices`] distinct choices of each stream are
+/// read.
 pub fn tag_mode_content(options: &Options, input: &[u8]) -> BTreeMap<(u64, u32), String> {
     let mut decoder = Decoder::builder()
         .max_line_len(options.max_line_len.unwrap_or(thinktee_sse::MAX_LINE_LEN))
@@ -462,6 +547,7 @@ pub fn tag_mode_content(options: &Options, input: &[u8]) -> BTreeMap<(u64, u32),
             events.push((e.event.to_owned(), e.data.to_owned()));
         }
     });
+    let max_choices = options.max_choices.unwrap_or(MAX_CHOICES);
     let mut stream = 0;
     let mut field: BTreeMap<(u64, u32), bool> = BTreeMap::new();
     let mut content: BTreeMap<(u64, u32), String> = BTreeMap::new();
@@ -471,6 +557,10 @@ pub fn tag_mode_content(options: &Options, input: &[u8]) -> BTreeMap<(u64, u32),
             Ok(Payload::Chunk(chunk) | Payload::Completion(chunk)) => {
                 for choice in &chunk.choices {
                     let key = (stream, choice.index);
+                    let tracked = field.range((stream, 0)..=(stream, u32::MAX)).count();
+                    if !field.contains_key(&key) && tracked >= max_choices {
+                        continue;
+                    }
                     let in_field = field.entry(key).or_default();
                     *in_field |= choice.reasoning_field.is_some();
                     let text = content.entry(key).or_default();
@@ -492,10 +582,12 @@ pub fn check_pipeline_stream(data: &[u8]) {
     let [chunking, control, input @ ..] = data else { return };
     let options = pipeline_options(*control);
 
-    let whole = run_pipeline(&options, &[input]);
+    let (whole, whole_collected, ends) = run_pipeline(&options, &[input]);
     let pieces = byte_pieces(*chunking, input);
-    let chunked = run_pipeline(&options, &pieces);
+    let (chunked, chunked_collected, _) = run_pipeline(&options, &pieces);
     assert_eq!(chunked, whole, "chunked ({} pieces) differs from whole", pieces.len());
+    assert_eq!(chunked_collected, whole_collected, "collected records: chunked differs from whole");
+    check_collected(&options, &whole_collected, &ends);
 
     let mut tagged: BTreeMap<(u64, u32), String> = BTreeMap::new();
     for record in &whole {

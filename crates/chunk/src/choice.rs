@@ -6,13 +6,16 @@ use std::borrow::Cow;
 use crate::filter::{
     FilterEvent, FilterOffsets, FilterSource, attach_offsets, read_filter_results, read_offsets,
 };
-use crate::scan::{Known, Scan, Scanner};
+use crate::scan::{Known, Scalar, Scan, Scanner};
 use crate::text::own;
 
 /// One choice of a chunk (`delta`) or of a whole completion (`message`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Choice<'a> {
-    /// `index`; 0 when absent.
+    /// `index`; 0 when absent. A payload whose `index` is present but not
+    /// an integer in `0..=u32::MAX` is refused ([`Error::ChoiceIndex`]).
+    ///
+    /// [`Error::ChoiceIndex`]: crate::Error::ChoiceIndex
     pub index: u32,
     /// `role`, usually only on the first delta.
     pub role: Option<Cow<'a, str>>,
@@ -189,18 +192,31 @@ const MESSAGE_FIELDS: &[Known<MessageField>] = &[
     Known::new(b"reasoning_details", MessageField::ReasoningDetails),
 ];
 
-/// After a choice's `{`: fills `choice`; returns whether it carried
-/// `message` (a whole completion).
-pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> Scan<bool> {
+/// What [`read_choice`] saw besides the choice's own fields.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ChoiceSeen {
+    /// The choice carried `message` (a whole completion).
+    pub(crate) message: bool,
+    /// Its `index` was present but not an integer in `0..=u32::MAX`: what
+    /// it was instead (the payload is then refused, once it is read to the
+    /// end, so that invalid JSON is still reported as such).
+    pub(crate) bad_index: Option<&'static str>,
+}
+
+/// After a choice's `{`: fills `choice`.
+pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> Scan<ChoiceSeen> {
     let mut delta: Option<MessageParts<'a>> = None;
     let mut message: Option<MessageParts<'a>> = None;
     let mut offsets: Option<FilterOffsets> = None;
+    let mut bad_index = None;
     let mut first = true;
     while let Some(field) = s.field(&mut first, CHOICE_FIELDS, ChoiceField::Other)? {
         match field {
-            ChoiceField::Index => {
-                choice.index = s.u64()?.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-            }
+            // When the key repeats, the last value wins, as for any key.
+            ChoiceField::Index => match read_index(s)? {
+                Ok(index) => (choice.index, bad_index) = (index, None),
+                Err(what) => (choice.index, bad_index) = (0, Some(what)),
+            },
             ChoiceField::Delta => delta = read_message(s)?,
             ChoiceField::Message => message = read_message(s)?,
             ChoiceField::FinishReason => choice.finish_reason = s.str()?.map(Into::into),
@@ -218,7 +234,27 @@ pub(crate) fn read_choice<'a>(s: &mut Scanner<'a>, choice: &mut Choice<'a>) -> S
     if let Some(parts) = delta.or(message) {
         parts.fill(choice);
     }
-    Ok(has_message)
+    Ok(ChoiceSeen { message: has_message, bad_index })
+}
+
+/// `index`: an integer in `0..=u32::MAX`, or what the value was instead.
+///
+/// Anything else is an error rather than choice 0: a provider that sends
+/// `"1"` or `1.0` for choice 1 must not have that text merged into choice
+/// 0's.
+fn read_index(s: &mut Scanner<'_>) -> Scan<Result<u32, &'static str>> {
+    let container = matches!(s.peek()?, b'{' | b'[');
+    Ok(match s.number_first()? {
+        Some(Scalar::U64(n)) => u32::try_from(n).map_err(|_| "2^32 or more"),
+        Some(Scalar::I64(_)) => Err("negative"),
+        Some(Scalar::F64(n)) if n.is_sign_negative() => Err("negative"),
+        Some(Scalar::F64(n)) if n >= 4_294_967_296.0 => Err("2^32 or more"),
+        Some(Scalar::F64(_)) => Err("not an integer"),
+        Some(Scalar::Str(_)) => Err("a string"),
+        Some(Scalar::Bool(_)) => Err("a boolean"),
+        None if container => Err("an object or array"),
+        None => Err("null"),
+    })
 }
 
 /// The fields of `delta` / `message` before reasoning de-duplication.
@@ -320,9 +356,20 @@ mod tests {
         let mut s = Scanner::new(json);
         assert!(s.object().unwrap(), "not an object: {json}");
         let mut c = Choice::default();
-        let has_message = read_choice(&mut s, &mut c).unwrap();
+        let seen = read_choice(&mut s, &mut c).unwrap();
         s.finish().unwrap();
-        (c, has_message)
+        assert_eq!(seen.bad_index, None, "{json}");
+        (c, seen.message)
+    }
+
+    /// What `index` is read as: the index, or what it was instead.
+    fn index(json: &str) -> Result<u32, &'static str> {
+        let mut s = Scanner::new(json);
+        assert!(s.object().unwrap(), "not an object: {json}");
+        let mut c = Choice::default();
+        let seen = read_choice(&mut s, &mut c).unwrap();
+        s.finish().unwrap();
+        seen.bad_index.map_or(Ok(c.index), Err)
     }
 
     #[test]
@@ -493,8 +540,34 @@ mod tests {
     #[test]
     fn wrong_types_are_absent() {
         let (c, _) = choice(
-            r#"{"index":"0","delta":{"content":[{"type":"text","text":"x"}],"role":7},"finish_reason":1}"#,
+            r#"{"index":0,"delta":{"content":[{"type":"text","text":"x"}],"role":7},"finish_reason":1}"#,
         );
         assert_eq!(c, Choice::default());
+    }
+
+    #[test]
+    fn index_is_a_u32_or_an_error() {
+        assert_eq!(index(r#"{"delta":{}}"#), Ok(0), "absent is choice 0");
+        assert_eq!(index(r#"{"index":7}"#), Ok(7));
+        assert_eq!(index(r#"{"index": 4294967295}"#), Ok(u32::MAX));
+        for (json, what) in [
+            (r#"{"index":"1"}"#, "a string"),
+            (r#"{"index":-1}"#, "negative"),
+            (r#"{"index":-0}"#, "negative"),
+            (r#"{"index":1.5}"#, "not an integer"),
+            (r#"{"index":1.0}"#, "not an integer"),
+            (r#"{"index":1e0}"#, "not an integer"),
+            (r#"{"index":null}"#, "null"),
+            (r#"{"index":4294967296}"#, "2^32 or more"),
+            (r#"{"index":18446744073709551616}"#, "2^32 or more"),
+            (r#"{"index":true}"#, "a boolean"),
+            (r#"{"index":{"n":1}}"#, "an object or array"),
+            (r#"{"index":[1]}"#, "an object or array"),
+        ] {
+            assert_eq!(index(json), Err(what), "{json}");
+        }
+        // The last `index` wins, either way.
+        assert_eq!(index(r#"{"index":"1","index":2}"#), Ok(2));
+        assert_eq!(index(r#"{"index":2,"index":"1"}"#), Err("a string"));
     }
 }

@@ -20,14 +20,23 @@ pub enum Error {
     /// of `choices`, `error`, `prompt_filter_results`, `prompt_annotations`,
     /// `usage`.
     Shape(&'static str),
+    /// A choice's `index` is present but is not an integer in
+    /// `0..=u32::MAX`: a string, `null`, a boolean, an object or array, a
+    /// negative number, a fraction or exponent, or 2^32 and above (the
+    /// text says which). The whole payload is refused, so that its text is
+    /// never put on a choice it does not belong to. An absent `index` is
+    /// choice 0.
+    ChoiceIndex(&'static str),
 }
 
 impl Error {
-    /// A stable, low-cardinality name: `invalid_json` or `unknown_shape`.
+    /// A stable, low-cardinality name: `invalid_json`, `unknown_shape` or
+    /// `invalid_choice_index`.
     pub fn kind_str(&self) -> &'static str {
         match self {
             Error::Json(_) => "invalid_json",
             Error::Shape(_) => "unknown_shape",
+            Error::ChoiceIndex(_) => "invalid_choice_index",
         }
     }
 }
@@ -56,6 +65,7 @@ impl fmt::Display for Error {
         match self {
             Error::Json(e) => write!(f, "invalid json: {e}"),
             Error::Shape(what) => write!(f, "unknown payload shape: {what}"),
+            Error::ChoiceIndex(what) => write!(f, "invalid choice index: {what}"),
         }
     }
 }
@@ -64,7 +74,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Json(e) => Some(e),
-            Error::Shape(_) => None,
+            Error::Shape(_) | Error::ChoiceIndex(_) => None,
         }
     }
 }

@@ -27,9 +27,12 @@
 //! `choices: []` usage and annotation chunks, `"usage": null` on every
 //! chunk, and errors inside the stream. Unknown fields are skipped; `null`
 //! and absent mean the same; a known field of an unexpected type is treated
-//! as absent; a lone surrogate escape in a text field becomes U+FFFD; when a
-//! key repeats, the last value wins (but a later `choices` that is not an
-//! array is ignored, and filter results accumulate).
+//! as absent, except a choice's `index`, which must be an integer in
+//! `0..=u32::MAX` when present (else [`Error::ChoiceIndex`]: text is never
+//! put on a choice it may not belong to); a lone surrogate escape in a text
+//! field becomes U+FFFD; when a key repeats, the last value wins (but a
+//! later `choices` that is not an array is ignored, and filter results
+//! accumulate).
 //!
 //! The JSON is read by a validating scanner specialised for these payloads,
 //! which accepts exactly the JSON serde_json accepts for them (see

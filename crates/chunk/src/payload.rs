@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::choice::{Choice, read_choice};
+use crate::choice::{Choice, ChoiceSeen, read_choice};
 use crate::error::{ApiError, Error, read_api_error, read_error_event};
 use crate::filter::{FilterEvent, read_prompt_filters};
 use crate::scan::{Known, Reject, Scan, Scanner};
@@ -87,13 +87,16 @@ fn is_done(data: &str) -> bool {
 ///
 /// `[DONE]` (after trimming ASCII whitespace) is [`Payload::Done`]. Unknown
 /// fields are skipped, `null` means absent, and a known field holding an
-/// unexpected type is treated as absent too.
+/// unexpected type is treated as absent too, except a choice's `index`
+/// (see below).
 ///
 /// # Errors
 ///
 /// [`Error::Json`] if the payload is not JSON; [`Error::Shape`] if it is
 /// JSON but not an object with any of `choices`, `error`,
-/// `prompt_filter_results`, `prompt_annotations` or `usage`.
+/// `prompt_filter_results`, `prompt_annotations` or `usage`;
+/// [`Error::ChoiceIndex`] if a choice's `index` is present but not an
+/// integer in `0..=u32::MAX`.
 pub fn parse(data: &str) -> Result<Payload<'_>, Error> {
     parse_with(&mut Scanner::new(data))
 }
@@ -112,6 +115,9 @@ pub(crate) fn parse_with<'a>(s: &mut Scanner<'a>) -> Result<Payload<'a>, Error> 
         Ok(None) => return Err(Error::Shape("payload is not a json object")),
         Err(Reject) => return Err(Error::json(data)),
     };
+    if let Some(what) = seen.bad_index {
+        return Err(Error::ChoiceIndex(what));
+    }
     if !seen.choices
         && let Some(error) = chunk.error.take()
     {
@@ -159,6 +165,9 @@ struct Seen {
     choices: bool,
     /// The last `choices` array had a choice with `message`.
     message: bool,
+    /// The last `choices` array had a choice with an invalid `index`: what
+    /// the first such index was.
+    bad_index: Option<&'static str>,
     /// The last `object` was `"chat.completion"`.
     completion_object: bool,
     /// `prompt_filter_results` / `prompt_annotations` was an array.
@@ -222,7 +231,8 @@ fn read_payload<'a>(s: &mut Scanner<'a>, chunk: &mut Chunk<'a>) -> Scan<Option<S
             Field::Model => chunk.model = non_empty(s.str()?),
             Field::Choices => {
                 if s.array()? {
-                    seen.message = read_choices(s, &mut chunk.choices)?;
+                    let choices = read_choices(s, &mut chunk.choices)?;
+                    (seen.message, seen.bad_index) = (choices.message, choices.bad_index);
                     seen.choices = true;
                 }
             }
@@ -248,17 +258,20 @@ fn read_payload<'a>(s: &mut Scanner<'a>, chunk: &mut Chunk<'a>) -> Scan<Option<S
 }
 
 /// After `[`: every element that is an object becomes a choice, in place of
-/// what `choices` held; returns whether one had `message`.
-fn read_choices<'a>(s: &mut Scanner<'a>, choices: &mut Choices<'a>) -> Scan<bool> {
+/// what `choices` held; returns whether one had `message`, and the first
+/// invalid `index`.
+fn read_choices<'a>(s: &mut Scanner<'a>, choices: &mut Choices<'a>) -> Scan<ChoiceSeen> {
     *choices = Choices::default();
-    let mut message = false;
+    let mut all = ChoiceSeen::default();
     let mut first = true;
     while s.element(&mut first)? {
         if s.object()? {
-            message |= read_choice(s, choices.push_default())?;
+            let one = read_choice(s, choices.push_default())?;
+            all.message |= one.message;
+            all.bad_index = all.bad_index.or(one.bad_index);
         }
     }
-    Ok(message)
+    Ok(all)
 }
 
 /// `choices[]`: inline when there is one (streams almost always have
@@ -835,6 +848,36 @@ mod tests {
             assert!(matches!(err, Error::Shape(_)), "{bad:?}: {err:?}");
             assert_eq!(err.kind_str(), "unknown_shape");
         }
+    }
+
+    #[test]
+    fn an_invalid_choice_index_refuses_the_whole_payload() {
+        for (bad, what) in [
+            (
+                r#"{"choices":[{"index":0,"delta":{}},{"index":"1","delta":{"content":"x"}}]}"#,
+                "a string",
+            ),
+            (
+                r#"{"choices":[{"index":-1,"delta":{"content":"x"}}],"usage":{"total_tokens":1}}"#,
+                "negative",
+            ),
+            (
+                r#"{"object":"chat.completion","choices":[{"index":null,"message":{"content":"x"}}]}"#,
+                "null",
+            ),
+            (r#"{"error":{"message":"m"},"choices":[{"index":4294967296}]}"#, "2^32 or more"),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(matches!(err, Error::ChoiceIndex(w) if w == what), "{bad}: {err:?}");
+            assert_eq!(err.kind_str(), "invalid_choice_index");
+            assert_eq!(err.to_string(), format!("invalid choice index: {what}"));
+        }
+        // Invalid JSON is reported as such, wherever the bad index is.
+        let err = parse(r#"{"choices":[{"index":"1"}],"x":}"#).unwrap_err();
+        assert_eq!(err.kind_str(), "invalid_json");
+        // A `choices` that a later one replaces does not count.
+        let c = chunk(r#"{"choices":[{"index":"1"}],"choices":[{"index":1}]}"#);
+        assert_eq!(c.choices[0].index, 1);
     }
 
     #[test]

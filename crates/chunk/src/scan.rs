@@ -486,7 +486,7 @@ impl<'a> Scanner<'a> {
     /// [`Scanner::scalar`] where a number is expected: one that starts with
     /// a digit is read inline, without the general dispatch.
     #[inline]
-    fn number_first(&mut self) -> Scan<Option<Scalar<'a>>> {
+    pub(crate) fn number_first(&mut self) -> Scan<Option<Scalar<'a>>> {
         match self.peek()? {
             b'0'..=b'9' => self.number().map(Some),
             _ => self.scalar(),

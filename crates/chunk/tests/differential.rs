@@ -262,6 +262,12 @@ fn n() -> BoxedStrategy<J> {
     number().prop_map(J::Num).boxed()
 }
 
+/// A choice `index`: mostly a valid one (a payload with an invalid one is
+/// refused whole, which would hide the rest of it), sometimes any number.
+fn index() -> BoxedStrategy<J> {
+    prop_oneof![4 => (0u32..4).prop_map(|n| J::Num(n.to_string())), 1 => n()].boxed()
+}
+
 fn b() -> BoxedStrategy<J> {
     prop::sample::select(vec!["true", "false", "null"]).prop_map(J::Lit).boxed()
 }
@@ -312,7 +318,7 @@ fn message() -> BoxedStrategy<J> {
 
 fn choice() -> BoxedStrategy<J> {
     obj(vec![
-        ("index", n()),
+        ("index", index()),
         ("delta", message()),
         ("message", message()),
         ("finish_reason", s()),
@@ -457,12 +463,12 @@ fn hole_chunk() -> BoxedStrategy<J> {
     });
     let delta = prop_oneof![3 => lean, 1 => busy].boxed();
     let choice = obj(vec![
-        ("index", n()),
+        ("index", index()),
         ("delta", delta.clone()),
         ("logprobs", Just(J::Lit("null")).boxed()),
         ("finish_reason", s()),
     ]);
-    let message_choice = obj(vec![("index", n()), ("message", delta), ("finish_reason", s())]);
+    let message_choice = obj(vec![("index", index()), ("message", delta), ("finish_reason", s())]);
     let choices = prop_oneof![
         6 => choice.clone().prop_map(|c| J::Arr(vec![c])),
         1 => message_choice.prop_map(|c| J::Arr(vec![c])),
@@ -685,6 +691,11 @@ fn same_as_reference_on_examples() {
         r#"{"choices":[],"id":{"\ud800":1}}"#,
         r#"{"choices":[],"id":{"a":{"\ud800":1}}}"#,
         r#"{"choices":[{"index":1},{"index":2}],"choices":[{"index":3}]}"#,
+        r#"{"choices":[{"index":"1","delta":{"content":"x"}}]}"#,
+        r#"{"choices":[{"index":1.0},{"index":-1}],"usage":{"total_tokens":1}}"#,
+        r#"{"choices":[{"index":null}],"x":}"#,
+        r#"{"choices":[{"index":[1]}],"choices":[{"index":4294967295}]}"#,
+        r#"{"choices":[{"index":{"a":1},"index":0}]}"#,
         r#"{"choices":[{"message":{}}],"choices":[{"delta":{}}]}"#,
         r#"{"choices":[],"usage":{"prompt_tokens":1},"usage":null}"#,
         r#"{"error":{"code":1.5e3,"status":70000},"error":"late"}"#,

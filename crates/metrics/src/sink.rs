@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use serde::Serialize;
-use thinktee_pipeline::{Event, Flow, Record, SegmentKind, Sink, Usage};
+use thinktee_pipeline::{ChoiceMap, Event, Flow, Record, SegmentKind, Sink, Usage};
 
 use crate::gaps::{GapRecorder, Gaps};
 
@@ -82,7 +82,6 @@ pub struct StreamMetrics {
 
 #[derive(Debug, Default)]
 struct ChoiceAcc {
-    choice: u32,
     first_thinking: Option<Duration>,
     first_answer: Option<Duration>,
     thinking_end: Option<Duration>,
@@ -102,7 +101,7 @@ struct StreamAcc {
     data_bytes: u64,
     gaps: GapRecorder,
     usage: Option<Usage>,
-    choices: Vec<ChoiceAcc>,
+    choices: ChoiceMap<ChoiceAcc>,
 }
 
 /// Measures every stream it is fed; see the crate docs.
@@ -142,25 +141,16 @@ impl MetricsSink {
     }
 
     fn choice(&mut self, choice: u32) -> &mut ChoiceAcc {
-        let choices = &mut self.current.choices;
-        let at = match choices.iter().position(|c| c.choice == choice) {
-            Some(at) => at,
-            None => {
-                choices.push(ChoiceAcc { choice, ..ChoiceAcc::default() });
-                choices.len() - 1
-            }
-        };
-        &mut choices[at]
+        self.current.choices.get_or_insert_with(choice, ChoiceAcc::default)
     }
 
     fn end(&mut self, stream: u64, at: Option<Duration>) {
         let mut acc = std::mem::take(&mut self.current);
-        acc.choices.sort_by_key(|c| c.choice);
-        let choices: Vec<ChoiceMetrics> = acc
-            .choices
+        let sorted: Vec<(u32, ChoiceAcc)> = acc.choices.drain_sorted().collect();
+        let choices: Vec<ChoiceMetrics> = sorted
             .iter()
-            .map(|c| ChoiceMetrics {
-                choice: c.choice,
+            .map(|(choice, c)| ChoiceMetrics {
+                choice: *choice,
                 time_to_first_thinking_ms: c.first_thinking.map(ms),
                 time_to_first_answer_ms: c.first_answer.map(ms),
                 thinking_duration_ms: match (c.first_thinking, c.thinking_end) {
@@ -173,10 +163,11 @@ impl MetricsSink {
                 answer_chunks: c.answer_chunks,
             })
             .collect();
-        let first_thinking = acc.choices.iter().fold(None, |m, c| min_opt(m, c.first_thinking));
-        let first_answer = acc.choices.iter().fold(None, |m, c| min_opt(m, c.first_answer));
-        let thinking_end = acc.choices.iter().filter_map(|c| c.thinking_end).max();
-        let sum = |f: fn(&ChoiceAcc) -> u64| acc.choices.iter().map(f).sum::<u64>();
+        let accs = || sorted.iter().map(|(_, c)| c);
+        let first_thinking = accs().fold(None, |m, c| min_opt(m, c.first_thinking));
+        let first_answer = accs().fold(None, |m, c| min_opt(m, c.first_answer));
+        let thinking_end = accs().filter_map(|c| c.thinking_end).max();
+        let sum = |f: fn(&ChoiceAcc) -> u64| accs().map(f).sum::<u64>();
         let tokens = match acc.usage {
             Some(u) => Tokens {
                 prompt: u.prompt_tokens,

@@ -10,8 +10,8 @@ use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use thinktee_metrics::{MetricsSink, StreamMetrics};
 use thinktee_pipeline::{
-    ChoiceEnd, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record, SegmentKind,
-    Sink, StreamEnd, StreamOutcome, Usage,
+    ChoiceEnd, ChoiceMap, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record,
+    SegmentKind, Sink, StreamEnd, StreamOutcome, Usage,
 };
 
 use crate::otel::Inner;
@@ -77,7 +77,6 @@ impl Default for RequestInfo {
 /// Thinking and answer text of one choice (content capture only).
 #[derive(Debug, Default)]
 struct ChoiceText {
-    choice: u32,
     reasoning: String,
     content: String,
 }
@@ -104,7 +103,7 @@ struct StreamAcc {
     model: Option<String>,
     usage: Option<Usage>,
     choices: Vec<ChoiceEnd>,
-    texts: Vec<ChoiceText>,
+    texts: ChoiceMap<ChoiceText>,
     captured: usize,
     filters: Vec<FilterRecord>,
     /// The first upstream error: its code and message.
@@ -228,6 +227,7 @@ impl OtelSink {
             outcome,
             chunks: self.acc.chunks,
             errors: self.acc.errors,
+            untracked_deltas: 0,
         };
         let at = self.acc.last_at;
         let _ = self.record(&Record { stream: 0, at, event: Event::StreamEnd(&end) });
@@ -251,14 +251,7 @@ impl OtelSink {
             return;
         }
         acc.captured += take;
-        let at = match acc.texts.iter().position(|t| t.choice == choice) {
-            Some(at) => at,
-            None => {
-                acc.texts.push(ChoiceText { choice, ..ChoiceText::default() });
-                acc.texts.len() - 1
-            }
-        };
-        let t = &mut acc.texts[at];
+        let t = acc.texts.get_or_insert_with(choice, ChoiceText::default);
         match kind {
             SegmentKind::Thinking => t.reasoning.push_str(&text[..take]),
             _ => t.content.push_str(&text[..take]),
@@ -535,7 +528,7 @@ impl<'a> Report<'a> {
             .choices
             .iter()
             .filter_map(|c| {
-                let text = self.acc.texts.iter().find(|t| t.choice == c.choice);
+                let text = self.acc.texts.get(c.choice);
                 let mut parts = Vec::new();
                 if let Some(t) = text {
                     if !t.reasoning.is_empty() {

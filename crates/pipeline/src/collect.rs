@@ -7,10 +7,24 @@ use serde::Serialize;
 use thinktee_chunk::{FilterEvent, Usage};
 use thinktee_think::SegmentKind;
 
-use crate::record::{Event, ReasoningSource, Record, StreamError};
+use crate::choices::ChoiceMap;
+use crate::record::{ChoiceEnd, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError};
 use crate::sink::{Flow, Sink};
 
+/// How many errors of each kind a [`Collector`] keeps per stream; the rest
+/// are only counted ([`ChoiceRecord::errors_omitted`]). A stream of
+/// invalid events must not cost memory and output per event forever.
+pub const MAX_ERRORS_PER_KIND: usize = 8;
+
 /// The assembled result of one choice of one stream.
+///
+/// Fields about the stream rather than the choice (`stream`, `id`,
+/// `model`, `usage`, `done`) are on every record of the stream; those that
+/// could be large are stream-level, on the first record of its stream
+/// only (the lowest choice, or the record with no choice), and empty on
+/// the others: `errors`, `errors_omitted`, `untracked_deltas` and the
+/// prompt-level verdicts in `filters`. So a stream's records cost output in
+/// proportion to the stream, not to the stream times its choices.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ChoiceRecord {
     /// 0-based stream index within the input.
@@ -18,9 +32,11 @@ pub struct ChoiceRecord {
     /// The choice index; `None` for a stream that carried no choice (an
     /// error body, an exchange that failed before any response).
     pub choice: Option<u32>,
-    /// The first non-empty `id` of the stream.
+    /// The first non-empty `id` of the stream (at most
+    /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes).
     pub id: Option<String>,
-    /// The first non-empty `model` of the stream.
+    /// The first non-empty `model` of the stream (at most
+    /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes).
     pub model: Option<String>,
     /// All thinking text, concatenated.
     pub reasoning: String,
@@ -35,14 +51,30 @@ pub struct ChoiceRecord {
     /// The last usage of the stream.
     #[serde(default)]
     pub usage: Option<Usage>,
-    /// Prompt-level verdicts of the stream, then this choice's own.
+    /// This choice's verdicts; on the first record of its stream, the
+    /// prompt-level verdicts of the stream first (stream-level).
     #[serde(default)]
     pub filters: Vec<FilterEvent>,
-    /// Stream-level errors.
+    /// The stream's errors, the first [`MAX_ERRORS_PER_KIND`] of each kind
+    /// (stream-level, on the first record of its stream).
     #[serde(default)]
     pub errors: Vec<StreamError>,
+    /// How many more errors of each kind the stream had than `errors`
+    /// holds (stream-level, on the first record of its stream); left out
+    /// when none were.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_omitted: BTreeMap<ErrorKind, u64>,
+    /// How many `choices[]` entries belonged to choices past the choice
+    /// limit and were not read ([`StreamEnd::untracked_deltas`];
+    /// stream-level, on the first record of its stream); left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untracked_deltas: u64,
     /// The stream ended with `[DONE]` (or was a whole completion body).
     pub done: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Default)]
@@ -50,18 +82,28 @@ struct Partial {
     reasoning: String,
     content: String,
     filters: Vec<FilterEvent>,
-    end: Option<crate::ChoiceEnd>,
+    end: Option<ChoiceEnd>,
+}
+
+/// What a stream's first record carries for the whole stream.
+#[derive(Debug, Default)]
+struct StreamLevel {
+    prompt_filters: Vec<FilterEvent>,
+    errors: Vec<StreamError>,
+    errors_omitted: BTreeMap<ErrorKind, u64>,
 }
 
 /// Collects [`ChoiceRecord`]s; take them with [`Collector::drain`] after
 /// each feed (a stream's records appear when it ends).
 ///
-/// It copies all text: use it for tools and tests, not on a proxy's hot path.
+/// It copies all text: use it for tools and tests, not on a proxy's hot
+/// path. Besides the text it keeps at most [`MAX_ERRORS_PER_KIND`] errors
+/// of each kind per stream, and stream-level fields once per stream (see
+/// [`ChoiceRecord`]).
 #[derive(Debug, Default)]
 pub struct Collector {
-    choices: BTreeMap<u32, Partial>,
-    prompt_filters: Vec<FilterEvent>,
-    errors: Vec<StreamError>,
+    choices: ChoiceMap<Partial>,
+    stream: StreamLevel,
     finished: Vec<ChoiceRecord>,
 }
 
@@ -75,6 +117,63 @@ impl Collector {
     pub fn drain(&mut self) -> std::vec::Drain<'_, ChoiceRecord> {
         self.finished.drain(..)
     }
+
+    /// Keeps `error` unless its kind already has [`MAX_ERRORS_PER_KIND`].
+    fn error(&mut self, error: &StreamError) {
+        let level = &mut self.stream;
+        // At most MAX_ERRORS_PER_KIND times the number of kinds: a bounded scan.
+        let same_kind = level.errors.iter().filter(|e| e.kind == error.kind).count();
+        if same_kind < MAX_ERRORS_PER_KIND {
+            level.errors.push(error.clone());
+        } else {
+            *level.errors_omitted.entry(error.kind).or_default() += 1;
+        }
+    }
+
+    /// The stream ended: one record per choice, by index (one with no
+    /// choice when it had none), the stream-level fields on the first.
+    fn end(&mut self, stream: u64, end: &StreamEnd) {
+        let mut level = Some(std::mem::take(&mut self.stream));
+        let mut choices: Vec<(Option<u32>, Partial)> =
+            self.choices.drain_sorted().map(|(i, p)| (Some(i), p)).collect();
+        if choices.is_empty() {
+            // A stream without choices still leaves one record.
+            choices.push((None, Partial::default()));
+        }
+        for (choice, p) in choices {
+            let e = p.end.unwrap_or(ChoiceEnd {
+                choice: choice.unwrap_or(0),
+                reasoning_source: ReasoningSource::None,
+                finish_reason: None,
+                unterminated: false,
+                hold_limit_hit: false,
+            });
+            let (filters, errors, errors_omitted, untracked_deltas) = match level.take() {
+                Some(mut level) => {
+                    level.prompt_filters.extend(p.filters);
+                    (level.prompt_filters, level.errors, level.errors_omitted, end.untracked_deltas)
+                }
+                None => (p.filters, Vec::new(), BTreeMap::new(), 0),
+            };
+            self.finished.push(ChoiceRecord {
+                stream,
+                choice,
+                id: end.id.clone(),
+                model: end.model.clone(),
+                reasoning: p.reasoning,
+                content: p.content,
+                reasoning_source: e.reasoning_source,
+                finish_reason: e.finish_reason,
+                unterminated: e.unterminated,
+                usage: end.usage,
+                filters,
+                errors,
+                errors_omitted,
+                untracked_deltas,
+                done: end.done,
+            });
+        }
+    }
 }
 
 impl Sink for Collector {
@@ -83,57 +182,25 @@ impl Sink for Collector {
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
         match record.event {
             Event::Text { choice, kind, text, .. } => {
-                let p = self.choices.entry(choice).or_default();
+                let p = self.choices.get_or_insert_with(choice, Partial::default);
                 match kind {
                     SegmentKind::Thinking => p.reasoning.push_str(text),
                     SegmentKind::Answer => p.content.push_str(text),
                     SegmentKind::Markup => {}
                 }
             }
-            Event::Filter { choice: None, filter } => self.prompt_filters.push(filter.clone()),
+            Event::Filter { choice: None, filter } => {
+                self.stream.prompt_filters.push(filter.clone());
+            }
             Event::Filter { choice: Some(c), filter } => {
-                self.choices.entry(c).or_default().filters.push(filter.clone())
+                self.choices.get_or_insert_with(c, Partial::default).filters.push(filter.clone());
             }
-            Event::Error(e) => self.errors.push(e.clone()),
+            Event::Error(e) => self.error(e),
             Event::ChoiceEnd(end) => {
-                self.choices.entry(end.choice).or_default().end = Some(end.clone())
+                self.choices.get_or_insert_with(end.choice, Partial::default).end =
+                    Some(end.clone());
             }
-            Event::StreamEnd(end) => {
-                let prompt = std::mem::take(&mut self.prompt_filters);
-                let errors = std::mem::take(&mut self.errors);
-                let mut choices: Vec<_> = std::mem::take(&mut self.choices)
-                    .into_iter()
-                    .map(|(i, p)| (Some(i), p))
-                    .collect();
-                if choices.is_empty() {
-                    // A stream without choices still leaves one record.
-                    choices.push((None, Partial::default()));
-                }
-                for (choice, p) in choices {
-                    let e = p.end.unwrap_or(crate::ChoiceEnd {
-                        choice: choice.unwrap_or(0),
-                        reasoning_source: ReasoningSource::None,
-                        finish_reason: None,
-                        unterminated: false,
-                        hold_limit_hit: false,
-                    });
-                    self.finished.push(ChoiceRecord {
-                        stream: record.stream,
-                        choice,
-                        id: end.id.clone(),
-                        model: end.model.clone(),
-                        reasoning: p.reasoning,
-                        content: p.content,
-                        reasoning_source: e.reasoning_source,
-                        finish_reason: e.finish_reason,
-                        unterminated: e.unterminated,
-                        usage: end.usage,
-                        filters: prompt.iter().cloned().chain(p.filters).collect(),
-                        errors: errors.clone(),
-                        done: end.done,
-                    });
-                }
-            }
+            Event::StreamEnd(end) => self.end(record.stream, end),
             Event::Input { .. }
             | Event::StreamStart
             | Event::Comment(_)

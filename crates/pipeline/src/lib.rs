@@ -13,11 +13,19 @@
 //!   and `&mut` of sinks are sinks. [`FnSink`] wraps a closure.
 //! - [`Collector`]: a sink assembling one [`ChoiceRecord`] per choice of
 //!   each stream (what `thinktee split --format json` prints).
+//! - [`ChoiceMap`]: per-choice values of one stream, found by index in
+//!   constant time (what the pipeline and the sinks keep per choice).
 //!
 //! Each choice with inline reasoning gets its own splitter; a choice that
 //! carries a reasoning field (`reasoning_content`, `reasoning`,
 //! `reasoning_details`) is in field mode and its content is answer. A
 //! malformed event becomes an [`Event::Error`] record; the stream goes on.
+//!
+//! Limits keep every cost in proportion to the input: at most
+//! [`MAX_CHOICES`] distinct choices per stream (further ones are counted,
+//! not read), `id` and `model` cut to [`MAX_META_LEN`] bytes, and in the
+//! [`Collector`]'s records at most [`MAX_ERRORS_PER_KIND`] errors of each
+//! kind per stream, kept once per stream rather than once per choice.
 //!
 //! This crate knows nothing of tokio or OpenTelemetry.
 //!
@@ -42,18 +50,20 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
+mod choices;
 mod collect;
 mod document;
 mod pipeline;
 mod record;
 mod sink;
 
-pub use collect::{ChoiceRecord, Collector};
+pub use choices::ChoiceMap;
+pub use collect::{ChoiceRecord, Collector, MAX_ERRORS_PER_KIND};
 pub use document::{
     Builder as DocumentBuilder, DocumentError, DocumentKind, DocumentReader, Framer,
     MAX_DOCUMENT_LEN, Part, detect,
 };
-pub use pipeline::{Options, Pipeline};
+pub use pipeline::{MAX_CHOICES, MAX_META_LEN, Options, Pipeline};
 pub use record::{
     ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
     StreamError, StreamOutcome,

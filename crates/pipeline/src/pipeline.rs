@@ -6,11 +6,32 @@ use thinktee_chunk::{Chunk, Payload};
 use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config, Segment, SegmentKind, Splitter};
 
+use crate::choices::ChoiceMap;
 use crate::record::{
     ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
     StreamError, StreamOutcome,
 };
 use crate::sink::{Flow, Sink};
+
+/// How many distinct choices a stream may have by default
+/// ([`Options::max_choices`]).
+///
+/// Each choice has its own splitter and state until its stream ends.
+/// Past the limit the stream records one [`ErrorKind::TooManyChoices`]
+/// error, and the `choices[]` entries of further choices are counted
+/// ([`StreamEnd::untracked_deltas`]) but not read: their text, filters and
+/// finish reasons are ignored. OpenAI's largest `n` is 128.
+pub const MAX_CHOICES: usize = 1024;
+
+/// The longest `id` and `model` a stream keeps, in bytes: longer ones are
+/// cut (at a character boundary). Sinks copy them onto every choice of the
+/// stream, so one huge id must not be multiplied by the choices.
+pub const MAX_META_LEN: usize = 256;
+
+/// How many splitters of ended streams are kept for reuse: enough for the
+/// streams of typical requests (one to a few choices); more would only
+/// hold memory after a stream with many choices.
+const MAX_SPARE_SPLITTERS: usize = 8;
 
 /// Limits and policy for a [`Pipeline`].
 #[derive(Debug, Clone, Default)]
@@ -21,6 +42,9 @@ pub struct Options {
     pub max_line_len: Option<usize>,
     /// SSE event limit (default [`thinktee_sse::MAX_EVENT_LEN`]).
     pub max_event_len: Option<usize>,
+    /// How many distinct choices a stream may have (default
+    /// [`MAX_CHOICES`], which says what happens past it).
+    pub max_choices: Option<usize>,
     /// Treat the input as one exchange that must leave a record: if it ends
     /// before any stream started (no bytes, only comments, or a failure
     /// before the first event), one empty stream (no choices) is started
@@ -35,9 +59,12 @@ pub struct Options {
 ///
 /// One pipeline reads one input, which may hold several streams back to
 /// back (a stream ends at `data: [DONE]`). Memory is bounded by the SSE
-/// limits, the splitter's hold bound per choice, the stream's metadata, and
-/// the chunk parser's copy of one earlier payload (at most 4 KiB) and its
-/// buffer for one unescaped text (at most one event).
+/// limits, the splitter's hold bound per choice times the choice limit
+/// ([`MAX_CHOICES`]), the stream's metadata ([`MAX_META_LEN`]), and the
+/// chunk parser's copy of one earlier payload (at most 4 KiB) and its
+/// buffer for one unescaped text (at most one event). The work per chunk
+/// does not grow with the number of choices: a choice's state is found in
+/// constant time ([`ChoiceMap`]).
 #[derive(Debug)]
 pub struct Pipeline {
     sse: Decoder,
@@ -62,7 +89,11 @@ struct StreamState {
     done: bool,
     chunks: u64,
     errors: u64,
-    choices: Vec<ChoiceState>,
+    choices: ChoiceMap<ChoiceState>,
+    /// The most choices tracked per stream.
+    max_choices: usize,
+    /// `choices[]` entries of choices past the limit, this stream.
+    untracked: u64,
     /// An upstream error object was seen in this stream.
     api_error: bool,
     /// How the input ended, once known.
@@ -73,7 +104,6 @@ struct StreamState {
 
 #[derive(Debug)]
 struct ChoiceState {
-    index: u32,
     splitter: Splitter,
     /// The choice carries a reasoning field: content is answer, not split.
     field: bool,
@@ -135,7 +165,9 @@ impl Pipeline {
                 done: false,
                 chunks: 0,
                 errors: 0,
-                choices: Vec::new(),
+                choices: ChoiceMap::new(),
+                max_choices: options.max_choices.unwrap_or(MAX_CHOICES),
+                untracked: 0,
                 api_error: false,
                 input_end: None,
                 spare: Vec::new(),
@@ -298,10 +330,7 @@ impl StreamState {
             }
             Ok(Payload::Error(api)) => self.on_api_error(api, em),
             Err(e) => {
-                let kind = match e.kind_str() {
-                    "invalid_json" => ErrorKind::InvalidJson,
-                    _ => ErrorKind::UnknownShape,
-                };
+                let kind = chunk_error_kind(e);
                 self.error(StreamError { kind, code: None, message: e.to_string() }, em);
             }
         }
@@ -332,10 +361,10 @@ impl StreamState {
         self.chunks += 1;
         let stream = self.index;
         if self.id.is_none() {
-            self.id = chunk.id.as_deref().map(str::to_owned);
+            self.id = chunk.id.as_deref().map(meta);
         }
         if self.model.is_none() {
-            self.model = chunk.model.as_deref().map(str::to_owned);
+            self.model = chunk.model.as_deref().map(meta);
         }
         if self.created.is_none() {
             self.created = chunk.created;
@@ -357,7 +386,7 @@ impl StreamState {
             self.on_api_error(api, em);
         }
         for choice in &chunk.choices {
-            let state = self.choice(choice.index);
+            let Some(state) = self.choice(choice.index, em) else { continue };
             for filter in &choice.filters {
                 em.emit(stream, Event::Filter { choice: Some(choice.index), filter });
             }
@@ -410,40 +439,38 @@ impl StreamState {
         }
     }
 
-    /// The state of choice `index`, created on first sight.
+    /// The state of choice `index`, created on first sight; `None` for a
+    /// choice past the limit, which is only counted (and reported once
+    /// per stream).
     #[inline]
-    fn choice(&mut self, index: u32) -> &mut ChoiceState {
-        let at = match self.choices.iter().position(|c| c.index == index) {
-            Some(at) => at,
-            None => self.add_choice(index),
-        };
-        &mut self.choices[at]
+    fn choice<S: Sink>(&mut self, index: u32, em: &mut Emitter<'_, S>) -> Option<&mut ChoiceState> {
+        if self.choices.len() >= self.max_choices && self.choices.get(index).is_none() {
+            self.untracked_choice(em);
+            return None;
+        }
+        let (spare, config) = (&mut self.spare, &self.splitter);
+        Some(self.choices.get_or_insert_with(index, || ChoiceState::new(spare, config)))
     }
 
-    /// Starts the state of choice `index`; returns where it is.
+    /// A `choices[]` entry of a choice past the limit: counted; the first
+    /// of the stream is an error.
     #[cold]
-    fn add_choice(&mut self, index: u32) -> usize {
-        let splitter =
-            self.spare.pop().unwrap_or_else(|| Splitter::with_config(self.splitter.clone()));
-        self.choices.push(ChoiceState {
-            index,
-            splitter,
-            field: false,
-            finish_reason: None,
-            split_thinking: false,
-            field_reasoning: false,
-            field_ended: false,
-            pending_since: None,
-        });
-        self.choices.len() - 1
+    fn untracked_choice<S: Sink>(&mut self, em: &mut Emitter<'_, S>) {
+        if self.untracked == 0 {
+            let message = format!(
+                "more than {} distinct choices in one stream: further choices are counted, not read",
+                self.max_choices
+            );
+            self.error(StreamError { kind: ErrorKind::TooManyChoices, code: None, message }, em);
+        }
+        self.untracked += 1;
     }
 
     /// Ends the current stream: flushes every choice, reports how each ended.
     fn end<S: Sink>(&mut self, em: &mut Emitter<'_, S>) {
         let stream = self.index;
-        self.choices.sort_by_key(|c| c.index);
         let finished =
-            !self.choices.is_empty() && self.choices.iter().all(|c| c.finish_reason.is_some());
+            !self.choices.is_empty() && self.choices.iter().all(|(_, c)| c.finish_reason.is_some());
         let cut = self.input_end.as_ref().and_then(InputEnd::outcome).filter(|_| !self.done);
         let outcome = match cut {
             _ if self.api_error => StreamOutcome::UpstreamError,
@@ -451,8 +478,7 @@ impl StreamState {
             None if self.done || finished => StreamOutcome::Complete,
             None => StreamOutcome::Incomplete,
         };
-        for mut c in self.choices.drain(..) {
-            let index = c.index;
+        for (index, mut c) in self.choices.drain_sorted() {
             let mut stamp = HeldStamp::new(&c);
             let outcome = c.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
             let reasoning_source = if c.field {
@@ -470,7 +496,9 @@ impl StreamState {
                 hold_limit_hit: outcome.hold_limit_hit,
             };
             em.emit(stream, Event::ChoiceEnd(&end));
-            self.spare.push(c.splitter);
+            if self.spare.len() < MAX_SPARE_SPLITTERS {
+                self.spare.push(c.splitter);
+            }
         }
         let end = StreamEnd {
             id: self.id.take(),
@@ -481,6 +509,7 @@ impl StreamState {
             outcome,
             chunks: self.chunks,
             errors: self.errors,
+            untracked_deltas: self.untracked,
         };
         em.emit(stream, Event::StreamEnd(&end));
         self.index += 1;
@@ -489,7 +518,46 @@ impl StreamState {
         self.api_error = false;
         self.chunks = 0;
         self.errors = 0;
+        self.untracked = 0;
     }
+}
+
+// === impl ChoiceState ===
+
+impl ChoiceState {
+    /// A choice's state on first sight, with a spare splitter if there is
+    /// one.
+    fn new(spare: &mut Vec<Splitter>, config: &Config) -> ChoiceState {
+        ChoiceState {
+            splitter: spare.pop().unwrap_or_else(|| Splitter::with_config(config.clone())),
+            field: false,
+            finish_reason: None,
+            split_thinking: false,
+            field_reasoning: false,
+            field_ended: false,
+            pending_since: None,
+        }
+    }
+}
+
+/// The error kind of a payload the chunk parser refused.
+fn chunk_error_kind(e: &thinktee_chunk::Error) -> ErrorKind {
+    match e {
+        thinktee_chunk::Error::Json(_) => ErrorKind::InvalidJson,
+        thinktee_chunk::Error::ChoiceIndex(_) => ErrorKind::InvalidChoiceIndex,
+        thinktee_chunk::Error::Shape(_) => ErrorKind::UnknownShape,
+        // A kind a later version of the chunk crate adds.
+        _ => ErrorKind::UnknownShape,
+    }
+}
+
+/// A stream's `id` or `model` as kept: at most [`MAX_META_LEN`] bytes.
+fn meta(s: &str) -> String {
+    let mut end = s.len().min(MAX_META_LEN);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
 }
 
 fn text_event(choice: u32, kind: SegmentKind, source: ReasoningSource, text: &str) -> Event<'_> {
@@ -626,6 +694,43 @@ mod tests {
         // An input that had streams gets no extra one.
         let done = [DELTA, b"data: [DONE]\n\n"].concat();
         assert_eq!(streams(record, &done, &refused), [(0, 1, StreamOutcome::Complete)]);
+    }
+
+    /// Probes (see `choices::probes`) made by reading `n` choices, each
+    /// sent in 3 deltas round-robin, through the pipeline and a collector.
+    fn probes(n: u32, index: impl Fn(u32) -> u32) -> u64 {
+        let mut input = String::new();
+        for _round in 0..3 {
+            for i in 0..n {
+                let index = index(i);
+                input.push_str(&format!(
+                    "data: {{\"choices\":[{{\"index\":{index},\"delta\":{{\"content\":\"x\"}}}}]}}\n\n"
+                ));
+            }
+        }
+        let options = Options { max_choices: Some(1 << 20), ..Options::default() };
+        let mut pipeline = Pipeline::new(options);
+        let mut collector = crate::Collector::new();
+        crate::choices::probes::during(|| {
+            let Ok(_) = pipeline.feed(input.as_bytes(), &mut collector);
+            let Ok(_) = pipeline.finish(&mut collector);
+        })
+    }
+
+    #[test]
+    fn hostile_choice_lookup_is_constant_time() {
+        // Dense indexes in order, the same in reverse order of first sight,
+        // and sparse ones: a lookup looks at one entry or one hash map.
+        type Order = (&'static str, fn(u32) -> u32);
+        let orders: [Order; 3] =
+            [("dense", |i| i), ("reversed", |i| 4095 - i), ("sparse", |i| i * 7919 + 3)];
+        for (name, index) in orders {
+            let (small, large) = (probes(1000, index), probes(2000, index));
+            // Each of the 3n deltas: the pipeline's lookup, and the
+            // collector's for its text and its end: a few probes each.
+            assert!(small <= 3 * 1000 * 6, "{name}: {small} probes for 1000 choices");
+            assert!(large * 10 <= small * 22, "{name}: {small} probes at n, {large} at 2n");
+        }
     }
 
     #[test]

@@ -224,9 +224,11 @@ pub struct ChoiceEnd {
 /// How a stream ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamEnd {
-    /// The first non-empty `id`.
+    /// The first non-empty `id`, cut to
+    /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes.
     pub id: Option<String>,
-    /// The first non-empty `model`.
+    /// The first non-empty `model`, cut to
+    /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes.
     pub model: Option<String>,
     /// The first non-zero `created`.
     pub created: Option<i64>,
@@ -240,10 +242,16 @@ pub struct StreamEnd {
     pub chunks: u64,
     /// How many errors were recorded.
     pub errors: u64,
+    /// How many `choices[]` entries (deltas, or the messages of a whole
+    /// body) belonged to choices past the choice limit
+    /// ([`MAX_CHOICES`](crate::MAX_CHOICES)): counted, not read.
+    pub untracked_deltas: u64,
 }
 
 /// The kinds of problem a stream can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -259,6 +267,12 @@ pub enum ErrorKind {
     LineTooLong,
     /// An SSE event passed the event limit and was discarded.
     EventTooLong,
+    /// A stream had more distinct choices than the limit
+    /// ([`MAX_CHOICES`](crate::MAX_CHOICES)); recorded once per stream.
+    TooManyChoices,
+    /// A chunk's choice `index` was not an integer in `0..=u32::MAX`; the
+    /// chunk was not used.
+    InvalidChoiceIndex,
 }
 
 impl ErrorKind {
@@ -271,6 +285,8 @@ impl ErrorKind {
             ErrorKind::Truncated => "truncated",
             ErrorKind::LineTooLong => "line_too_long",
             ErrorKind::EventTooLong => "event_too_long",
+            ErrorKind::TooManyChoices => "too_many_choices",
+            ErrorKind::InvalidChoiceIndex => "invalid_choice_index",
         }
     }
 }

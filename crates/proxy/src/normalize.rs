@@ -10,7 +10,11 @@
 //! that choice's next chunk, or with its `finish_reason` chunk, or, if the
 //! stream ends first, in one extra chunk just before `[DONE]`.
 //!
-//! Choices that already carry a reasoning field are passed through. Events
+//! Choices that already carry a reasoning field are passed through, and so
+//! are choices whose `index` is not an integer in `0..=u32::MAX` (the
+//! recorder refuses such a chunk) and choices past the first
+//! [`MAX_CHOICES`] of a stream (a splitter each would cost memory without
+//! bound). Events
 //! that are not chunks (errors, invalid JSON, `[DONE]`) and comments are
 //! re-emitted as they came. The splitter's start mode should be `explicit`
 //! or `implicit`: `auto` holds undecided text (up to the hold bound) until a
@@ -18,6 +22,7 @@
 
 use std::fmt::Write as _;
 
+use thinktee_pipeline::{ChoiceMap, MAX_CHOICES};
 use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config as SplitterConfig, SegmentKind, Splitter};
 
@@ -61,7 +66,7 @@ pub struct Normalizer {
 struct State {
     field: ReasoningField,
     config: SplitterConfig,
-    choices: Vec<ChoiceSplit>,
+    choices: ChoiceMap<ChoiceSplit>,
     /// The last-event-ID sent to the client.
     last_id: Option<String>,
     /// `id`, `object`, `created`, `model` of the last chunk (raw JSON), for
@@ -71,7 +76,6 @@ struct State {
 
 #[derive(Debug)]
 struct ChoiceSplit {
-    index: u32,
     splitter: Splitter,
     /// The choice carries a reasoning field: pass it through.
     field_mode: bool,
@@ -98,7 +102,7 @@ impl Normalizer {
             state: State {
                 field,
                 config,
-                choices: Vec::new(),
+                choices: ChoiceMap::new(),
                 last_id: None,
                 template: Vec::new(),
             },
@@ -191,10 +195,16 @@ impl State {
 
     /// Rewrites one choice in place; true if it changed.
     fn rewrite_choice(&mut self, choice: &mut RawObject<'_>, position: usize) -> bool {
-        let index = choice
-            .get("index")
-            .and_then(|f| f.text().parse::<u32>().ok())
-            .unwrap_or(u32::try_from(position).unwrap_or(u32::MAX));
+        let index = match choice.get("index") {
+            None => u32::try_from(position).unwrap_or(u32::MAX),
+            Some(index) => match index.text().parse::<u32>() {
+                Ok(index) => index,
+                Err(_) => return false,
+            },
+        };
+        if self.choices.get(index).is_none() && self.choices.len() >= MAX_CHOICES {
+            return false;
+        }
         let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
         let Some(mut delta) = choice.get("delta").and_then(|f| RawObject::parse(f.text())) else {
             // No delta to carry text: a finish still flushes held text.
@@ -249,19 +259,12 @@ impl State {
     }
 
     fn choice(&mut self, index: u32) -> &mut ChoiceSplit {
-        let at = match self.choices.iter().position(|c| c.index == index) {
-            Some(at) => at,
-            None => {
-                self.choices.push(ChoiceSplit {
-                    index,
-                    splitter: Splitter::with_config(self.config.clone()),
-                    field_mode: false,
-                    held: 0,
-                });
-                self.choices.len() - 1
-            }
-        };
-        &mut self.choices[at]
+        let config = &self.config;
+        self.choices.get_or_insert_with(index, || ChoiceSplit {
+            splitter: Splitter::with_config(config.clone()),
+            field_mode: false,
+            held: 0,
+        })
     }
 
     /// Ends a choice's splitter and returns the text it still held.
@@ -275,8 +278,12 @@ impl State {
 
     /// At `[DONE]` or the end: one chunk carrying every choice's held text.
     fn flush_all(&mut self, out: &mut Vec<u8>) {
-        let pending: Vec<u32> =
-            self.choices.iter().filter(|c| c.held > 0 && !c.field_mode).map(|c| c.index).collect();
+        let pending: Vec<u32> = self
+            .choices
+            .iter()
+            .filter(|(_, c)| c.held > 0 && !c.field_mode)
+            .map(|(index, _)| index)
+            .collect();
         let mut choices = Vec::new();
         for index in pending {
             let split = self.finish_choice(index);
@@ -439,6 +446,29 @@ mod tests {
             content.push_str(delta["content"].as_str().unwrap_or(""));
         }
         (reasoning, content)
+    }
+
+    #[test]
+    fn hostile_choices_past_the_limit_or_with_a_bad_index_pass_through() {
+        let event = |index: &str| {
+            format!(
+                "data: {{\"choices\":[{{\"index\":{index},\"delta\":{{\"content\":\"<think>t</think>a\"}}}}]}}\n\n"
+            )
+        };
+        // Choices whose index is not a u32 are passed on as they came.
+        for index in ["\"1\"", "-1", "1.5", "null"] {
+            let input = event(index);
+            assert_eq!(run(input.as_bytes(), 1), input, "{index}");
+        }
+        // The last tracked choice is rewritten, the next one is not.
+        let mut input: String = (0..MAX_CHOICES).map(|i| event(&i.to_string())).collect();
+        let untouched = event(&MAX_CHOICES.to_string());
+        input.push_str(&untouched);
+        let out = run(input.as_bytes(), 1);
+        assert!(out.ends_with(&untouched), "{}", &out[out.len() - 300..]);
+        let last_tracked = event(&(MAX_CHOICES - 1).to_string());
+        assert!(!out.contains(&last_tracked), "the last tracked choice is rewritten");
+        assert!(out.contains("\"reasoning_content\":\"t\""));
     }
 
     #[test]

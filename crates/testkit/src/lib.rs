@@ -1,9 +1,11 @@
 //! Test-only helpers shared by the thinktee crates.
 //!
 //! - [`CountingAlloc`]: a global allocator wrapper around [`std::alloc::System`]
-//!   that counts allocations made by the current thread, so a test can assert
-//!   that a hot path allocates nothing; it also tracks the thread's live
-//!   heap bytes, so [`peak_bytes`] can say how much memory a run held at most.
+//!   that counts allocations made by the current thread, and the bytes they
+//!   asked for, so a test can assert that a hot path allocates nothing
+//!   ([`count_allocations`]) or that work grows in proportion to the input
+//!   ([`count_allocated`]); it also tracks the thread's live heap bytes, so
+//!   [`peak_bytes`] can say how much memory a run held at most.
 //!
 //! This is the one crate in the workspace that allows `unsafe`: implementing
 //! [`GlobalAlloc`] requires it. Every unsafe block only forwards to `System`.
@@ -16,6 +18,7 @@ use std::cell::Cell;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
     /// Bytes allocated minus bytes freed by this thread (frees of memory
     /// another thread allocated make it go down: measure single-threaded work).
     static LIVE: Cell<i64> = const { Cell::new(0) };
@@ -31,10 +34,12 @@ thread_local! {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CountingAlloc;
 
-fn bump() {
+/// Counts one allocation (or reallocation) of `bytes` bytes.
+fn bump(bytes: usize) {
     // `try_with` because the thread-local may already be torn down while a
     // thread exits; those allocations are not part of any measurement.
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + bytes as u64));
 }
 
 fn live(delta: i64) {
@@ -50,14 +55,14 @@ fn live(delta: i64) {
 // thread-local `Cell<u64>`, which never allocates.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         live(layout.size() as i64);
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         live(layout.size() as i64);
         // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
         unsafe { System.alloc_zeroed(layout) }
@@ -70,7 +75,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
+        bump(new_size);
         live(new_size as i64 - layout.size() as i64);
         // SAFETY: forwarded unchanged; `ptr` came from `System` with `layout`.
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -97,4 +102,25 @@ pub fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let value = f();
     let peak = PEAK.with(|peak| peak.replace(outer.max(peak.get())));
     (value, (peak - start).max(0) as u64)
+}
+
+/// What [`count_allocated`] measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allocated {
+    /// Allocations, reallocations included.
+    pub count: u64,
+    /// Bytes asked for: the size of each allocation, and the new size of
+    /// each reallocation.
+    pub bytes: u64,
+}
+
+/// Runs `f` and returns its result with what the current thread allocated
+/// meanwhile: how many allocations and how many bytes. Only meaningful when
+/// [`CountingAlloc`] is the global allocator of the test binary; otherwise
+/// both are 0.
+pub fn count_allocated<T>(f: impl FnOnce() -> T) -> (T, Allocated) {
+    let before = (ALLOCATIONS.with(Cell::get), BYTES.with(Cell::get));
+    let value = f();
+    let after = (ALLOCATIONS.with(Cell::get), BYTES.with(Cell::get));
+    (value, Allocated { count: after.0 - before.0, bytes: after.1 - before.1 })
 }

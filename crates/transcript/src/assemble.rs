@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use thinktee_metrics::MetricsSink;
+use thinktee_metrics::{MetricsSink, StreamMetrics};
 use thinktee_pipeline::{Collector, Event, Flow, Record, Sink, StreamOutcome};
 
 use crate::record::{RequestMeta, TranscriptRecord};
@@ -57,17 +57,41 @@ impl Assembler {
         self.finished.drain(..)
     }
 
+    /// Joins the stream's choice records with its metrics: each record gets
+    /// the stream's metrics with its own choice's entry only. Both lists
+    /// are by choice index, so they are merged in one pass, and what is
+    /// copied per record does not grow with the number of choices.
     fn assemble(&mut self, outcome: StreamOutcome) {
-        let Some(metrics) = self.metrics.drain().next_back() else { return };
+        let Some(mut metrics) = self.metrics.drain().next_back() else { return };
+        let mut per_choice = std::mem::take(&mut metrics.choices).into_iter().peekable();
+        // The request body (content capture) is on the first record only,
+        // like the split's stream-level fields: it is set aside while the
+        // rest of the metadata is copied onto each record.
+        let mut body = self.meta.as_mut().and_then(|meta| meta.body.take());
+        let mut first = true;
         for c in self.collector.drain() {
-            let mut metrics = metrics.clone();
-            metrics.choices.retain(|m| Some(m.choice) == c.choice);
+            let mut request = self.meta.clone();
+            if std::mem::take(&mut first)
+                && let Some(meta) = &mut request
+            {
+                meta.body.clone_from(&body);
+            }
+            let mut own = Vec::new();
+            if let Some(choice) = c.choice {
+                // Entries of choices without a record (none are expected)
+                // are passed over.
+                while per_choice.next_if(|m| m.choice < choice).is_some() {}
+                own.extend(per_choice.next_if(|m| m.choice == choice));
+            }
             self.finished.push(TranscriptRecord {
-                request: self.meta.clone(),
+                request,
                 split: c,
                 outcome,
-                metrics,
+                metrics: StreamMetrics { choices: own, ..metrics.clone() },
             });
+        }
+        if let Some(meta) = &mut self.meta {
+            meta.body = body.take();
         }
     }
 }

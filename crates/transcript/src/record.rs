@@ -28,7 +28,9 @@ pub struct RequestMeta {
     pub status: Option<u16>,
     /// The request body: JSON as sent, or a string when it was not JSON.
     /// Set it only when content capture is on; it is left out of the line
-    /// when `None`.
+    /// when `None`. An [`Assembler`](crate::Assembler) puts it on the first
+    /// record of each stream only, so that a large prompt is not copied
+    /// once per choice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<serde_json::Value>,
 }
@@ -40,6 +42,10 @@ pub struct RequestMeta {
 /// prints: `stream` to `done`, flattened), then `outcome` and `metrics`.
 /// `outcome` and `metrics` are required when reading a line back, which
 /// tells a transcript from other JSON Lines.
+///
+/// As in `ChoiceRecord`, the stream-level fields that could be large
+/// (errors, prompt-level filters, and here the request body) are on the
+/// first record of each stream only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptRecord {
     /// The request, when the recorder knew it.

@@ -3,7 +3,9 @@
 //! differential tests in `tests/differential.rs` and the fuzz oracle
 //! `chunk_json` (which includes this file with `#[path]`).
 //!
-//! Kept verbatim apart from imports: it builds the crate's public types
+//! Kept verbatim apart from imports and one later rule (a choice `index`
+//! that is present but not an integer in `0..=u32::MAX` refuses the
+//! payload, `Error::ChoiceIndex`): it builds the crate's public types
 //! through the serde visitors, so `reference::parse(x) == parse(x)` (and the
 //! same error kind) is the behaviour contract of the fast parser.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::all)]
@@ -721,6 +723,34 @@ impl<'de> Lenient<'de> for PromptEntry {
 pub(crate) struct ChoiceParts<'a> {
     pub(crate) choice: Choice<'a>,
     pub(crate) has_message: bool,
+    /// `index` was present but not a `u32`: what it was instead.
+    pub(crate) bad_index: Option<&'static str>,
+}
+
+/// A choice's `index`: a `u32`, or what the value was instead.
+#[derive(Debug)]
+struct Index(Result<u32, &'static str>);
+
+impl<'de> Lenient<'de> for Index {
+    fn from_scalar(value: Scalar<'de>) -> Option<Self> {
+        Some(Index(match value {
+            Scalar::U64(n) => u32::try_from(n).map_err(|_| "2^32 or more"),
+            Scalar::I64(_) => Err("negative"),
+            Scalar::F64(n) if n.is_sign_negative() => Err("negative"),
+            Scalar::F64(n) if n >= 4_294_967_296.0 => Err("2^32 or more"),
+            Scalar::F64(_) => Err("not an integer"),
+            Scalar::Str(_) => Err("a string"),
+            Scalar::Bool(_) => Err("a boolean"),
+        }))
+    }
+
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
+        skip_map(map).map(|()| Some(Index(Err("an object or array"))))
+    }
+
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Option<Self>, A::Error> {
+        skip_seq(seq).map(|()| Some(Index(Err("an object or array"))))
+    }
 }
 
 impl<'de> Lenient<'de> for ChoiceParts<'de> {
@@ -729,9 +759,16 @@ impl<'de> Lenient<'de> for ChoiceParts<'de> {
         let mut delta: Option<MessageParts<'de>> = None;
         let mut message: Option<MessageParts<'de>> = None;
         let mut offsets: Option<FilterOffsets> = None;
+        let mut bad_index = None;
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::Index => choice.index = value(&mut map)?.unwrap_or(0),
+                Field::Index => {
+                    let index = value::<Index, _>(&mut map)?.map_or(Err("null"), |i| i.0);
+                    (choice.index, bad_index) = match index {
+                        Ok(n) => (n, None),
+                        Err(what) => (0, Some(what)),
+                    };
+                }
                 Field::Delta => delta = value(&mut map)?,
                 Field::Message => message = value(&mut map)?,
                 Field::FinishReason => {
@@ -751,7 +788,7 @@ impl<'de> Lenient<'de> for ChoiceParts<'de> {
         if let Some(parts) = delta.or(message) {
             parts.fill(&mut choice);
         }
-        Ok(Some(ChoiceParts { choice, has_message }))
+        Ok(Some(ChoiceParts { choice, has_message, bad_index }))
     }
 }
 
@@ -1020,11 +1057,22 @@ struct RawPayload<'a> {
     has_choices: bool,
     has_message: bool,
     has_prompt_filters: bool,
+    bad_index: Option<&'static str>,
 }
 
 impl<'a> RawPayload<'a> {
     fn into_payload(self) -> Result<Payload<'a>, Error> {
-        let RawPayload { mut chunk, object, has_choices, has_message, has_prompt_filters } = self;
+        let RawPayload {
+            mut chunk,
+            object,
+            has_choices,
+            has_message,
+            has_prompt_filters,
+            bad_index,
+        } = self;
+        if let Some(what) = bad_index {
+            return Err(Error::ChoiceIndex(what));
+        }
         if !has_choices && let Some(error) = chunk.error.take() {
             return Ok(Payload::Error(error));
         }
@@ -1061,6 +1109,7 @@ impl<'de> Lenient<'de> for RawPayload<'de> {
                         raw.chunk.choices = list.choices;
                         raw.has_choices = true;
                         raw.has_message = list.has_message;
+                        raw.bad_index = list.bad_index;
                     }
                 }
                 Field::Usage => raw.chunk.usage = value(&mut map)?,
@@ -1084,14 +1133,17 @@ impl<'de> Lenient<'de> for RawPayload<'de> {
 struct ChoiceList<'a> {
     choices: Choices<'a>,
     has_message: bool,
+    bad_index: Option<&'static str>,
 }
 
 impl<'de> Lenient<'de> for ChoiceList<'de> {
     fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut list = ChoiceList { choices: Choices::default(), has_message: false };
+        let mut list =
+            ChoiceList { choices: Choices::default(), has_message: false, bad_index: None };
         while let Some(L(parts)) = seq.next_element::<L<ChoiceParts<'de>>>()? {
             if let Some(parts) = parts {
                 list.has_message |= parts.has_message;
+                list.bad_index = list.bad_index.or(parts.bad_index);
                 list.choices.push(parts.choice);
             }
         }

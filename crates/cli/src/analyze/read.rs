@@ -111,9 +111,13 @@ pub(crate) struct StreamStat {
 
 impl StreamStat {
     fn error(&mut self, kind: &'static str) {
+        self.errors_of(kind, 1);
+    }
+
+    fn errors_of(&mut self, kind: &'static str, count: u64) {
         match self.errors.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += 1,
-            None => self.errors.push((kind, 1)),
+            Some((_, n)) => *n += count,
+            None => self.errors.push((kind, count)),
         }
     }
 
@@ -153,6 +157,10 @@ impl StreamStat {
         };
         for e in &r.split.errors {
             s.error(e.kind.as_str());
+        }
+        // Past the first few of a kind, a transcript only counts them.
+        for (kind, n) in &r.split.errors_omitted {
+            s.errors_of(kind.as_str(), *n);
         }
         for f in r.split.filters.iter().filter(|f| f.source == FilterSource::Prompt) {
             s.prompt_filters.add(f);
@@ -506,5 +514,23 @@ impl FileReader<'_> {
             }
             (_, kind) => kind,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transcript_counts_the_errors_it_only_counted() {
+        // What the Collector writes for a stream with 20 invalid events:
+        // the first 8 kept, the 12 others counted by kind.
+        let error = r#"{"kind":"invalid_json","message":"x"}"#;
+        let errors = [error; 8].join(",");
+        let line = format!(
+            r#"{{"stream":0,"choice":0,"id":null,"model":null,"reasoning":"","content":"a","reasoning_source":"none","finish_reason":"stop","unterminated":false,"errors":[{errors}],"errors_omitted":{{"invalid_json":12}},"done":true,"outcome":"complete","metrics":{{"stream":0,"time_to_first_byte_ms":null,"time_to_first_chunk_ms":null,"time_to_first_thinking_ms":null,"time_to_first_answer_ms":null,"thinking_duration_ms":null,"total_duration_ms":null,"chunks":1,"data_bytes":1,"thinking_bytes":0,"answer_bytes":1,"gaps":null,"tokens":{{"prompt":null,"completion":null,"reasoning":null,"answer":null,"cached":null,"estimated":true}},"choices":[]}}}}"#
+        );
+        let record: TranscriptRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(StreamStat::from_transcript(&record).errors, [("invalid_json", 20)]);
     }
 }

@@ -4,6 +4,7 @@ mod analyze;
 mod demo;
 mod events;
 mod hostile;
+mod hostile_choices;
 mod proxy;
 mod replay;
 mod split;
