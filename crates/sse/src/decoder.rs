@@ -545,6 +545,80 @@ mod tests {
     }
 
     #[test]
+    fn over_long_line_is_reported_before_its_line_end() {
+        let mut decoder = Decoder::builder().max_line_len(10).build();
+        let mut frames: Vec<OwnedFrame> = Vec::new();
+        decoder.feed(b"data: 1234", |f| frames.push(f.into()));
+        assert_eq!(frames, []);
+        decoder.feed(b"5", |f| frames.push(f.into()));
+        assert_eq!(frames, [line_too_long(10)]);
+    }
+
+    #[test]
+    fn the_line_end_of_a_discarded_line_is_not_a_blank_line() {
+        // "\n" ends the over-long line; "data: a" is still in the skipped
+        // event, which the blank line after it ends.
+        let mut decoder = Decoder::builder().max_line_len(8).build();
+        let reads: [&[u8]; 4] = [b"data: 123456789", b"\n", b"data: a\n\n", b"data: b\n\n"];
+        assert_eq!(run(&mut decoder, &reads), [line_too_long(8), msg("b")]);
+    }
+
+    #[test]
+    fn a_discarded_line_spans_reads_up_to_a_crlf_cut_by_a_read() {
+        // The LF that opens the sixth read completes the CRLF of the
+        // discarded line: it is no blank line, so "data: x" is still in
+        // the skipped event.
+        let mut decoder = Decoder::builder().max_line_len(8).build();
+        let reads: [&[u8]; 7] = [
+            b"data: 1234",
+            b"56789",
+            b"abcdef",
+            b"ghij",
+            b"kl\r",
+            b"\ndata: x\n",
+            b"\ndata: ok\n\n",
+        ];
+        assert_eq!(run(&mut decoder, &reads), [line_too_long(8), msg("ok")]);
+        assert!(decoder.capacity() <= 16, "{}", decoder.capacity());
+    }
+
+    #[test]
+    fn lines_of_a_skipped_event_are_not_buffered() {
+        // The event breaks its limit on its first line; the next line is
+        // far within the line limit, but only a blank line matters now.
+        let mut decoder = Decoder::builder().max_event_len(10).build();
+        let mut frames = Vec::new();
+        decoder.feed(b"data: 0123456789\ndata: ", |f| frames.push(OwnedFrame::from(f)));
+        for _ in 0..1000 {
+            decoder.feed(&[b'x'; 100], |f| frames.push(f.into()));
+            assert!(decoder.capacity() <= 64, "{}", decoder.capacity());
+        }
+        decoder.feed(b"\n\ndata: ok\n\n", |f| frames.push(f.into()));
+        assert_eq!(frames, [event_too_long(10), msg("ok")]);
+    }
+
+    #[test]
+    fn bom_cut_across_three_reads_is_stripped_once() {
+        // The second byte order mark, cut too, is part of the field name
+        // "\u{FEFF}data", which is ignored.
+        let reads: [&[u8]; 5] =
+            [b"\xEF", b"\xBB", b"\xBF\xEF", b"\xBB\xBFdata: a\n\n", b"data: b\n\n"];
+        assert_eq!(decode(&reads), [msg("b")]);
+    }
+
+    #[test]
+    fn held_bom_bytes_count_against_the_line_limit() {
+        // Two bytes of a byte order mark, then not the third: they start a
+        // line, which is over a limit of 1 already.
+        let mut decoder = Decoder::builder().max_line_len(1).build();
+        assert_eq!(run(&mut decoder, &[b"\xEF\xBB"]), [line_too_long(1)]);
+        assert_eq!(run(&mut decoder, &[b"\xEF\xBB", b"x\n\n"]), [line_too_long(1)]);
+        // One held byte is within it.
+        assert_eq!(run(&mut decoder, &[b"\xEF"]), [truncated("\u{FFFD}")]);
+        assert_eq!(run(&mut decoder, &[b"\xEF", b"\n\n"]), []);
+    }
+
+    #[test]
     fn finish_reports_unfinished_line() {
         assert_eq!(decode_all_ways(b"data: [DONE]"), [truncated("data: [DONE]")]);
         assert_eq!(decode_all_ways(b"data: a\n\ndata: {\"x"), [msg("a"), truncated("data: {\"x")]);
