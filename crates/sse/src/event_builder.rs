@@ -92,14 +92,21 @@ pub(crate) struct EventBuilder {
     /// In `MoreFields`: where the bytes of the pending event that are not
     /// in `raw` yet start in the current read; 0 at the start of a read.
     mark: usize,
+    /// The pending event's raw bytes kept from earlier reads (see the
+    /// module docs); empty outside `MoreFields`.
     raw: Vec<u8>,
+    /// The spec's data buffer.
     data: Data,
+    /// The spec's event type buffer: the value of the last `event` field.
     event_type: Option<Loc>,
+    /// The value of the last valid `retry` field of the pending event.
     event_retry: Option<u64>,
     data_buf: String,
     type_buf: String,
     text_buf: String,
+    /// The spec's last event ID buffer, which outlives events.
     last_id: String,
+    /// The spec's reconnection time, which outlives events.
     retry: Option<u64>,
 }
 
