@@ -17,9 +17,10 @@
 //! `#[inline]`. Measured (callgrind, 1 MiB of the R1 bench stream): without
 //! the marks the decoder runs 14 % more instructions at 1460-byte reads, 25 %
 //! more at event-aligned and 24 % more at 10-byte reads. The event builder's
-//! `first_line` is left unmarked: marked too, it ran 3 % more instructions
-//! and took 17 % more time at 1460-byte reads, 23 % at event-aligned ones
-//! (best of 300 runs).
+//! `first_line` (a comment, or the first line of an event that is not a lone
+//! `data` line) is left unmarked: marked too, it ran no fewer instructions
+//! and was slower in every timing taken, by up to 23 % at event-aligned
+//! reads.
 
 use std::fmt;
 

@@ -186,7 +186,11 @@ impl EventBuilder {
         out: &mut F,
     ) {
         match self.state {
-            EventState::FirstField => self.first_line(line, chunk, out),
+            EventState::FirstField => {
+                if !(line.blank_after && self.lone_data_event(line.bytes, out)) {
+                    self.first_line(line, chunk, out);
+                }
+            }
             EventState::MoreFields => self.add_line(line, chunk, out),
             // Only a blank line ends a skipped event.
             EventState::SkipToBlank => {}
@@ -229,17 +233,13 @@ impl EventBuilder {
         }
     }
 
-    /// In `FirstField`, a line that is not blank: a comment outside any
-    /// event, the whole of a lone `data` event, or the first line of an
-    /// event.
+    /// In `FirstField`, a line that is not blank and not a lone `data`
+    /// event: a comment outside any event, or the first line of an event.
     fn first_line<F: FnMut(Frame<'_>)>(&mut self, line: Line<'_>, chunk: &[u8], out: &mut F) {
         debug_assert!(self.raw.is_empty() && self.mark == 0 && self.event_len == 0);
         debug_assert!(self.data == Data::None && self.event_type.is_none());
         if line.bytes[0] == b':' {
             out(Frame::Comment(text(&line.bytes[1..], &mut self.text_buf)));
-            return;
-        }
-        if line.blank_after && self.lone_data_event(line.bytes, out) {
             return;
         }
         // The event starts with this line: its bytes in the read start here
@@ -252,8 +252,7 @@ impl EventBuilder {
     }
 
     /// The one fast path, for the event of nearly every chat completion
-    /// chunk: `line`, the first line of its event, is followed at once by a
-    /// blank line. If it is a `data` line within the event limit, emits the
+    /// chunk: in `FirstField`, `line` is followed at once by a blank line. If it is a `data` line within the event limit, emits the
     /// event and returns true, leaving the builder in `FirstField`: with no
     /// line before it there is no event type (so `"message"`) and no
     /// `retry`, and the blank line then finds nothing to dispatch. Else
