@@ -16,7 +16,7 @@
 //! Speed: the functions a line goes through in both modules are marked
 //! `#[inline]`. Measured (callgrind, 1 MiB of the R1 bench stream): without
 //! the marks the decoder runs 14 % more instructions at 1460-byte reads, 25 %
-//! more at event-aligned and 24 % more at 10-byte reads. The event builder's
+//! more at event-aligned and 21 % more at 10-byte reads. The event builder's
 //! `first_line` (a comment, or the first line of an event that is not a lone
 //! `data` line) is left unmarked: marked too, it ran no fewer instructions
 //! and was slower in every timing taken, by up to 23 % at event-aligned

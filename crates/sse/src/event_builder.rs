@@ -259,7 +259,7 @@ impl EventBuilder {
     /// returns false, and the general path takes the line.
     ///
     /// Measured (callgrind, 1 MiB of the R1 bench stream): without it the
-    /// decoder runs 60 % more instructions at 1460-byte reads and 57 % more
+    /// decoder runs 61 % more instructions at 1460-byte reads and 58 % more
     /// at event-aligned ones.
     #[inline]
     fn lone_data_event<F: FnMut(Frame<'_>)>(&mut self, line: &[u8], out: &mut F) -> bool {

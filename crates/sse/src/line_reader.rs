@@ -275,8 +275,8 @@ impl LineReader {
     /// line that follows in the same read, and says whether there was one.
     ///
     /// Measured (R1 bench stream): handing the blank line over with the line
-    /// that ends an event, rather than on its own, saves 6 % of the
-    /// instructions (callgrind) and 7 to 10 % of the time (best of 300 runs)
+    /// that ends an event, rather than on its own, saves 7 % of the
+    /// instructions (callgrind) and 3 to 4 % of the time (best of 300 runs)
     /// at 1460-byte and at event-aligned reads.
     #[inline]
     fn blank_line_after(&mut self, chunk: &[u8], pos: &mut usize) -> bool {
