@@ -163,6 +163,8 @@ impl LineReader {
     /// until it returns [`Next::EndOfRead`].
     #[inline]
     pub(crate) fn next<'a>(&'a mut self, chunk: &'a [u8], pos: &mut usize) -> Next<'a> {
+        // `Start` and `Rest` always have an answer; the other states read
+        // what belongs to them and go on, unless the read ends first.
         loop {
             let stop = match self.state {
                 LineState::Start => return self.start(chunk, pos),
