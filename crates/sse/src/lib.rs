@@ -40,6 +40,17 @@
 //! assert_eq!(frames.len(), 1); // nothing was left unfinished
 //! ```
 //!
+//! # Conventions
+//!
+//! Slicing: a range that an invariant guarantees is sliced with plain
+//! indexing (`&chunk[start..end]`), so that a broken invariant panics at once
+//! (in tests, under fuzzing) instead of turning into an empty slice and wrong
+//! output; the invariant is stated with `debug_assert!` where it is relied
+//! on. `.get(..)` is used only where being out of range is a legitimate case
+//! that the code handles, with a comment that says which: the byte after a
+//! CR may be in the next read, a colon may end its line, a read may end
+//! inside the byte order mark.
+//!
 //! [spec]: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -47,8 +58,9 @@
 
 mod decoder;
 mod error;
+mod event_builder;
 mod frame;
-mod line_end;
+mod line_reader;
 #[cfg(test)]
 mod tests;
 
