@@ -205,11 +205,23 @@ async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
 /// A sink that fails at its `n`th record.
 struct FailAt(usize);
 
+/// What [`FailAt`] fails with.
+#[derive(Debug, PartialEq, Eq)]
+struct Exploded;
+
+impl std::fmt::Display for Exploded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sink exploded")
+    }
+}
+
+impl std::error::Error for Exploded {}
+
 impl Sink for FailAt {
-    type Error = String;
-    fn record(&mut self, _: &Record<'_>) -> Result<Flow, String> {
+    type Error = Exploded;
+    fn record(&mut self, _: &Record<'_>) -> Result<Flow, Exploded> {
         self.0 = self.0.saturating_sub(1);
-        if self.0 == 0 { Err("sink exploded".into()) } else { Ok(Flow::Continue) }
+        if self.0 == 0 { Err(Exploded) } else { Ok(Flow::Continue) }
     }
 }
 

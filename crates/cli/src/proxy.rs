@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
-use thinktee_pipeline::{Options, SplitterConfig, StartMode};
+use thinktee_pipeline::{FanOut, Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
     DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningField,
@@ -396,6 +396,6 @@ impl Recorder for CliRecorder {
         if sinks.is_empty() && self.capture_raw.is_none() {
             return None;
         }
-        Some(Recording::new(tee, sinks))
+        Some(Recording::new(tee, FanOut::from(sinks)))
     }
 }

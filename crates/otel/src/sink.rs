@@ -11,7 +11,7 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use thinktee_metrics::{MetricsSink, StreamMetrics};
 use thinktee_pipeline::{
     ChoiceEnd, ChoiceMap, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record,
-    SegmentKind, Sink, StreamEnd, StreamOutcome, Usage,
+    SegmentKind, Sink, Stamped, StreamEnd, StreamOutcome, Usage,
 };
 
 use crate::otel::Inner;
@@ -143,21 +143,6 @@ pub struct OtelSink {
     http_status: Option<u16>,
 }
 
-/// Overrides the `at` of every record it forwards.
-struct Stamped<'a> {
-    sink: &'a mut OtelSink,
-    at: Option<Duration>,
-}
-
-impl Sink for Stamped<'_> {
-    type Error = Infallible;
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        let mut r = *record;
-        r.at = self.at.or(r.at);
-        self.sink.record(&r)
-    }
-}
-
 // === impl OtelSink ===
 
 impl OtelSink {
@@ -208,7 +193,7 @@ impl OtelSink {
         self.http_status = Some(status);
         let body = String::from_utf8_lossy(body);
         let mut pipeline = Pipeline::default();
-        let _ = pipeline.body(&body, &mut Stamped { sink: self, at });
+        let _ = pipeline.body(&body, &mut Stamped::new(&mut *self, at));
         if self.acc.started {
             // `body` always ends the stream it starts; this is a safeguard.
             self.end_open_stream(StreamOutcome::UpstreamError);

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use crate::pipeline::Pipeline;
 use crate::record::{Event, InputEnd, Record};
-use crate::sink::{Flow, Sink};
+use crate::sink::{Flow, Sink, Stamped};
 
 /// Longest JSON document held whole, and longest JSON line: 64 MiB.
 ///
@@ -715,16 +715,19 @@ impl<'a, S: Sink> Route<'a, S> {
         if !matches!(self.status, Ok(Flow::Continue)) {
             return;
         }
-        let (sink, open) = (&mut *self.sink, &mut *self.open);
+        let open = &mut *self.open;
         self.status = match (part, self.at) {
             (Part::Sse(bytes), Some(at)) => {
-                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open, stamp: None })
+                let sink = Stamped::new(&mut *self.sink, None);
+                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open })
             }
             (Part::Sse(bytes), None) => {
-                self.pipeline.feed(bytes, &mut Watch { sink, open, stamp: None })
+                let sink = Stamped::new(&mut *self.sink, None);
+                self.pipeline.feed(bytes, &mut Watch { sink, open })
             }
             (Part::Body { text, .. }, stamp) => {
-                self.pipeline.body(text, &mut Watch { sink, open, stamp })
+                let sink = Stamped::new(&mut *self.sink, stamp);
+                self.pipeline.body(text, &mut Watch { sink, open })
             }
             (Part::Error(_), _) => return,
         };
@@ -734,9 +737,8 @@ impl<'a, S: Sink> Route<'a, S> {
 /// Notes whether a stream is open, and stamps the records of a body with
 /// the time of the read that ended it.
 struct Watch<'a, S> {
-    sink: &'a mut S,
+    sink: Stamped<&'a mut S>,
     open: &'a mut bool,
-    stamp: Option<Duration>,
 }
 
 impl<S: Sink> Sink for Watch<'_, S> {
@@ -748,10 +750,7 @@ impl<S: Sink> Sink for Watch<'_, S> {
             Event::StreamEnd(_) => *self.open = false,
             _ => {}
         }
-        match self.stamp {
-            Some(at) => self.sink.record(&Record { at: Some(at), ..*record }),
-            None => self.sink.record(record),
-        }
+        self.sink.record(record)
     }
 
     fn finish(&mut self) -> Result<(), S::Error> {

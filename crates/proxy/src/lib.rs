@@ -67,7 +67,7 @@ mod request;
 mod serve;
 mod upstream;
 
-pub use body::{DynSink, IdleTimeout, RecordBody, Recording, dyn_sink};
+pub use body::{IdleTimeout, RecordBody, Recording};
 pub use conn::Connections;
 pub use error::Error;
 pub use layer::{RecordFuture, RecordLayer, RecordService};
@@ -84,4 +84,5 @@ pub use serve::{
     IDLE_CLOSE_GRACE, MAX_DEFAULT_CONNECTIONS, MIN_DEFAULT_CONNECTIONS, RESERVED_FDS, Server,
     default_max_connections,
 };
+pub use thinktee_pipeline::{DynSink, SinkError, dyn_sink};
 pub use upstream::Upstream;

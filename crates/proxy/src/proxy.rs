@@ -14,12 +14,12 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use thinktee_pipeline::{DocumentKind, InputEnd};
+use thinktee_pipeline::{DocumentKind, DynSink, InputEnd};
 use thinktee_tee::{ShutdownFlag, TeeHandle};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
-use crate::body::{DynSink, IdleBody, NormalizeBody, RecordBody, Recording};
+use crate::body::{IdleBody, NormalizeBody, RecordBody, Recording};
 use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
 use crate::normalize::{Normalizer, ReasoningField, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
