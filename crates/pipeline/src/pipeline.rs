@@ -227,6 +227,12 @@ impl Pipeline {
         self.stream.index
     }
 
+    /// Whether an input that held no stream still ends one, so that it
+    /// leaves a record ([`Options::record_empty`]).
+    pub fn records_empty_input(&self) -> bool {
+        self.record_empty
+    }
+
     /// Whether the sink said [`Flow::Stop`]: it gets no more records from
     /// this pipeline (every later call returns `Stop` at once, and
     /// [`finish`](Pipeline::finish) only calls its `finish`).
