@@ -618,16 +618,22 @@ impl Proxy {
             match handle.join().await {
                 Ok(report) => {
                     if let Some(e) = &report.sink_error {
-                        tracing::warn!(id, error = %e, "recording failed");
+                        tracing::warn!(id, error = e as &dyn std::error::Error, "recording failed");
                     }
                     if let Some(e) = &report.capture_error {
-                        tracing::warn!(id, error = %e, "raw capture failed");
+                        tracing::warn!(
+                            id,
+                            error = e as &dyn std::error::Error,
+                            "raw capture failed"
+                        );
                     }
                     if report.overflowed {
                         tracing::warn!(id, "recording fell behind; stream partly recorded");
                     }
                 }
-                Err(e) => tracing::warn!(id, error = %e, "recording failed"),
+                Err(e) => {
+                    tracing::warn!(id, error = &e as &dyn std::error::Error, "recording failed")
+                }
             }
             if shared.pending.count.fetch_sub(1, Ordering::AcqRel) == 1 {
                 shared.pending.idle.notify_waiters();
