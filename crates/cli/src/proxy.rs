@@ -12,7 +12,7 @@ use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
 use thinktee_pipeline::{FanOut, Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningField,
+    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget,
     Recorder, Recording, dyn_sink,
 };
 use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
@@ -130,11 +130,11 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
 }
 
 impl Args {
-    fn field(&self) -> Option<ReasoningField> {
+    fn field(&self) -> Option<ReasoningTarget> {
         match self.normalize {
             Normalize::None => None,
-            Normalize::ReasoningContent => Some(ReasoningField::ReasoningContent),
-            Normalize::Reasoning => Some(ReasoningField::Reasoning),
+            Normalize::ReasoningContent => Some(ReasoningTarget::ReasoningContent),
+            Normalize::Reasoning => Some(ReasoningTarget::Reasoning),
         }
     }
 

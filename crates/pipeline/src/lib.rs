@@ -74,5 +74,5 @@ pub use record::{
 };
 pub use sink::{DynSink, FanOut, Flow, FnSink, Sink, SinkError, Stamped, dyn_sink};
 
-pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, Usage};
+pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, ReasoningField, Usage};
 pub use thinktee_think::{Config as SplitterConfig, SegmentKind, StartMode};

@@ -14,7 +14,7 @@
 //!   [`thinktee_pipeline::Sink`], parsed off the forward path.
 //! - [`RecordLayer`]: the same as a tower layer, to record streams in a
 //!   proxy of your own (`examples/axum.rs`).
-//! - [`Normalizer`] / [`ReasoningField`]: rewrites inline `<think>` text
+//! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
 //! - [`Server`]: a bound listener; `run(shutdown)` serves until shutdown,
@@ -33,11 +33,11 @@
 //! comes out while an event is partial, then the chunk carries its thinking
 //! in `reasoning_content`.
 //! ```
-//! use thinktee_proxy::{Normalizer, ReasoningField};
+//! use thinktee_proxy::{Normalizer, ReasoningTarget};
 //! use thinktee_think::{Builder, StartMode};
 //!
 //! let config = Builder::new().start(StartMode::Explicit).config().unwrap();
-//! let mut normalizer = Normalizer::new(ReasoningField::ReasoningContent, config);
+//! let mut normalizer = Normalizer::new(ReasoningTarget::ReasoningContent, config);
 //! let mut out = Vec::new();
 //! normalizer.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>hm</th", &mut out);
 //! assert!(out.is_empty()); // Partial: the event has not ended
@@ -71,7 +71,7 @@ pub use body::{IdleTimeout, RecordBody, Recording};
 pub use conn::Connections;
 pub use error::Error;
 pub use layer::{RecordFuture, RecordLayer, RecordService};
-pub use normalize::{Normalizer, ReasoningField, normalize_body};
+pub use normalize::{Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
     DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy,

@@ -21,7 +21,7 @@ use thinktee_think::{Config as SplitterConfig, StartMode};
 use crate::Error;
 use crate::body::{IdleBody, NormalizeBody, RecordBody, Recording};
 use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
-use crate::normalize::{Normalizer, ReasoningField, normalize_body};
+use crate::normalize::{Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
@@ -51,7 +51,7 @@ pub struct Config {
     pub upstream: Upstream,
     /// Rewrite inline thinking into this delta field (`None`: forward the
     /// upstream's bytes untouched).
-    pub normalize: Option<ReasoningField>,
+    pub normalize: Option<ReasoningTarget>,
     /// The splitter policy used to normalize. Its start mode must not be
     /// `auto` when normalizing ([`Proxy::new`] refuses it).
     pub splitter: SplitterConfig,
@@ -567,7 +567,7 @@ impl Proxy {
     async fn normalize_whole(
         &self,
         body: ProxyBody,
-        field: ReasoningField,
+        field: ReasoningTarget,
         headers: &mut HeaderMap,
     ) -> ProxyBody {
         let config = &self.shared.config;

@@ -715,7 +715,7 @@ async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_rec
     }))
     .await;
     let h = proxy_to(up.addr, |c| {
-        c.normalize = Some(thinktee_proxy::ReasoningField::ReasoningContent);
+        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
         c.splitter = thinktee_think::Builder::new()
             .start(thinktee_think::StartMode::Explicit)
             .config()
