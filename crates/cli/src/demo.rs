@@ -72,7 +72,7 @@ const TRANSCRIPT_STEM: &str = "transcripts";
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Directory for the transcripts: new or empty (default: a new
-    /// thinktee-demo/run-<n> for each run).
+    /// thinktee-demo/run-N for each run).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Write into a non-empty --out directory, under names no file there
