@@ -295,6 +295,11 @@ impl Shared {
         if let Some(worker) = &*capture {
             return Ok(Arc::clone(&worker.queue));
         }
+        // Looked at under the lock `close` takes after setting it: a worker
+        // started here is either refused or closed by it.
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::PoolShutDown);
+        }
         let worker =
             Worker::spawn(CAPTURE_THREAD_NAME, self.tick, &self.live).map_err(Error::Spawn)?;
         let queue = Arc::clone(&worker.queue);
@@ -472,16 +477,12 @@ impl Queue {
         inbox.closing
     }
 
-    /// Sleeps until a sender (or a shutdown) wakes it.
+    /// Sleeps until a sender (or a shutdown, which unparks) wakes it.
     fn sleep(&self) {
         // Say so before the last look, so that a message queued after that
         // look sees `asleep` and wakes us.
         self.asleep.store(true, Ordering::SeqCst);
-        let idle = {
-            let inbox = lock(&self.inbox);
-            inbox.items.is_empty() && !inbox.closing
-        };
-        if idle {
+        if lock(&self.inbox).items.is_empty() {
             std::thread::park();
         }
         self.asleep.store(false, Ordering::SeqCst);
