@@ -1,6 +1,7 @@
 //! The async tee end to end: every e2e fixture paced through it into a
 //! transcript file; forwarding is untouched whatever the sink does; how the
-//! input ended reaches the transcript.
+//! input ended reaches the transcript. Each test parses on a pool of its
+//! own.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -12,8 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
-use thinktee_pipeline::{Flow, InputEnd, Record, Sink, StreamOutcome};
-use thinktee_tee::{Builder, TeeReport};
+use thinktee_pipeline::{ErrorKind, Flow, InputEnd, Record, Sink, StreamOutcome};
+use thinktee_tee::{Builder, ParsePool};
 use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::time::Instant;
 
@@ -21,8 +22,13 @@ use crate::support::{fixtures_dir, sse_fixtures};
 
 /// Gap between two pieces of a paced stream.
 const GAP: Duration = Duration::from_millis(2);
-/// How late a forwarded piece may be, whatever the sink does.
-const MAX_FORWARD_DELAY: Duration = Duration::from_millis(50);
+/// The longest any wait on an event may take before the test fails (a
+/// guard against hanging, not a budget).
+const GUARD: Duration = Duration::from_secs(20);
+
+fn pool() -> ParsePool {
+    ParsePool::builder().threads(2).build().unwrap()
+}
 
 type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
 
@@ -42,28 +48,29 @@ fn pieces(bytes: &[u8]) -> Vec<Bytes> {
     cuts.windows(2).map(|w| Bytes::copy_from_slice(&bytes[w[0]..w[1]])).collect()
 }
 
-/// Yields `pieces` `GAP` apart (then `tail`, if any), noting when each was
-/// sent.
-fn paced(pieces: Vec<Bytes>, tail: Option<io::Error>, sent: Arc<Mutex<Vec<Instant>>>) -> Upstream {
+/// Yields `pieces` `GAP` apart (then `tail`, if any), keeping each piece
+/// it sent.
+fn paced(pieces: Vec<Bytes>, tail: Option<io::Error>, sent: Arc<Mutex<Vec<Bytes>>>) -> Upstream {
     let items = pieces.into_iter().map(Ok).chain(tail.map(Err));
     Box::pin(futures_util::stream::unfold(items, move |mut items| {
         let sent = Arc::clone(&sent);
         async move {
             tokio::time::sleep(GAP).await;
             let item = items.next()?;
-            sent.lock().unwrap().push(Instant::now());
+            if let Ok(piece) = &item {
+                sent.lock().unwrap().push(piece.clone());
+            }
             Some((item, items))
         }
     }))
 }
 
-/// Forwards everything: the bytes and how late each piece came out.
+/// Forwards everything: each piece as it came out, and the error.
 async fn forward(mut stream: impl Stream<Item = Result<Bytes, io::Error>> + Unpin) -> Forwarded {
     let mut out = Forwarded::default();
     while let Some(item) = stream.next().await {
-        out.received.push(Instant::now());
         match item {
-            Ok(bytes) => out.bytes.extend_from_slice(&bytes),
+            Ok(bytes) => out.pieces.push(bytes),
             Err(e) => out.error = Some(e.to_string()),
         }
     }
@@ -72,16 +79,19 @@ async fn forward(mut stream: impl Stream<Item = Result<Bytes, io::Error>> + Unpi
 
 #[derive(Default)]
 struct Forwarded {
-    bytes: Vec<u8>,
-    received: Vec<Instant>,
+    pieces: Vec<Bytes>,
     error: Option<String>,
 }
 
 impl Forwarded {
-    fn max_delay(&self, sent: &Mutex<Vec<Instant>>) -> Duration {
-        let sent = sent.lock().unwrap();
-        assert_eq!(sent.len(), self.received.len());
-        sent.iter().zip(&self.received).map(|(s, r)| *r - *s).max().unwrap_or_default()
+    fn bytes(&self) -> Vec<u8> {
+        self.pieces.concat()
+    }
+
+    /// Every piece sent came out, as it was sent: none cut, joined or
+    /// held back to the end.
+    fn assert_piece_for_piece(&self, sent: &Mutex<Vec<Bytes>>, what: &str) {
+        assert_eq!(self.pieces, *sent.lock().unwrap(), "{what}: forwarded piece for piece");
     }
 }
 
@@ -145,17 +155,19 @@ fn assert_ordered(stem: &str, r: &TranscriptRecord) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
     let dir = temp_dir("fixtures");
+    let pool = pool();
     let mut tasks = Vec::new();
     for (stem, bytes) in sse_fixtures("e2e") {
         let dir = dir.clone();
+        let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
             let path = dir.join(format!("{stem}.jsonl"));
             let meta = RequestMeta { request_id: Some(stem.clone()), ..RequestMeta::default() };
             let sink =
                 TranscriptSink::with_meta(JsonlWriter::create(&path, u64::MAX).unwrap(), meta);
-            let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
+            let sent: Arc<Mutex<Vec<Bytes>>> = Arc::default();
             let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
-            let (stream, handle) = Builder::new().start(Instant::now()).stream(upstream, sink);
+            let (stream, handle) = Builder::new(&pool).start(Instant::now()).stream(upstream, sink);
             let forwarded = forward(stream).await;
             let report = handle.join().await.unwrap();
             (stem, bytes, forwarded, sent, report, path)
@@ -164,18 +176,14 @@ async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
     let mut lines = 0;
     for task in tasks {
         let (stem, bytes, forwarded, sent, report, path) = task.await.unwrap();
-        assert_eq!(forwarded.bytes, bytes, "{stem}: forwarded bytes");
-        assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY, "{stem}");
-        assert_eq!(
-            report,
-            TeeReport {
-                bytes_seen: bytes.len() as u64,
-                bytes_parsed: bytes.len() as u64,
-                end: Some(InputEnd::Complete),
-                ..TeeReport::default()
-            },
-            "{stem}"
-        );
+        assert_eq!(forwarded.bytes(), bytes, "{stem}: forwarded bytes");
+        forwarded.assert_piece_for_piece(&sent, &stem);
+        let n = bytes.len() as u64;
+        assert_eq!((report.bytes_seen, report.bytes_parsed), (n, n), "{stem}");
+        assert_eq!(report.end, Some(InputEnd::Complete), "{stem}");
+        assert!(report.sink_error.is_none() && report.capture_error.is_none(), "{stem}");
+        assert!(!report.overflowed && !report.sink_stopped && !report.capture_cut, "{stem}");
+        assert_eq!((report.bytes_captured, report.capture_path), (0, None), "{stem}");
         let got = read_transcript(&path);
         let expected_text =
             std::fs::read_to_string(fixtures_dir().join(format!("e2e/{stem}.expected.jsonl")))
@@ -205,25 +213,49 @@ async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
 /// A sink that fails at its `n`th record.
 struct FailAt(usize);
 
-impl Sink for FailAt {
-    type Error = String;
-    fn record(&mut self, _: &Record<'_>) -> Result<Flow, String> {
-        self.0 = self.0.saturating_sub(1);
-        if self.0 == 0 { Err("sink exploded".into()) } else { Ok(Flow::Continue) }
+/// What [`FailAt`] fails with.
+#[derive(Debug, PartialEq, Eq)]
+struct Exploded;
+
+impl std::fmt::Display for Exploded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sink exploded")
     }
 }
 
-/// Sleeps (blocking its thread) at its first record, then passes records on.
-struct Stall<K> {
-    stall: Option<Duration>,
+impl std::error::Error for Exploded {}
+
+impl Sink for FailAt {
+    type Error = Exploded;
+    fn record(&mut self, _: &Record<'_>) -> Result<Flow, Exploded> {
+        self.0 = self.0.saturating_sub(1);
+        if self.0 == 0 { Err(Exploded) } else { Ok(Flow::Continue) }
+    }
+}
+
+/// Holds its parse thread at its first record until the gate's sender is
+/// dropped (counting the records it got until then), then passes records
+/// on.
+struct Held<K> {
+    gate: Option<std::sync::mpsc::Receiver<()>>,
+    /// Records it had when the gate opened.
+    before_open: usize,
     inner: K,
 }
 
-impl<K: Sink> Sink for Stall<K> {
+impl<K> Held<K> {
+    fn new(inner: K) -> (Held<K>, std::sync::mpsc::Sender<()>) {
+        let (open, gate) = std::sync::mpsc::channel();
+        (Held { gate: Some(gate), before_open: 0, inner }, open)
+    }
+}
+
+impl<K: Sink> Sink for Held<K> {
     type Error = K::Error;
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, K::Error> {
-        if let Some(d) = self.stall.take() {
-            std::thread::sleep(d);
+        if let Some(gate) = self.gate.take() {
+            self.before_open += 1;
+            let _ = gate.recv();
         }
         self.inner.record(record)
     }
@@ -238,50 +270,55 @@ fn fixture(stem: &str) -> Vec<u8> {
 
 // A current-thread runtime: a sink blocking the runtime would stall forwarding.
 #[tokio::test]
-async fn a_failing_or_stalled_sink_changes_nothing_forwarded() {
+async fn a_failing_or_held_sink_changes_nothing_forwarded() {
+    let pool = pool();
     let bytes = fixture("azure_inline_think");
     // Fails at once.
     let sent = Arc::default();
     let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
-    let (stream, handle) = Builder::new().stream(upstream, FailAt(3));
+    let (stream, handle) = Builder::new(&pool).stream(upstream, FailAt(3));
     let forwarded = forward(stream).await;
-    assert_eq!(forwarded.bytes, bytes);
-    assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY);
+    assert_eq!(forwarded.bytes(), bytes);
+    forwarded.assert_piece_for_piece(&sent, "failing sink");
     let report = handle.join().await.unwrap();
-    assert_eq!(report.sink_error.as_deref(), Some("sink exploded"));
+    assert_eq!(report.sink_error, Some(Exploded));
     assert_eq!(report.bytes_seen, bytes.len() as u64);
     assert_eq!(report.end, Some(InputEnd::Complete));
 
-    // Stalls longer than the whole stream takes to forward.
-    let stall = GAP * 2 * pieces(&bytes).len() as u32 + Duration::from_millis(200);
+    // Held at its first record until the whole stream was forwarded: if
+    // forwarding waited for the sink, it would never end.
     let sent = Arc::default();
     let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
-    let started = Instant::now();
-    let sink = Stall { stall: Some(stall), inner: TranscriptSink::new(Vec::new()) };
-    let (stream, handle) = Builder::new().stream(upstream, sink);
-    let forwarded = forward(stream).await;
-    assert!(started.elapsed() < stall, "forwarding waited for the sink");
-    assert_eq!(forwarded.bytes, bytes);
-    assert!(forwarded.max_delay(&sent) < MAX_FORWARD_DELAY);
+    let (sink, open) = Held::new(TranscriptSink::new(Vec::new()));
+    let before = Instant::now();
+    let (stream, handle) = Builder::new(&pool).stream(upstream, sink);
+    let forwarded = tokio::time::timeout(GUARD, forward(stream)).await.expect("forwarding ended");
+    let forwarded_by = Instant::now() - before;
+    assert_eq!(forwarded.bytes(), bytes);
+    forwarded.assert_piece_for_piece(&sent, "held sink");
+    drop(open);
     let (report, sink) = handle.join_sink().await.unwrap();
-    assert!(started.elapsed() >= stall);
-    assert_eq!((report.sink_error, report.overflowed), (None, false));
+    assert_eq!(sink.before_open, 1, "the sink had one record while everything was forwarded");
+    assert!(report.sink_error.is_none() && !report.overflowed);
     let records = sink.inner.into_output();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].outcome, StreamOutcome::Complete);
-    // Arrival times, not parse times: the stall does not show in the timings.
-    assert!(records[0].metrics.total_duration_ms.unwrap() < stall.as_secs_f64() * 1000.0);
+    // Arrival times, not parse times: every record was parsed after the
+    // gate opened, yet the stream ended (in its records) before it.
+    let total = Duration::from_secs_f64(records[0].metrics.total_duration_ms.unwrap() / 1000.0);
+    assert!(total <= forwarded_by, "{total:?} > {forwarded_by:?}");
 }
 
 #[tokio::test]
 async fn a_client_that_goes_away_is_recorded_as_cancelled() {
+    let pool = pool();
     let bytes = fixture("deepseek_reasoning_content");
     let all = pieces(&bytes);
     let dir = temp_dir("cancel");
     let path = dir.join("t.jsonl");
     let sink = TranscriptSink::new(JsonlWriter::create(&path, u64::MAX).unwrap());
     let (mut stream, handle) =
-        Builder::new().stream(paced(all.clone(), None, Arc::default()), sink);
+        Builder::new(&pool).stream(paced(all.clone(), None, Arc::default()), sink);
     let mut got = Vec::new();
     for _ in 0..all.len() / 2 {
         got.extend_from_slice(&stream.next().await.unwrap().unwrap());
@@ -299,14 +336,15 @@ async fn a_client_that_goes_away_is_recorded_as_cancelled() {
 
 #[tokio::test]
 async fn an_upstream_error_is_forwarded_and_recorded() {
+    let pool = pool();
     let bytes = fixture("vllm_reasoning");
     let mut some = pieces(&bytes);
     some.truncate(some.len() / 2);
     let sent = Arc::default();
     let upstream = paced(some.clone(), Some(io::Error::other("connection reset")), sent);
-    let (stream, handle) = Builder::new().stream(upstream, TranscriptSink::new(Vec::new()));
+    let (stream, handle) = Builder::new(&pool).stream(upstream, TranscriptSink::new(Vec::new()));
     let forwarded = forward(stream).await;
-    assert_eq!(forwarded.bytes, some.concat());
+    assert_eq!(forwarded.bytes(), some.concat());
     assert_eq!(forwarded.error.as_deref(), Some("connection reset"));
     let (report, sink) = handle.join_sink().await.unwrap();
     assert_eq!(report.end, Some(InputEnd::UpstreamError("connection reset".into())));
@@ -317,17 +355,19 @@ async fn an_upstream_error_is_forwarded_and_recorded() {
 
 #[tokio::test]
 async fn an_overflowing_queue_stops_parsing_not_forwarding() {
-    // Many events, a tiny bound, and a parse side stalled at its first record.
+    let pool = pool();
+    // Many events, a tiny bound, and a parse side held at its first record
+    // until everything was forwarded.
     let event = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"tick \"}}]}\n\n";
     let bytes = (event.repeat(200) + "data: [DONE]\n\n").into_bytes();
     let all: Vec<Bytes> = bytes.chunks(64).map(Bytes::copy_from_slice).collect();
     let upstream: Upstream =
         Box::pin(futures_util::stream::iter(all.into_iter().map(Ok::<_, io::Error>)));
-    let sink =
-        Stall { stall: Some(Duration::from_millis(100)), inner: TranscriptSink::new(Vec::new()) };
-    let (stream, handle) = Builder::new().max_queued_bytes(2048).stream(upstream, sink);
+    let (sink, open) = Held::new(TranscriptSink::new(Vec::new()));
+    let (stream, handle) = Builder::new(&pool).max_queued_bytes(2048).stream(upstream, sink);
     let forwarded = forward(stream).await;
-    assert_eq!(forwarded.bytes, bytes, "forwarding goes on");
+    assert_eq!(forwarded.bytes(), bytes, "forwarding goes on");
+    drop(open);
     let (report, sink) = handle.join_sink().await.unwrap();
     assert!(report.overflowed);
     assert_eq!(report.bytes_seen, bytes.len() as u64);
@@ -336,7 +376,11 @@ async fn an_overflowing_queue_stops_parsing_not_forwarding() {
     assert_eq!(records.len(), 1, "what was parsed is still recorded");
     assert!(records[0].split.reasoning.len() < 200 * 5);
     assert!(
-        records[0].split.errors.iter().any(|e| e.message.contains("stopped parsing")),
+        records[0]
+            .split
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::Truncated && e.message.contains("stopped parsing")),
         "{:?}",
         records[0].split.errors
     );

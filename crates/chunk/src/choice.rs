@@ -53,6 +53,13 @@ pub enum ReasoningField {
 }
 
 impl ReasoningField {
+    /// Every reasoning field, in the order of precedence above.
+    pub const ALL: [ReasoningField; 3] = [
+        ReasoningField::ReasoningDetails,
+        ReasoningField::Reasoning,
+        ReasoningField::ReasoningContent,
+    ];
+
     /// The wire name: `reasoning_content`, `reasoning` or `reasoning_details`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -828,7 +828,7 @@ mod tests {
         for bad in ["", "   ", "hello", "{", r#"{"choices":[}"#, r#"{"a":1} trailing"#, "data: {}"]
         {
             let err = parse(bad).unwrap_err();
-            assert_eq!(err.kind_str(), "invalid_json", "{bad:?}");
+            assert!(matches!(err, Error::Json(_)), "{bad:?}: {err:?}");
         }
     }
 
@@ -846,7 +846,6 @@ mod tests {
         ] {
             let err = parse(bad).unwrap_err();
             assert!(matches!(err, Error::Shape(_)), "{bad:?}: {err:?}");
-            assert_eq!(err.kind_str(), "unknown_shape");
         }
     }
 
@@ -869,12 +868,11 @@ mod tests {
         ] {
             let err = parse(bad).unwrap_err();
             assert!(matches!(err, Error::ChoiceIndex(w) if w == what), "{bad}: {err:?}");
-            assert_eq!(err.kind_str(), "invalid_choice_index");
             assert_eq!(err.to_string(), format!("invalid choice index: {what}"));
         }
         // Invalid JSON is reported as such, wherever the bad index is.
         let err = parse(r#"{"choices":[{"index":"1"}],"x":}"#).unwrap_err();
-        assert_eq!(err.kind_str(), "invalid_json");
+        assert!(matches!(err, Error::Json(_)), "{err:?}");
         // A `choices` that a later one replaces does not count.
         let c = chunk(r#"{"choices":[{"index":"1"}],"choices":[{"index":1}]}"#);
         assert_eq!(c.choices[0].index, 1);

@@ -29,7 +29,9 @@ use bytes::Bytes;
 use futures_core::Stream;
 use thinktee_metrics::{MetricsSink, StreamMetrics};
 use thinktee_pipeline::{Flow, Record, Sink};
-use thinktee_tee::{Builder, ChannelOutput, TRANSCRIPT_QUEUE, TeeReport, TranscriptWriter};
+use thinktee_tee::{
+    Builder, ChannelOutput, ParsePool, TRANSCRIPT_QUEUE, TeeReport, TranscriptWriter,
+};
 use thinktee_transcript::{
     DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink,
 };
@@ -70,7 +72,7 @@ const TRANSCRIPT_STEM: &str = "transcripts";
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Directory for the transcripts: new or empty (default: a new
-    /// thinktee-demo/run-<n> for each run).
+    /// thinktee-demo/run-N for each run).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Write into a non-empty --out directory, under names no file there
@@ -91,7 +93,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         .enable_time()
         .build()
         .context("cannot start the async runtime")?;
-    let played = runtime.block_on(play_all(&recordings, &path))?;
+    let (played, dropped) = runtime.block_on(play_all(&recordings, &path))?;
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -128,7 +130,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     if failed > 0 {
         eprintln!("thinktee: {failed} stream(s) could not be recorded");
     }
-    Ok(if failed > 0 || analysis.outcome() == Outcome::HadErrors {
+    if dropped > 0 {
+        eprintln!("thinktee: {dropped} transcript record(s) dropped: the writer fell behind");
+    }
+    Ok(if failed > 0 || dropped > 0 || analysis.outcome() == Outcome::HadErrors {
         Outcome::HadErrors
     } else {
         Outcome::Clean
@@ -253,14 +258,18 @@ fn request_id(r: &TranscriptRecord) -> Option<&str> {
 /// One recording played through the tee.
 struct Played {
     stem: String,
-    report: TeeReport,
+    report: TeeReport<thinktee_transcript::Error>,
     metrics: Vec<StreamMetrics>,
 }
 
-async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<Vec<Played>> {
+/// Plays every recording at once; what each did, and how many transcript
+/// records were dropped.
+async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<(Vec<Played>, u64)> {
     let writer = JsonlWriter::create(path, DEFAULT_MAX_FILE_BYTES)
         .with_context(|| format!("cannot create {}", path.display()))?;
     let writer = TranscriptWriter::spawn(writer, TRANSCRIPT_QUEUE)?;
+    let dropped = writer.dropped_total();
+    let pool = ParsePool::new().context("cannot start the parse threads")?;
     let started_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -276,9 +285,9 @@ async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<Vec<P
         };
         let sink = DemoSink { transcript: writer.sink(Some(meta)), metrics: MetricsSink::new() };
         let (stem, bytes) = (stem.clone(), Bytes::from(bytes.clone()));
+        let tee = Builder::new(&pool).start(Instant::now());
         tasks.push(tokio::spawn(async move {
-            let (mut forwarded, handle) =
-                Builder::new().start(Instant::now()).stream(Paced::new(&bytes), sink);
+            let (mut forwarded, handle) = tee.stream(Paced::new(&bytes), sink);
             // The client side: take each piece as it comes.
             let mut received = 0;
             while let Some(piece) =
@@ -296,9 +305,11 @@ async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<Vec<P
     for task in tasks {
         played.push(task.await.context("a demo stream panicked")??);
     }
+    // Every stream was joined: the parse threads end at once.
+    pool.shutdown().await;
     let writer = writer.shutdown().await?;
     anyhow::ensure!(writer.stats().failures == 0, "transcript writes failed");
-    Ok(played)
+    Ok((played, dropped.load(std::sync::atomic::Ordering::Relaxed)))
 }
 
 /// The two sinks of each stream.

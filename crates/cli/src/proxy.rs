@@ -9,13 +9,13 @@ use tokio::sync::watch;
 
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
-use thinktee_pipeline::{Options, SplitterConfig, StartMode};
+use thinktee_pipeline::{FanOut, Options, SplitterConfig, StartMode};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningField,
+    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget,
     Recorder, Recording, dyn_sink,
 };
-use thinktee_tee::{ChannelOutput, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
+use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
@@ -130,11 +130,11 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
 }
 
 impl Args {
-    fn field(&self) -> Option<ReasoningField> {
+    fn field(&self) -> Option<ReasoningTarget> {
         match self.normalize {
             Normalize::None => None,
-            Normalize::ReasoningContent => Some(ReasoningField::ReasoningContent),
-            Normalize::Reasoning => Some(ReasoningField::Reasoning),
+            Normalize::ReasoningContent => Some(ReasoningTarget::ReasoningContent),
+            Normalize::Reasoning => Some(ReasoningTarget::Reasoning),
         }
     }
 
@@ -218,7 +218,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             None => None,
         };
+        let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);
+        // The threads that parse (and capture) every recorded response.
+        let pool = ParsePool::new().context("cannot start the parse threads")?;
         let recorder = CliRecorder {
+            pool: pool.clone(),
             transcript: writer.as_ref().map(TranscriptWriter::output),
             capture_raw: args.capture_raw.clone(),
             otel: otel.is_enabled().then(|| otel.clone()),
@@ -262,12 +266,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 let _ = serving.await;
             }
         }
-        if tokio::time::timeout(Duration::from_secs(30), proxy.recordings_done()).await.is_err() {
+        let finished =
+            tokio::time::timeout(Duration::from_secs(30), proxy.recordings_done()).await.is_ok();
+        let shutdown = pool.shutdown();
+        if finished {
+            // Every parse side has ended: the threads end at once.
+            shutdown.await;
+        } else {
             eprintln!("thinktee proxy: some recordings did not finish in time");
         }
         drop(proxy); // and with it the recorder's transcript senders
         if let Some(writer) = writer {
             writer.shutdown().await.context("cannot flush the transcript")?;
+        }
+        let dropped = dropped.map_or(0, |d| d.load(std::sync::atomic::Ordering::Relaxed));
+        if dropped > 0 {
+            eprintln!(
+                "thinktee proxy: warning: {dropped} transcript record(s) dropped while the writer \
+                 fell behind (each gap is marked by dropped_before on the next line)"
+            );
         }
         // Telemetry that cannot be delivered is not a failure of the proxy.
         if let Err(e) = otel.shutdown().await {
@@ -329,6 +346,7 @@ impl Signals {
 /// Records every chat completion into the transcript, the raw capture
 /// directory and OpenTelemetry, as configured.
 struct CliRecorder {
+    pool: ParsePool,
     transcript: Option<ChannelOutput>,
     capture_raw: Option<PathBuf>,
     otel: Option<Otel>,
@@ -381,7 +399,7 @@ impl Recorder for CliRecorder {
             info.start = exchange.started;
             sinks.push(dyn_sink(otel.sink(info)));
         }
-        let mut tee = thinktee_tee::Builder::new()
+        let mut tee = thinktee_tee::Builder::new(&self.pool)
             .start(exchange.start)
             .pipeline(self.options.clone())
             .document(exchange.document_kind());
@@ -396,6 +414,6 @@ impl Recorder for CliRecorder {
         if sinks.is_empty() && self.capture_raw.is_none() {
             return None;
         }
-        Some(Recording::new(tee, sinks))
+        Some(Recording::new(tee, FanOut::from(sinks)))
     }
 }

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// Most gaps kept per stream; later gaps still count towards `max`.
-pub(crate) const MAX_GAP_SAMPLES: usize = 1 << 16;
+/// Most gaps kept per stream (256 KiB of samples); later gaps still count
+/// towards `max` and are counted as not kept.
+pub const MAX_GAP_SAMPLES: usize = 1 << 16;
 
 /// Gaps between consecutive chunks of one stream, in microseconds.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +14,8 @@ pub(crate) struct GapRecorder {
     last: Option<Duration>,
     samples: Vec<u32>,
     max: u32,
+    /// Gaps past [`MAX_GAP_SAMPLES`].
+    not_kept: u64,
 }
 
 /// Percentiles of the gaps between consecutive chunks, in milliseconds.
@@ -35,6 +38,8 @@ impl GapRecorder {
             self.max = self.max.max(gap);
             if self.samples.len() < MAX_GAP_SAMPLES {
                 self.samples.push(gap);
+            } else {
+                self.not_kept += 1;
             }
         }
         self.last = Some(at);
@@ -59,10 +64,14 @@ impl GapRecorder {
         })
     }
 
-    pub(crate) fn reset(&mut self) {
-        self.last = None;
-        self.samples.clear();
-        self.max = 0;
+    /// The gaps kept (in ascending order once `summary` ran).
+    pub(crate) fn samples(&self) -> impl ExactSizeIterator<Item = Duration> + '_ {
+        self.samples.iter().map(|&us| Duration::from_micros(u64::from(us)))
+    }
+
+    /// Gaps past [`MAX_GAP_SAMPLES`], not kept.
+    pub(crate) fn not_kept(&self) -> u64 {
+        self.not_kept
     }
 }
 

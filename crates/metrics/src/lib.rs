@@ -40,5 +40,5 @@
 mod gaps;
 mod sink;
 
-pub use gaps::Gaps;
+pub use gaps::{Gaps, MAX_GAP_SAMPLES};
 pub use sink::{ChoiceMetrics, MetricsSink, StreamMetrics, Tokens};

@@ -109,6 +109,8 @@ struct StreamAcc {
 pub struct MetricsSink {
     current: StreamAcc,
     finished: Vec<StreamMetrics>,
+    /// The gaps of the stream that ended last.
+    last_gaps: GapRecorder,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -138,6 +140,21 @@ impl MetricsSink {
     /// Metrics of every stream that ended since the last drain.
     pub fn drain(&mut self) -> std::vec::Drain<'_, StreamMetrics> {
         self.finished.drain(..)
+    }
+
+    /// Each gap between consecutive chunks of the stream that ended last,
+    /// in ascending order (microsecond resolution): at most
+    /// [`MAX_GAP_SAMPLES`](crate::MAX_GAP_SAMPLES), for a sink that records
+    /// every gap (an OpenTelemetry histogram). Empty before a stream ended.
+    pub fn last_gaps(&self) -> impl ExactSizeIterator<Item = Duration> + '_ {
+        self.last_gaps.samples()
+    }
+
+    /// Gaps of the stream that ended last past
+    /// [`MAX_GAP_SAMPLES`](crate::MAX_GAP_SAMPLES): counted in `max`, not
+    /// kept.
+    pub fn last_gaps_not_kept(&self) -> u64 {
+        self.last_gaps.not_kept()
     }
 
     fn choice(&mut self, choice: u32) -> &mut ChoiceAcc {
@@ -212,7 +229,7 @@ impl MetricsSink {
             tokens,
             choices,
         });
-        acc.gaps.reset();
+        self.last_gaps = acc.gaps;
     }
 }
 
@@ -415,5 +432,21 @@ mod tests {
         let m = sink.drain().next().unwrap();
         assert_eq!((m.time_to_first_chunk_ms, m.total_duration_ms, m.gaps), (None, None, None));
         assert_eq!(m.answer_bytes, 1);
+    }
+
+    #[test]
+    fn the_last_stream_s_gaps_are_kept_for_a_sink_that_records_each() {
+        let chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+        let mut pipeline = Pipeline::default();
+        let mut sink = MetricsSink::new();
+        assert_eq!(sink.last_gaps().len(), 0);
+        for at in [0, 300, 400] {
+            pipeline.feed_at(chunk.as_bytes(), ms(at), &mut sink).unwrap();
+        }
+        pipeline.feed_at(DONE.as_bytes(), ms(450), &mut sink).unwrap();
+        // Gaps of 300 and 100 ms, in ascending order.
+        assert_eq!(sink.last_gaps().collect::<Vec<_>>(), [ms(100), ms(300)]);
+        assert_eq!(sink.last_gaps_not_kept(), 0);
+        assert_eq!(sink.drain().next().unwrap().gaps.unwrap().count, 2);
     }
 }

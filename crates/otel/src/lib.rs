@@ -86,6 +86,4 @@ pub use config::{
 pub use error::Error;
 pub use otel::{Otel, OtelStats, SCOPE_NAME};
 pub use provider::{provider_for_host, resolve_provider};
-pub use sink::{
-    MAX_CAPTURE_BYTES, MAX_CHUNK_GAPS, MAX_ERROR_TYPE_LEN, MAX_FILTER_EVENTS, OtelSink, RequestInfo,
-};
+pub use sink::{MAX_CAPTURE_BYTES, MAX_ERROR_TYPE_LEN, MAX_FILTER_EVENTS, OtelSink, RequestInfo};

@@ -8,18 +8,15 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use thinktee_metrics::{MetricsSink, StreamMetrics};
+use thinktee_metrics::{MetricsSink, StreamMetrics, Tokens};
 use thinktee_pipeline::{
     ChoiceEnd, ChoiceMap, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record,
-    SegmentKind, Sink, StreamEnd, StreamOutcome, Usage,
+    SegmentKind, Sink, Stamped, StreamEnd, StreamOutcome,
 };
 
 use crate::otel::Inner;
 use crate::semconv::*;
 
-/// Chunk arrival gaps kept per stream for `time_per_output_chunk`; later
-/// ones are dropped and counted.
-pub const MAX_CHUNK_GAPS: usize = 65_536;
 /// Content-filter verdicts kept per stream; later ones are dropped and counted.
 pub const MAX_FILTER_EVENTS: usize = 4096;
 /// Bytes of thinking and answer text captured per stream (only with content
@@ -89,19 +86,14 @@ struct FilterRecord {
     event: FilterEvent,
 }
 
-/// What one stream has shown so far.
+/// What one stream has shown so far, beyond what its [`MetricsSink`]
+/// measures (first chunk, gaps, usage, counts).
 #[derive(Debug, Default)]
 struct StreamAcc {
     started: bool,
     last_at: Option<Duration>,
-    first_chunk: Option<Duration>,
-    last_chunk: Option<Duration>,
-    gaps: Vec<f64>,
-    chunks: u64,
-    errors: u64,
     id: Option<String>,
     model: Option<String>,
-    usage: Option<Usage>,
     choices: Vec<ChoiceEnd>,
     texts: ChoiceMap<ChoiceText>,
     captured: usize,
@@ -115,8 +107,10 @@ struct StreamAcc {
 /// A [`Sink`] that turns the records of one request into OpenTelemetry
 /// data; get one from [`Otel::sink`](crate::Otel::sink).
 ///
-/// [`Sink::record`] only accumulates (bounded by [`MAX_CHUNK_GAPS`],
-/// [`MAX_FILTER_EVENTS`], [`MAX_CAPTURE_BYTES`]) and never fails or blocks.
+/// [`Sink::record`] only accumulates and never fails or blocks: timings,
+/// gaps and usage in its [`MetricsSink`] (gaps bounded by
+/// [`thinktee_metrics::MAX_GAP_SAMPLES`]), the rest bounded by
+/// [`MAX_FILTER_EVENTS`] and [`MAX_CAPTURE_BYTES`].
 /// At each [`Event::StreamEnd`] it emits:
 ///
 /// - a CLIENT span `chat {model}` from [`RequestInfo::start`] to the end
@@ -141,21 +135,6 @@ pub struct OtelSink {
     acc: StreamAcc,
     /// Set while [`OtelSink::record_http_error`] runs.
     http_status: Option<u16>,
-}
-
-/// Overrides the `at` of every record it forwards.
-struct Stamped<'a> {
-    sink: &'a mut OtelSink,
-    at: Option<Duration>,
-}
-
-impl Sink for Stamped<'_> {
-    type Error = Infallible;
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        let mut r = *record;
-        r.at = self.at.or(r.at);
-        self.sink.record(&r)
-    }
 }
 
 // === impl OtelSink ===
@@ -208,7 +187,7 @@ impl OtelSink {
         self.http_status = Some(status);
         let body = String::from_utf8_lossy(body);
         let mut pipeline = Pipeline::default();
-        let _ = pipeline.body(&body, &mut Stamped { sink: self, at });
+        let _ = pipeline.body(&body, &mut Stamped::new(&mut *self, at));
         if self.acc.started {
             // `body` always ends the stream it starts; this is a safeguard.
             self.end_open_stream(StreamOutcome::UpstreamError);
@@ -217,16 +196,18 @@ impl OtelSink {
     }
 
     /// Ends a stream the pipeline did not end, as if a `StreamEnd` came.
+    /// Only this sink reads it, and its counts and usage come from the
+    /// metrics sink: they are left empty here.
     fn end_open_stream(&mut self, outcome: StreamOutcome) {
         let end = StreamEnd {
             id: self.acc.id.clone(),
             model: self.acc.model.clone(),
             created: None,
-            usage: self.acc.usage,
+            usage: None,
             done: false,
             outcome,
-            chunks: self.acc.chunks,
-            errors: self.acc.errors,
+            chunks: 0,
+            errors: 0,
             untracked_deltas: 0,
         };
         let at = self.acc.last_at;
@@ -260,7 +241,6 @@ impl OtelSink {
 
     fn on_error(&mut self, kind: ErrorKind, code: Option<&str>, message: &str) {
         let acc = &mut self.acc;
-        acc.errors += 1;
         if kind == ErrorKind::Api {
             acc.api_error.get_or_insert_with(|| (code.map(str::to_owned), message.to_owned()));
             return;
@@ -279,7 +259,7 @@ impl OtelSink {
         let Some(otel) = self.otel.clone() else { return };
         let report =
             Report::new(&self.info, &self.provider, self.http_status, end, at, acc, measured);
-        report.emit(&otel);
+        report.emit(&otel, &self.metrics);
     }
 }
 
@@ -300,27 +280,14 @@ impl Sink for OtelSink {
             Event::Chunk(info) => {
                 let acc = &mut self.acc;
                 acc.started = true;
-                acc.chunks += 1;
                 if acc.id.is_none() {
                     acc.id = info.id.map(str::to_owned);
                 }
                 if acc.model.is_none() {
                     acc.model = info.model.map(str::to_owned);
                 }
-                if let Some(at) = at {
-                    acc.first_chunk.get_or_insert(at);
-                    if let Some(prev) = acc.last_chunk {
-                        if acc.gaps.len() < MAX_CHUNK_GAPS {
-                            acc.gaps.push(at.saturating_sub(prev).as_secs_f64());
-                        } else {
-                            acc.dropped += 1;
-                        }
-                    }
-                    acc.last_chunk = Some(at);
-                }
             }
             Event::Text { choice, kind, text, .. } => self.on_text(choice, kind, text),
-            Event::Usage(usage) => self.acc.usage = Some(*usage),
             Event::Filter { choice, filter } => {
                 let acc = &mut self.acc;
                 if acc.filters.len() < MAX_FILTER_EVENTS {
@@ -364,7 +331,10 @@ struct Report<'a> {
     outcome: StreamOutcome,
     /// The status of an HTTP error response.
     http_error: Option<u16>,
-    usage: Option<Usage>,
+    /// The stream's usage (not estimated counts).
+    usage: Option<Tokens>,
+    /// Time to the first chunk, in seconds.
+    first_chunk: Option<f64>,
 }
 
 fn secs(ms: f64) -> f64 {
@@ -415,7 +385,8 @@ impl<'a> Report<'a> {
         };
         let response_id = end.id.clone().or_else(|| acc.id.clone());
         let response_model = end.model.clone().or_else(|| acc.model.clone());
-        let usage = end.usage.or(acc.usage);
+        let usage = measured.as_ref().map(|m| m.tokens).filter(|t| !t.estimated);
+        let first_chunk = measured.as_ref().and_then(|m| m.time_to_first_chunk_ms).map(secs);
 
         let mut common = vec![
             KeyValue::new(GEN_AI_OPERATION_NAME, OPERATION_CHAT),
@@ -459,10 +430,10 @@ impl<'a> Report<'a> {
         }
         if let Some(u) = &usage {
             let tokens = [
-                (GEN_AI_USAGE_INPUT_TOKENS, u.prompt_tokens),
-                (GEN_AI_USAGE_OUTPUT_TOKENS, u.completion_tokens),
-                (GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning_tokens),
-                (GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cached_tokens.or(u.cache_hit_tokens)),
+                (GEN_AI_USAGE_INPUT_TOKENS, u.prompt),
+                (GEN_AI_USAGE_OUTPUT_TOKENS, u.completion),
+                (GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning),
+                (GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cached),
             ];
             for (key, n) in tokens {
                 if let Some(n) = n {
@@ -471,9 +442,9 @@ impl<'a> Report<'a> {
             }
         }
         if info.stream
-            && let Some(first) = acc.first_chunk
+            && let Some(first) = first_chunk
         {
-            span.push(KeyValue::new(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first.as_secs_f64()));
+            span.push(KeyValue::new(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first));
         }
         if let Some(status) = http_status {
             span.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
@@ -517,6 +488,7 @@ impl<'a> Report<'a> {
             outcome: end.outcome,
             http_error,
             usage,
+            first_chunk,
         }
     }
 
@@ -556,7 +528,9 @@ impl<'a> Report<'a> {
         }
     }
 
-    fn emit(self, otel: &Inner) {
+    /// Emits the stream; `metrics` is the sink that measured it (its
+    /// gaps are recorded one by one).
+    fn emit(self, otel: &Inner, metrics: &MetricsSink) {
         let mut span = otel
             .tracer
             .span_builder(self.span_name.clone())
@@ -615,20 +589,20 @@ impl<'a> Report<'a> {
         }
         span.end_with_timestamp(self.end);
 
-        self.record_metrics(otel);
+        self.record_metrics(otel, metrics);
         otel.counters.streams.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn record_metrics(&self, otel: &Inner) {
+    fn record_metrics(&self, otel: &Inner, metrics: &MetricsSink) {
         let m = &otel.instruments;
         let common = &self.common[..];
         m.operation_duration.record(self.duration, common);
         if self.info.stream
-            && let Some(first) = self.acc.first_chunk
+            && let Some(first) = self.first_chunk
         {
-            m.time_to_first_chunk.record(first.as_secs_f64(), common);
-            for gap in &self.acc.gaps {
-                m.time_per_output_chunk.record(*gap, common);
+            m.time_to_first_chunk.record(first, common);
+            for gap in metrics.last_gaps() {
+                m.time_per_output_chunk.record(gap.as_secs_f64(), common);
             }
         }
         if let Some(u) = &self.usage {
@@ -637,13 +611,13 @@ impl<'a> Report<'a> {
                 attrs.push(KeyValue::new(GEN_AI_TOKEN_TYPE, kind));
                 attrs
             };
-            if let Some(n) = u.prompt_tokens {
+            if let Some(n) = u.prompt {
                 m.token_usage.record(n, &typed("input"));
             }
-            if let Some(n) = u.completion_tokens {
+            if let Some(n) = u.completion {
                 m.token_usage.record(n, &typed("output"));
             }
-            if let Some(n) = u.reasoning_tokens {
+            if let Some(n) = u.reasoning {
                 m.reasoning_tokens.record(n, common);
             }
         }
@@ -677,8 +651,9 @@ impl<'a> Report<'a> {
             parse_errors += n;
         }
         otel.counters.parse_errors.fetch_add(parse_errors, Ordering::Relaxed);
-        if self.acc.dropped > 0 {
-            otel.add_dropped(self.acc.dropped);
+        let dropped = self.acc.dropped + metrics.last_gaps_not_kept();
+        if dropped > 0 {
+            otel.add_dropped(dropped);
         }
     }
 }

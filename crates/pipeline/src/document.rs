@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use crate::pipeline::Pipeline;
 use crate::record::{Event, InputEnd, Record};
-use crate::sink::{Flow, Sink};
+use crate::sink::{Flow, Sink, Stamped};
 
 /// Longest JSON document held whole, and longest JSON line: 64 MiB.
 ///
@@ -131,11 +131,17 @@ pub struct Builder {
     max_document_len: usize,
     kind: Option<DocumentKind>,
     lines: bool,
+    keep_not_a_stream: bool,
 }
 
 impl Default for Builder {
     fn default() -> Self {
-        Builder { max_document_len: MAX_DOCUMENT_LEN, kind: None, lines: false }
+        Builder {
+            max_document_len: MAX_DOCUMENT_LEN,
+            kind: None,
+            lines: false,
+            keep_not_a_stream: false,
+        }
     }
 }
 
@@ -166,6 +172,15 @@ impl Builder {
         self
     }
 
+    /// Keeps the records of input that is not a stream (what the SSE
+    /// decoder made of it; [`DocumentError::NotAStream`] is still
+    /// reported): for a recorder, which keeps a trace of whatever it was
+    /// given. Off by default: such input yields no records.
+    pub fn keep_not_a_stream(mut self, keep: bool) -> Builder {
+        self.keep_not_a_stream = keep;
+        self
+    }
+
     /// A framer with these settings.
     pub fn framer(self) -> Framer {
         Framer {
@@ -178,7 +193,14 @@ impl Builder {
 
     /// A document reader over `pipeline` with these settings.
     pub fn reader(self, pipeline: Pipeline) -> DocumentReader {
-        DocumentReader { framer: self.framer(), pipeline, open: false, errors: Vec::new() }
+        let keep_not_a_stream = self.keep_not_a_stream;
+        DocumentReader {
+            framer: self.framer(),
+            pipeline,
+            open: false,
+            errors: Vec::new(),
+            keep_not_a_stream,
+        }
     }
 }
 
@@ -263,12 +285,23 @@ impl Framer {
 
     /// The input ended: hands on what is left.
     pub fn finish(&mut self, mut out: impl FnMut(Part<'_>)) {
-        let out: &mut dyn FnMut(Part<'_>) = &mut out;
+        self.finish_inner(false, &mut out);
+    }
+
+    /// The input was cut short (its reader saw it fail or stop): hands on
+    /// what is left as [`finish`](Framer::finish) does, except that a first
+    /// JSON value still open is one body (it was meant as one; it will not
+    /// parse), not JSON Lines.
+    pub fn finish_cut(&mut self, mut out: impl FnMut(Part<'_>)) {
+        self.finish_inner(true, &mut out);
+    }
+
+    fn finish_inner(&mut self, cut: bool, out: &mut dyn FnMut(Part<'_>)) {
         match std::mem::replace(&mut self.state, State::Leading(Leading::default())) {
             State::Leading(lead) if lead.bom > 0 && !lead.past_bom => {
                 // A lone BOM prefix at the end is content, not a BOM.
                 self.start(&BOM[..lead.bom], lead, out);
-                self.finish(out);
+                self.finish_inner(cut, out);
             }
             State::Leading(_) => {}
             State::Sse(probe) => {
@@ -276,6 +309,9 @@ impl Framer {
                 if !probe.found && !looks_like_sse(&probe.head, true) {
                     out(Part::Error(DocumentError::NotAStream));
                 }
+            }
+            State::FirstValue { held, line, .. } if cut => {
+                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
             }
             State::FirstValue { held, line, .. } => {
                 let mut lines = Lines::at(line);
@@ -593,7 +629,12 @@ fn looks_like_sse(head: &[u8], complete: bool) -> bool {
 /// Records of a body are stamped with the time of the read that completed
 /// it (with [`DocumentReader::feed_at`]). Input that is not a stream
 /// ([`DocumentError::NotAStream`]) yields no records: what the SSE decoder
-/// made of it (an "event" of unknown field lines cut by the end) is dropped.
+/// made of it (an "event" of unknown field lines cut by the end) is
+/// dropped; unless the reader keeps it ([`Builder::keep_not_a_stream`]) or
+/// the pipeline must leave a record of every input
+/// ([`Options::record_empty`](crate::Options::record_empty)). An input cut short ([`finish_with`](DocumentReader::finish_with)
+/// with an end other than [`InputEnd::Complete`]) reads an open first JSON
+/// value as one body ([`Framer::finish_cut`]).
 #[derive(Debug)]
 pub struct DocumentReader {
     framer: Framer,
@@ -601,6 +642,8 @@ pub struct DocumentReader {
     /// A stream has started and not ended.
     open: bool,
     errors: Vec<DocumentError>,
+    /// See [`Builder::keep_not_a_stream`].
+    keep_not_a_stream: bool,
 }
 
 impl DocumentReader {
@@ -622,6 +665,11 @@ impl DocumentReader {
     /// The pipeline.
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// Gives the pipeline back; what the framer holds is dropped.
+    pub fn into_pipeline(self) -> Pipeline {
+        self.pipeline
     }
 
     /// What could not be read since the last call, in order. Take them
@@ -674,10 +722,15 @@ impl DocumentReader {
     ) -> Result<Flow, S::Error> {
         let mut route = Route::new(&mut self.pipeline, sink, at, &mut self.open);
         let errors = &mut self.errors;
-        self.framer.finish(|part| route.part(part, errors));
+        let part = |part: Part<'_>| route.part(part, errors);
+        match end {
+            InputEnd::Complete => self.framer.finish(part),
+            _ => self.framer.finish_cut(part),
+        }
         let (status, not_a_stream) = (route.status, route.not_a_stream);
         status?;
-        if not_a_stream && !self.open {
+        let keep = self.keep_not_a_stream || self.pipeline.records_empty_input();
+        if not_a_stream && !self.open && !keep {
             let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink(|_: &Record<'_>| {}));
             sink.finish()?;
             return Ok(Flow::Continue);
@@ -715,16 +768,19 @@ impl<'a, S: Sink> Route<'a, S> {
         if !matches!(self.status, Ok(Flow::Continue)) {
             return;
         }
-        let (sink, open) = (&mut *self.sink, &mut *self.open);
+        let open = &mut *self.open;
         self.status = match (part, self.at) {
             (Part::Sse(bytes), Some(at)) => {
-                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open, stamp: None })
+                let sink = Stamped::new(&mut *self.sink, None);
+                self.pipeline.feed_at(bytes, at, &mut Watch { sink, open })
             }
             (Part::Sse(bytes), None) => {
-                self.pipeline.feed(bytes, &mut Watch { sink, open, stamp: None })
+                let sink = Stamped::new(&mut *self.sink, None);
+                self.pipeline.feed(bytes, &mut Watch { sink, open })
             }
             (Part::Body { text, .. }, stamp) => {
-                self.pipeline.body(text, &mut Watch { sink, open, stamp })
+                let sink = Stamped::new(&mut *self.sink, stamp);
+                self.pipeline.body(text, &mut Watch { sink, open })
             }
             (Part::Error(_), _) => return,
         };
@@ -734,9 +790,8 @@ impl<'a, S: Sink> Route<'a, S> {
 /// Notes whether a stream is open, and stamps the records of a body with
 /// the time of the read that ended it.
 struct Watch<'a, S> {
-    sink: &'a mut S,
+    sink: Stamped<&'a mut S>,
     open: &'a mut bool,
-    stamp: Option<Duration>,
 }
 
 impl<S: Sink> Sink for Watch<'_, S> {
@@ -748,10 +803,7 @@ impl<S: Sink> Sink for Watch<'_, S> {
             Event::StreamEnd(_) => *self.open = false,
             _ => {}
         }
-        match self.stamp {
-            Some(at) => self.sink.record(&Record { at: Some(at), ..*record }),
-            None => self.sink.record(record),
-        }
+        self.sink.record(record)
     }
 
     fn finish(&mut self) -> Result<(), S::Error> {
@@ -997,5 +1049,40 @@ mod tests {
             frame_with(sse, &[b"{\"a\":1}\n"]).last(),
             Some(&Owned::Error(DocumentError::NotAStream))
         );
+    }
+
+    #[test]
+    fn a_first_json_value_cut_short_is_one_body_not_lines() {
+        let cut = b"{\n  \"id\": \"c\",\n  \"choices\": [";
+        let mut framer = Framer::new();
+        let mut parts = Vec::new();
+        framer.feed(cut, |p| push(&mut parts, p));
+        framer.finish_cut(|p| push(&mut parts, p));
+        assert_eq!(parts, [body(std::str::from_utf8(cut).unwrap(), 1)]);
+        // Ended cleanly, the same bytes are no one value: JSON Lines.
+        assert_eq!(frame(cut).len(), 3);
+        // A reader told the input was cut reads it as one (failed) body.
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        reader.feed(cut, &mut collector).unwrap();
+        reader.finish_with(&InputEnd::ClientCancelled, None, &mut collector).unwrap();
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].errors[0].kind, crate::ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn what_is_not_a_stream_leaves_its_record_when_every_input_must() {
+        let html = b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>";
+        let options = crate::Options { record_empty: true, ..crate::Options::default() };
+        let mut reader = DocumentReader::new(Pipeline::new(options));
+        let mut collector = Collector::new();
+        reader.feed(html, &mut collector).unwrap();
+        let end = InputEnd::UpstreamError("reset".into());
+        reader.finish_with(&end, None, &mut collector).unwrap();
+        assert_eq!(reader.errors().collect::<Vec<_>>(), [DocumentError::NotAStream]);
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1, "one record of the exchange");
+        assert_eq!(records[0].choice, None);
     }
 }

@@ -9,8 +9,12 @@
 //!   [`MAX_DOCUMENT_LEN`]; [`Framer`] is its framing half, handing on
 //!   [`Part`]s; [`DocumentError`] says what could not be read.
 //! - [`Record`] / [`Event`]: what happened, borrowed from the input.
-//! - [`Sink`] / [`Flow`]: the push-model consumer; `Option`, `Vec`, `Box`
-//!   and `&mut` of sinks are sinks. [`FnSink`] wraps a closure.
+//! - [`Sink`] / [`Flow`]: the push-model consumer; `Option`, `Box` and
+//!   `&mut` of sinks are sinks, [`FanOut`] feeds several (remembering which
+//!   of them stopped), [`Stamped`] stamps every record with one time.
+//!   [`FnSink`] wraps a closure, [`DynSink`] erases a sink's type (its
+//!   errors become [`SinkError`]s). A sink's `Stop` holds for the rest of
+//!   the input.
 //! - [`Collector`]: a sink assembling one [`ChoiceRecord`] per choice of
 //!   each stream (what `thinktee split --format json` prints).
 //! - [`ChoiceMap`]: per-choice values of one stream, found by index in
@@ -68,7 +72,7 @@ pub use record::{
     ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
     StreamError, StreamOutcome,
 };
-pub use sink::{Flow, FnSink, Sink};
+pub use sink::{DynSink, FanOut, Flow, FnSink, Sink, SinkError, Stamped, dyn_sink};
 
-pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, Usage};
+pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, ReasoningField, Usage};
 pub use thinktee_think::{Config as SplitterConfig, SegmentKind, StartMode};

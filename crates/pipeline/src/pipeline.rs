@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use thinktee_chunk::{Chunk, Payload};
+use thinktee_chunk::{Choice, Chunk, Payload};
 use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config, Segment, SegmentKind, Splitter};
 
@@ -74,6 +74,9 @@ pub struct Pipeline {
     parser: thinktee_chunk::Parser,
     stream: StreamState,
     record_empty: bool,
+    /// The sink said [`Flow::Stop`]: it gets no more records from this
+    /// input (only its `finish`).
+    stopped: bool,
 }
 
 /// Everything but the SSE decoder, so its callback can borrow this mutably.
@@ -105,16 +108,45 @@ struct StreamState {
 #[derive(Debug)]
 struct ChoiceState {
     splitter: Splitter,
-    /// The choice carries a reasoning field: content is answer, not split.
-    field: bool,
+    /// How its text is read, and what comes next.
+    mode: Mode,
     finish_reason: Option<String>,
-    /// Outcome of the splitter if it was finished early (switch to field mode).
-    split_thinking: bool,
-    /// Field mode: reasoning text has been seen / thinking has ended.
-    field_reasoning: bool,
-    field_ended: bool,
     /// When the oldest byte the splitter still holds arrived.
     pending_since: Option<Duration>,
+}
+
+/// How a choice's text is read. Every choice starts in `Tags`; the first
+/// reasoning field it carries moves it to `Field` for good.
+///
+/// ```text
+///   Tags ── a reasoning field ──▶ Field { next: Reasoning }
+///                                     │ reasoning text
+///                                     ▼
+///                                 Field { next: ThinkingEnd }
+///                                     │ content text (emits ThinkingEnd)
+///                                     ▼
+///                                 Field { next: Answer }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Content is inline text, split by the choice's splitter.
+    Tags,
+    /// Reasoning arrives in its own field and content is answer.
+    Field {
+        /// What the choice's text may do next.
+        next: FieldNext,
+    },
+}
+
+/// What comes next in a field-mode choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldNext {
+    /// No reasoning text yet: content is answer, nothing ends.
+    Reasoning,
+    /// Reasoning came: the first content text ends thinking.
+    ThinkingEnd,
+    /// Thinking ended: content is answer (reasoning text is still recorded).
+    Answer,
 }
 
 /// Pushes records into a sink until it stops or fails; then swallows them.
@@ -124,12 +156,25 @@ struct Emitter<'s, S: Sink> {
     status: Result<Flow, S::Error>,
 }
 
-impl<S: Sink> Emitter<'_, S> {
+impl<'s, S: Sink> Emitter<'s, S> {
+    /// An emitter for one call; a sink that stopped in an earlier call gets
+    /// nothing.
+    fn new(sink: &'s mut S, at: Option<Duration>, stopped: bool) -> Self {
+        let status = Ok(if stopped { Flow::Stop } else { Flow::Continue });
+        Emitter { sink, at, status }
+    }
+
     #[inline]
     fn emit(&mut self, stream: u64, event: Event<'_>) {
         if let Ok(Flow::Continue) = self.status {
             self.status = self.sink.record(&Record { stream, at: self.at, event });
         }
+    }
+
+    /// What the call returns; remembers a `Stop` in `stopped`.
+    fn status(self, stopped: &mut bool) -> Result<Flow, S::Error> {
+        *stopped |= matches!(self.status, Ok(Flow::Stop));
+        self.status
     }
 }
 
@@ -173,12 +218,26 @@ impl Pipeline {
                 spare: Vec::new(),
             },
             record_empty: options.record_empty,
+            stopped: false,
         }
     }
 
     /// Index of the current (or next) stream.
     pub fn stream_index(&self) -> u64 {
         self.stream.index
+    }
+
+    /// Whether an input that held no stream still ends one, so that it
+    /// leaves a record ([`Options::record_empty`]).
+    pub fn records_empty_input(&self) -> bool {
+        self.record_empty
+    }
+
+    /// Whether the sink said [`Flow::Stop`]: it gets no more records from
+    /// this pipeline (every later call returns `Stop` at once, and
+    /// [`finish`](Pipeline::finish) only calls its `finish`).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Feeds the next network read of an SSE body.
@@ -203,13 +262,16 @@ impl Pipeline {
         at: Option<Duration>,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
-        let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
+        if self.stopped {
+            return Ok(Flow::Stop);
+        }
+        let mut em = Emitter::new(sink, at, self.stopped);
         let (stream, parser) = (&mut self.stream, &mut self.parser);
         if !bytes.is_empty() {
             em.emit(stream.index, Event::Input { bytes: bytes.len() });
         }
         self.sse.feed(bytes, |frame| stream.on_frame(frame, parser, &mut em));
-        em.status
+        em.status(&mut self.stopped)
     }
 
     /// The input ended: reports a truncated event, ends the open stream
@@ -237,7 +299,7 @@ impl Pipeline {
         at: Option<Duration>,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
-        let mut em = Emitter { sink, at, status: Ok(Flow::Continue) };
+        let mut em = Emitter::new(sink, at, self.stopped);
         let (stream, parser) = (&mut self.stream, &mut self.parser);
         em.emit(stream.index, Event::InputEnd(end));
         stream.input_end = Some(end.clone());
@@ -249,6 +311,7 @@ impl Pipeline {
         if stream.started {
             stream.end(&mut em);
         }
+        self.stopped |= matches!(em.status, Ok(Flow::Stop));
         let flow = em.status?;
         em.sink.finish()?;
         Ok(flow)
@@ -257,14 +320,17 @@ impl Pipeline {
     /// Reads one whole non-streaming body (a `chat.completion` or an error
     /// object) as one stream.
     pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
-        let mut em = Emitter { sink, at: None, status: Ok(Flow::Continue) };
+        if self.stopped {
+            return Ok(Flow::Stop);
+        }
+        let mut em = Emitter::new(sink, None, self.stopped);
         let stream = &mut self.stream;
         em.emit(stream.index, Event::Input { bytes: json.len() });
         stream.on_data("message", json, &mut self.parser, &mut em);
         if stream.started {
             stream.end(&mut em);
         }
-        em.status
+        em.status(&mut self.stopped)
     }
 }
 
@@ -331,7 +397,7 @@ impl StreamState {
             Ok(Payload::Error(api)) => self.on_api_error(api, em),
             Err(e) => {
                 let kind = chunk_error_kind(e);
-                self.error(StreamError { kind, code: None, message: e.to_string() }, em);
+                self.error(StreamError { kind, code: None, message: with_causes(e) }, em);
             }
         }
     }
@@ -390,42 +456,16 @@ impl StreamState {
             for filter in &choice.filters {
                 em.emit(stream, Event::Filter { choice: Some(choice.index), filter });
             }
-            if choice.reasoning_field.is_some() && !state.field {
+            if choice.reasoning_field.is_some() && state.mode == Mode::Tags {
                 // Reasoning arrives in its own field: content is answer.
                 // Anything already given to the splitter is flushed as is.
-                state.field = true;
+                state.mode = Mode::Field { next: FieldNext::Reasoning };
                 let mut stamp = HeldStamp::new(state);
-                let outcome =
-                    state.splitter.finish(|seg| stamp.emit(em, stream, choice.index, seg));
-                state.split_thinking = outcome.thinking;
+                state.splitter.finish(|seg| stamp.emit(em, stream, choice.index, seg));
             }
-            if state.field {
-                let index = choice.index;
-                if let Some(text) = choice.reasoning.as_deref().filter(|t| !t.is_empty()) {
-                    state.field_reasoning = true;
-                    em.emit(
-                        stream,
-                        text_event(index, SegmentKind::Thinking, ReasoningSource::Field, text),
-                    );
-                }
-                if let Some(text) = choice.content.as_deref().filter(|t| !t.is_empty()) {
-                    if state.field_reasoning && !state.field_ended {
-                        state.field_ended = true;
-                        em.emit(stream, Event::ThinkingEnd { choice: index });
-                    }
-                    em.emit(
-                        stream,
-                        text_event(index, SegmentKind::Answer, ReasoningSource::Field, text),
-                    );
-                }
-            } else if let Some(text) = choice.content.as_deref() {
-                let closed = state.splitter.closed_blocks();
-                let mut stamp = HeldStamp::new(state);
-                state.splitter.feed(text, |seg| stamp.emit(em, stream, choice.index, seg));
-                stamp.update(state, em.at);
-                if state.splitter.closed_blocks() != closed {
-                    em.emit(stream, Event::ThinkingEnd { choice: choice.index });
-                }
+            match state.mode {
+                Mode::Tags => state.on_inline(choice, stream, em),
+                Mode::Field { next } => state.on_field(next, choice, stream, em),
             }
             if let Some(reason) = &choice.finish_reason {
                 let reason = reason.as_str();
@@ -481,9 +521,10 @@ impl StreamState {
         for (index, mut c) in self.choices.drain_sorted() {
             let mut stamp = HeldStamp::new(&c);
             let outcome = c.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
-            let reasoning_source = if c.field {
+            let field = matches!(c.mode, Mode::Field { .. });
+            let reasoning_source = if field {
                 ReasoningSource::Field
-            } else if outcome.thinking || c.split_thinking {
+            } else if outcome.thinking {
                 ReasoningSource::Tags
             } else {
                 ReasoningSource::None
@@ -492,7 +533,7 @@ impl StreamState {
                 choice: index,
                 reasoning_source,
                 finish_reason: c.finish_reason.take(),
-                unterminated: !c.field && outcome.unterminated,
+                unterminated: !field && outcome.unterminated,
                 hold_limit_hit: outcome.hold_limit_hit,
             };
             em.emit(stream, Event::ChoiceEnd(&end));
@@ -530,13 +571,48 @@ impl ChoiceState {
     fn new(spare: &mut Vec<Splitter>, config: &Config) -> ChoiceState {
         ChoiceState {
             splitter: spare.pop().unwrap_or_else(|| Splitter::with_config(config.clone())),
-            field: false,
+            mode: Mode::Tags,
             finish_reason: None,
-            split_thinking: false,
-            field_reasoning: false,
-            field_ended: false,
             pending_since: None,
         }
+    }
+
+    /// Inline text: through the splitter; a close tag ends thinking.
+    fn on_inline<S: Sink>(&mut self, choice: &Choice<'_>, stream: u64, em: &mut Emitter<'_, S>) {
+        let Some(text) = choice.content.as_deref() else { return };
+        let closed = self.splitter.closed_blocks();
+        let mut stamp = HeldStamp::new(self);
+        self.splitter.feed(text, |seg| stamp.emit(em, stream, choice.index, seg));
+        stamp.update(self, em.at);
+        if self.splitter.closed_blocks() != closed {
+            em.emit(stream, Event::ThinkingEnd { choice: choice.index });
+        }
+    }
+
+    /// Field mode: reasoning is thinking, content is answer; the first
+    /// content after reasoning ends thinking.
+    fn on_field<S: Sink>(
+        &mut self,
+        mut next: FieldNext,
+        choice: &Choice<'_>,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        let index = choice.index;
+        if let Some(text) = choice.reasoning.as_deref().filter(|t| !t.is_empty()) {
+            if next == FieldNext::Reasoning {
+                next = FieldNext::ThinkingEnd;
+            }
+            em.emit(stream, text_event(index, SegmentKind::Thinking, ReasoningSource::Field, text));
+        }
+        if let Some(text) = choice.content.as_deref().filter(|t| !t.is_empty()) {
+            if next == FieldNext::ThinkingEnd {
+                next = FieldNext::Answer;
+                em.emit(stream, Event::ThinkingEnd { choice: index });
+            }
+            em.emit(stream, text_event(index, SegmentKind::Answer, ReasoningSource::Field, text));
+        }
+        self.mode = Mode::Field { next };
     }
 }
 
@@ -549,6 +625,19 @@ fn chunk_error_kind(e: &thinktee_chunk::Error) -> ErrorKind {
         // A kind a later version of the chunk crate adds.
         _ => ErrorKind::UnknownShape,
     }
+}
+
+/// An error and its causes, `error: cause: cause`: a record's message is
+/// text, so the chain the error carries is written out in it.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// A stream's `id` or `model` as kept: at most [`MAX_META_LEN`] bytes.

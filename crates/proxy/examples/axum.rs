@@ -24,6 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use thinktee_pipeline::{Collector, Event, Flow, Record, Sink};
 use thinktee_proxy::{Exchange, RecordLayer, Recording, replay};
+use thinktee_tee::ParsePool;
 
 /// Your proxy's own state: a client and where it forwards to.
 #[derive(Clone)]
@@ -72,12 +73,14 @@ impl Sink for Print {
     }
 }
 
-/// The recorder: which exchanges to record, and into what.
-fn recording(exchange: &Exchange) -> Option<Recording> {
+/// The recorder: which exchanges to record, and into what (parsed on
+/// `pool`).
+fn recording(pool: &ParsePool, exchange: &Exchange) -> Option<Recording> {
     if !exchange.is_chat_completion() {
         return None;
     }
-    let tee = thinktee_tee::Builder::new().start(exchange.start).document(exchange.document_kind());
+    let tee =
+        thinktee_tee::Builder::new(pool).start(exchange.start).document(exchange.document_kind());
     Some(Recording::new(tee, Print { request: exchange.id, collector: Collector::new() }))
 }
 
@@ -92,12 +95,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = format!("http://{}", upstream.local_addr());
     tokio::spawn(upstream.run(std::future::pending()));
 
-    // Your proxy, with one layer added.
+    // Your proxy, with one layer added; its copies are parsed on a pool of
+    // one thread.
+    let pool = ParsePool::builder().threads(1).build()?;
+    let recorder = pool.clone();
     let client = Client::builder(TokioExecutor::new()).build_http();
     let app = Router::new()
         .fallback(forward)
         .with_state(Upstream { client, base })
-        .layer(RecordLayer::new(recording));
+        .layer(RecordLayer::new(move |exchange: &Exchange| recording(&recorder, exchange)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -115,7 +121,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let body = response.into_body().collect().await?.to_bytes();
         println!("client got {status} and {} bytes for {stem}", body.len());
     }
-    // The parse side runs on its own thread; give it a moment to print.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The parse sides run on the pool's thread: shutting it down waits
+    // until they are done (and have printed).
+    pool.shutdown().await;
     Ok(())
 }

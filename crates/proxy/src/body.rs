@@ -10,40 +10,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use thinktee_pipeline::{Flow, InputEnd, Record, Sink};
+use thinktee_pipeline::{DynSink, InputEnd, Sink, dyn_sink};
 use thinktee_tee::{ShutdownFlag, Tap, TeeHandle};
 use tokio::time::{Instant, Sleep};
 
 use crate::normalize::Normalizer;
 use crate::reply::BoxError;
-
-/// A type-erased recording sink (errors become their `Display` text).
-pub type DynSink = Box<dyn Sink<Error = String> + Send>;
-
-/// Boxes a sink as a [`DynSink`].
-pub fn dyn_sink<S>(sink: S) -> DynSink
-where
-    S: Sink + Send + 'static,
-    S::Error: fmt::Display,
-{
-    Box::new(Erased(sink))
-}
-
-struct Erased<S>(S);
-
-impl<S: Sink> Sink for Erased<S>
-where
-    S::Error: fmt::Display,
-{
-    type Error = String;
-    #[inline]
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, String> {
-        self.0.record(record).map_err(|e| e.to_string())
-    }
-    fn finish(&mut self) -> Result<(), String> {
-        self.0.finish().map_err(|e| e.to_string())
-    }
-}
 
 /// Where one response body is recorded: a sink and the tee's options
 /// (start instant, pipeline options, document kind, raw capture).
@@ -63,7 +35,6 @@ impl Recording {
     pub fn new<S>(tee: thinktee_tee::Builder, sink: S) -> Recording
     where
         S: Sink + Send + 'static,
-        S::Error: fmt::Display,
     {
         Recording { tee, sink: dyn_sink(sink) }
     }

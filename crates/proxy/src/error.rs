@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// What can go wrong setting up a proxy or a replay server.
+///
+/// The cause, when there is one (an I/O error), is the
+/// [`source`](std::error::Error::source), not part of the message.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -39,8 +42,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidUpstream(why) => write!(f, "invalid upstream URL: {why}"),
-            Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
-            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::Bind { addr, .. } => write!(f, "cannot listen on {addr}"),
+            Error::Io(_) => f.write_str("proxy i/o failed"),
             Error::Tls(why) => write!(f, "tls setup failed: {why}"),
             Error::Fixture { path, message } => write!(f, "{}: {message}", path.display()),
             Error::NoFixtures => f.write_str("no recordings (.sse or .json files) found"),

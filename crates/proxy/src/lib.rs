@@ -14,7 +14,7 @@
 //!   [`thinktee_pipeline::Sink`], parsed off the forward path.
 //! - [`RecordLayer`]: the same as a tower layer, to record streams in a
 //!   proxy of your own (`examples/axum.rs`).
-//! - [`Normalizer`] / [`ReasoningField`]: rewrites inline `<think>` text
+//! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
 //! - [`Server`]: a bound listener; `run(shutdown)` serves until shutdown,
@@ -33,11 +33,11 @@
 //! comes out while an event is partial, then the chunk carries its thinking
 //! in `reasoning_content`.
 //! ```
-//! use thinktee_proxy::{Normalizer, ReasoningField};
+//! use thinktee_proxy::{Normalizer, ReasoningTarget};
 //! use thinktee_think::{Builder, StartMode};
 //!
 //! let config = Builder::new().start(StartMode::Explicit).config().unwrap();
-//! let mut normalizer = Normalizer::new(ReasoningField::ReasoningContent, config);
+//! let mut normalizer = Normalizer::new(ReasoningTarget::ReasoningContent, config);
 //! let mut out = Vec::new();
 //! normalizer.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>hm</th", &mut out);
 //! assert!(out.is_empty()); // Partial: the event has not ended
@@ -67,11 +67,11 @@ mod request;
 mod serve;
 mod upstream;
 
-pub use body::{DynSink, IdleTimeout, RecordBody, Recording, dyn_sink};
+pub use body::{IdleTimeout, RecordBody, Recording};
 pub use conn::Connections;
 pub use error::Error;
 pub use layer::{RecordFuture, RecordLayer, RecordService};
-pub use normalize::{Normalizer, ReasoningField, normalize_body};
+pub use normalize::{Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
     DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy,
@@ -84,4 +84,5 @@ pub use serve::{
     IDLE_CLOSE_GRACE, MAX_DEFAULT_CONNECTIONS, MIN_DEFAULT_CONNECTIONS, RESERVED_FDS, Server,
     default_max_connections,
 };
+pub use thinktee_pipeline::{DynSink, SinkError, dyn_sink};
 pub use upstream::Upstream;

@@ -22,33 +22,44 @@
 
 use std::fmt::Write as _;
 
-use thinktee_pipeline::{ChoiceMap, MAX_CHOICES};
+use thinktee_pipeline::{ChoiceMap, MAX_CHOICES, ReasoningField};
 use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config as SplitterConfig, SegmentKind, Splitter};
 
 use crate::json::{Field, RawObject, raw_array, write_array};
 
-/// Which delta field carries the thinking text after normalization.
+/// The delta field normalized thinking is written into: one of the
+/// [`ReasoningField`]s that carry plain text (`reasoning_details` is an
+/// array of typed items, not something to write text into).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReasoningField {
+pub enum ReasoningTarget {
     /// `reasoning_content` (DeepSeek, Azure AI inference, older vLLM).
     ReasoningContent,
     /// `reasoning` (newer vLLM, OpenRouter).
     Reasoning,
 }
 
-impl ReasoningField {
+impl ReasoningTarget {
+    /// The reasoning field this is.
+    pub fn field(self) -> ReasoningField {
+        match self {
+            ReasoningTarget::ReasoningContent => ReasoningField::ReasoningContent,
+            ReasoningTarget::Reasoning => ReasoningField::Reasoning,
+        }
+    }
+
     /// The JSON field name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReasoningField::ReasoningContent => "reasoning_content",
-            ReasoningField::Reasoning => "reasoning",
-        }
+        self.field().as_str()
     }
 }
 
-/// Fields that put a choice in field mode (its content is answer already).
-const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "reasoning", "reasoning_details"];
+/// Whether a delta or message carries reasoning in a field of its own (a
+/// non-null value in any [`ReasoningField`]): then its content is answer
+/// already.
+fn has_reasoning_field(object: &RawObject<'_>) -> bool {
+    ReasoningField::ALL.iter().any(|f| object.get(f.as_str()).is_some_and(|v| !v.is_null()))
+}
 
 /// Rewrites an SSE body so inline thinking travels in a reasoning field.
 ///
@@ -64,7 +75,7 @@ pub struct Normalizer {
 
 #[derive(Debug)]
 struct State {
-    field: ReasoningField,
+    field: ReasoningTarget,
     config: SplitterConfig,
     choices: ChoiceMap<ChoiceSplit>,
     /// The last-event-ID sent to the client.
@@ -79,24 +90,20 @@ struct ChoiceSplit {
     splitter: Splitter,
     /// The choice carries a reasoning field: pass it through.
     field_mode: bool,
-    /// Bytes its splitter holds back (fed but not yet emitted).
-    held: usize,
 }
 
-/// What one choice's text became.
+/// What one choice's text became (its tags are dropped).
 #[derive(Debug, Default)]
 struct Split {
     thinking: String,
     answer: String,
-    /// Bytes of dropped markup (tags).
-    markup: usize,
 }
 
 // === impl Normalizer ===
 
 impl Normalizer {
     /// A normalizer writing thinking into `field`, splitting with `config`.
-    pub fn new(field: ReasoningField, config: SplitterConfig) -> Normalizer {
+    pub fn new(field: ReasoningTarget, config: SplitterConfig) -> Normalizer {
         Normalizer {
             sse: Decoder::new(),
             state: State {
@@ -208,7 +215,7 @@ impl State {
         let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
         let Some(mut delta) = choice.get("delta").and_then(|f| RawObject::parse(f.text())) else {
             // No delta to carry text: a finish still flushes held text.
-            if finished && self.choice(index).held > 0 {
+            if finished && self.choice(index).splitter.pending_len() > 0 {
                 let split = self.finish_choice(index);
                 let mut delta = RawObject::parse("{}").expect("empty object");
                 self.put(&mut delta, &split);
@@ -217,8 +224,7 @@ impl State {
             }
             return false;
         };
-        let field_mode =
-            REASONING_FIELDS.iter().any(|name| delta.get(name).is_some_and(|f| !f.is_null()));
+        let field_mode = has_reasoning_field(&delta);
         let state = self.choice(index);
         if field_mode || state.field_mode {
             state.field_mode = true;
@@ -227,9 +233,7 @@ impl State {
         let content = delta.get("content").and_then(Field::as_string).map(|c| c.into_owned());
         let mut split = Split::default();
         if let Some(content) = &content {
-            let splitter = &mut state.splitter;
-            splitter.feed(content, |seg| split.push(seg.kind, seg.text));
-            state.held = (state.held + content.len()).saturating_sub(split.len());
+            state.splitter.feed(content, |seg| split.push(seg.kind, seg.text));
         }
         if finished {
             let rest = self.finish_choice(index);
@@ -263,7 +267,6 @@ impl State {
         self.choices.get_or_insert_with(index, || ChoiceSplit {
             splitter: Splitter::with_config(config.clone()),
             field_mode: false,
-            held: 0,
         })
     }
 
@@ -272,7 +275,6 @@ impl State {
         let state = self.choice(index);
         let mut split = Split::default();
         state.splitter.finish(|seg| split.push(seg.kind, seg.text));
-        state.held = 0;
         split
     }
 
@@ -281,7 +283,7 @@ impl State {
         let pending: Vec<u32> = self
             .choices
             .iter()
-            .filter(|(_, c)| c.held > 0 && !c.field_mode)
+            .filter(|(_, c)| c.splitter.pending_len() > 0 && !c.field_mode)
             .map(|(index, _)| index)
             .collect();
         let mut choices = Vec::new();
@@ -332,13 +334,8 @@ impl Split {
         match kind {
             SegmentKind::Thinking => self.thinking.push_str(text),
             SegmentKind::Answer => self.answer.push_str(text),
-            SegmentKind::Markup => self.markup += text.len(),
+            SegmentKind::Markup => {}
         }
-    }
-
-    /// Bytes of text the splitter emitted, markup included.
-    fn len(&self) -> usize {
-        self.thinking.len() + self.answer.len() + self.markup
     }
 }
 
@@ -362,7 +359,7 @@ fn push_data(out: &mut Vec<u8>, data: &str) {
 /// reasoning field. `None` when nothing changes (or it is not such a body).
 pub fn normalize_body(
     body: &str,
-    field: ReasoningField,
+    field: ReasoningTarget,
     config: &SplitterConfig,
 ) -> Option<String> {
     let mut completion = RawObject::parse(body)?;
@@ -373,7 +370,7 @@ pub fn normalize_body(
         let text = raw.get();
         let new = RawObject::parse(text).and_then(|mut choice| {
             let mut message = RawObject::parse(choice.get("message")?.text())?;
-            if REASONING_FIELDS.iter().any(|n| message.get(n).is_some_and(|f| !f.is_null())) {
+            if has_reasoning_field(&message) {
                 return None;
             }
             let content = message.get("content")?.as_string()?.into_owned();
@@ -425,7 +422,7 @@ mod tests {
     }
 
     fn run(input: &[u8], pieces: usize) -> String {
-        let mut n = Normalizer::new(ReasoningField::ReasoningContent, explicit());
+        let mut n = Normalizer::new(ReasoningTarget::ReasoningContent, explicit());
         let mut out = Vec::new();
         let step = input.len().div_ceil(pieces.max(1)).max(1);
         for piece in input.chunks(step) {
@@ -538,13 +535,13 @@ mod tests {
     #[test]
     fn non_streaming_body() {
         let body = r#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"<think>t</think>answer"},"finish_reason":"stop"}]}"#;
-        let out = normalize_body(body, ReasoningField::Reasoning, &explicit()).unwrap();
+        let out = normalize_body(body, ReasoningTarget::Reasoning, &explicit()).unwrap();
         assert_eq!(
             out,
             r#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"answer","reasoning":"t"},"finish_reason":"stop"}]}"#
         );
         assert!(
-            normalize_body(r#"{"choices":[]}"#, ReasoningField::Reasoning, &explicit()).is_none()
+            normalize_body(r#"{"choices":[]}"#, ReasoningTarget::Reasoning, &explicit()).is_none()
         );
     }
 }

@@ -14,14 +14,14 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use thinktee_pipeline::{DocumentKind, InputEnd};
+use thinktee_pipeline::{DocumentKind, DynSink, InputEnd};
 use thinktee_tee::{ShutdownFlag, TeeHandle};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
-use crate::body::{DynSink, IdleBody, NormalizeBody, RecordBody, Recording};
+use crate::body::{IdleBody, NormalizeBody, RecordBody, Recording};
 use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
-use crate::normalize::{Normalizer, ReasoningField, normalize_body};
+use crate::normalize::{Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
@@ -51,7 +51,7 @@ pub struct Config {
     pub upstream: Upstream,
     /// Rewrite inline thinking into this delta field (`None`: forward the
     /// upstream's bytes untouched).
-    pub normalize: Option<ReasoningField>,
+    pub normalize: Option<ReasoningTarget>,
     /// The splitter policy used to normalize. Its start mode must not be
     /// `auto` when normalizing ([`Proxy::new`] refuses it).
     pub splitter: SplitterConfig,
@@ -567,7 +567,7 @@ impl Proxy {
     async fn normalize_whole(
         &self,
         body: ProxyBody,
-        field: ReasoningField,
+        field: ReasoningTarget,
         headers: &mut HeaderMap,
     ) -> ProxyBody {
         let config = &self.shared.config;
@@ -618,16 +618,22 @@ impl Proxy {
             match handle.join().await {
                 Ok(report) => {
                     if let Some(e) = &report.sink_error {
-                        tracing::warn!(id, error = %e, "recording failed");
+                        tracing::warn!(id, error = e as &dyn std::error::Error, "recording failed");
                     }
                     if let Some(e) = &report.capture_error {
-                        tracing::warn!(id, error = %e, "raw capture failed");
+                        tracing::warn!(
+                            id,
+                            error = e as &dyn std::error::Error,
+                            "raw capture failed"
+                        );
                     }
                     if report.overflowed {
                         tracing::warn!(id, "recording fell behind; stream partly recorded");
                     }
                 }
-                Err(e) => tracing::warn!(id, error = %e, "recording failed"),
+                Err(e) => {
+                    tracing::warn!(id, error = &e as &dyn std::error::Error, "recording failed")
+                }
             }
             if shared.pending.count.fetch_sub(1, Ordering::AcqRel) == 1 {
                 shared.pending.idle.notify_waiters();

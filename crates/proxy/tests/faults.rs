@@ -167,6 +167,8 @@ async fn proxy_with_grace(
     tune(&mut config);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let log = seen.clone();
+    // A pool of this proxy's own.
+    let pool = thinktee_tee::ParsePool::builder().threads(2).build().unwrap();
     let recorder = move |exchange: &Exchange| {
         log.lock().unwrap().exchanges.push(exchange.clone());
         let log = log.clone();
@@ -178,8 +180,10 @@ async fn proxy_with_grace(
         let kind = exchange.document_kind();
         // Every exchange leaves a record, those without a body too.
         let options = Options { record_empty: true, ..Options::default() };
-        let tee =
-            thinktee_tee::Builder::new().start(exchange.start).document(kind).pipeline(options);
+        let tee = thinktee_tee::Builder::new(&pool)
+            .start(exchange.start)
+            .document(kind)
+            .pipeline(options);
         Some(Recording::new(tee, sink))
     };
     let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();
@@ -711,7 +715,7 @@ async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_rec
     }))
     .await;
     let h = proxy_to(up.addr, |c| {
-        c.normalize = Some(thinktee_proxy::ReasoningField::ReasoningContent);
+        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
         c.splitter = thinktee_think::Builder::new()
             .start(thinktee_think::StartMode::Explicit)
             .config()

@@ -118,6 +118,7 @@ async fn proxy(
 ) -> (Proxy, SocketAddr, Arc<Mutex<Seen>>, tokio::sync::oneshot::Sender<()>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let log = seen.clone();
+    let pool = thinktee_tee::ParsePool::builder().threads(1).build().unwrap();
     let recorder = move |exchange: &Exchange| {
         let log = log.clone();
         let sink = FnSink(move |r: &Record<'_>| {
@@ -131,8 +132,9 @@ async fn proxy(
                 _ => {}
             }
         });
-        let tee =
-            thinktee_tee::Builder::new().start(exchange.start).document(exchange.document_kind());
+        let tee = thinktee_tee::Builder::new(&pool)
+            .start(exchange.start)
+            .document(exchange.document_kind());
         Some(Recording::new(tee, sink))
     };
     let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();

@@ -13,17 +13,19 @@ use tokio::time::Instant;
 use crate::capture::{CaptureJob, MAX_CAPTURE_QUEUED, RawCapture};
 use crate::feed::{Feeder, Shared, Tap, TeeReader, TeeStream};
 use crate::handle::TeeHandle;
-use crate::parse::{ParseSide, StreamJob};
-use crate::pool::{self, Kind};
+use crate::parse::{self, ParseSide, StreamJob};
+use crate::pool::{Kind, ParsePool};
 use crate::shutdown::ShutdownFlag;
 
 /// Default bound on the bytes queued between the forward and parse sides
 /// of one stream.
 pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 
-/// Options of a tee; finish with [`Builder::stream`] or [`Builder::reader`].
+/// Options of a tee; finish with [`Builder::stream`], [`Builder::reader`]
+/// or [`Builder::tap`].
 #[derive(Debug)]
 pub struct Builder {
+    pool: ParsePool,
     start: Option<Instant>,
     max_queued: usize,
     pipeline: Options,
@@ -33,9 +35,14 @@ pub struct Builder {
     shutdown: Option<ShutdownFlag>,
 }
 
-impl Default for Builder {
-    fn default() -> Builder {
+impl Builder {
+    /// A tee whose copy is parsed (and captured) on `pool`'s threads, with
+    /// the defaults: times from the tee's creation, [`MAX_QUEUED_BYTES`],
+    /// default pipeline options, document kind sniffed from the first
+    /// bytes, no capture.
+    pub fn new(pool: &ParsePool) -> Builder {
         Builder {
+            pool: pool.clone(),
             start: None,
             max_queued: MAX_QUEUED_BYTES,
             pipeline: Options::default(),
@@ -44,15 +51,6 @@ impl Default for Builder {
             max_capture_queued: MAX_CAPTURE_QUEUED,
             shutdown: None,
         }
-    }
-}
-
-impl Builder {
-    /// Defaults: times from the tee's creation, [`MAX_QUEUED_BYTES`],
-    /// default pipeline options, document kind sniffed from the first
-    /// bytes, no capture.
-    pub fn new() -> Builder {
-        Builder::default()
     }
 
     /// Records are stamped with the time since `start` (the request's
@@ -76,9 +74,14 @@ impl Builder {
         self
     }
 
-    /// What the body is (say, from its `Content-Type`). Without it, a body
-    /// whose first non-whitespace byte is `{` is read as JSON (one body or
-    /// JSON Lines, parsed when it ends), anything else as SSE.
+    /// What the body is (say, from its `Content-Type`). The body is read
+    /// as every thinktee reader reads a document
+    /// ([`DocumentReader`](thinktee_pipeline::DocumentReader)): by its first
+    /// byte after a BOM and whitespace, `{` for JSON (one body, held until
+    /// it ends, or JSON Lines, each line when it ends), anything else SSE.
+    /// [`DocumentKind::Sse`] reads it as SSE whatever its first byte;
+    /// [`DocumentKind::Json`] still goes by the first byte (an HTML error
+    /// page sent as JSON leaves one record, not one per line).
     pub fn document(mut self, kind: DocumentKind) -> Builder {
         self.document = Some(kind);
         self
@@ -115,7 +118,6 @@ impl Builder {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: Display,
         K: Sink + Send + 'static,
-        K::Error: Display,
     {
         let (feeder, handle) = self.spawn(sink);
         (TeeStream::new(stream, feeder), handle)
@@ -127,7 +129,6 @@ impl Builder {
     where
         R: AsyncRead + Unpin,
         K: Sink + Send + 'static,
-        K::Error: Display,
     {
         let (feeder, handle) = self.spawn(sink);
         (TeeReader::new(reader, feeder), handle)
@@ -140,7 +141,6 @@ impl Builder {
     pub fn tap<K>(self, sink: K) -> (Tap, TeeHandle<K>)
     where
         K: Sink + Send + 'static,
-        K::Error: Display,
     {
         let (feeder, handle) = self.spawn(sink);
         (Tap::new(feeder), handle)
@@ -149,16 +149,19 @@ impl Builder {
     fn spawn<K>(self, sink: K) -> (Feeder, TeeHandle<K>)
     where
         K: Sink + Send + 'static,
-        K::Error: Display,
     {
+        let pool = &self.pool;
         let capture = self.capture.and_then(|capture| {
             let shared = Arc::new(Shared::default());
             let (done_tx, done_rx) = oneshot::channel();
             let job = CaptureJob::new(capture, Arc::clone(&shared), done_tx);
-            match pool::start(Kind::Capture, Box::new(job)) {
+            match pool.start(Kind::Capture, Box::new(job)) {
                 Ok(tx) => Some(((tx, shared, self.max_capture_queued), done_rx)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot start the raw capture: not captured");
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        "cannot start the raw capture: not captured"
+                    );
                     None
                 }
             }
@@ -166,17 +169,19 @@ impl Builder {
         let shared = Arc::new(Shared::default());
         let (done_tx, done_rx) = oneshot::channel();
         let side = ParseSide {
-            pipeline: Pipeline::new(self.pipeline),
+            reader: parse::reader(Pipeline::new(self.pipeline), self.document, self.max_queued),
             sink,
             start: self.start.unwrap_or_else(Instant::now),
             max_queued: self.max_queued,
-            document: self.document,
             shared: Arc::clone(&shared),
         };
-        let (parse, rx) = match pool::start(Kind::Parse, Box::new(StreamJob::new(side, done_tx))) {
+        let (parse, rx) = match pool.start(Kind::Parse, Box::new(StreamJob::new(side, done_tx))) {
             Ok(tx) => (Some((tx, shared, self.max_queued)), Ok(done_rx)),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot start the parse side: forwarding only");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot start the parse side: forwarding only"
+                );
                 (None, Err(e))
             }
         };
@@ -185,13 +190,13 @@ impl Builder {
     }
 }
 
-/// Tees `stream` into `sink` with the defaults (see [`Builder`]).
-pub fn tee<S, E, K>(stream: S, sink: K) -> (TeeStream<S>, TeeHandle<K>)
+/// Tees `stream` into `sink`, parsed on `pool`, with the defaults (see
+/// [`Builder`]).
+pub fn tee<S, E, K>(pool: &ParsePool, stream: S, sink: K) -> (TeeStream<S>, TeeHandle<K>)
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Display,
     K: Sink + Send + 'static,
-    K::Error: Display,
 {
-    Builder::new().stream(stream, sink)
+    Builder::new(pool).stream(stream, sink)
 }

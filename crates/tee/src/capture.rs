@@ -151,7 +151,7 @@ pub(crate) struct CaptureReport {
     pub(crate) bytes: u64,
     pub(crate) path: Option<PathBuf>,
     pub(crate) cut: bool,
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<io::Error>,
 }
 
 /// One capture as a job of the capture thread.
@@ -188,7 +188,7 @@ impl CaptureJob {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "raw capture cut ({why}); closing it failed");
-                self.report.error.get_or_insert_with(|| e.to_string());
+                self.report.error.get_or_insert(e);
             }
         }
     }
@@ -203,7 +203,7 @@ impl Job for CaptureJob {
                     return false;
                 }
                 if let Err(e) = self.capture.write(&bytes) {
-                    self.report.error = Some(e.to_string());
+                    self.report.error = Some(e);
                     self.cut("its disk failed");
                 }
                 false
@@ -216,7 +216,7 @@ impl Job for CaptureJob {
                 if !self.report.cut
                     && let Err(e) = self.capture.flush()
                 {
-                    self.report.error = Some(e.to_string());
+                    self.report.error = Some(e);
                     self.cut("its disk failed");
                 }
                 self.report.bytes = self.capture.bytes();

@@ -18,9 +18,9 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 /// for telemetry (OpenTelemetry export and the like), where falling behind
 /// must cost data, not latency.
 ///
-/// Transcripts do not use it: their policy is lossless or fail (see
-/// `thinktee_transcript` and [`TranscriptWriter`](crate::TranscriptWriter),
-/// whose sends wait).
+/// Transcripts do not use it: theirs is lossless while the writer keeps
+/// up; past the bound, dropped, counted, marked (see
+/// [`TranscriptWriter`](crate::TranscriptWriter)).
 pub struct ChannelSink<M, F> {
     tx: mpsc::Sender<M>,
     map: F,

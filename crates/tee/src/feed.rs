@@ -218,6 +218,12 @@ impl Tap {
     pub fn is_ended(&self) -> bool {
         self.feeder.ended
     }
+
+    /// Bytes queued for the parse side and not yet taken (with overhead).
+    #[cfg(test)]
+    pub(crate) fn queued_for_parse(&self) -> usize {
+        self.feeder.parse.as_ref().map_or(0, |q| q.shared.queued.load(Ordering::Acquire))
+    }
 }
 
 // === impl TeeStream ===

@@ -1,16 +1,17 @@
 //! Awaiting the parse side and what it reports.
 
+use std::io;
 use std::path::PathBuf;
 
-use thinktee_pipeline::InputEnd;
+use thinktee_pipeline::{InputEnd, Sink};
 use tokio::sync::oneshot;
 
 use crate::capture::CaptureReport;
 use crate::error::Error;
 
-/// What the parse side of one tee did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TeeReport {
+/// What the parse side of one tee did; `E` is its sink's error type.
+#[derive(Debug)]
+pub struct TeeReport<E> {
     /// Bytes forwarded (all of them, parsed or not).
     pub bytes_seen: u64,
     /// Bytes handed to the pipeline.
@@ -19,12 +20,12 @@ pub struct TeeReport {
     /// (forwarding went on). Also set for a JSON body over the bound.
     pub overflowed: bool,
     /// The sink returned this error; it got no records after it.
-    pub sink_error: Option<String>,
+    pub sink_error: Option<E>,
     /// The sink said [`Flow::Stop`](thinktee_pipeline::Flow::Stop); it got
     /// no records after it (its `finish` was still called).
     pub sink_stopped: bool,
     /// Writing the raw capture failed with this error.
-    pub capture_error: Option<String>,
+    pub capture_error: Option<io::Error>,
     /// Bytes written to the raw capture (equal to `bytes_seen` unless it
     /// was cut).
     pub bytes_captured: u64,
@@ -37,30 +38,47 @@ pub struct TeeReport {
     pub end: Option<InputEnd>,
 }
 
+impl<E> Default for TeeReport<E> {
+    fn default() -> Self {
+        TeeReport {
+            bytes_seen: 0,
+            bytes_parsed: 0,
+            overflowed: false,
+            sink_error: None,
+            sink_stopped: false,
+            capture_error: None,
+            bytes_captured: 0,
+            capture_cut: false,
+            capture_path: None,
+            end: None,
+        }
+    }
+}
+
+/// What a parse side hands back at its end: its report and its sink.
+pub(crate) type Parsed<K> = (TeeReport<<K as Sink>::Error>, K);
+
 /// Awaits the end of a tee's parse side.
 ///
 /// The parse side ends once the forwarded stream has ended or been dropped
 /// and every queued piece has been parsed. Dropping the handle does not
 /// stop it.
 #[derive(Debug)]
-pub struct TeeHandle<K> {
-    pub(crate) rx: Result<oneshot::Receiver<(TeeReport, K)>, std::io::Error>,
+pub struct TeeHandle<K: Sink> {
+    pub(crate) rx: Result<oneshot::Receiver<Parsed<K>>, Error>,
     pub(crate) capture: Option<oneshot::Receiver<CaptureReport>>,
 }
 
-impl<K> TeeHandle<K> {
+impl<K: Sink> TeeHandle<K> {
     /// Waits for the parse side to end and returns its report.
-    pub async fn join(self) -> Result<TeeReport, Error> {
+    pub async fn join(self) -> Result<TeeReport<K::Error>, Error> {
         self.join_sink().await.map(|(report, _)| report)
     }
 
     /// Waits for the parse side (and the raw capture) to end and returns
     /// the report and the sink (finished).
-    pub async fn join_sink(self) -> Result<(TeeReport, K), Error> {
-        let (mut report, sink) = match self.rx {
-            Ok(rx) => rx.await.map_err(|_| Error::ParseSidePanicked)?,
-            Err(e) => return Err(Error::Spawn(e)),
-        };
+    pub async fn join_sink(self) -> Result<(TeeReport<K::Error>, K), Error> {
+        let (mut report, sink) = self.rx?.await.map_err(|_| Error::ParseSidePanicked)?;
         if let Some(capture) = self.capture {
             match capture.await {
                 Ok(c) => {
@@ -69,7 +87,9 @@ impl<K> TeeHandle<K> {
                     report.capture_path = c.path;
                     report.capture_error = c.error;
                 }
-                Err(_) => report.capture_error = Some("the capture thread failed".into()),
+                Err(_) => {
+                    report.capture_error = Some(io::Error::other("the capture thread panicked"));
+                }
             }
         }
         Ok((report, sink))

@@ -1,17 +1,29 @@
-//! The reader form, JSON bodies, `Flow::Stop`, stamping.
+//! The reader form, JSON bodies, `Flow::Stop`, stamping, the pool, the
+//! transcript writer's bound.
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use thinktee_pipeline::{Collector, Event, Flow, InputEnd, Record, Sink};
-use thinktee_transcript::TranscriptSink;
+use futures_util::{FutureExt, StreamExt};
+use thinktee_pipeline::{Collector, Event, Flow, FnSink, InputEnd, Record, Sink};
+use thinktee_transcript::{Output, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::{Builder, tee};
+use crate::{Builder, ParsePool, TranscriptWriter, tee};
+
+/// A pool of this test's own.
+fn pool() -> ParsePool {
+    ParsePool::builder().threads(2).build().unwrap()
+}
+
+/// The longest any wait on an event may take before the test fails (a
+/// guard against hanging, not a budget).
+const GUARD: Duration = Duration::from_secs(20);
 
 fn fixture(stem: &str) -> Vec<u8> {
     std::fs::read(
@@ -31,9 +43,10 @@ fn stream_of(
 
 #[tokio::test]
 async fn the_reader_form_reads_through_and_parses_a_copy() {
+    let pool = pool();
     let bytes = fixture("n2_interleaved_choices");
     let (mut tx, rx) = tokio::io::duplex(64);
-    let (mut reader, handle) = Builder::new().reader(rx, Collector::new());
+    let (mut reader, handle) = Builder::new(&pool).reader(rx, Collector::new());
     let input = bytes.clone();
     let writer = tokio::spawn(async move {
         for piece in input.chunks(50) {
@@ -53,8 +66,9 @@ async fn the_reader_form_reads_through_and_parses_a_copy() {
 
 #[tokio::test]
 async fn a_dropped_reader_is_a_cancelled_client() {
+    let pool = pool();
     let (mut tx, rx) = tokio::io::duplex(64);
-    let (mut reader, handle) = Builder::new().reader(rx, Collector::new());
+    let (mut reader, handle) = Builder::new(&pool).reader(rx, Collector::new());
     tx.write_all(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n").await.unwrap();
     let mut buf = [0; 8];
     assert_eq!(reader.read(&mut buf).await.unwrap(), 8);
@@ -65,12 +79,13 @@ async fn a_dropped_reader_is_a_cancelled_client() {
 
 #[tokio::test]
 async fn json_bodies_are_sniffed_held_and_stamped_at_their_end() {
+    let pool = pool();
     for (stem, records) in
         [("nonstreaming_completion", 1), ("jsonl_bodies", 2), ("azure_400_content_filter", 1)]
     {
         let bytes = fixture(stem);
         let sink = TranscriptSink::new(Vec::new());
-        let (stream, handle) = tee(stream_of(&bytes, 7), sink);
+        let (stream, handle) = tee(&pool, stream_of(&bytes, 7), sink);
         let forwarded: Vec<Bytes> = stream.map(Result::unwrap).collect().await;
         assert_eq!(forwarded.concat(), bytes);
         let (report, sink) = handle.join_sink().await.unwrap();
@@ -89,8 +104,9 @@ async fn json_bodies_are_sniffed_held_and_stamped_at_their_end() {
 
 #[tokio::test]
 async fn a_body_told_to_be_sse_is_not_sniffed() {
+    let pool = pool();
     let bytes = fixture("nonstreaming_completion");
-    let builder = Builder::new().document(thinktee_pipeline::DocumentKind::Sse);
+    let builder = Builder::new(&pool).document(thinktee_pipeline::DocumentKind::Sse);
     let (stream, handle) = builder.stream(stream_of(&bytes, 100), Collector::new());
     let _: Vec<_> = stream.collect().await;
     let (_, mut collector) = handle.join_sink().await.unwrap();
@@ -127,24 +143,80 @@ impl Sink for StopAtText {
     }
 }
 
+/// Signals at its first record, then blocks its parse thread there until
+/// the gate's sender is dropped.
+struct Gate {
+    reached: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    gate: std::sync::mpsc::Receiver<()>,
+}
+
+impl Sink for Gate {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, _: &Record<'_>) -> Result<Flow, Self::Error> {
+        if let Some(reached) = self.reached.take() {
+            let _ = reached.send(());
+            let _ = self.gate.recv();
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// A gate sink, the sender that opens it, and the receiver told it was reached.
+fn gate() -> (Gate, std::sync::mpsc::Sender<()>, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    let (open, gate) = std::sync::mpsc::channel();
+    let (reached, at_gate) = tokio::sync::mpsc::unbounded_channel();
+    (Gate { reached: Some(reached), gate }, open, at_gate)
+}
+
+const EVENT_X: &[u8] = b"data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"x\"}}]}\n\n";
+
 #[tokio::test]
-async fn a_sink_that_stops_gets_nothing_more_but_its_finish() {
+async fn a_sink_that_stops_gets_only_its_finish_and_nothing_more_is_queued_for_it() {
+    // One thread: the stream behind the gate holds it after the stopped
+    // stream's first piece was parsed.
+    let pool = ParsePool::builder().threads(1).build().unwrap();
+    let (mut stopping, handle) = Builder::new(&pool).tap(StopAtText::default());
+    let (gate, open, mut at_gate) = gate();
+    let (mut behind, gated) = Builder::new(&pool).tap(gate);
+    stopping.data(&Bytes::from_static(EVENT_X));
+    behind.data(&Bytes::from_static(b": ping\n\n"));
+    tokio::time::timeout(GUARD, at_gate.recv()).await.expect("the worker reached the gate");
+    // The worker parsed the first piece (the sink said Stop) and is held:
+    // a piece queued now would stay queued.
+    stopping.data(&Bytes::from_static(EVENT_X));
+    assert_eq!(stopping.queued_for_parse(), 0, "the forward side stopped queueing");
+    drop(open);
+    stopping.end(InputEnd::Complete);
+    behind.end(InputEnd::Complete);
+    let (report, sink) = handle.join_sink().await.unwrap();
+    gated.join().await.unwrap();
+    assert!(report.sink_stopped);
+    assert_eq!(
+        (report.bytes_seen, report.bytes_parsed),
+        (2 * EVENT_X.len() as u64, EVENT_X.len() as u64)
+    );
+    assert_eq!((sink.after, sink.finished), (0, true));
+}
+
+#[tokio::test]
+async fn a_sink_that_stops_mid_fixture_gets_nothing_more_but_its_finish() {
+    let pool = pool();
     let bytes = fixture("deepseek_reasoning_content");
-    let (stream, handle) = tee(stream_of(&bytes, 1), StopAtText::default());
+    let (stream, handle) = tee(&pool, stream_of(&bytes, 1), StopAtText::default());
     let forwarded: Vec<Bytes> = stream.map(Result::unwrap).collect().await;
     assert_eq!(forwarded.concat(), bytes);
     let (report, sink) = handle.join_sink().await.unwrap();
     assert!(report.sink_stopped);
-    assert!(report.bytes_parsed < report.bytes_seen, "the forward side stopped queueing");
     assert_eq!((sink.after, sink.finished), (0, true));
 }
 
 #[tokio::test(start_paused = true)]
 async fn records_are_stamped_from_the_given_start() {
+    let pool = pool();
     let start = Instant::now();
     tokio::time::advance(Duration::from_millis(250)).await;
     let bytes = fixture("vllm_reasoning");
-    let (stream, handle) = Builder::new()
+    let (stream, handle) = Builder::new(&pool)
         .start(start)
         .stream(stream_of(&bytes, 1000), TranscriptSink::new(Vec::new()));
     let _: Vec<_> = stream.collect().await;
@@ -168,8 +240,9 @@ impl Sink for Panicky {
 
 #[tokio::test]
 async fn a_panicking_sink_loses_its_own_stream_not_the_parse_threads() {
+    let pool = pool();
     let bytes = fixture("azure_inline_think");
-    let (mut forwarded, handle) = tee(stream_of(&bytes, 40), Panicky);
+    let (mut forwarded, handle) = tee(&pool, stream_of(&bytes, 40), Panicky);
     let mut out = Vec::new();
     while let Some(piece) = forwarded.next().await {
         out.extend_from_slice(&piece.unwrap());
@@ -178,8 +251,8 @@ async fn a_panicking_sink_loses_its_own_stream_not_the_parse_threads() {
     assert_eq!(out, bytes, "forwarding is untouched");
     assert!(matches!(handle.join().await, Err(crate::Error::ParseSidePanicked)));
     // Every parse thread still serves new streams (round robin reaches them all).
-    for _ in 0..2 * crate::MAX_PARSE_THREADS {
-        let (mut forwarded, handle) = tee(stream_of(&bytes, 40), Collector::new());
+    for _ in 0..2 * pool.threads() {
+        let (mut forwarded, handle) = tee(&pool, stream_of(&bytes, 40), Collector::new());
         while forwarded.next().await.is_some() {}
         drop(forwarded);
         let (report, mut collector) = handle.join_sink().await.unwrap();
@@ -219,11 +292,12 @@ fn big_stream(total: usize, piece: usize) -> (Bytes, Vec<io::Result<Bytes>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_a_capture_stays_exact_when_parsing_falls_behind() {
+    let pool = pool();
     const TOTAL: usize = 64 << 20;
     let dir = scratch("exact");
     let (body, pieces) = big_stream(TOTAL, 16 << 10);
     let (release, stalled) = std::sync::mpsc::channel();
-    let (mut forwarded, handle) = Builder::new()
+    let (mut forwarded, handle) = Builder::new(&pool)
         .max_queued_bytes(1 << 20)
         // Room for the whole stream: however far the capture thread lags,
         // nothing here may cut it.
@@ -251,11 +325,12 @@ async fn hostile_a_capture_stays_exact_when_parsing_falls_behind() {
 
 #[tokio::test]
 async fn hostile_a_capture_that_cannot_keep_up_is_cut_and_named_so() {
+    let pool = pool();
     let dir = scratch("cut");
     // The second piece alone is more than the capture may queue.
     let pieces =
         [Bytes::from(vec![b':'; 1000]), Bytes::from(vec![b':'; 5000]), Bytes::from(vec![b':'; 10])];
-    let (forwarded, handle) = Builder::new()
+    let (forwarded, handle) = Builder::new(&pool)
         .max_capture_queued(4096)
         .capture(crate::RawCapture::create(&dir, "slow").unwrap())
         .stream(futures_util::stream::iter(pieces.map(Ok::<_, io::Error>)), Collector::new());
@@ -272,12 +347,13 @@ async fn hostile_a_capture_that_cannot_keep_up_is_cut_and_named_so() {
 
 #[tokio::test]
 async fn hostile_a_body_without_bytes_leaves_no_capture_file() {
+    let pool = pool();
     let dir = scratch("empty");
-    let (tap, handle) = Builder::new()
+    let (tap, handle) = Builder::new(&pool)
         .capture(crate::RawCapture::create(&dir, "none").unwrap())
         .tap(Collector::new());
     drop(tap);
-    let (forwarded, empty) = Builder::new()
+    let (forwarded, empty) = Builder::new(&pool)
         .capture(crate::RawCapture::create(&dir, "empty").unwrap())
         .stream(stream_of(b"", 1), Collector::new());
     let _: Vec<_> = forwarded.collect().await;
@@ -290,6 +366,7 @@ async fn hostile_a_body_without_bytes_leaves_no_capture_file() {
 
 #[tokio::test]
 async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
+    let pool = pool();
     let flag = crate::ShutdownFlag::new();
     let chunk = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n";
     let mut ends = Vec::new();
@@ -297,7 +374,8 @@ async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
         if set {
             flag.set();
         }
-        let (mut tap, handle) = Builder::new().shutdown_flag(flag.clone()).tap(Collector::new());
+        let (mut tap, handle) =
+            Builder::new(&pool).shutdown_flag(flag.clone()).tap(Collector::new());
         tap.data(&Bytes::from_static(chunk));
         drop(tap);
         let (report, mut collector) = handle.join_sink().await.unwrap();
@@ -306,8 +384,170 @@ async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
     }
     assert_eq!(ends, [(InputEnd::ClientCancelled, 1), (InputEnd::Shutdown, 1)]);
     // A tap told how its input ended keeps that end.
-    let (mut tap, handle) = Builder::new().shutdown_flag(flag).tap(Collector::new());
+    let (mut tap, handle) = Builder::new(&pool).shutdown_flag(flag).tap(Collector::new());
     tap.end(InputEnd::UpstreamTimeout("idle".into()));
     drop(tap);
     assert_eq!(handle.join().await.unwrap().end, Some(InputEnd::UpstreamTimeout("idle".into())));
+}
+
+// === the pool ===
+
+/// Sends each text it gets, as it gets it.
+fn texts_to(tx: tokio::sync::mpsc::UnboundedSender<String>) -> impl Sink + Send + 'static {
+    FnSink(move |r: &Record<'_>| {
+        if let Event::Text { text, .. } = r.event {
+            let _ = tx.send(text.to_owned());
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_pool_without_batching_parses_a_piece_without_waiting_for_a_tick() {
+    // A tick of an hour would hold the piece until the stream ends; no
+    // batching hands it over at once.
+    let pool =
+        ParsePool::builder().threads(1).tick(Duration::ZERO, Duration::ZERO).build().unwrap();
+    assert_eq!(pool.tick(), (Duration::ZERO, Duration::ZERO));
+    let (tx, mut texts) = tokio::sync::mpsc::unbounded_channel();
+    let (mut tap, handle) = Builder::new(&pool).tap(texts_to(tx));
+    for _ in 0..3 {
+        tap.data(&Bytes::from_static(EVENT_X));
+        let text = tokio::time::timeout(GUARD, texts.recv()).await.expect("parsed before the end");
+        assert_eq!(text.as_deref(), Some("x"));
+    }
+    tap.end(InputEnd::Complete);
+    assert_eq!(handle.join().await.unwrap().bytes_parsed, 3 * EVENT_X.len() as u64);
+    tokio::time::timeout(GUARD, pool.shutdown().into_future()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shut_down_pool_finishes_its_streams_and_refuses_new_ones() {
+    let pool = ParsePool::builder().threads(1).build().unwrap();
+    let (mut open, handle) = Builder::new(&pool).tap(Collector::new());
+    open.data(&Bytes::from_static(EVENT_X));
+    let mut shutdown = pool.shutdown().into_future();
+    // A stream is still open: its worker is still there.
+    assert!((&mut shutdown).now_or_never().is_none());
+    // A tee started now forwards without parsing, and says so.
+    let (forwarded, refused) = tee(&pool, stream_of(EVENT_X, 5), Collector::new());
+    let out: Vec<Bytes> = forwarded.map(Result::unwrap).collect().await;
+    assert_eq!(out.concat(), EVENT_X);
+    assert!(matches!(refused.join().await, Err(crate::Error::PoolShutDown)));
+    // The open stream is parsed to its end.
+    open.data(&Bytes::from_static(EVENT_X));
+    open.end(InputEnd::Complete);
+    let (report, mut collector) = handle.join_sink().await.unwrap();
+    assert_eq!(report.bytes_parsed, 2 * EVENT_X.len() as u64);
+    assert_eq!(collector.drain().next().unwrap().reasoning, "xx");
+    // Then the worker ends.
+    tokio::time::timeout(GUARD, shutdown).await.expect("the workers ended");
+}
+
+#[test]
+fn a_pool_shutdown_can_be_waited_for_without_a_runtime() {
+    let pool = ParsePool::builder().threads(3).build().unwrap();
+    assert_eq!(pool.threads(), 3);
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        pool.shutdown().wait();
+        let _ = done.send(());
+    });
+    ended.recv_timeout(GUARD).expect("the idle workers ended");
+}
+
+// === the transcript writer's bound ===
+
+/// An output that holds the writer thread in its first write until the
+/// gate's sender is dropped, and keeps what it was given.
+struct GatedOutput {
+    entered: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    gate: std::sync::mpsc::Receiver<()>,
+    written: Vec<TranscriptRecord>,
+    /// Told at the end of each write.
+    done: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+impl Output for GatedOutput {
+    fn write_stream(
+        &mut self,
+        mut records: Vec<TranscriptRecord>,
+    ) -> Result<(), thinktee_transcript::Error> {
+        if let Some(entered) = self.entered.take() {
+            let _ = entered.send(());
+            let _ = self.gate.recv();
+        }
+        self.written.append(&mut records);
+        let _ = self.done.send(());
+        Ok(())
+    }
+}
+
+/// One stream of one choice: one transcript record.
+fn one_choice_stream(text: &str) -> Bytes {
+    Bytes::from(format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}},\"finish_reason\":\"stop\"}}]}}\n\ndata: [DONE]\n\n"
+    ))
+}
+
+fn request_id(r: &TranscriptRecord) -> &str {
+    r.request.as_ref().and_then(|m| m.request_id.as_deref()).unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_slow_transcript_writer_never_blocks_parsing_and_marks_what_it_dropped() {
+    const BOUND: usize = 2;
+    const BLOCKED_STREAMS: usize = 10;
+    // One parse thread: a send that waited would hold every stream.
+    let pool = ParsePool::builder().threads(1).build().unwrap();
+    let (open, gate) = std::sync::mpsc::channel();
+    let (entered, mut in_write) = tokio::sync::mpsc::unbounded_channel();
+    let (done, mut writes) = tokio::sync::mpsc::unbounded_channel();
+    let output = GatedOutput { entered: Some(entered), gate, written: Vec::new(), done };
+    let writer = TranscriptWriter::spawn(output, BOUND).unwrap();
+    let dropped = writer.dropped_total();
+    let stream = |name: String| {
+        let meta = RequestMeta { request_id: Some(name), ..RequestMeta::default() };
+        let (mut tap, handle) = Builder::new(&pool).tap(writer.sink(Some(meta)));
+        tap.data(&one_choice_stream("a"));
+        tap.end(InputEnd::Complete);
+        handle
+    };
+    // The first stream's records hold the writer in its write.
+    stream("s1".into()).join().await.unwrap();
+    tokio::time::timeout(GUARD, in_write.recv()).await.expect("the writer is in its write");
+    // While it is held: the queue takes one more stream (the one being
+    // written counts), the others are dropped; none of them waits.
+    for i in 2..=BLOCKED_STREAMS {
+        let report = tokio::time::timeout(GUARD, stream(format!("s{i}")).join())
+            .await
+            .expect("a parse thread waited for the writer")
+            .unwrap();
+        assert!(report.sink_error.is_none());
+    }
+    assert_eq!(dropped.load(Ordering::Relaxed), (BLOCKED_STREAMS - BOUND) as u64);
+    // Another stream on the same thread keeps getting its records.
+    let counted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&counted);
+    let sink = FnSink(move |r: &Record<'_>| {
+        if let Event::Text { .. } = r.event {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let (mut tap, handle) = Builder::new(&pool).tap(sink);
+    for _ in 0..5 {
+        tap.data(&Bytes::from_static(EVENT_X));
+    }
+    tap.end(InputEnd::Complete);
+    tokio::time::timeout(GUARD, handle.join()).await.unwrap().unwrap();
+    assert_eq!(counted.load(Ordering::Relaxed), 5, "records kept coming while the writer was held");
+    // Once the disk is back, the next line written carries the mark (and
+    // the one after, written once the queue is empty again, none).
+    drop(open);
+    for _ in 0..BOUND {
+        tokio::time::timeout(GUARD, writes.recv()).await.expect("the queue drains");
+    }
+    stream("after".into()).join().await.unwrap();
+    let written = writer.shutdown().await.unwrap().written;
+    let got: Vec<(&str, u64)> = written.iter().map(|r| (request_id(r), r.dropped_before)).collect();
+    assert_eq!(got, [("s1", 0), ("s2", (BLOCKED_STREAMS - BOUND) as u64), ("after", 0)]);
 }

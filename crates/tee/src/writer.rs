@@ -1,25 +1,49 @@
-//! One transcript writer thread shared by many concurrent streams.
+//! One transcript writer thread shared by many concurrent streams: lossless
+//! while it keeps up; past its bound, dropped, counted, marked.
 
 use std::fmt;
-use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 
 use thinktee_transcript::{Output, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::sync::oneshot;
 
 use crate::error::Error;
 
-/// Default number of finished streams queued for the writer before the
-/// parse sides that send more wait.
-pub const TRANSCRIPT_QUEUE: usize = 256;
+/// Default bound on the records queued for the writer thread (the stream
+/// being written counts): past it, the records of a stream that ends are
+/// dropped, counted and marked (see [`TranscriptWriter`]). A record is a
+/// few KiB (its text, metrics and request metadata), so the default holds
+/// a few MiB while a disk stalls.
+pub const TRANSCRIPT_QUEUE: usize = 1024;
 
 /// Name of the writer thread.
 pub const WRITER_THREAD_NAME: &str = "thinktee-transcript";
 
 enum Job {
-    /// The records of one stream, and where to say whether they were written.
-    Stream(Vec<TranscriptRecord>, mpsc::Sender<Result<(), thinktee_transcript::Error>>),
+    /// The records of one stream.
+    Stream(Vec<TranscriptRecord>),
     /// Write what came before, flush, and stop.
     Shutdown,
+}
+
+/// What the senders and the writer thread share.
+#[derive(Debug)]
+struct Shared {
+    /// Records sent and not yet written (the stream being written counts).
+    queued: AtomicUsize,
+    /// The bound on `queued`.
+    bound: usize,
+    /// Records dropped since the writer last marked a line.
+    unmarked: AtomicU64,
+    /// Records dropped in all.
+    dropped: Arc<AtomicU64>,
+    /// A drop was logged.
+    warned: AtomicBool,
+    /// The writer took its last stream: sends fail. Senders hold it while
+    /// they send, so that no stream is sent after the last look.
+    closed: Mutex<bool>,
 }
 
 /// Owns a transcript [`Output`] (say a rotating
@@ -27,50 +51,82 @@ enum Job {
 /// and writes the records of many concurrent streams to it.
 ///
 /// Each stream gets a [`TranscriptSink`] from [`sink`](TranscriptWriter::sink);
-/// at the stream's end it sends the stream's records over a bounded queue
-/// ([`TRANSCRIPT_QUEUE`] streams) and waits until they are written and
-/// flushed. The send is lossless: when the queue is full it waits, which
-/// slows only that stream's parse side (a tee's parse side runs on its own
-/// thread), never forwarding. A failed write comes back to that stream's
-/// sink as its `Err`.
+/// at the stream's end it hands the stream's records to the writer thread
+/// and goes on at once: a parse thread never waits for the disk.
+///
+/// The policy: lossless while the writer keeps up; past the bound, dropped,
+/// counted, marked. While fewer than the bound ([`TRANSCRIPT_QUEUE`] by
+/// default) records are queued, a stream's records are queued whole. Past
+/// it (the disk is slower than the streams end), the records of a stream
+/// that ends are dropped: counted in [`dropped_total`](TranscriptWriter::dropped_total),
+/// logged (a warning at the first drop), and the next line the writer
+/// writes carries [`TranscriptRecord::dropped_before`] with how many were
+/// dropped since the line before it. Drops after the last line are only
+/// counted (and logged at shutdown). The sink is not told: a drop is not
+/// its error, and recording goes on.
+///
+/// A failed write is the output's to log and count (a `JsonlWriter` does
+/// both, [`WriterStats`](thinktee_transcript::WriterStats)); the streams
+/// are not told either.
 ///
 /// [`shutdown`](TranscriptWriter::shutdown) writes everything queued before
-/// it, flushes and returns the output; streams that end later get
-/// [`Error::Closed`](thinktee_transcript::Error::Closed).
+/// it, flushes and returns the output; sinks of streams that end later
+/// return [`Error::Closed`](thinktee_transcript::Error::Closed).
 pub struct TranscriptWriter<O> {
-    tx: mpsc::SyncSender<Job>,
+    tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
     done: oneshot::Receiver<(O, Result<(), thinktee_transcript::Error>)>,
 }
 
 impl<O: Output + Send + 'static> TranscriptWriter<O> {
-    /// Starts the writer thread with a queue of `queue` streams.
+    /// Starts the writer thread, with room for `queue` records (at least
+    /// one stream's are always taken when nothing is queued).
     pub fn spawn(output: O, queue: usize) -> Result<TranscriptWriter<O>, Error> {
-        let (tx, rx) = mpsc::sync_channel(queue);
+        let (tx, rx) = mpsc::channel();
         let (done_tx, done) = oneshot::channel();
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            bound: queue.max(1),
+            unmarked: AtomicU64::new(0),
+            dropped: Arc::default(),
+            warned: AtomicBool::new(false),
+            closed: Mutex::new(false),
+        });
+        let writer = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(WRITER_THREAD_NAME.into())
             .spawn(move || {
                 let mut output = output;
-                while let Ok(job) = rx.recv() {
-                    match job {
-                        Job::Stream(records, ack) => {
-                            let _ = ack.send(output.write_stream(records));
-                        }
-                        Job::Shutdown => break,
+                while let Ok(Job::Stream(records)) = rx.recv() {
+                    writer.write(&mut output, records);
+                }
+                // Streams sent before the senders learn that it is closed
+                // are written too.
+                *writer.closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                while let Ok(job) = rx.try_recv() {
+                    if let Job::Stream(records) = job {
+                        writer.write(&mut output, records);
                     }
+                }
+                let unmarked = writer.unmarked.load(Ordering::Acquire);
+                if unmarked > 0 {
+                    tracing::warn!(
+                        dropped = unmarked,
+                        "transcript records dropped after the last line written (the writer fell behind)"
+                    );
                 }
                 let flushed = output.flush();
                 let _ = done_tx.send((output, flushed));
             })
             .map_err(Error::Spawn)?;
-        Ok(TranscriptWriter { tx, done })
+        Ok(TranscriptWriter { tx, shared, done })
     }
 }
 
 impl<O> TranscriptWriter<O> {
-    /// An [`Output`] that sends to this writer.
+    /// An [`Output`] that hands streams to this writer.
     pub fn output(&self) -> ChannelOutput {
-        ChannelOutput { tx: self.tx.clone() }
+        ChannelOutput { tx: self.tx.clone(), shared: Arc::clone(&self.shared) }
     }
 
     /// A transcript sink for one stream, writing through this writer.
@@ -80,13 +136,16 @@ impl<O> TranscriptWriter<O> {
         sink
     }
 
+    /// The count of records dropped because the queue was full (it goes on
+    /// counting after shutdown).
+    pub fn dropped_total(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.shared.dropped)
+    }
+
     /// Writes every stream queued so far, flushes, stops the thread and
     /// returns the output (an error if the last flush failed).
     pub async fn shutdown(self) -> Result<O, Error> {
-        let tx = self.tx;
-        // The queue may be full: wait for room off the runtime's workers.
-        let sent = tokio::task::spawn_blocking(move || tx.send(Job::Shutdown)).await;
-        if !matches!(sent, Ok(Ok(()))) {
+        if self.tx.send(Job::Shutdown).is_err() {
             tracing::debug!("transcript writer already gone at shutdown");
         }
         let (output, flushed) =
@@ -98,22 +157,62 @@ impl<O> TranscriptWriter<O> {
 
 impl<O> fmt::Debug for TranscriptWriter<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TranscriptWriter").finish_non_exhaustive()
+        f.debug_struct("TranscriptWriter").field("queue", &self.shared).finish_non_exhaustive()
     }
 }
 
-/// The [`Output`] of a [`TranscriptWriter`]: sends each stream's records
-/// and waits until they are written. Use it from a blocking context (a
-/// tee's parse side), not from async code.
+impl Shared {
+    /// On the writer thread: marks the stream's first line with the drops
+    /// since the last one, writes the stream, frees its room.
+    fn write<O: Output>(&self, output: &mut O, mut records: Vec<TranscriptRecord>) {
+        let n = records.len();
+        if let Some(first) = records.first_mut() {
+            first.dropped_before = self.unmarked.swap(0, Ordering::AcqRel);
+        }
+        if let Err(e) = output.write_stream(records) {
+            // The output logs and counts its failures (a JsonlWriter does).
+            tracing::debug!(error = &e as &dyn std::error::Error, "transcript stream not written");
+        }
+        self.queued.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// On a parse thread: takes room for `n` records if any is left.
+    fn reserve(&self, n: usize) -> bool {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q < self.bound).then_some(q + n)
+            })
+            .is_ok()
+    }
+
+    fn drop_records(&self, n: usize) {
+        let n = n as u64;
+        self.unmarked.fetch_add(n, Ordering::AcqRel);
+        let before = self.dropped.fetch_add(n, Ordering::Relaxed);
+        if before == 0 && !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                bound = self.bound,
+                "transcript writer behind: dropping records (counted, and marked on the next line written as dropped_before)"
+            );
+        }
+    }
+}
+
+/// The [`Output`] of a [`TranscriptWriter`]: hands each stream's records to
+/// the writer thread and returns at once; past the writer's bound it drops
+/// them (counted and marked, see [`TranscriptWriter`]) and still returns
+/// `Ok`. Only a writer that is gone is an error
+/// ([`Error::Closed`](thinktee_transcript::Error::Closed)).
 #[derive(Debug, Clone)]
 pub struct ChannelOutput {
-    tx: mpsc::SyncSender<Job>,
+    tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Job::Stream(records, _) => write!(f, "Stream({} records)", records.len()),
+            Job::Stream(records) => write!(f, "Stream({} records)", records.len()),
             Job::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -124,8 +223,16 @@ impl Output for ChannelOutput {
         &mut self,
         records: Vec<TranscriptRecord>,
     ) -> Result<(), thinktee_transcript::Error> {
-        let (ack, written) = mpsc::channel();
-        self.tx.send(Job::Stream(records, ack)).map_err(|_| thinktee_transcript::Error::Closed)?;
-        written.recv().map_err(|_| thinktee_transcript::Error::Closed)?
+        let n = records.len();
+        if !self.shared.reserve(n) {
+            self.shared.drop_records(n);
+            return Ok(());
+        }
+        let closed = self.shared.closed.lock().unwrap_or_else(PoisonError::into_inner);
+        if *closed || self.tx.send(Job::Stream(records)).is_err() {
+            self.shared.queued.fetch_sub(n, Ordering::AcqRel);
+            return Err(thinktee_transcript::Error::Closed);
+        }
+        Ok(())
     }
 }

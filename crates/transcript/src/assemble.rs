@@ -84,6 +84,7 @@ impl Assembler {
                 own.extend(per_choice.next_if(|m| m.choice == choice));
             }
             self.finished.push(TranscriptRecord {
+                dropped_before: 0,
                 request,
                 split: c,
                 outcome,

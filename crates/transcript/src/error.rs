@@ -5,8 +5,10 @@ use std::{fmt, io};
 
 /// Why a transcript could not be written.
 ///
-/// Transcripts are lossless or fail: every one of these means records were
-/// not (or not entirely) written, and the sink returned it.
+/// Every one of these means records were not (or not entirely) written,
+/// and the sink returned it. The cause, when there is one (an I/O or JSON
+/// error), is the [`source`](std::error::Error::source), not part of the
+/// message.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -36,8 +38,8 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "transcript write failed: {e}"),
-            Error::Json(e) => write!(f, "transcript record not serializable: {e}"),
+            Error::Io(_) => f.write_str("transcript i/o failed"),
+            Error::Json(_) => f.write_str("transcript record not serializable"),
             Error::Closed => f.write_str("transcript output is closed"),
             Error::Symlink(path) => {
                 write!(f, "refusing {}: it is a symbolic link", path.display())

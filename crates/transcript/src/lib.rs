@@ -20,14 +20,22 @@
 //!   counts lines written and lost, failures and torn lines.
 //! - [`Error`]: why a transcript could not be written.
 //!
-//! # Policy: lossless or fail
+//! # Policy: lossless while the writer keeps up; past the bound, dropped, counted, marked
 //!
-//! A transcript either holds every record of every stream it was given or
-//! says it does not: a failed write or flush is logged (a `tracing` error
-//! event), counted ([`WriterStats::failures`]) and returned by the sink as
-//! its `Err` (so the feeder stops feeding it and can report the failure).
-//! Nothing is ever dropped silently and nothing panics. This is unlike
-//! telemetry sinks, which drop and count when they fall behind.
+//! - Written directly (a [`TranscriptSink`] over a [`JsonlWriter`]), each
+//!   stream's records are written and flushed when it ends, on the caller's
+//!   thread: nothing is dropped. A write or flush that fails is logged (a
+//!   `tracing` error event), counted ([`WriterStats::failures`],
+//!   [`WriterStats::lost`]) and returned by the sink as its `Err`.
+//! - Shared by many streams through one writer thread (`thinktee-tee`'s
+//!   `TranscriptWriter`), transcripts are lossless while the writer keeps
+//!   up. Past its bound (records queued for it), the records of a stream
+//!   that ends are dropped, counted, and marked: the next line written
+//!   carries [`TranscriptRecord::dropped_before`] with how many were
+//!   dropped before it. Parsing never waits for the disk.
+//!
+//! Nothing is dropped silently and nothing panics. Telemetry sinks, by
+//! contrast, drop and count without a mark.
 //!
 //! This crate is pure: no tokio. The async writer task that many concurrent
 //! streams share lives in `thinktee-tee`.

@@ -37,9 +37,10 @@ pub struct RequestMeta {
 
 /// One finished choice of one stream: one transcript line.
 ///
-/// Keys are written in field order: `request`, then the keys of
-/// [`thinktee_pipeline::ChoiceRecord`] (what `thinktee split --format json`
-/// prints: `stream` to `done`, flattened), then `outcome` and `metrics`.
+/// Keys are written in field order: `dropped_before` (only when not 0),
+/// `request`, then the keys of [`thinktee_pipeline::ChoiceRecord`] (what
+/// `thinktee split --format json` prints: `stream` to `done`, flattened),
+/// then `outcome` and `metrics`.
 /// `outcome` and `metrics` are required when reading a line back, which
 /// tells a transcript from other JSON Lines.
 ///
@@ -48,6 +49,13 @@ pub struct RequestMeta {
 /// first record of each stream only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptRecord {
+    /// How many records were dropped since the line before this one was
+    /// written: a writer shared by many streams (`thinktee-tee`'s
+    /// `TranscriptWriter`) drops the records of streams that end while its
+    /// queue is full, counts them, and marks the next line it writes with
+    /// the count. Left out of the line when 0 (and read back as 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_before: u64,
     /// The request, when the recorder knew it.
     #[serde(default)]
     pub request: Option<RequestMeta>,
@@ -60,4 +68,8 @@ pub struct TranscriptRecord {
     /// Timings and sizes of the stream; `metrics.choices` holds this
     /// choice's entry only (none when the choice had no text).
     pub metrics: StreamMetrics,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -12,8 +12,11 @@ use crate::record::RequestMeta;
 /// A [`Sink`] that hands the [`TranscriptRecord`](crate::TranscriptRecord)s
 /// of each stream to an [`Output`] as soon as the stream ends.
 ///
-/// Lossless or fail: if the output fails, the sink returns the error (and
-/// the pipeline stops feeding it); it never drops a record silently.
+/// If the output fails, the sink returns the error (and the pipeline stops
+/// feeding it); it never drops a record silently. An output that is
+/// allowed to drop (the tee's shared writer, past its bound) drops, counts
+/// and marks on its side and returns `Ok`: recording goes on. See the
+/// crate's policy.
 #[derive(Debug)]
 pub struct TranscriptSink<O> {
     assembler: Assembler,

@@ -177,7 +177,8 @@ fn a_failed_write_is_counted_and_returned_never_panics() {
     let mut sink = TranscriptSink::new(JsonlWriter::new(Flaky { fail: true, out: Vec::new() }));
     let err = Pipeline::default().run_document(&input, &mut sink).unwrap_err();
     assert!(matches!(err, Error::Io(_)), "{err}");
-    assert!(err.to_string().contains("disk on fire"));
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(cause.is_some_and(|c| c.contains("disk on fire")), "{err:?}");
     assert!(sink.output().stats().failures >= 1);
     // Once the disk is back, the next stream is written on a line of its own.
     sink.output_mut().get_mut().fail = false;
@@ -382,4 +383,26 @@ fn hostile_a_removed_transcript_directory_is_noticed_and_created_anew() {
     assert_eq!(writer.stats().reopened, 2);
     drop(writer);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// === the drop mark, errors ===
+
+#[test]
+fn a_drop_mark_leads_its_line_and_is_left_out_when_zero() {
+    let plain = one_record(0);
+    let line = serde_json::to_string(&plain).unwrap();
+    assert!(!line.contains("dropped_before"), "{line}");
+    assert_eq!(serde_json::from_str::<TranscriptRecord>(&line).unwrap().dropped_before, 0);
+    let marked = TranscriptRecord { dropped_before: 7, ..plain };
+    let line = serde_json::to_string(&marked).unwrap();
+    assert!(line.starts_with("{\"dropped_before\":7,\"request\":"), "{line}");
+    assert_eq!(serde_json::from_str::<TranscriptRecord>(&line).unwrap(), marked);
+}
+
+#[test]
+fn an_error_s_cause_is_its_source_not_part_of_its_message() {
+    let e = Error::Io(io::Error::other("disk on fire"));
+    assert_eq!(e.to_string(), "transcript i/o failed");
+    let source = std::error::Error::source(&e).expect("the i/o error");
+    assert_eq!(source.to_string(), "disk on fire");
 }

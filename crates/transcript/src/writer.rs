@@ -244,7 +244,12 @@ impl<W: Write> JsonlWriter<W> {
 
     fn failed(&mut self, what: &str, error: Error) -> Error {
         self.stats.failures += 1;
-        tracing::error!(%error, failures = self.stats.failures, lost = self.stats.lost, "transcript {what} failed");
+        tracing::error!(
+            error = &error as &dyn std::error::Error,
+            failures = self.stats.failures,
+            lost = self.stats.lost,
+            "transcript {what} failed"
+        );
         error
     }
 

@@ -137,6 +137,38 @@ fn hostile_listen_on_a_non_loopback_address_warns_once() {
     assert!(!stderr.contains("warning"), "loopback is quiet: {stderr}");
 }
 
+/// The `thinktee:` line a failed run printed, checked to name each cause
+/// once: an operating-system error shows its `(os error N)` once.
+fn the_error_line(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("thinktee: ")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines[0].matches("(os error").count(), 1, "each cause once: {stderr}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn a_failing_command_prints_each_cause_once() {
+    // A transcripts directory under a regular file cannot be created.
+    let dir = scratch("proxy-causes");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under = file.join("transcripts");
+    let args = ["proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"];
+    let out = thinktee(&[&args[..], &["--transcripts", under.to_str().unwrap()]].concat(), b"");
+    let line = the_error_line(&out);
+    assert_eq!(line.matches("transcript i/o failed").count(), 1, "{line}");
+    assert!(line.contains(&format!("cannot use {} for recordings", under.display())), "{line}");
+    // A port already taken cannot be listened on.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = thinktee(&["proxy", "--listen", &addr, "--upstream", "http://127.0.0.1:9"], b"");
+    let line = the_error_line(&out);
+    assert_eq!(line.matches(&format!("cannot listen on {addr}")).count(), 1, "{line}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 // === with the official openai Python client ===
 
 /// Streams each fixture through `proxy_url` and directly from `direct_url`
