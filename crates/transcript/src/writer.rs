@@ -101,7 +101,8 @@ impl<W: Write> JsonlWriter<W> {
     pub fn new(inner: W) -> JsonlWriter<W> {
         JsonlWriter {
             inner,
-            pending: Vec::new(),
+            // Its full size at once: it is emptied each time it passes it.
+            pending: Vec::with_capacity(WRITE_BUFFER_SIZE),
             pending_records: 0,
             lead: 0,
             line: Vec::new(),
