@@ -20,10 +20,12 @@ use tokio::time::Instant;
 
 use crate::support::{fixtures_dir, sse_fixtures};
 
-/// Gap between two pieces of a paced stream.
+/// Gap between two pieces of a paced stream. The tests that pace run on
+/// tokio's paused clock: the gaps cost no real time, and every arrival time
+/// the tee stamps is an exact multiple of this.
 const GAP: Duration = Duration::from_millis(2);
-/// The longest any wait on an event may take before the test fails (a
-/// guard against hanging, not a budget).
+/// On the paused clock, a wait that nothing but this timer can end jumps
+/// straight to it: a stall fails at once instead of hanging.
 const GUARD: Duration = Duration::from_secs(20);
 
 fn pool() -> ParsePool {
@@ -152,7 +154,7 @@ fn assert_ordered(stem: &str, r: &TranscriptRecord) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
     let dir = temp_dir("fixtures");
     let pool = pool();
@@ -269,7 +271,7 @@ fn fixture(stem: &str) -> Vec<u8> {
 }
 
 // A current-thread runtime: a sink blocking the runtime would stall forwarding.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failing_or_held_sink_changes_nothing_forwarded() {
     let pool = pool();
     let bytes = fixture("azure_inline_think");
@@ -309,7 +311,7 @@ async fn a_failing_or_held_sink_changes_nothing_forwarded() {
     assert!(total <= forwarded_by, "{total:?} > {forwarded_by:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_client_that_goes_away_is_recorded_as_cancelled() {
     let pool = pool();
     let bytes = fixture("deepseek_reasoning_content");
@@ -334,7 +336,7 @@ async fn a_client_that_goes_away_is_recorded_as_cancelled() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_upstream_error_is_forwarded_and_recorded() {
     let pool = pool();
     let bytes = fixture("vllm_reasoning");

@@ -762,18 +762,41 @@ mod tests {
 
     #[test]
     fn guardrail_result_types() {
-        let mut e = FilterEvent::new(thinktee_pipeline::FilterSource::Prompt, "custom_blocklists");
+        use thinktee_pipeline::FilterSource::{Completion, Prompt};
+        // (category, severity, detected, filtered, code) -> (type, value),
+        // as Azure sends them (FORMATS.md, content filtering).
+        type Verdict =
+            (&'static str, Option<&'static str>, Option<bool>, Option<bool>, Option<&'static str>);
+        let cases: [(Verdict, (&str, &str)); 6] = [
+            (("hate", Some("safe"), None, Some(false), None), ("severity", "safe")),
+            (("violence", Some("medium"), None, Some(true), None), ("severity", "medium")),
+            (("jailbreak", None, Some(true), Some(true), None), ("detected", "true")),
+            (("custom_blocklists", None, None, Some(true), None), ("filtered", "true")),
+            (
+                ("error", None, None, None, Some("content_filter_error")),
+                ("error", "content_filter_error"),
+            ),
+            (("hate", None, None, None, None), ("filtered", "unknown")),
+        ];
+        for ((category, severity, detected, filtered, code), want) in cases {
+            let mut e = FilterEvent::new(Completion, category);
+            e.severity = severity.map(str::to_owned);
+            e.detected = detected;
+            e.filtered = filtered;
+            e.code = code.map(str::to_owned);
+            let attrs = guardrail_attributes(&FilterRecord { choice: Some(0), at: None, event: e });
+            let get = |k: &str| {
+                attrs.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string())
+            };
+            let got = (get(GEN_AI_GUARDRAIL_RESULT_TYPE), get(GEN_AI_GUARDRAIL_RESULT_VALUE));
+            assert_eq!(got, (Some(want.0.to_owned()), Some(want.1.to_owned())), "{category}");
+        }
+        let mut e = FilterEvent::new(Prompt, "custom_blocklists");
         e.filtered = Some(true);
         e.id = Some("list".into());
         let attrs = guardrail_attributes(&FilterRecord { choice: None, at: None, event: e });
         let get = |k: &str| attrs.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.clone());
-        assert_eq!(get(GEN_AI_GUARDRAIL_RESULT_TYPE), Some("filtered".into()));
-        assert_eq!(get(GEN_AI_GUARDRAIL_RESULT_VALUE), Some("true".into()));
         assert_eq!(get(GEN_AI_GUARDRAIL_POLICY_ID), Some("list".into()));
-        let mut e = FilterEvent::new(thinktee_pipeline::FilterSource::Completion, "error");
-        e.code = Some("content_filter_error".into());
-        let attrs = guardrail_attributes(&FilterRecord { choice: Some(0), at: None, event: e });
-        assert_eq!(attrs[1].value, "error".into());
-        assert_eq!(attrs[2].value, "content_filter_error".into());
+        assert_eq!(get(THINKTEE_CONTENT_FILTER_CHOICE), None, "a prompt verdict has no choice");
     }
 }

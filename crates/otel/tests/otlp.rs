@@ -236,6 +236,10 @@ struct Case {
     time_to_first_answer: f64,
     thinking: Option<f64>,
     reasoning_source: &'static str,
+    /// `gen_ai.guardrail.result.{type,value}` of each content-filter verdict,
+    /// in wire order, read off the fixture by hand: a severity when the
+    /// verdict has one, else whether the category was detected.
+    verdicts: &'static [(&'static str, &'static str)],
 }
 
 /// The streams of the main run. Times follow from `blocks` and `STEP`:
@@ -254,6 +258,7 @@ const CASES: [Case; 5] = [
         time_to_first_answer: 0.5,
         thinking: Some(0.3),
         reasoning_source: "tags",
+        verdicts: &[],
     },
     // A keep-alive comment (event 0, 0.1 s), 7 chunks at 0.2..0.8 s, [DONE]
     // at 0.9 s. Reasoning from event 2 (0.3 s; event 1's is empty), the first
@@ -269,6 +274,7 @@ const CASES: [Case; 5] = [
         time_to_first_answer: 0.6,
         thinking: Some(0.3),
         reasoning_source: "field",
+        verdicts: &[],
     },
     // 6 chunks at 0.1..0.6 s (the first is the prompt-filter chunk), [DONE]
     // at 0.7 s. "Hey" in event 2 is held by the splitter's `auto` start mode
@@ -285,6 +291,17 @@ const CASES: [Case; 5] = [
         time_to_first_answer: 0.3,
         thinking: None,
         reasoning_source: "none",
+        verdicts: &[
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("detected", "true"),
+        ],
     },
     // 6 chunks at 0.1..0.6 s, [DONE] at 0.7 s; the first text in event 2
     // (0.3 s) is held until the end, and timed when it arrived, as above.
@@ -299,6 +316,26 @@ const CASES: [Case; 5] = [
         time_to_first_answer: 0.3,
         thinking: None,
         reasoning_source: "none",
+        verdicts: &[
+            ("severity", "safe"),
+            ("detected", "false"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("detected", "false"),
+            ("detected", "false"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("detected", "false"),
+            ("detected", "false"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "safe"),
+            ("severity", "medium"),
+        ],
     },
     // Chunks at 0.1, 0.2, 0.4, 0.5, 0.6 s (event 2 is not JSON), [DONE] at
     // 0.7 s; the first text (event 1, 0.2 s) is held, timed when it arrived.
@@ -313,6 +350,7 @@ const CASES: [Case; 5] = [
         time_to_first_answer: 0.2,
         thinking: None,
         reasoning_source: "none",
+        verdicts: &[],
     },
 ];
 
@@ -333,22 +371,18 @@ fn info(model: &str, host: &str) -> RequestInfo {
     info
 }
 
-/// Feeds a fixture event by event; returns the longest single feed.
-fn feed(otel: &Otel, mut info: RequestInfo, fixture_name: &str, end: &InputEnd) -> Duration {
+/// Feeds a fixture event by event, each at its `STEP`.
+fn feed(otel: &Otel, mut info: RequestInfo, fixture_name: &str, end: &InputEnd) {
     info.start = start();
     let text = fixture(fixture_name);
     let mut sink = otel.sink(info);
     let mut pipeline = Pipeline::default();
-    let mut longest = Duration::ZERO;
     let mut at = Duration::ZERO;
     for block in blocks(&text) {
         at += STEP;
-        let t = Instant::now();
         pipeline.feed_at(block.as_bytes(), at, &mut sink).unwrap();
-        longest = longest.max(t.elapsed());
     }
     pipeline.finish_with(end, Some(at), &mut sink).unwrap();
-    longest
 }
 
 fn config(endpoint: &str, protocol: Protocol, capture: bool) -> OtelConfig {
@@ -506,17 +540,11 @@ const TOKEN_BUCKETS: [f64; 14] = [
 const DURATION_BUCKETS: [f64; 14] =
     [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
-/// The guardrail attributes expected for one verdict of a fixture.
-fn guardrail_attrs(filter: &Json) -> Vec<(&'static str, V)> {
+/// The guardrail attributes expected for one verdict of a fixture, whose
+/// result type and value are given.
+fn guardrail_attrs(filter: &Json, (kind, value): (&str, &str)) -> Vec<(&'static str, V)> {
     let source = filter["source"].as_str().unwrap();
     let category = filter["category"].as_str().unwrap();
-    let (kind, value) = if let Some(sev) = filter["severity"].as_str() {
-        ("severity", sev.to_owned())
-    } else if let Some(d) = filter["detected"].as_bool() {
-        ("detected", d.to_string())
-    } else {
-        ("filtered", filter["filtered"].as_bool().unwrap().to_string())
-    };
     let mut want = vec![
         ("gen_ai.guardrail.source", s(source)),
         ("gen_ai.guardrail.result.type", s(kind)),
@@ -640,18 +668,14 @@ async fn run(protocol: Protocol, capture: bool) {
     assert!(otel.is_enabled());
 
     for case in &CASES {
-        let longest =
-            feed(&otel, info(case.request_model, case.host), case.fixture, &InputEnd::Complete);
-        assert!(longest < Duration::from_millis(100), "{}: a feed took {longest:?}", case.fixture);
+        feed(&otel, info(case.request_model, case.host), case.fixture, &InputEnd::Complete);
     }
     let mut sink = otel.sink(info(ERROR_MODEL, ERROR_HOST));
     sink.record_http_error_at(400, fixture("azure_400_content_filter").as_bytes(), Some(ERROR_AT));
     drop(sink);
     otel.add_dropped_records(3);
 
-    let t = Instant::now();
     otel.shutdown().await.unwrap();
-    assert!(t.elapsed() < Duration::from_secs(5), "shutdown took {:?}", t.elapsed());
     otel.shutdown().await.unwrap(); // idempotent
 
     let r = store.lock().unwrap();
@@ -708,8 +732,11 @@ async fn run(protocol: Protocol, capture: bool) {
             .collect();
         assert_eq!(records.len(), filters.len(), "{}: guardrail log records", case.fixture);
         guardrail_logs += records.len();
-        for ((event, record), filter) in events.iter().zip(&records).zip(filters) {
-            let want = guardrail_attrs(filter);
+        assert_eq!(case.verdicts.len(), filters.len(), "{}: verdicts listed", case.fixture);
+        for (((event, record), filter), &verdict) in
+            events.iter().zip(&records).zip(filters).zip(case.verdicts)
+        {
+            let want = guardrail_attrs(filter, verdict);
             assert_attrs(case.fixture, &event.attributes, &want);
             assert_attrs(case.fixture, &record.attributes, &want);
             assert_eq!(record.trace_id, span.trace_id);
@@ -793,9 +820,18 @@ async fn run(protocol: Protocol, capture: bool) {
     let filters = e["filters"].as_array().unwrap();
     let events: Vec<_> =
         span.events.iter().filter(|ev| ev.name == "gen_ai.guardrail.result").collect();
+    // A blocklist verdict says only whether it filtered; the others have a severity.
+    let verdicts = [
+        ("filtered", "true"),
+        ("severity", "safe"),
+        ("severity", "safe"),
+        ("severity", "safe"),
+        ("severity", "safe"),
+    ];
     assert_eq!(events.len(), filters.len());
-    for (event, filter) in events.iter().zip(filters) {
-        assert_attrs("400 event", &event.attributes, &guardrail_attrs(filter));
+    assert_eq!(filters.len(), verdicts.len());
+    for ((event, filter), &verdict) in events.iter().zip(filters).zip(&verdicts) {
+        assert_attrs("400 event", &event.attributes, &guardrail_attrs(filter, verdict));
     }
     let records: Vec<_> = logs
         .iter()
@@ -1095,15 +1131,16 @@ async fn failed_streams_carry_error_type() {
     assert_eq!(otel.stats().parse_errors, 3);
 }
 
-/// Nothing listens at the endpoint: feeding stays fast, shutdown returns
-/// within its bound, and the exporters count the failures.
+/// Nothing listens at the endpoint: every stream is still fed and counted
+/// (feeding never waits for an export), shutdown finishes by itself rather
+/// than at its timeout, and the exporters count the failures.
 async fn unreachable(protocol: Protocol) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let endpoint = format!("http://127.0.0.1:{port}");
-    let shutdown_timeout = Duration::from_secs(3);
+    let shutdown_timeout = Duration::from_secs(30);
     let otel = Otel::init(
         config(&endpoint, protocol, true)
             .export_interval(Duration::from_millis(100))
@@ -1111,20 +1148,13 @@ async fn unreachable(protocol: Protocol) {
             .shutdown_timeout(shutdown_timeout),
     )
     .unwrap();
-    let t = Instant::now();
     for case in &CASES {
-        let longest =
-            feed(&otel, info(case.request_model, case.host), case.fixture, &InputEnd::Complete);
-        assert!(longest < Duration::from_millis(100), "a feed took {longest:?}");
+        feed(&otel, info(case.request_model, case.host), case.fixture, &InputEnd::Complete);
     }
-    assert!(t.elapsed() < Duration::from_secs(1), "feeding took {:?}", t.elapsed());
-    // Let a periodic export fail too.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(otel.stats().streams, CASES.len() as u64, "fed while nothing could be exported");
 
-    let t = Instant::now();
     let result = otel.shutdown().await;
-    let took = t.elapsed();
-    assert!(took < shutdown_timeout + Duration::from_millis(500), "shutdown took {took:?}");
+    assert!(!matches!(result, Err(thinktee_otel::Error::ShutdownTimeout(_))), "{result:?}");
     let stats = otel.stats();
     assert_eq!(stats.streams, CASES.len() as u64);
     assert_eq!(stats.spans_exported, 0);
@@ -1135,7 +1165,7 @@ async fn unreachable(protocol: Protocol) {
 }
 
 /// The endpoint accepts connections and never answers: shutdown gives up
-/// at its own bound, well before the export timeout.
+/// at its own bound (a `ShutdownTimeout`, not the export timeout's error).
 async fn hanging(protocol: Protocol) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap(); // never accepts
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -1151,7 +1181,7 @@ async fn hanging(protocol: Protocol) {
     let result = otel.shutdown().await;
     let took = t.elapsed();
     assert!(matches!(result, Err(thinktee_otel::Error::ShutdownTimeout(_))), "{result:?}");
-    assert!(took >= shutdown_timeout && took < shutdown_timeout + Duration::from_millis(500));
+    assert!(took >= shutdown_timeout, "gave up after {took:?}");
     assert_eq!(otel.stats().streams, 1);
     drop(listener);
 }

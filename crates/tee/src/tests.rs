@@ -41,7 +41,9 @@ fn stream_of(
     futures_util::stream::iter(pieces)
 }
 
-#[tokio::test]
+// Paused clock: the writer's pauses let the reader run between pieces
+// without costing real time.
+#[tokio::test(start_paused = true)]
 async fn the_reader_form_reads_through_and_parses_a_copy() {
     let pool = pool();
     let bytes = fixture("n2_interleaved_choices");
