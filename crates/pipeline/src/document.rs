@@ -731,7 +731,7 @@ impl DocumentReader {
         status?;
         let keep = self.keep_not_a_stream || self.pipeline.records_empty_input();
         if not_a_stream && !self.open && !keep {
-            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink(|_: &Record<'_>| {}));
+            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink::new(|_| {}));
             sink.finish()?;
             return Ok(Flow::Continue);
         }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Options, Record, StreamOutcome};
+use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Options, StreamOutcome};
 use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -172,7 +172,7 @@ async fn proxy_with_grace(
     let recorder = move |exchange: &Exchange| {
         log.lock().unwrap().exchanges.push(exchange.clone());
         let log = log.clone();
-        let sink = FnSink(move |r: &Record<'_>| match r.event {
+        let sink = FnSink::new(move |r| match r.event {
             Event::InputEnd(end) => log.lock().unwrap().input_ends.push(end.clone()),
             Event::StreamEnd(end) => log.lock().unwrap().outcomes.push(end.outcome),
             _ => {}

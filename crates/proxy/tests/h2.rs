@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use pki::{acceptor, test_pki};
-use thinktee_pipeline::{Event, FnSink, InputEnd, Record, SegmentKind};
+use thinktee_pipeline::{Event, FnSink, InputEnd, SegmentKind};
 use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
@@ -121,7 +121,7 @@ async fn proxy(
     let pool = thinktee_tee::ParsePool::builder().threads(1).build().unwrap();
     let recorder = move |exchange: &Exchange| {
         let log = log.clone();
-        let sink = FnSink(move |r: &Record<'_>| {
+        let sink = FnSink::new(move |r| {
             let mut seen = log.lock().unwrap();
             match r.event {
                 Event::Text { kind: SegmentKind::Thinking, text, .. } => {

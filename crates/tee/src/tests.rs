@@ -394,7 +394,7 @@ async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
 
 /// Sends each text it gets, as it gets it.
 fn texts_to(tx: tokio::sync::mpsc::UnboundedSender<String>) -> impl Sink + Send + 'static {
-    FnSink(move |r: &Record<'_>| {
+    FnSink::new(move |r| {
         if let Event::Text { text, .. } = r.event {
             let _ = tx.send(text.to_owned());
         }
@@ -528,7 +528,7 @@ async fn a_slow_transcript_writer_never_blocks_parsing_and_marks_what_it_dropped
     // Another stream on the same thread keeps getting its records.
     let counted = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&counted);
-    let sink = FnSink(move |r: &Record<'_>| {
+    let sink = FnSink::new(move |r| {
         if let Event::Text { .. } = r.event {
             count.fetch_add(1, Ordering::Relaxed);
         }
