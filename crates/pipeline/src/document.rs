@@ -706,6 +706,17 @@ impl DocumentReader {
         route.status
     }
 
+    /// Records an error found outside the parser in the open stream (see
+    /// [`Pipeline::error_at`]).
+    pub fn error_at<S: Sink>(
+        &mut self,
+        error: crate::StreamError,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        self.pipeline.error_at(error, at, sink)
+    }
+
     /// The input ended: hands on what is left and finishes the pipeline
     /// and the sink ([`Pipeline::finish`]).
     pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<Flow, S::Error> {
