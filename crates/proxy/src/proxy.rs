@@ -10,17 +10,19 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::{Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use thinktee_pipeline::{DocumentKind, DynSink, InputEnd};
-use thinktee_tee::{ShutdownFlag, TeeHandle};
+use thinktee_pipeline::InputEnd;
+use thinktee_record::headers::{recordable, redact_query};
+use thinktee_record::{Exchange, RecordBody, Recorder};
+use thinktee_tee::{ShutdownFlag, Tap};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
-use crate::body::{IdleBody, NormalizeBody, RecordBody, Recording};
-use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
+use crate::body::{IdleBody, NormalizeBody};
+use crate::headers::{self, strip_hop_by_hop};
 use crate::normalize::{Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
@@ -98,106 +100,21 @@ impl Config {
     }
 }
 
-/// What a [`Recorder`] learns about one exchange when the upstream's
-/// response head arrives, or when the proxy answers the exchange itself
-/// (the upstream could not be reached or timed out, the request was
-/// refused).
-///
-/// Credentials never appear here: headers are [`headers::recordable`]
-/// copies and credential-like query parameters are redacted.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    /// A per-proxy sequence number, from 0.
-    pub id: u64,
-    /// When the request arrived.
-    pub started: SystemTime,
-    /// The same moment on the monotonic clock (record times count from it).
-    pub start: tokio::time::Instant,
-    /// The request method.
-    pub method: Method,
-    /// The request path and query ([`redact_query`]ed).
-    pub path: String,
-    /// The request headers, without sensitive ones.
-    pub request_headers: HeaderMap,
-    /// The request body (the proxy buffers it to forward it).
-    pub request_body: Bytes,
-    /// The request's `model`, if its body is JSON with one.
-    pub model: Option<String>,
-    /// The request's `stream` flag (`false` when absent).
-    pub stream: bool,
-    /// The upstream's status: `None` when no response head came from it
-    /// (unreachable, timed out, or never asked).
-    pub status: Option<StatusCode>,
-    /// The status the client gets: the upstream's, or the proxy's own
-    /// (502, 504, 413, 431, ...) for an exchange it answered itself.
-    pub response_status: Option<StatusCode>,
-    /// The response headers, without sensitive ones.
-    pub response_headers: HeaderMap,
-    /// The upstream as configured (`None` under [`RecordLayer`](crate::RecordLayer)).
-    pub upstream: Option<Upstream>,
-}
-
-impl Exchange {
-    /// A `POST` to a path ending in `/chat/completions`: what thinktee
-    /// parses. Other exchanges (model lists, embeddings) can pass unrecorded.
-    pub fn is_chat_completion(&self) -> bool {
-        let path = self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p);
-        self.method == Method::POST && path.trim_end_matches('/').ends_with("/chat/completions")
-    }
-
-    /// Whether the response body is an SSE stream.
-    pub fn is_event_stream(&self) -> bool {
-        self.document_kind() == DocumentKind::Sse
-    }
-
-    /// How to read the response body: SSE for `text/event-stream`, else
-    /// JSON (a `chat.completion` or an `{"error":...}` body).
-    pub fn document_kind(&self) -> DocumentKind {
-        match self.response_headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-            Some(ct) if ct.trim_start().to_ascii_lowercase().starts_with("text/event-stream") => {
-                DocumentKind::Sse
-            }
-            _ => DocumentKind::Json,
-        }
-    }
-}
-
-/// Decides, per exchange, whether and where its response body is recorded.
-pub trait Recorder: Send + Sync + 'static {
-    /// Where to record this exchange's response body, or `None` to pass it
-    /// through unrecorded. Every exchange is offered: when the proxy
-    /// answered it itself (`exchange.status` is `None`,
-    /// `exchange.response_status` is its own status) the recording gets no
-    /// bytes and ends at once with what happened:
-    /// [`InputEnd::UpstreamUnreachable`] (502),
-    /// [`InputEnd::UpstreamTimeout`] (504), [`InputEnd::Rejected`] (413,
-    /// 431, 400). Set [`Options::record_empty`](thinktee_pipeline::Options::record_empty)
-    /// for those to leave a record.
-    fn recording(&self, exchange: &Exchange) -> Option<Recording>;
-}
-
-impl<F> Recorder for F
-where
-    F: Fn(&Exchange) -> Option<Recording> + Send + Sync + 'static,
-{
-    fn recording(&self, exchange: &Exchange) -> Option<Recording> {
-        self(exchange)
-    }
-}
-
-/// Parse sides still running.
-#[derive(Debug, Default)]
-struct Pending {
-    count: AtomicU64,
-    idle: tokio::sync::Notify,
-}
-
 /// A transparent reverse proxy in front of one OpenAI-compatible upstream.
 ///
 /// It forwards method, path, query, headers (minus hop-by-hop ones; `Host`
 /// is the upstream's) and body, and streams the response back frame by
-/// frame as it arrives, handing a copy to the [`Recorder`]. Cloning is
-/// cheap (the client pool is shared).
+/// frame as it arrives, handing a copy to the [`Recorder`]'s tap. Every
+/// exchange is offered to the recorder: when the proxy answered it itself
+/// (`exchange.status` is `None`, `exchange.response_status` is its own
+/// status) the tap gets no bytes and ends at once with what happened:
+/// [`InputEnd::UpstreamUnreachable`] (502), [`InputEnd::UpstreamTimeout`]
+/// (504), [`InputEnd::Rejected`] (413, 431, 400, 503),
+/// [`InputEnd::RequestTimeout`] (408); set
+/// [`Options::record_empty`](thinktee_pipeline::Options::record_empty) for
+/// those to leave a record. Taps are told the response's content encoding
+/// and the proxy's [`ShutdownFlag`]. Cloning is cheap (the client pool is
+/// shared).
 #[derive(Clone)]
 pub struct Proxy {
     shared: Arc<Shared>,
@@ -208,7 +125,6 @@ struct Shared {
     client: Client<Connector, Full<Bytes>>,
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
-    pending: Pending,
     /// Set when the server cuts what is still open at shutdown.
     shutdown: ShutdownFlag,
     /// A body over `max_normalize_body` was passed through: said once.
@@ -276,7 +192,6 @@ impl Proxy {
                 client,
                 recorder,
                 next_id: AtomicU64::new(0),
-                pending: Pending::default(),
                 shutdown: ShutdownFlag::new(),
                 warned_normalize: AtomicBool::new(false),
             }),
@@ -353,7 +268,6 @@ impl Proxy {
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
-            upstream: Some(config.upstream.clone()),
         };
         if header_bytes > config.max_request_headers {
             return self.refuse(exchange, parts.version, Refusal::HeadersTooLarge);
@@ -427,7 +341,7 @@ impl Proxy {
         exchange.response_status = Some(head.status);
         exchange.response_headers = recordable(&head.headers);
         tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
-        let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
+        let tap = self.tap(&exchange);
         let event_stream = exchange.is_event_stream();
         // The request body has gone upstream: its bytes leave the budget.
         drop(exchange);
@@ -436,13 +350,8 @@ impl Proxy {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
         };
-        let body: ProxyBody = match recording {
-            Some(recording) => {
-                let recording = recording.shutdown_flag(shared.shutdown.clone());
-                let (body, handle) = RecordBody::new(body, recording);
-                self.watch(id, handle);
-                body.boxed_unsync()
-            }
+        let body: ProxyBody = match tap {
+            Some(tap) => RecordBody::new(body, tap).boxed_unsync(),
             None => body,
         };
         let body = match config.normalize {
@@ -470,13 +379,20 @@ impl Proxy {
     }
 
     /// Offers an exchange that gets no upstream response to the recorder;
-    /// its recording gets no bytes and ends at once with `end`.
+    /// its tap gets no bytes and ends at once with `end`.
     fn record_unanswered(&self, exchange: &Exchange, end: InputEnd) {
-        let Some(recording) = self.shared.recorder.as_ref().and_then(|r| r.recording(exchange))
-        else {
-            return;
-        };
-        self.watch(exchange.id, recording.ended(end));
+        if let Some(mut tap) = self.tap(exchange) {
+            tap.end(end);
+        }
+    }
+
+    /// The recorder's tap for an exchange, told the body's encoding and
+    /// the shutdown flag.
+    fn tap(&self, exchange: &Exchange) -> Option<Tap> {
+        let mut tap = self.shared.recorder.as_ref()?.tap(exchange)?;
+        tap.content_encoding(exchange.content_encoding());
+        tap.set_shutdown_flag(self.shared.shutdown.clone());
+        Some(tap)
     }
 
     /// Answers a request the proxy will not forward (431, 413, 400, 408,
@@ -607,49 +523,6 @@ impl Proxy {
                 limit = self.shared.config.max_normalize_body,
                 "a non-streaming response is larger than the normalize limit: passed through unnormalized (said once)"
             );
-        }
-    }
-
-    /// Counts a parse side until it ends, and logs what went wrong in it.
-    fn watch(&self, id: u64, handle: TeeHandle<DynSink>) {
-        let shared = self.shared.clone();
-        shared.pending.count.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(async move {
-            match handle.join().await {
-                Ok(report) => {
-                    if let Some(e) = &report.sink_error {
-                        tracing::warn!(id, error = e as &dyn std::error::Error, "recording failed");
-                    }
-                    if let Some(e) = &report.capture_error {
-                        tracing::warn!(
-                            id,
-                            error = e as &dyn std::error::Error,
-                            "raw capture failed"
-                        );
-                    }
-                    if report.overflowed {
-                        tracing::warn!(id, "recording fell behind; stream partly recorded");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(id, error = &e as &dyn std::error::Error, "recording failed")
-                }
-            }
-            if shared.pending.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-                shared.pending.idle.notify_waiters();
-            }
-        });
-    }
-
-    /// Waits until every recording's parse side has ended (call it after
-    /// [`Server::run`] returns, before flushing sinks' shared outputs).
-    pub async fn recordings_done(&self) {
-        loop {
-            let idle = self.shared.pending.idle.notified();
-            if self.shared.pending.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
         }
     }
 }
