@@ -1,16 +1,20 @@
 //! Body wrappers: time out an idle upstream, normalize inline thinking.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use thinktee_record::IdleTimeout;
+use thinktee_pipeline::{ErrorKind, StreamError};
+use thinktee_record::{IdleTimeout, RecordBody};
 use tokio::time::{Instant, Sleep};
 
 use crate::normalize::Normalizer;
+use crate::reply::{BoxError, ProxyBody};
 
 pin_project! {
     /// Fails with [`IdleTimeout`] when the wrapped body yields no frame for
@@ -71,45 +75,104 @@ where
     }
 }
 
-pin_project! {
-    /// Re-frames an SSE body through a [`Normalizer`]. An error from the
-    /// wrapped body is passed on without flushing held text, so the client
-    /// sees the same early end.
-    pub(crate) struct NormalizeBody<B> {
-        #[pin]
-        inner: B,
-        normalizer: Normalizer,
-        done: bool,
+/// A response body the proxy can note things about in its recording (a
+/// [`RecordBody`]), or one that is not recorded.
+pub(crate) trait Noted:
+    Body<Data = Bytes, Error = BoxError> + Unpin + Send + 'static
+{
+    /// Records `error` after the data passed so far (nothing when not
+    /// recorded).
+    fn note(&mut self, error: StreamError);
+}
+
+impl Noted for ProxyBody {
+    fn note(&mut self, _: StreamError) {}
+}
+
+impl Noted for RecordBody<ProxyBody> {
+    fn note(&mut self, error: StreamError) {
+        self.error(error);
     }
+}
+
+/// Says once per proxy that a response passed through unnormalized.
+#[derive(Debug, Default)]
+pub(crate) struct WarnOnce(AtomicBool);
+
+impl WarnOnce {
+    pub(crate) fn not_normalized(&self, what: &str, limit: usize) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                limit,
+                "{what} is larger than the normalize limit: passed through unnormalized (said once)"
+            );
+        }
+    }
+}
+
+/// The error a recording gets when the client got a response unnormalized.
+pub(crate) fn not_normalized(message: String) -> StreamError {
+    StreamError { kind: ErrorKind::NotNormalized, code: None, message }
+}
+
+/// Re-frames an SSE body through a [`Normalizer`]. An error from the
+/// wrapped body is passed on without flushing held text, so the client
+/// sees the same early end. An event too long to rewrite passes through
+/// with the rest of the body; the recording says so, and the proxy warns
+/// once.
+pub(crate) struct NormalizeBody<B> {
+    inner: B,
+    normalizer: Normalizer,
+    done: bool,
+    warn: Arc<WarnOnce>,
+    limit: usize,
 }
 
 impl<B> NormalizeBody<B> {
-    pub(crate) fn new(inner: B, normalizer: Normalizer) -> NormalizeBody<B> {
-        NormalizeBody { inner, normalizer, done: false }
+    pub(crate) fn new(
+        inner: B,
+        normalizer: Normalizer,
+        warn: Arc<WarnOnce>,
+        limit: usize,
+    ) -> NormalizeBody<B> {
+        NormalizeBody { inner, normalizer, done: false, warn, limit }
     }
 }
 
-impl<B> Body for NormalizeBody<B>
-where
-    B: Body<Data = Bytes>,
-{
+impl<B: Noted> NormalizeBody<B> {
+    fn feed(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let before = self.normalizer.is_passing_through();
+        self.normalizer.feed(data, &mut out);
+        if !before && self.normalizer.is_passing_through() {
+            self.warn.not_normalized("an SSE event", self.limit);
+            self.inner.note(not_normalized(format!(
+                "an event over {} bytes could not be normalized: it and the rest of the stream \
+                 went to the client as the upstream sent them",
+                self.limit
+            )));
+        }
+        out
+    }
+}
+
+impl<B: Noted> Body for NormalizeBody<B> {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let mut this = self.project();
-        if *this.done {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if this.done {
             return Poll::Ready(None);
         }
         loop {
-            match ready!(this.inner.as_mut().poll_frame(cx)) {
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        let mut out = Vec::new();
-                        this.normalizer.feed(&data, &mut out);
+                        let out = this.feed(&data);
                         if !out.is_empty() {
                             return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
                         }
@@ -117,11 +180,11 @@ where
                     Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
                 },
                 Some(Err(e)) => {
-                    *this.done = true;
+                    this.done = true;
                     return Poll::Ready(Some(Err(e)));
                 }
                 None => {
-                    *this.done = true;
+                    this.done = true;
                     let mut out = Vec::new();
                     this.normalizer.finish(&mut out);
                     if out.is_empty() {

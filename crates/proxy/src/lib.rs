@@ -64,7 +64,7 @@ mod upstream;
 
 pub use conn::Connections;
 pub use error::Error;
-pub use normalize::{Normalizer, ReasoningTarget, normalize_body};
+pub use normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
     DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy,

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -21,9 +21,9 @@ use thinktee_tee::{ShutdownFlag, Tap};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
-use crate::body::{IdleBody, NormalizeBody};
+use crate::body::{IdleBody, NormalizeBody, Noted, WarnOnce, not_normalized};
 use crate::headers::{self, strip_hop_by_hop};
-use crate::normalize::{Normalizer, ReasoningTarget, normalize_body};
+use crate::normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
@@ -40,7 +40,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default largest non-streaming body buffered to normalize it (64 MiB):
 /// a larger one is passed through unnormalized (what was buffered, then
-/// the rest as it comes), recorded as usual, and a warning is logged once.
+/// the rest as it comes), recorded as usual with a `not_normalized` error
+/// saying so, and a warning is logged once. (An SSE event past
+/// [`MAX_NORMALIZE_EVENT`](crate::MAX_NORMALIZE_EVENT) is treated the same
+/// way, with the rest of its stream.)
 pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
 /// Default budget for request bodies buffered at once, across all
 /// requests (256 MiB: eight bodies of the default largest size).
@@ -76,6 +79,9 @@ pub struct Config {
     /// Largest non-streaming body buffered to normalize it; larger ones
     /// pass through unnormalized (see [`MAX_NORMALIZE_BODY`]).
     pub max_normalize_body: usize,
+    /// Largest SSE event normalized; from a larger one on, the stream
+    /// passes through unnormalized (see [`MAX_NORMALIZE_EVENT`]).
+    pub max_normalize_event: usize,
     /// Extra trusted roots for an `https` upstream, PEM (the bundled
     /// Mozilla roots are always trusted).
     pub upstream_ca_pem: Option<Vec<u8>>,
@@ -93,6 +99,7 @@ impl Config {
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
             max_normalize_body: MAX_NORMALIZE_BODY,
+            max_normalize_event: MAX_NORMALIZE_EVENT,
             max_buffered_request_bytes: DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
             client_idle_timeout: Some(DEFAULT_CLIENT_IDLE_TIMEOUT),
             upstream_ca_pem: None,
@@ -127,8 +134,9 @@ struct Shared {
     next_id: AtomicU64,
     /// Set when the server cuts what is still open at shutdown.
     shutdown: ShutdownFlag,
-    /// A body over `max_normalize_body` was passed through: said once.
-    warned_normalize: AtomicBool,
+    /// A body or event over its normalize limit was passed through: said
+    /// once.
+    warned_normalize: Arc<WarnOnce>,
     budget: BodyBudget,
 }
 
@@ -193,7 +201,7 @@ impl Proxy {
                 recorder,
                 next_id: AtomicU64::new(0),
                 shutdown: ShutdownFlag::new(),
-                warned_normalize: AtomicBool::new(false),
+                warned_normalize: Arc::default(),
             }),
         })
     }
@@ -350,23 +358,39 @@ impl Proxy {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
         };
-        let body: ProxyBody = match tap {
-            Some(tap) => RecordBody::new(body, tap).boxed_unsync(),
-            None => body,
-        };
-        let body = match config.normalize {
-            Some(field) if head.status.is_success() => {
-                if event_stream {
-                    head.headers.remove(header::CONTENT_LENGTH);
-                    let normalizer = Normalizer::new(field, config.splitter.clone());
-                    NormalizeBody::new(body, normalizer).boxed_unsync()
-                } else {
-                    self.normalize_whole(body, field, &mut head.headers).await
-                }
+        let normalize = config.normalize.filter(|_| head.status.is_success());
+        let body = match (tap, normalize) {
+            (None, None) => body,
+            (Some(tap), None) => RecordBody::new(body, tap).boxed_unsync(),
+            (Some(tap), Some(field)) => {
+                let body = RecordBody::new(body, tap);
+                self.normalize(body, field, event_stream, &mut head.headers).await
             }
-            _ => body,
+            (None, Some(field)) => {
+                self.normalize(body, field, event_stream, &mut head.headers).await
+            }
         };
         Response::from_parts(head, body)
+    }
+
+    /// Rewrites a successful response's inline thinking into `field`, as
+    /// it streams or (not a stream) once it is whole.
+    async fn normalize<B: Noted>(
+        &self,
+        body: B,
+        field: ReasoningTarget,
+        event_stream: bool,
+        headers: &mut HeaderMap,
+    ) -> ProxyBody {
+        let config = &self.shared.config;
+        if !event_stream {
+            return self.normalize_whole(body, field, headers).await;
+        }
+        headers.remove(header::CONTENT_LENGTH);
+        let max = config.max_normalize_event;
+        let normalizer = Normalizer::with_max_event(field, config.splitter.clone(), max);
+        let warn = self.shared.warned_normalize.clone();
+        NormalizeBody::new(body, normalizer, warn, max).boxed_unsync()
     }
 
     /// Answers an exchange itself (no upstream response): records it, with
@@ -480,27 +504,27 @@ impl Proxy {
     /// normalizes it if it is a `chat.completion` with inline thinking. A
     /// larger body is not rewritten and not broken: what was buffered is
     /// sent, then the rest as it comes (a warning says so, once).
-    async fn normalize_whole(
+    async fn normalize_whole<B: Noted>(
         &self,
-        body: ProxyBody,
+        mut body: B,
         field: ReasoningTarget,
         headers: &mut HeaderMap,
     ) -> ProxyBody {
         let config = &self.shared.config;
         let max = config.max_normalize_body;
         if body.size_hint().lower() > max as u64 {
-            self.warn_not_normalized();
-            return body;
+            self.not_normalized(&mut body);
+            return body.boxed_unsync();
         }
-        let mut body = body;
         let mut buf = Vec::new();
         while let Some(frame) = body.frame().await {
             match frame.map(Frame::into_data) {
                 Ok(Ok(data)) if buf.len() + data.len() <= max => buf.extend_from_slice(&data),
                 Ok(Ok(data)) => {
-                    self.warn_not_normalized();
+                    self.not_normalized(&mut body);
                     let prefix = vec![Bytes::from(buf), data];
-                    return Prefixed { prefix: prefix.into(), rest: body }.boxed_unsync();
+                    let rest = body.boxed_unsync();
+                    return Prefixed { prefix: prefix.into(), rest }.boxed_unsync();
                 }
                 Ok(Err(_trailers)) => {}
                 Err(e) => return failed(e),
@@ -517,13 +541,15 @@ impl Proxy {
         }
     }
 
-    fn warn_not_normalized(&self) {
-        if !self.shared.warned_normalize.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                limit = self.shared.config.max_normalize_body,
-                "a non-streaming response is larger than the normalize limit: passed through unnormalized (said once)"
-            );
-        }
+    /// A non-streaming body is too large to normalize: it passes through,
+    /// its recording says so, and the proxy warns once.
+    fn not_normalized<B: Noted>(&self, body: &mut B) {
+        let limit = self.shared.config.max_normalize_body;
+        self.shared.warned_normalize.not_normalized("a non-streaming response", limit);
+        body.note(not_normalized(format!(
+            "the body is over {limit} bytes: it went to the client as the upstream sent it, \
+             not normalized"
+        )));
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use support::{LIMIT, Recordings, dechunk, find, header};
-use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Options, StreamOutcome};
+use thinktee_pipeline::{DocumentKind, ErrorKind, Event, FnSink, InputEnd, Options, StreamOutcome};
 use thinktee_proxy::{Config, Proxy, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -135,6 +135,7 @@ struct Seen {
     exchanges: Vec<thinktee_record::Exchange>,
     input_ends: Vec<InputEnd>,
     outcomes: Vec<StreamOutcome>,
+    errors: Vec<ErrorKind>,
 }
 
 struct Harness {
@@ -168,6 +169,7 @@ async fn proxy_with_grace(
         let sink = FnSink::new(move |r| match r.event {
             Event::InputEnd(end) => log.lock().unwrap().input_ends.push(end.clone()),
             Event::StreamEnd(end) => log.lock().unwrap().outcomes.push(end.outcome),
+            Event::Error(e) => log.lock().unwrap().errors.push(e.kind),
             _ => {}
         });
         // Every exchange leaves a record, those without a body too.
@@ -696,9 +698,64 @@ async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_rec
     let seen = h.seen().await;
     assert_eq!(seen.input_ends, [InputEnd::Complete, InputEnd::Complete]);
     assert_eq!(seen.outcomes, [StreamOutcome::Complete, StreamOutcome::Complete]);
+    // Each recording says its client got the body unnormalized.
+    assert_eq!(seen.errors, [ErrorKind::NotNormalized, ErrorKind::NotNormalized]);
     drop(seen);
     let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    assert_eq!(logs.matches("larger than the normalize limit").count(), 1, "warned once");
+    let warning = "a non-streaming response is larger than the normalize limit";
+    assert_eq!(logs.matches(warning).count(), 1, "warned once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_14_an_event_over_the_normalize_limit_passes_through_and_is_recorded() {
+    let event = |text: &str| {
+        format!(
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}}}}]}}\n\n",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    let long = format!("</think>{}", "x".repeat(2000));
+    let sent =
+        [event("<think>hm"), event(&long), event("<think>a</think>b"), "data: [DONE]\n\n".into()]
+            .concat();
+    let stream = sent.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let stream = stream.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            for piece in stream.as_bytes().chunks(700) {
+                s.write_all(&chunk(piece)).await.unwrap();
+            }
+            s.write_all(b"0\r\n\r\n").await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |c| {
+        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
+        c.splitter = thinktee_think::Builder::new()
+            .start(thinktee_think::StartMode::Explicit)
+            .config()
+            .unwrap();
+        c.max_normalize_event = 1000;
+    })
+    .await;
+    for _ in 0..2 {
+        let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+        assert_eq!(reply.status(), 200);
+        assert!(reply.complete, "the client gets the whole stream");
+        let body = String::from_utf8(reply.body).unwrap();
+        // The first event normalized; from the long one on, as sent.
+        let rest = &sent[event("<think>hm").len()..];
+        assert!(body.ends_with(rest), "{body}");
+        assert!(body.starts_with("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\",\"reasoning_content\":\"hm\"}}]}\n\n"), "{body}");
+    }
+    let seen = h.seen().await;
+    assert_eq!(seen.errors, [ErrorKind::NotNormalized, ErrorKind::NotNormalized]);
+    assert_eq!(seen.outcomes, [StreamOutcome::Complete, StreamOutcome::Complete]);
+    drop(seen);
+    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let warning = "an SSE event is larger than the normalize limit";
+    assert_eq!(logs.matches(warning).count(), 1, "warned once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use thinktee_pipeline::InputEnd;
+use thinktee_pipeline::{InputEnd, StreamError};
 use thinktee_tee::Tap;
 
 /// A boxed error, as bodies of boxed types carry them.
@@ -36,6 +36,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct RecordBody<B> {
     inner: Pin<Box<B>>,
     tap: Option<Tap>,
+    /// The wrapped body has given its last frame: the tap is told so when
+    /// this body ends or is dropped, whichever comes first, so that
+    /// [`error`](RecordBody::error) can still add to the recording.
+    complete: bool,
 }
 
 impl<B> fmt::Debug for RecordBody<B> {
@@ -50,17 +54,24 @@ where
     B::Error: fmt::Display + 'static,
 {
     /// Wraps `inner`, handing a copy of it to `tap`.
-    pub fn new(inner: B, mut tap: Tap) -> RecordBody<B> {
+    pub fn new(inner: B, tap: Tap) -> RecordBody<B> {
         // An empty length-framed body is never polled at all.
-        if inner.is_end_stream() {
-            tap.end(InputEnd::Complete);
-        }
-        RecordBody { inner: Box::pin(inner), tap: Some(tap) }
+        let complete = inner.is_end_stream();
+        RecordBody { inner: Box::pin(inner), tap: Some(tap), complete }
     }
 
     /// Wraps `inner` without recording it.
     pub fn passthrough(inner: B) -> RecordBody<B> {
-        RecordBody { inner: Box::pin(inner), tap: None }
+        RecordBody { inner: Box::pin(inner), tap: None, complete: false }
+    }
+
+    /// Records `error` in this body's recording, after the data passed on
+    /// so far: something the parser cannot see in the bytes (say, that the
+    /// client got the rest of them unrewritten).
+    pub fn error(&mut self, error: StreamError) {
+        if let Some(tap) = &mut self.tap {
+            tap.error(error);
+        }
     }
 }
 
@@ -87,9 +98,7 @@ where
                     // A length-framed body ends with its last byte: hyper
                     // then drops it without polling for the end, which must
                     // not read as a client that went away.
-                    if this.inner.is_end_stream() {
-                        tap.end(InputEnd::Complete);
-                    }
+                    this.complete |= this.inner.is_end_stream();
                 }
                 Some(Err(e)) => tap.end(input_end_of(e)),
                 None => tap.end(InputEnd::Complete),
@@ -100,7 +109,8 @@ where
 
     fn is_end_stream(&self) -> bool {
         // Until the recording knows the end, polling must reach it.
-        self.tap.as_ref().is_none_or(Tap::is_ended) && self.inner.is_end_stream()
+        let known = self.complete || self.tap.as_ref().is_none_or(Tap::is_ended);
+        known && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -108,6 +118,15 @@ where
             Some(_) => SizeHint::default(),
             None => self.inner.size_hint(),
         }
+    }
+}
+
+impl<B> Drop for RecordBody<B> {
+    fn drop(&mut self) {
+        if let (true, Some(tap)) = (self.complete, &mut self.tap) {
+            tap.end(InputEnd::Complete);
+        }
+        // Otherwise the tap, dropped before its end, ends as cancelled.
     }
 }
 
