@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use tokio::sync::watch;
-
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
 use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
@@ -21,7 +19,7 @@ use thinktee_tee::{
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
-use crate::listen::{Limits, warn_if_exposed};
+use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -254,21 +252,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                  (a second signal cuts them now)"
             );
         });
-        // On a worker thread, not the one blocked in `block_on`: the accept
-        // loop then runs next to the connections it spawns.
-        let first = signals.clone();
-        let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
-        tokio::select! {
-            served = &mut serving => served??,
-            () = signals.nth(2) => {
-                // Cut what is open: recorded as shutdown, like the end of
-                // the grace period.
-                eprintln!("thinktee proxy: second signal: cutting open exchanges");
-                proxy.shutdown_flag().set();
-                serving.abort();
-                let _ = serving.await;
-            }
-        }
+        let cut = proxy.shutdown_flag();
+        serve_until_signalled(server, &signals, || {
+            // Cut what is open: recorded as shutdown, like the end of the
+            // grace period.
+            eprintln!("thinktee proxy: second signal: cutting open exchanges");
+            cut.set();
+        })
+        .await?;
         // The pool's threads end once every recording's parse side has.
         let finished = tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await;
         if finished.is_err() {
@@ -291,55 +282,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Ok(Outcome::Clean)
     })
-}
-
-/// The shutdown signals, counted: Ctrl-C (SIGINT), SIGTERM and SIGHUP on
-/// unix, Ctrl-C elsewhere. The first asks for a graceful shutdown, the
-/// second for an immediate one. Listening replaces the default action
-/// (being killed) for the process's lifetime. Cheap to clone.
-#[derive(Debug, Clone)]
-pub(crate) struct Signals {
-    count: watch::Receiver<u32>,
-}
-
-impl Signals {
-    /// Starts listening (on the current runtime).
-    pub(crate) fn listen() -> std::io::Result<Signals> {
-        let (tx, count) = watch::channel(0u32);
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut int = signal(SignalKind::interrupt())?;
-            let mut term = signal(SignalKind::terminate())?;
-            let mut hup = signal(SignalKind::hangup())?;
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                        _ = hup.recv() => {}
-                    }
-                    tx.send_modify(|n| *n += 1);
-                }
-            });
-        }
-        #[cfg(not(unix))]
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                tx.send_modify(|n| *n += 1);
-            }
-        });
-        Ok(Signals { count })
-    }
-
-    /// Waits until `n` signals have come.
-    pub(crate) async fn nth(&self, n: u32) {
-        let mut count = self.count.clone();
-        if count.wait_for(|&c| c >= n).await.is_err() {
-            // The listener is gone: no signal will come.
-            std::future::pending::<()>().await;
-        }
-    }
 }
 
 /// Records every chat completion into the transcript, the raw capture
