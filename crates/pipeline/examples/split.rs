@@ -30,7 +30,6 @@ fn run() -> Vec<SplitChoice> {
         pipeline.feed(read.as_bytes(), &mut sink).unwrap();
     }
     pipeline.finish(&mut sink).unwrap();
-    drop(sink);
     collector.drain().collect()
 }
 
