@@ -1,10 +1,10 @@
 //! The pure pipeline gives the same records whatever the chunking.
 
-use thinktee_pipeline::{ChoiceRecord, Collector, DocumentKind, Pipeline, detect};
+use thinktee_pipeline::{Collector, DocumentKind, Pipeline, SplitChoice, detect};
 
 use crate::support::sse_fixtures;
 
-fn run(pieces: &[&[u8]]) -> Vec<ChoiceRecord> {
+fn run(pieces: &[&[u8]]) -> Vec<SplitChoice> {
     let mut pipeline = Pipeline::default();
     let mut collector = Collector::new();
     let mut out = Vec::new();

@@ -22,8 +22,8 @@ use std::ops::Range;
 
 use thinktee_chunk::{Chunk, FilterSource, Payload, ReasoningField};
 use thinktee_pipeline::{
-    ChoiceRecord, Collector, ErrorKind, Event, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN,
-    Options, Pipeline, ReasoningSource, Record, Sink, StreamEnd,
+    Collector, ErrorKind, Event, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN, Options, Pipeline,
+    ReasoningSource, Record, Sink, SplitChoice, StreamEnd,
 };
 use thinktee_sse::{Decoder, Frame, OwnedFrame};
 use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, SegmentKind, StartMode};
@@ -466,7 +466,7 @@ impl Sink for Run {
 fn run_pipeline(
     options: &Options,
     pieces: &[&[u8]],
-) -> (Vec<OwnedRecord>, Vec<ChoiceRecord>, Vec<StreamEnd>) {
+) -> (Vec<OwnedRecord>, Vec<SplitChoice>, Vec<StreamEnd>) {
     let mut pipeline = Pipeline::new(options.clone());
     let mut run = Run::default();
     for piece in pieces {
@@ -480,12 +480,12 @@ fn run_pipeline(
 /// The `Collector`'s records of each stream against that stream's end:
 /// within the limits, stream-level fields on the first record only, and
 /// counts that add up.
-fn check_collected(options: &Options, records: &[ChoiceRecord], ends: &[StreamEnd]) {
+fn check_collected(options: &Options, records: &[SplitChoice], ends: &[StreamEnd]) {
     let max_choices = options.max_choices.unwrap_or(MAX_CHOICES);
     let mut at = 0;
     for (stream, end) in ends.iter().enumerate() {
         let stream = stream as u64;
-        let of_stream: Vec<&ChoiceRecord> =
+        let of_stream: Vec<&SplitChoice> =
             records[at..].iter().take_while(|r| r.stream == stream).collect();
         at += of_stream.len();
         assert!(!of_stream.is_empty(), "stream {stream} left no record");

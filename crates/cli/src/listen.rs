@@ -1,10 +1,12 @@
-//! What `proxy` and `replay` share about listening: the connection limits
-//! and the warning for an address other hosts can reach.
+//! What `proxy` and `replay` share about listening: the connection limits,
+//! the warning for an address other hosts can reach, the shutdown signals
+//! and serving until them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use thinktee_proxy::{Server, default_max_connections};
+use tokio::sync::watch;
 
 /// `--max-connections` and `--client-idle-timeout-s`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +59,78 @@ pub(crate) fn warn_if_exposed(command: &str, addr: SocketAddr) {
              other hosts can connect (thinktee has no authentication of its own)"
         );
     }
+}
+
+/// The shutdown signals, counted: Ctrl-C (SIGINT), SIGTERM and SIGHUP on
+/// unix, Ctrl-C elsewhere. The first asks for a graceful shutdown, the
+/// second for an immediate one. Listening replaces the default action
+/// (being killed) for the process's lifetime. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Signals {
+    count: watch::Receiver<u32>,
+}
+
+impl Signals {
+    /// Starts listening (on the current runtime).
+    pub(crate) fn listen() -> std::io::Result<Signals> {
+        let (tx, count) = watch::channel(0u32);
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut int = signal(SignalKind::interrupt())?;
+            let mut term = signal(SignalKind::terminate())?;
+            let mut hup = signal(SignalKind::hangup())?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                    tx.send_modify(|n| *n += 1);
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        Ok(Signals { count })
+    }
+
+    /// Waits until `n` signals have come.
+    pub(crate) async fn nth(&self, n: u32) {
+        let mut count = self.count.clone();
+        if count.wait_for(|&c| c >= n).await.is_err() {
+            // The listener is gone: no signal will come.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Serves `server` until the first signal, then lets what is open finish
+/// within the server's grace period; a second signal runs `on_second` and
+/// cuts what is still open at once.
+pub(crate) async fn serve_until_signalled(
+    server: Server,
+    signals: &Signals,
+    on_second: impl FnOnce(),
+) -> anyhow::Result<()> {
+    // On a worker thread, not the one blocked in `block_on`: the accept
+    // loop then runs next to the connections it spawns.
+    let first = signals.clone();
+    let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
+    tokio::select! {
+        served = &mut serving => served??,
+        () = signals.nth(2) => {
+            on_second();
+            serving.abort();
+            let _ = serving.await;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

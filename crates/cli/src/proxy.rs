@@ -5,21 +5,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use tokio::sync::watch;
-
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
-use thinktee_pipeline::{FanOut, Options, SplitterConfig, StartMode};
+use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget,
-    Recorder, Recording, dyn_sink,
+    DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget, Upstream,
 };
-use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
+use thinktee_record::{Exchange, Recorder};
+use thinktee_tee::{
+    ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, Tap, TeeHandle, TranscriptWriter,
+};
 use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
-use crate::listen::{Limits, warn_if_exposed};
+use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -168,8 +168,8 @@ impl Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     warn_if_exposed("proxy", args.listen);
     let splitter = args.splitter()?;
-    let upstream = args.upstream.parse().map_err(anyhow::Error::new)?;
-    let mut config = Config::new(upstream);
+    let upstream: Upstream = args.upstream.parse().map_err(anyhow::Error::new)?;
+    let mut config = Config::new(upstream.clone());
     config.normalize = args.field();
     config.splitter = splitter.clone();
     config.connect_timeout = Some(Duration::from_millis(args.connect_timeout_ms));
@@ -230,6 +230,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             options: Options { splitter, record_empty: true, ..Options::default() },
             capture_content: args.capture_content || otel.captures_content(),
             run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
+            upstream,
         };
         let upstream = config.upstream.to_string();
         let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
@@ -251,28 +252,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                  (a second signal cuts them now)"
             );
         });
-        // On a worker thread, not the one blocked in `block_on`: the accept
-        // loop then runs next to the connections it spawns.
-        let first = signals.clone();
-        let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
-        tokio::select! {
-            served = &mut serving => served??,
-            () = signals.nth(2) => {
-                // Cut what is open: recorded as shutdown, like the end of
-                // the grace period.
-                eprintln!("thinktee proxy: second signal: cutting open exchanges");
-                proxy.shutdown_flag().set();
-                serving.abort();
-                let _ = serving.await;
-            }
-        }
-        let finished =
-            tokio::time::timeout(Duration::from_secs(30), proxy.recordings_done()).await.is_ok();
-        let shutdown = pool.shutdown();
-        if finished {
-            // Every parse side has ended: the threads end at once.
-            shutdown.await;
-        } else {
+        let cut = proxy.shutdown_flag();
+        serve_until_signalled(server, &signals, || {
+            // Cut what is open: recorded as shutdown, like the end of the
+            // grace period.
+            eprintln!("thinktee proxy: second signal: cutting open exchanges");
+            cut.set();
+        })
+        .await?;
+        // The pool's threads end once every recording's parse side has.
+        let finished = tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await;
+        if finished.is_err() {
             eprintln!("thinktee proxy: some recordings did not finish in time");
         }
         drop(proxy); // and with it the recorder's transcript senders
@@ -294,55 +284,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The shutdown signals, counted: Ctrl-C (SIGINT), SIGTERM and SIGHUP on
-/// unix, Ctrl-C elsewhere. The first asks for a graceful shutdown, the
-/// second for an immediate one. Listening replaces the default action
-/// (being killed) for the process's lifetime. Cheap to clone.
-#[derive(Debug, Clone)]
-pub(crate) struct Signals {
-    count: watch::Receiver<u32>,
-}
-
-impl Signals {
-    /// Starts listening (on the current runtime).
-    pub(crate) fn listen() -> std::io::Result<Signals> {
-        let (tx, count) = watch::channel(0u32);
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut int = signal(SignalKind::interrupt())?;
-            let mut term = signal(SignalKind::terminate())?;
-            let mut hup = signal(SignalKind::hangup())?;
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                        _ = hup.recv() => {}
-                    }
-                    tx.send_modify(|n| *n += 1);
-                }
-            });
-        }
-        #[cfg(not(unix))]
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                tx.send_modify(|n| *n += 1);
-            }
-        });
-        Ok(Signals { count })
-    }
-
-    /// Waits until `n` signals have come.
-    pub(crate) async fn nth(&self, n: u32) {
-        let mut count = self.count.clone();
-        if count.wait_for(|&c| c >= n).await.is_err() {
-            // The listener is gone: no signal will come.
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// Records every chat completion into the transcript, the raw capture
 /// directory and OpenTelemetry, as configured.
 struct CliRecorder {
@@ -354,10 +295,11 @@ struct CliRecorder {
     capture_content: bool,
     /// Start of this run (ms since the epoch): request ids are `<run>-<seq>`.
     run: u128,
+    upstream: Upstream,
 }
 
 impl Recorder for CliRecorder {
-    fn recording(&self, exchange: &Exchange) -> Option<Recording> {
+    fn tap(&self, exchange: &Exchange) -> Option<Tap> {
         if !exchange.is_chat_completion() {
             return None;
         }
@@ -373,7 +315,7 @@ impl Recorder for CliRecorder {
                 path: Some(exchange.path.clone()),
                 model: exchange.model.clone(),
                 request_id: Some(request_id.clone()),
-                upstream: exchange.upstream.as_ref().map(ToString::to_string),
+                upstream: Some(self.upstream.to_string()),
                 started_unix_ms: exchange
                     .started
                     .duration_since(UNIX_EPOCH)
@@ -391,18 +333,15 @@ impl Recorder for CliRecorder {
         if let Some(otel) = &self.otel {
             let mut info = RequestInfo::new();
             info.request_model = exchange.model.clone();
-            info.server_address = exchange.upstream.as_ref().map(|u| u.host().to_owned());
-            info.server_port = exchange.upstream.as_ref().map(|u| u.port());
+            info.server_address = Some(self.upstream.host().to_owned());
+            info.server_port = Some(self.upstream.port());
             info.stream = exchange.stream;
             info.request_messages_json =
                 body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
             info.start = exchange.started;
             sinks.push(dyn_sink(otel.sink(info)));
         }
-        let mut tee = thinktee_tee::Builder::new(&self.pool)
-            .start(exchange.start)
-            .pipeline(self.options.clone())
-            .document(exchange.document_kind());
+        let mut tee = exchange.tee(&self.pool).pipeline(self.options.clone());
         // The file is made with the first byte: an exchange without a body
         // (the proxy answered it) leaves none.
         if let Some(dir) = &self.capture_raw {
@@ -414,6 +353,26 @@ impl Recorder for CliRecorder {
         if sinks.is_empty() && self.capture_raw.is_none() {
             return None;
         }
-        Some(Recording::new(tee, FanOut::from(sinks)))
+        let (tap, handle) = tee.tap(FanOut::from(sinks));
+        tokio::spawn(log_failures(exchange.id, handle));
+        Some(tap)
+    }
+}
+
+/// Waits for a recording's parse side and logs what went wrong in it.
+async fn log_failures(id: u64, handle: TeeHandle<FanOut<DynSink>>) {
+    match handle.join().await {
+        Ok(report) => {
+            if let Some(e) = &report.sink_error {
+                tracing::warn!(id, error = e as &dyn std::error::Error, "recording failed");
+            }
+            if let Some(e) = &report.capture_error {
+                tracing::warn!(id, error = e as &dyn std::error::Error, "raw capture failed");
+            }
+            if report.overflowed {
+                tracing::warn!(id, "recording fell behind; stream partly recorded");
+            }
+        }
+        Err(e) => tracing::warn!(id, error = &e as &dyn std::error::Error, "recording failed"),
     }
 }

@@ -9,8 +9,7 @@ use anyhow::Context;
 use thinktee_proxy::replay::{Replay, load_all};
 
 use crate::Outcome;
-use crate::listen::{Limits, warn_if_exposed};
-use crate::proxy::Signals;
+use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
 
 /// `thinktee replay [--listen ADDR] [--chunk-delay-ms N] PATH...`
 #[derive(Debug, clap::Args)]
@@ -50,15 +49,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
         eprintln!("thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)");
-        // On a worker thread, not the one blocked in `block_on`: the accept
-        // loop then runs next to the connections it spawns.
-        let first = signals.clone();
-        let mut serving = tokio::spawn(server.run(async move { first.nth(1).await }));
-        tokio::select! {
-            served = &mut serving => served??,
-            // A second signal stops at once.
-            () = signals.nth(2) => serving.abort(),
-        }
+        serve_until_signalled(server, &signals, || {}).await?;
         Ok(Outcome::Clean)
     })
 }

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use anyhow::Context;
 use serde::Serialize;
 use thinktee_pipeline::{
-    ChoiceRecord, Collector, DocumentError, DocumentReader, Options, Pipeline, SplitterConfig,
+    Collector, DocumentError, DocumentReader, Options, Pipeline, SplitChoice, SplitterConfig,
     StartMode,
 };
 
@@ -76,7 +76,7 @@ pub(crate) struct Args {
 struct Line<'a> {
     source: &'a str,
     #[serde(flatten)]
-    record: &'a ChoiceRecord,
+    record: &'a SplitChoice,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -130,7 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
 /// One record as text: untrusted text escaped ([`escape`]), styled only
 /// when `style` says.
-fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &ChoiceRecord) -> io::Result<()> {
+fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &SplitChoice) -> io::Result<()> {
     let Style { bold, dim, reset } = style;
     write!(out, "{bold}── {path} · stream {}", r.stream)?;
     match r.choice {

@@ -12,7 +12,7 @@ use crate::record::{ChoiceEnd, ErrorKind, Event, ReasoningSource, Record, Stream
 use crate::sink::{Flow, Sink};
 
 /// How many errors of each kind a [`Collector`] keeps per stream; the rest
-/// are only counted ([`ChoiceRecord::errors_omitted`]). A stream of
+/// are only counted ([`SplitChoice::errors_omitted`]). A stream of
 /// invalid events must not cost memory and output per event forever.
 pub const MAX_ERRORS_PER_KIND: usize = 8;
 
@@ -26,7 +26,7 @@ pub const MAX_ERRORS_PER_KIND: usize = 8;
 /// prompt-level verdicts in `filters`. So a stream's records cost output in
 /// proportion to the stream, not to the stream times its choices.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ChoiceRecord {
+pub struct SplitChoice {
     /// 0-based stream index within the input.
     pub stream: u64,
     /// The choice index; `None` for a stream that carried no choice (an
@@ -93,18 +93,18 @@ struct StreamLevel {
     errors_omitted: BTreeMap<ErrorKind, u64>,
 }
 
-/// Collects [`ChoiceRecord`]s; take them with [`Collector::drain`] after
+/// Collects [`SplitChoice`]s; take them with [`Collector::drain`] after
 /// each feed (a stream's records appear when it ends).
 ///
 /// It copies all text: use it for tools and tests, not on a proxy's hot
 /// path. Besides the text it keeps at most [`MAX_ERRORS_PER_KIND`] errors
 /// of each kind per stream, and stream-level fields once per stream (see
-/// [`ChoiceRecord`]).
+/// [`SplitChoice`]).
 #[derive(Debug, Default)]
 pub struct Collector {
     choices: ChoiceMap<Partial>,
     stream: StreamLevel,
-    finished: Vec<ChoiceRecord>,
+    finished: Vec<SplitChoice>,
 }
 
 impl Collector {
@@ -114,7 +114,7 @@ impl Collector {
     }
 
     /// The records of every stream that ended since the last drain.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, ChoiceRecord> {
+    pub fn drain(&mut self) -> std::vec::Drain<'_, SplitChoice> {
         self.finished.drain(..)
     }
 
@@ -155,7 +155,7 @@ impl Collector {
                 }
                 None => (p.filters, Vec::new(), BTreeMap::new(), 0),
             };
-            self.finished.push(ChoiceRecord {
+            self.finished.push(SplitChoice {
                 stream,
                 choice,
                 id: end.id.clone(),
@@ -219,7 +219,7 @@ mod tests {
     use super::*;
     use crate::Pipeline;
 
-    fn collect(input: &[u8]) -> Vec<ChoiceRecord> {
+    fn collect(input: &[u8]) -> Vec<SplitChoice> {
         let mut collector = Collector::new();
         let Ok(_) = Pipeline::default().run_document(input, &mut collector);
         collector.drain().collect()

@@ -706,6 +706,17 @@ impl DocumentReader {
         route.status
     }
 
+    /// Records an error found outside the parser in the open stream (see
+    /// [`Pipeline::error_at`]).
+    pub fn error_at<S: Sink>(
+        &mut self,
+        error: crate::StreamError,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        self.pipeline.error_at(error, at, sink)
+    }
+
     /// The input ended: hands on what is left and finishes the pipeline
     /// and the sink ([`Pipeline::finish`]).
     pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<Flow, S::Error> {
@@ -731,7 +742,7 @@ impl DocumentReader {
         status?;
         let keep = self.keep_not_a_stream || self.pipeline.records_empty_input();
         if not_a_stream && !self.open && !keep {
-            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink(|_: &Record<'_>| {}));
+            let Ok(_) = self.pipeline.finish_with(end, at, &mut crate::FnSink::new(|_| {}));
             sink.finish()?;
             return Ok(Flow::Continue);
         }

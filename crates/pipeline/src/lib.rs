@@ -15,7 +15,7 @@
 //!   [`FnSink`] wraps a closure, [`DynSink`] erases a sink's type (its
 //!   errors become [`SinkError`]s). A sink's `Stop` holds for the rest of
 //!   the input.
-//! - [`Collector`]: a sink assembling one [`ChoiceRecord`] per choice of
+//! - [`Collector`]: a sink assembling one [`SplitChoice`] per choice of
 //!   each stream (what `thinktee split --format json` prints).
 //! - [`ChoiceMap`]: per-choice values of one stream, found by index in
 //!   constant time (what the pipeline and the sinks keep per choice).
@@ -62,7 +62,7 @@ mod record;
 mod sink;
 
 pub use choices::ChoiceMap;
-pub use collect::{ChoiceRecord, Collector, MAX_ERRORS_PER_KIND};
+pub use collect::{Collector, MAX_ERRORS_PER_KIND, SplitChoice};
 pub use document::{
     Builder as DocumentBuilder, DocumentError, DocumentKind, DocumentReader, Framer,
     MAX_DOCUMENT_LEN, Part, detect,

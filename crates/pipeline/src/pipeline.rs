@@ -317,6 +317,24 @@ impl Pipeline {
         Ok(flow)
     }
 
+    /// Records a problem the reader of the input found and the parser
+    /// cannot see (a body that could not be decoded, a response the proxy
+    /// could not rewrite) as an [`Event::Error`] of the open stream,
+    /// starting one if none is open: it counts in [`StreamEnd::errors`].
+    pub fn error_at<S: Sink>(
+        &mut self,
+        error: StreamError,
+        at: Option<Duration>,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        if self.stopped {
+            return Ok(Flow::Stop);
+        }
+        let mut em = Emitter::new(sink, at, self.stopped);
+        self.stream.error(error, &mut em);
+        em.status(&mut self.stopped)
+    }
+
     /// Reads one whole non-streaming body (a `chat.completion` or an error
     /// object) as one stream.
     pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
@@ -710,7 +728,7 @@ mod tests {
     fn outcomes(input: &[u8], end: &InputEnd) -> Vec<StreamOutcome> {
         let mut pipeline = Pipeline::default();
         let mut out = Vec::new();
-        let mut sink = FnSink(|r: &Record<'_>| {
+        let mut sink = FnSink::new(|r| {
             if let Event::StreamEnd(e) = r.event {
                 out.push(e.outcome);
             }
@@ -755,7 +773,7 @@ mod tests {
         let mut pipeline = Pipeline::new(options);
         let mut out = Vec::new();
         let mut choices = 0;
-        let mut sink = FnSink(|r: &Record<'_>| match r.event {
+        let mut sink = FnSink::new(|r| match r.event {
             Event::ChoiceEnd(_) => choices += 1,
             Event::StreamEnd(e) => out.push((r.stream, std::mem::take(&mut choices), e.outcome)),
             _ => {}
@@ -763,6 +781,26 @@ mod tests {
         pipeline.feed(input, &mut sink).unwrap();
         pipeline.finish_with(end, None, &mut sink).unwrap();
         out
+    }
+
+    #[test]
+    fn an_error_from_the_reader_starts_a_stream_and_counts_in_it() {
+        let mut pipeline = Pipeline::default();
+        let mut seen = Vec::new();
+        let mut sink = FnSink::new(|r| match r.event {
+            Event::StreamStart => seen.push("start".to_owned()),
+            Event::Error(e) => seen.push(e.kind.as_str().to_owned()),
+            Event::StreamEnd(e) => seen.push(format!("end {} {}", e.errors, e.outcome.as_str())),
+            _ => {}
+        });
+        let error = StreamError {
+            kind: ErrorKind::ContentEncoding,
+            code: None,
+            message: "content encoding `compress` is not decoded".into(),
+        };
+        pipeline.error_at(error, None, &mut sink).unwrap();
+        pipeline.finish(&mut sink).unwrap();
+        assert_eq!(seen, ["start", "content_encoding", "end 1 incomplete"]);
     }
 
     #[test]

@@ -273,6 +273,13 @@ pub enum ErrorKind {
     /// A chunk's choice `index` was not an integer in `0..=u32::MAX`; the
     /// chunk was not used.
     InvalidChoiceIndex,
+    /// The body's `Content-Encoding` could not be decoded (an encoding not
+    /// decoded here, corrupt data, or more decoded bytes than the bound):
+    /// nothing from that point on was parsed.
+    ContentEncoding,
+    /// The proxy could not rewrite the response as asked (an event over
+    /// its normalize limit): the client got it unchanged from that point on.
+    NotNormalized,
 }
 
 impl ErrorKind {
@@ -287,6 +294,8 @@ impl ErrorKind {
             ErrorKind::EventTooLong => "event_too_long",
             ErrorKind::TooManyChoices => "too_many_choices",
             ErrorKind::InvalidChoiceIndex => "invalid_choice_index",
+            ErrorKind::ContentEncoding => "content_encoding",
+            ErrorKind::NotNormalized => "not_normalized",
         }
     }
 }

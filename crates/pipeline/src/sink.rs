@@ -287,8 +287,37 @@ impl<S: Sink> Sink for Erased<S> {
 // === impl FnSink ===
 
 /// A sink from a closure that cannot fail.
+///
+/// The closure's parameter type comes from [`FnSink::new`], so it needs no
+/// annotation:
+/// ```
+/// use thinktee_pipeline::{Event, FnSink, Pipeline};
+///
+/// let mut texts = 0;
+/// let mut sink = FnSink::new(|record| {
+///     if let Event::Text { .. } = record.event {
+///         texts += 1;
+///     }
+/// });
+/// let mut pipeline = Pipeline::default();
+/// pipeline.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n", &mut sink).unwrap();
+/// pipeline.finish(&mut sink).unwrap();
+/// assert_eq!(texts, 1);
+/// ```
 #[derive(Debug)]
-pub struct FnSink<F>(pub F);
+pub struct FnSink<F>(F);
+
+impl<F: FnMut(&Record<'_>)> FnSink<F> {
+    /// A sink calling `f` with every record.
+    pub fn new(f: F) -> FnSink<F> {
+        FnSink(f)
+    }
+
+    /// Gives the closure back.
+    pub fn into_inner(self) -> F {
+        self.0
+    }
+}
 
 impl<F: FnMut(&Record<'_>)> Sink for FnSink<F> {
     type Error = Infallible;

@@ -3,8 +3,8 @@
 //! and allocations (this binary's allocator counts them), never by time.
 
 use thinktee_pipeline::{
-    ChoiceRecord, Collector, ErrorKind, Event, FnSink, MAX_CHOICES, MAX_ERRORS_PER_KIND,
-    MAX_META_LEN, Options, Pipeline, Record, StreamEnd,
+    Collector, ErrorKind, Event, FnSink, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN, Options,
+    Pipeline, SplitChoice, StreamEnd,
 };
 use thinktee_testkit::{CountingAlloc, count_allocations};
 
@@ -20,7 +20,7 @@ fn delta(index: &str, text: &str) -> String {
 
 const DONE: &str = "data: [DONE]\n\n";
 
-fn collect(input: &[u8]) -> Vec<ChoiceRecord> {
+fn collect(input: &[u8]) -> Vec<SplitChoice> {
     let mut collector = Collector::new();
     let mut pipeline = Pipeline::default();
     let Ok(_) = pipeline.feed(input, &mut collector);
@@ -31,7 +31,7 @@ fn collect(input: &[u8]) -> Vec<ChoiceRecord> {
 /// Each stream's end, and the kinds of the error records, as a sink sees them.
 fn ends_and_errors(input: &[u8]) -> (Vec<StreamEnd>, Vec<ErrorKind>) {
     let (mut ends, mut errors) = (Vec::new(), Vec::new());
-    let mut sink = FnSink(|r: &Record<'_>| match r.event {
+    let mut sink = FnSink::new(|r| match r.event {
         Event::StreamEnd(end) => ends.push(end.clone()),
         Event::Error(e) => errors.push(e.kind),
         _ => {}
@@ -72,7 +72,7 @@ fn hostile_too_many_choices_is_one_error_then_counted() {
     // Past the limit a choice costs no memory: feeding 2,000 more untracked
     // choices allocates nothing that grows with them.
     let mut pipeline = Pipeline::default();
-    let mut sink = FnSink(|_: &Record<'_>| {});
+    let mut sink = FnSink::new(|_| {});
     let tracked_part: String =
         (0..=MAX_CHOICES).map(|index| delta(&index.to_string(), "x")).collect();
     let Ok(_) = pipeline.feed(tracked_part.as_bytes(), &mut sink);
@@ -93,7 +93,7 @@ fn hostile_choice_limit_is_an_option() {
     let mut pipeline = Pipeline::new(Options { max_choices: Some(2), ..Options::default() });
     let Ok(_) = pipeline.feed(input.as_bytes(), &mut collector);
     let Ok(_) = pipeline.finish(&mut collector);
-    let records: Vec<ChoiceRecord> = collector.drain().collect();
+    let records: Vec<SplitChoice> = collector.drain().collect();
     assert_eq!(records.len(), 2);
     assert_eq!((records[0].errors.len(), records[0].untracked_deltas), (1, 3));
 }

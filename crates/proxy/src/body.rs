@@ -1,189 +1,20 @@
-//! Body wrappers: tee a copy of what passes to a recording, time out an idle upstream,
-//! normalize inline thinking.
+//! Body wrappers: time out an idle upstream, normalize inline thinking.
 
-use std::any::Any;
-use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use thinktee_pipeline::{DynSink, InputEnd, Sink, dyn_sink};
-use thinktee_tee::{ShutdownFlag, Tap, TeeHandle};
+use thinktee_pipeline::{ErrorKind, StreamError};
+use thinktee_record::{IdleTimeout, RecordBody};
 use tokio::time::{Instant, Sleep};
 
 use crate::normalize::Normalizer;
-use crate::reply::BoxError;
-
-/// Where one response body is recorded: a sink and the tee's options
-/// (start instant, pipeline options, document kind, raw capture).
-pub struct Recording {
-    tee: thinktee_tee::Builder,
-    sink: DynSink,
-}
-
-impl fmt::Debug for Recording {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recording").field("tee", &self.tee).finish_non_exhaustive()
-    }
-}
-
-impl Recording {
-    /// Records into `sink` with the tee set up by `tee`.
-    pub fn new<S>(tee: thinktee_tee::Builder, sink: S) -> Recording
-    where
-        S: Sink + Send + 'static,
-    {
-        Recording { tee, sink: dyn_sink(sink) }
-    }
-
-    /// A drop of the recorded body after `flag` is set is a shutdown, not
-    /// a client that went away.
-    pub(crate) fn shutdown_flag(mut self, flag: ShutdownFlag) -> Recording {
-        self.tee = self.tee.shutdown_flag(flag);
-        self
-    }
-
-    /// Records an exchange that has no body to record (the proxy answered
-    /// it itself): the recording ends at once, with `end`.
-    pub(crate) fn ended(self, end: InputEnd) -> TeeHandle<DynSink> {
-        let (mut tap, handle) = self.tee.tap(self.sink);
-        tap.end(end);
-        handle
-    }
-}
-
-/// An HTTP body that passes its frames through unchanged and tees a copy
-/// of its data to a [`Recording`] with [`thinktee_tee`]: the copy is queued
-/// (never waited on) and parsed on the tee's own thread.
-///
-/// The recording learns how the body ended: [`InputEnd::Complete`] at its
-/// end; when the wrapped body fails (the error is passed on, so the client
-/// sees the same early end), [`InputEnd::UpstreamTimeout`] if the error is
-/// an [`IdleTimeout`] (found by its type, in a boxed error's source chain
-/// too) and [`InputEnd::UpstreamError`] otherwise; and
-/// [`InputEnd::ClientCancelled`] when this body is dropped first (hyper
-/// drops a response body when its client disconnects; that drops the
-/// wrapped upstream body, which cancels the upstream request), or
-/// [`InputEnd::Shutdown`] when the proxy dropped it at the end of its
-/// shutdown grace.
-///
-/// While recording, the size hint is unknown (a `content-length` header
-/// still frames the response).
-pub struct RecordBody<B> {
-    inner: Pin<Box<B>>,
-    tap: Option<Tap>,
-}
-
-impl<B> fmt::Debug for RecordBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordBody").field("recording", &self.tap.is_some()).finish()
-    }
-}
-
-impl<B> RecordBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: fmt::Display + 'static,
-{
-    /// Wraps `inner`, teeing it into `recording`; the handle says when the
-    /// parse side is done and how it went.
-    pub fn new(inner: B, recording: Recording) -> (RecordBody<B>, TeeHandle<DynSink>) {
-        let (mut tap, handle) = recording.tee.tap(recording.sink);
-        // An empty length-framed body is never polled at all.
-        if inner.is_end_stream() {
-            tap.end(InputEnd::Complete);
-        }
-        (RecordBody { inner: Box::pin(inner), tap: Some(tap) }, handle)
-    }
-
-    /// Wraps `inner` without recording it.
-    pub fn passthrough(inner: B) -> RecordBody<B> {
-        RecordBody { inner: Box::pin(inner), tap: None }
-    }
-}
-
-impl<B> Body for RecordBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: fmt::Display + 'static,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.get_mut();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
-        if let Some(tap) = &mut this.tap {
-            match &frame {
-                Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        tap.data(data);
-                    }
-                    // A length-framed body ends with its last byte: hyper
-                    // then drops it without polling for the end, which must
-                    // not read as a client that went away.
-                    if this.inner.is_end_stream() {
-                        tap.end(InputEnd::Complete);
-                    }
-                }
-                Some(Err(e)) => tap.end(input_end_of(e)),
-                None => tap.end(InputEnd::Complete),
-            }
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        // Until the recording knows the end, polling must reach it.
-        self.tap.as_ref().is_none_or(Tap::is_ended) && self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.tap {
-            Some(_) => SizeHint::default(),
-            None => self.inner.size_hint(),
-        }
-    }
-}
-
-/// How a body error ends the input: decided by the error's type, never its
-/// text.
-fn input_end_of<E: fmt::Display + 'static>(e: &E) -> InputEnd {
-    let any: &dyn Any = e;
-    let idle = any.downcast_ref::<IdleTimeout>().copied().or_else(|| {
-        let boxed = any.downcast_ref::<BoxError>()?;
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(boxed.as_ref());
-        while let Some(c) = cause {
-            if let Some(idle) = c.downcast_ref::<IdleTimeout>() {
-                return Some(*idle);
-            }
-            cause = c.source();
-        }
-        None
-    });
-    match idle {
-        Some(idle) => InputEnd::UpstreamTimeout(idle.to_string()),
-        None => InputEnd::UpstreamError(e.to_string()),
-    }
-}
-
-/// The upstream sent nothing for longer than the idle timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdleTimeout(pub Duration);
-
-impl fmt::Display for IdleTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "upstream idle for {} ms", self.0.as_millis())
-    }
-}
-
-impl std::error::Error for IdleTimeout {}
+use crate::reply::{BoxError, ProxyBody};
 
 pin_project! {
     /// Fails with [`IdleTimeout`] when the wrapped body yields no frame for
@@ -244,45 +75,104 @@ where
     }
 }
 
-pin_project! {
-    /// Re-frames an SSE body through a [`Normalizer`]. An error from the
-    /// wrapped body is passed on without flushing held text, so the client
-    /// sees the same early end.
-    pub(crate) struct NormalizeBody<B> {
-        #[pin]
-        inner: B,
-        normalizer: Normalizer,
-        done: bool,
+/// A response body the proxy can note things about in its recording (a
+/// [`RecordBody`]), or one that is not recorded.
+pub(crate) trait Noted:
+    Body<Data = Bytes, Error = BoxError> + Unpin + Send + 'static
+{
+    /// Records `error` after the data passed so far (nothing when not
+    /// recorded).
+    fn note(&mut self, error: StreamError);
+}
+
+impl Noted for ProxyBody {
+    fn note(&mut self, _: StreamError) {}
+}
+
+impl Noted for RecordBody<ProxyBody> {
+    fn note(&mut self, error: StreamError) {
+        self.error(error);
     }
+}
+
+/// Says once per proxy that a response passed through unnormalized.
+#[derive(Debug, Default)]
+pub(crate) struct WarnOnce(AtomicBool);
+
+impl WarnOnce {
+    pub(crate) fn not_normalized(&self, what: &str, limit: usize) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                limit,
+                "{what} is larger than the normalize limit: passed through unnormalized (said once)"
+            );
+        }
+    }
+}
+
+/// The error a recording gets when the client got a response unnormalized.
+pub(crate) fn not_normalized(message: String) -> StreamError {
+    StreamError { kind: ErrorKind::NotNormalized, code: None, message }
+}
+
+/// Re-frames an SSE body through a [`Normalizer`]. An error from the
+/// wrapped body is passed on without flushing held text, so the client
+/// sees the same early end. An event too long to rewrite passes through
+/// with the rest of the body; the recording says so, and the proxy warns
+/// once.
+pub(crate) struct NormalizeBody<B> {
+    inner: B,
+    normalizer: Normalizer,
+    done: bool,
+    warn: Arc<WarnOnce>,
+    limit: usize,
 }
 
 impl<B> NormalizeBody<B> {
-    pub(crate) fn new(inner: B, normalizer: Normalizer) -> NormalizeBody<B> {
-        NormalizeBody { inner, normalizer, done: false }
+    pub(crate) fn new(
+        inner: B,
+        normalizer: Normalizer,
+        warn: Arc<WarnOnce>,
+        limit: usize,
+    ) -> NormalizeBody<B> {
+        NormalizeBody { inner, normalizer, done: false, warn, limit }
     }
 }
 
-impl<B> Body for NormalizeBody<B>
-where
-    B: Body<Data = Bytes>,
-{
+impl<B: Noted> NormalizeBody<B> {
+    fn feed(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let before = self.normalizer.is_passing_through();
+        self.normalizer.feed(data, &mut out);
+        if !before && self.normalizer.is_passing_through() {
+            self.warn.not_normalized("an SSE event", self.limit);
+            self.inner.note(not_normalized(format!(
+                "an event over {} bytes could not be normalized: it and the rest of the stream \
+                 went to the client as the upstream sent them",
+                self.limit
+            )));
+        }
+        out
+    }
+}
+
+impl<B: Noted> Body for NormalizeBody<B> {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let mut this = self.project();
-        if *this.done {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if this.done {
             return Poll::Ready(None);
         }
         loop {
-            match ready!(this.inner.as_mut().poll_frame(cx)) {
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        let mut out = Vec::new();
-                        this.normalizer.feed(&data, &mut out);
+                        let out = this.feed(&data);
                         if !out.is_empty() {
                             return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
                         }
@@ -290,11 +180,11 @@ where
                     Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
                 },
                 Some(Err(e)) => {
-                    *this.done = true;
+                    this.done = true;
                     return Poll::Ready(Some(Err(e)));
                 }
                 None => {
-                    *this.done = true;
+                    this.done = true;
                     let mut out = Vec::new();
                     this.normalizer.finish(&mut out);
                     if out.is_empty() {

@@ -1,19 +1,15 @@
-//! Transparent recording reverse proxy for OpenAI-compatible endpoints, a
-//! recording body wrapper for other proxies, and a replay server.
+//! Transparent recording reverse proxy for OpenAI-compatible endpoints,
+//! and a replay server: what the `thinktee` binary serves. (To record the
+//! streams of a proxy of your own, depend on `thinktee-record` alone: its
+//! body wrapper and tower layer are what this proxy records with, without
+//! its server, client and TLS stack.)
 //!
 //! - [`Proxy`] / [`Config`] / [`Upstream`]: forwards every request to one
 //!   upstream (HTTP, or HTTPS with rustls) and streams the response back as
-//!   it arrives, frame by frame, handing a copy to a [`Recorder`]. Errors of
-//!   its own are OpenAI-shaped JSON ([`error_response`]): 400, 408, 413,
-//!   431, 502, 503, 504. Request bodies are buffered within a shared
-//!   [`BodyBudget`].
-//! - [`Exchange`]: what a recorder learns about one request and response,
-//!   credentials removed ([`headers::SENSITIVE`], [`headers::redact_query`]).
-//! - [`RecordBody`] / [`Recording`]: an [`http_body::Body`] wrapper passing
-//!   data through unchanged and teeing a copy ([`thinktee_tee`]) into a
-//!   [`thinktee_pipeline::Sink`], parsed off the forward path.
-//! - [`RecordLayer`]: the same as a tower layer, to record streams in a
-//!   proxy of your own (`examples/axum.rs`).
+//!   it arrives, frame by frame, handing a copy to a
+//!   [`Recorder`](thinktee_record::Recorder)'s tap. Errors of its own are
+//!   OpenAI-shaped JSON ([`error_response`]): 400, 408, 413, 431, 502, 503,
+//!   504. Request bodies are buffered within a shared [`BodyBudget`].
 //! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
@@ -58,7 +54,6 @@ mod conn;
 mod error;
 pub mod headers;
 mod json;
-mod layer;
 mod normalize;
 mod proxy;
 pub mod replay;
@@ -67,15 +62,12 @@ mod request;
 mod serve;
 mod upstream;
 
-pub use body::{IdleTimeout, RecordBody, Recording};
 pub use conn::Connections;
 pub use error::Error;
-pub use layer::{RecordFuture, RecordLayer, RecordService};
-pub use normalize::{Normalizer, ReasoningTarget, normalize_body};
+pub use normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
-    DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, Exchange, MAX_NORMALIZE_BODY, Proxy,
-    Recorder,
+    DEFAULT_MAX_REQUEST_BODY, DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy,
 };
 pub use reply::{BoxError, ProxyBody, error_json, error_response};
 pub use request::BodyBudget;
@@ -84,5 +76,4 @@ pub use serve::{
     IDLE_CLOSE_GRACE, MAX_DEFAULT_CONNECTIONS, MIN_DEFAULT_CONNECTIONS, RESERVED_FDS, Server,
     default_max_connections,
 };
-pub use thinktee_pipeline::{DynSink, SinkError, dyn_sink};
 pub use upstream::Upstream;

@@ -19,6 +19,13 @@
 //! re-emitted as they came. The splitter's start mode should be `explicit`
 //! or `implicit`: `auto` holds undecided text (up to the hold bound) until a
 //! tag or the end decides it, which would stall the client.
+//!
+//! An event is held (as it came, next to its decoded form) until the blank
+//! line that ends it, up to [`MAX_NORMALIZE_EVENT`] bytes. An event that
+//! grows past that cannot be rewritten, and is not dropped either: the
+//! held text of every choice goes out first (as for `[DONE]`), then the
+//! event's bytes as they came and the rest of the body untouched
+//! ([`Normalizer::is_passing_through`] turns true).
 
 use std::fmt::Write as _;
 
@@ -27,6 +34,12 @@ use thinktee_sse::{Decoder, Frame};
 use thinktee_think::{Config as SplitterConfig, SegmentKind, Splitter};
 
 use crate::json::{Field, RawObject, raw_array, write_array};
+
+/// Default longest event normalized (1 MiB; chunks are a few hundred
+/// bytes): an event past it, and the rest of its body, pass through
+/// unnormalized. An event is held twice while it arrives (as it came, and
+/// decoded), so this bounds a stream's normalizer to about twice it.
+pub const MAX_NORMALIZE_EVENT: usize = 1 << 20;
 
 /// The delta field normalized thinking is written into: one of the
 /// [`ReasoningField`]s that carry plain text (`reasoning_details` is an
@@ -71,6 +84,23 @@ fn has_reasoning_field(object: &RawObject<'_>) -> bool {
 pub struct Normalizer {
     sse: Decoder,
     state: State,
+    /// The bytes since the last blank line, as they came: what goes out
+    /// unchanged if the event cannot be rewritten.
+    raw: Vec<u8>,
+    /// The longest `raw` may grow.
+    max_event: usize,
+    line: LineEnd,
+    /// An event was too long: everything goes out as it comes.
+    passing_through: bool,
+}
+
+/// Where the input is, line-wise: enough to see a blank line.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineEnd {
+    /// The current line has bytes before its line end.
+    content: bool,
+    /// The last byte was a CR: an LF next completes that line end.
+    after_cr: bool,
 }
 
 #[derive(Debug)]
@@ -102,10 +132,28 @@ struct Split {
 // === impl Normalizer ===
 
 impl Normalizer {
-    /// A normalizer writing thinking into `field`, splitting with `config`.
+    /// A normalizer writing thinking into `field`, splitting with `config`,
+    /// normalizing events up to [`MAX_NORMALIZE_EVENT`] bytes.
     pub fn new(field: ReasoningTarget, config: SplitterConfig) -> Normalizer {
+        Normalizer::with_max_event(field, config, MAX_NORMALIZE_EVENT)
+    }
+
+    /// Like [`Normalizer::new`], normalizing events up to `max_event`
+    /// bytes (with their field names and line ends).
+    pub fn with_max_event(
+        field: ReasoningTarget,
+        config: SplitterConfig,
+        max_event: usize,
+    ) -> Normalizer {
+        // The decoder's own limits lie past ours: it never drops an event
+        // before this normalizer has passed it through.
+        let limit = max_event.saturating_add(1);
         Normalizer {
-            sse: Decoder::new(),
+            sse: Decoder::builder().max_line_len(limit).max_event_len(limit).build(),
+            raw: Vec::new(),
+            max_event,
+            line: LineEnd::default(),
+            passing_through: false,
             state: State {
                 field,
                 config,
@@ -116,18 +164,81 @@ impl Normalizer {
         }
     }
 
-    /// Feeds the next read; appends the re-framed complete events to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
-        let state = &mut self.state;
-        self.sse.feed(bytes, |frame| state.on_frame(frame, out));
+    /// Feeds the next read; appends the re-framed complete events to `out`
+    /// (or, once passing through, the read as it came).
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) {
+        while !self.passing_through && !bytes.is_empty() {
+            // One line (or what there is of it) at a time, so that a blank
+            // line, where an event ends, is seen.
+            let end = memchr::memchr2(b'\n', b'\r', bytes).map_or(bytes.len(), |i| i + 1);
+            let (piece, rest) = bytes.split_at(end);
+            if self.raw.len() + piece.len() > self.max_event {
+                self.pass_through(out);
+                break;
+            }
+            bytes = rest;
+            self.raw.extend_from_slice(piece);
+            let state = &mut self.state;
+            self.sse.feed(piece, |frame| state.on_frame(frame, out));
+            if self.line.blank_line_ends(piece) {
+                // The event (if any) went out rewritten.
+                self.raw.clear();
+            }
+        }
+        if self.passing_through {
+            out.extend_from_slice(bytes);
+        }
     }
 
     /// The body ended cleanly: flushes held text (as one extra chunk) and a
     /// trailing unfinished event, unchanged.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.passing_through {
+            return;
+        }
         let state = &mut self.state;
         self.sse.finish(|frame| state.on_frame(frame, out));
         state.flush_all(out);
+    }
+
+    /// Whether an event was too long to rewrite: it and everything after
+    /// it pass through as they came.
+    pub fn is_passing_through(&self) -> bool {
+        self.passing_through
+    }
+
+    /// The event being read is too long: the text the splitters hold goes
+    /// out, then the event as it came; from now on, the input as it comes.
+    fn pass_through(&mut self, out: &mut Vec<u8>) {
+        self.state.flush_all(out);
+        out.extend_from_slice(&self.raw);
+        self.raw = Vec::new();
+        self.sse = Decoder::new();
+        self.passing_through = true;
+    }
+}
+
+// === impl LineEnd ===
+
+impl LineEnd {
+    /// Takes the next piece of input (ending at the first line end in it,
+    /// if any); true if it ended a blank line, where an SSE event ends.
+    fn blank_line_ends(&mut self, piece: &[u8]) -> bool {
+        if self.after_cr && piece == b"\n" {
+            // The LF of a CRLF whose CR ended the line.
+            self.after_cr = false;
+            return false;
+        }
+        let (content, end) = match piece.split_last() {
+            Some((&b, content)) if b == b'\n' || b == b'\r' => (content, Some(b)),
+            _ => (piece, None),
+        };
+        self.content |= !content.is_empty();
+        self.after_cr = end == Some(b'\r');
+        let Some(_) = end else { return false };
+        let blank = !self.content;
+        self.content = false;
+        blank
     }
 }
 
@@ -165,8 +276,9 @@ impl State {
                 out.extend_from_slice(text.as_bytes());
                 out.extend_from_slice(b"\n\n");
             }
-            // Over the SSE limits: the decoder dropped the event.
-            Frame::Skipped(_) => {}
+            // The decoder's limits lie past the normalizer's own: the event
+            // passed through before the decoder could drop it.
+            Frame::Skipped(_) => debug_assert!(false, "an event passed the decoder's limits"),
             // The body ended inside an event: pass the fragment on as it was.
             Frame::Truncated(raw) => out.extend_from_slice(raw.as_bytes()),
         }
@@ -530,6 +642,62 @@ mod tests {
         let input = [chunk("<think>a</think>b", None), "data: {\"id\":".into()].concat();
         let out = run(input.as_bytes(), 2);
         assert!(out.ends_with("\n\ndata: {\"id\":"), "{out}");
+    }
+
+    #[test]
+    fn regression_14_an_event_over_the_limit_passes_through_with_the_rest() {
+        // Past even the SSE decoder's default limit, which dropped it.
+        let long = "x".repeat(thinktee_sse::MAX_EVENT_LEN);
+        let input = [
+            chunk("<think>a</th", None),
+            chunk(&format!("ink>{long}"), None),
+            chunk("<think>b</think>c", Some("stop")),
+            "data: [DONE]\n\n".to_owned(),
+        ]
+        .concat();
+        let first = chunk("<think>a</th", None).len();
+        for pieces in [1, 3, 1000] {
+            let mut n = Normalizer::new(ReasoningTarget::ReasoningContent, explicit());
+            let mut out = Vec::new();
+            let step = input.len().div_ceil(pieces);
+            for piece in input.as_bytes().chunks(step) {
+                n.feed(piece, &mut out);
+            }
+            n.finish(&mut out);
+            assert!(n.is_passing_through(), "{pieces} pieces");
+            let out = String::from_utf8(out).unwrap();
+            // The first event rewritten, the text it held flushed, then
+            // the rest of the body as it came.
+            let rest = &input[first..];
+            assert!(out.ends_with(rest), "{pieces} pieces");
+            let head = &out[..out.len() - rest.len()];
+            assert_eq!(texts(head), ("a</th".to_owned(), String::new()), "{pieces} pieces");
+        }
+    }
+
+    #[test]
+    fn an_event_is_held_only_up_to_the_limit_and_blank_lines_reset_it() {
+        // Events under the limit, framed every way, are all normalized.
+        for framing in ["\n", "\r\n", "\r"] {
+            let event = |text: &str| chunk(text, None).replace("\n\n", &framing.repeat(2));
+            let input = [event("<think>a</think>b"), event("c"), event("d")].concat();
+            let limit = event("<think>a</think>b").len();
+            for step in 1..=input.len() {
+                let mut n = Normalizer::with_max_event(
+                    ReasoningTarget::ReasoningContent,
+                    explicit(),
+                    limit,
+                );
+                let mut out = Vec::new();
+                for piece in input.as_bytes().chunks(step) {
+                    n.feed(piece, &mut out);
+                }
+                n.finish(&mut out);
+                assert!(!n.is_passing_through(), "{framing:?} step {step}");
+                let out = String::from_utf8(out).unwrap();
+                assert_eq!(texts(&out), ("a".to_owned(), "bcd".to_owned()), "{framing:?} {step}");
+            }
+        }
     }
 
     #[test]

@@ -4,24 +4,26 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::{Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use thinktee_pipeline::{DocumentKind, DynSink, InputEnd};
-use thinktee_tee::{ShutdownFlag, TeeHandle};
+use thinktee_pipeline::InputEnd;
+use thinktee_record::headers::{recordable, redact_query};
+use thinktee_record::{Exchange, RecordBody, Recorder};
+use thinktee_tee::{ShutdownFlag, Tap};
 use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
-use crate::body::{IdleBody, NormalizeBody, RecordBody, Recording};
-use crate::headers::{self, recordable, redact_query, strip_hop_by_hop};
-use crate::normalize::{Normalizer, ReasoningTarget, normalize_body};
+use crate::body::{IdleBody, NormalizeBody, Noted, WarnOnce, not_normalized};
+use crate::headers::{self, strip_hop_by_hop};
+use crate::normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
@@ -38,7 +40,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default largest non-streaming body buffered to normalize it (64 MiB):
 /// a larger one is passed through unnormalized (what was buffered, then
-/// the rest as it comes), recorded as usual, and a warning is logged once.
+/// the rest as it comes), recorded as usual with a `not_normalized` error
+/// saying so, and a warning is logged once. (An SSE event past
+/// [`MAX_NORMALIZE_EVENT`](crate::MAX_NORMALIZE_EVENT) is treated the same
+/// way, with the rest of its stream.)
 pub const MAX_NORMALIZE_BODY: usize = 64 << 20;
 /// Default budget for request bodies buffered at once, across all
 /// requests (256 MiB: eight bodies of the default largest size).
@@ -74,6 +79,9 @@ pub struct Config {
     /// Largest non-streaming body buffered to normalize it; larger ones
     /// pass through unnormalized (see [`MAX_NORMALIZE_BODY`]).
     pub max_normalize_body: usize,
+    /// Largest SSE event normalized; from a larger one on, the stream
+    /// passes through unnormalized (see [`MAX_NORMALIZE_EVENT`]).
+    pub max_normalize_event: usize,
     /// Extra trusted roots for an `https` upstream, PEM (the bundled
     /// Mozilla roots are always trusted).
     pub upstream_ca_pem: Option<Vec<u8>>,
@@ -91,6 +99,7 @@ impl Config {
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_request_headers: DEFAULT_MAX_REQUEST_HEADERS,
             max_normalize_body: MAX_NORMALIZE_BODY,
+            max_normalize_event: MAX_NORMALIZE_EVENT,
             max_buffered_request_bytes: DEFAULT_MAX_BUFFERED_REQUEST_BYTES,
             client_idle_timeout: Some(DEFAULT_CLIENT_IDLE_TIMEOUT),
             upstream_ca_pem: None,
@@ -98,106 +107,21 @@ impl Config {
     }
 }
 
-/// What a [`Recorder`] learns about one exchange when the upstream's
-/// response head arrives, or when the proxy answers the exchange itself
-/// (the upstream could not be reached or timed out, the request was
-/// refused).
-///
-/// Credentials never appear here: headers are [`headers::recordable`]
-/// copies and credential-like query parameters are redacted.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    /// A per-proxy sequence number, from 0.
-    pub id: u64,
-    /// When the request arrived.
-    pub started: SystemTime,
-    /// The same moment on the monotonic clock (record times count from it).
-    pub start: tokio::time::Instant,
-    /// The request method.
-    pub method: Method,
-    /// The request path and query ([`redact_query`]ed).
-    pub path: String,
-    /// The request headers, without sensitive ones.
-    pub request_headers: HeaderMap,
-    /// The request body (the proxy buffers it to forward it).
-    pub request_body: Bytes,
-    /// The request's `model`, if its body is JSON with one.
-    pub model: Option<String>,
-    /// The request's `stream` flag (`false` when absent).
-    pub stream: bool,
-    /// The upstream's status: `None` when no response head came from it
-    /// (unreachable, timed out, or never asked).
-    pub status: Option<StatusCode>,
-    /// The status the client gets: the upstream's, or the proxy's own
-    /// (502, 504, 413, 431, ...) for an exchange it answered itself.
-    pub response_status: Option<StatusCode>,
-    /// The response headers, without sensitive ones.
-    pub response_headers: HeaderMap,
-    /// The upstream as configured (`None` under [`RecordLayer`](crate::RecordLayer)).
-    pub upstream: Option<Upstream>,
-}
-
-impl Exchange {
-    /// A `POST` to a path ending in `/chat/completions`: what thinktee
-    /// parses. Other exchanges (model lists, embeddings) can pass unrecorded.
-    pub fn is_chat_completion(&self) -> bool {
-        let path = self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p);
-        self.method == Method::POST && path.trim_end_matches('/').ends_with("/chat/completions")
-    }
-
-    /// Whether the response body is an SSE stream.
-    pub fn is_event_stream(&self) -> bool {
-        self.document_kind() == DocumentKind::Sse
-    }
-
-    /// How to read the response body: SSE for `text/event-stream`, else
-    /// JSON (a `chat.completion` or an `{"error":...}` body).
-    pub fn document_kind(&self) -> DocumentKind {
-        match self.response_headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-            Some(ct) if ct.trim_start().to_ascii_lowercase().starts_with("text/event-stream") => {
-                DocumentKind::Sse
-            }
-            _ => DocumentKind::Json,
-        }
-    }
-}
-
-/// Decides, per exchange, whether and where its response body is recorded.
-pub trait Recorder: Send + Sync + 'static {
-    /// Where to record this exchange's response body, or `None` to pass it
-    /// through unrecorded. Every exchange is offered: when the proxy
-    /// answered it itself (`exchange.status` is `None`,
-    /// `exchange.response_status` is its own status) the recording gets no
-    /// bytes and ends at once with what happened:
-    /// [`InputEnd::UpstreamUnreachable`] (502),
-    /// [`InputEnd::UpstreamTimeout`] (504), [`InputEnd::Rejected`] (413,
-    /// 431, 400). Set [`Options::record_empty`](thinktee_pipeline::Options::record_empty)
-    /// for those to leave a record.
-    fn recording(&self, exchange: &Exchange) -> Option<Recording>;
-}
-
-impl<F> Recorder for F
-where
-    F: Fn(&Exchange) -> Option<Recording> + Send + Sync + 'static,
-{
-    fn recording(&self, exchange: &Exchange) -> Option<Recording> {
-        self(exchange)
-    }
-}
-
-/// Parse sides still running.
-#[derive(Debug, Default)]
-struct Pending {
-    count: AtomicU64,
-    idle: tokio::sync::Notify,
-}
-
 /// A transparent reverse proxy in front of one OpenAI-compatible upstream.
 ///
 /// It forwards method, path, query, headers (minus hop-by-hop ones; `Host`
 /// is the upstream's) and body, and streams the response back frame by
-/// frame as it arrives, handing a copy to the [`Recorder`]. Cloning is
-/// cheap (the client pool is shared).
+/// frame as it arrives, handing a copy to the [`Recorder`]'s tap. Every
+/// exchange is offered to the recorder: when the proxy answered it itself
+/// (`exchange.status` is `None`, `exchange.response_status` is its own
+/// status) the tap gets no bytes and ends at once with what happened:
+/// [`InputEnd::UpstreamUnreachable`] (502), [`InputEnd::UpstreamTimeout`]
+/// (504), [`InputEnd::Rejected`] (413, 431, 400, 503),
+/// [`InputEnd::RequestTimeout`] (408); set
+/// [`Options::record_empty`](thinktee_pipeline::Options::record_empty) for
+/// those to leave a record. Taps are told the response's content encoding
+/// and the proxy's [`ShutdownFlag`]. Cloning is cheap (the client pool is
+/// shared).
 #[derive(Clone)]
 pub struct Proxy {
     shared: Arc<Shared>,
@@ -208,11 +132,11 @@ struct Shared {
     client: Client<Connector, Full<Bytes>>,
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
-    pending: Pending,
     /// Set when the server cuts what is still open at shutdown.
     shutdown: ShutdownFlag,
-    /// A body over `max_normalize_body` was passed through: said once.
-    warned_normalize: AtomicBool,
+    /// A body or event over its normalize limit was passed through: said
+    /// once.
+    warned_normalize: Arc<WarnOnce>,
     budget: BodyBudget,
 }
 
@@ -276,9 +200,8 @@ impl Proxy {
                 client,
                 recorder,
                 next_id: AtomicU64::new(0),
-                pending: Pending::default(),
                 shutdown: ShutdownFlag::new(),
-                warned_normalize: AtomicBool::new(false),
+                warned_normalize: Arc::default(),
             }),
         })
     }
@@ -353,7 +276,6 @@ impl Proxy {
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
-            upstream: Some(config.upstream.clone()),
         };
         if header_bytes > config.max_request_headers {
             return self.refuse(exchange, parts.version, Refusal::HeadersTooLarge);
@@ -427,7 +349,7 @@ impl Proxy {
         exchange.response_status = Some(head.status);
         exchange.response_headers = recordable(&head.headers);
         tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
-        let recording = shared.recorder.as_ref().and_then(|r| r.recording(&exchange));
+        let tap = self.tap(&exchange);
         let event_stream = exchange.is_event_stream();
         // The request body has gone upstream: its bytes leave the budget.
         drop(exchange);
@@ -436,28 +358,39 @@ impl Proxy {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
         };
-        let body: ProxyBody = match recording {
-            Some(recording) => {
-                let recording = recording.shutdown_flag(shared.shutdown.clone());
-                let (body, handle) = RecordBody::new(body, recording);
-                self.watch(id, handle);
-                body.boxed_unsync()
+        let normalize = config.normalize.filter(|_| head.status.is_success());
+        let body = match (tap, normalize) {
+            (None, None) => body,
+            (Some(tap), None) => RecordBody::new(body, tap).boxed_unsync(),
+            (Some(tap), Some(field)) => {
+                let body = RecordBody::new(body, tap);
+                self.normalize(body, field, event_stream, &mut head.headers).await
             }
-            None => body,
-        };
-        let body = match config.normalize {
-            Some(field) if head.status.is_success() => {
-                if event_stream {
-                    head.headers.remove(header::CONTENT_LENGTH);
-                    let normalizer = Normalizer::new(field, config.splitter.clone());
-                    NormalizeBody::new(body, normalizer).boxed_unsync()
-                } else {
-                    self.normalize_whole(body, field, &mut head.headers).await
-                }
+            (None, Some(field)) => {
+                self.normalize(body, field, event_stream, &mut head.headers).await
             }
-            _ => body,
         };
         Response::from_parts(head, body)
+    }
+
+    /// Rewrites a successful response's inline thinking into `field`, as
+    /// it streams or (not a stream) once it is whole.
+    async fn normalize<B: Noted>(
+        &self,
+        body: B,
+        field: ReasoningTarget,
+        event_stream: bool,
+        headers: &mut HeaderMap,
+    ) -> ProxyBody {
+        let config = &self.shared.config;
+        if !event_stream {
+            return self.normalize_whole(body, field, headers).await;
+        }
+        headers.remove(header::CONTENT_LENGTH);
+        let max = config.max_normalize_event;
+        let normalizer = Normalizer::with_max_event(field, config.splitter.clone(), max);
+        let warn = self.shared.warned_normalize.clone();
+        NormalizeBody::new(body, normalizer, warn, max).boxed_unsync()
     }
 
     /// Answers an exchange itself (no upstream response): records it, with
@@ -470,13 +403,20 @@ impl Proxy {
     }
 
     /// Offers an exchange that gets no upstream response to the recorder;
-    /// its recording gets no bytes and ends at once with `end`.
+    /// its tap gets no bytes and ends at once with `end`.
     fn record_unanswered(&self, exchange: &Exchange, end: InputEnd) {
-        let Some(recording) = self.shared.recorder.as_ref().and_then(|r| r.recording(exchange))
-        else {
-            return;
-        };
-        self.watch(exchange.id, recording.ended(end));
+        if let Some(mut tap) = self.tap(exchange) {
+            tap.end(end);
+        }
+    }
+
+    /// The recorder's tap for an exchange, told the body's encoding and
+    /// the shutdown flag.
+    fn tap(&self, exchange: &Exchange) -> Option<Tap> {
+        let mut tap = self.shared.recorder.as_ref()?.tap(exchange)?;
+        tap.content_encoding(exchange.content_encoding());
+        tap.set_shutdown_flag(self.shared.shutdown.clone());
+        Some(tap)
     }
 
     /// Answers a request the proxy will not forward (431, 413, 400, 408,
@@ -564,27 +504,27 @@ impl Proxy {
     /// normalizes it if it is a `chat.completion` with inline thinking. A
     /// larger body is not rewritten and not broken: what was buffered is
     /// sent, then the rest as it comes (a warning says so, once).
-    async fn normalize_whole(
+    async fn normalize_whole<B: Noted>(
         &self,
-        body: ProxyBody,
+        mut body: B,
         field: ReasoningTarget,
         headers: &mut HeaderMap,
     ) -> ProxyBody {
         let config = &self.shared.config;
         let max = config.max_normalize_body;
         if body.size_hint().lower() > max as u64 {
-            self.warn_not_normalized();
-            return body;
+            self.not_normalized(&mut body);
+            return body.boxed_unsync();
         }
-        let mut body = body;
         let mut buf = Vec::new();
         while let Some(frame) = body.frame().await {
             match frame.map(Frame::into_data) {
                 Ok(Ok(data)) if buf.len() + data.len() <= max => buf.extend_from_slice(&data),
                 Ok(Ok(data)) => {
-                    self.warn_not_normalized();
+                    self.not_normalized(&mut body);
                     let prefix = vec![Bytes::from(buf), data];
-                    return Prefixed { prefix: prefix.into(), rest: body }.boxed_unsync();
+                    let rest = body.boxed_unsync();
+                    return Prefixed { prefix: prefix.into(), rest }.boxed_unsync();
                 }
                 Ok(Err(_trailers)) => {}
                 Err(e) => return failed(e),
@@ -601,56 +541,15 @@ impl Proxy {
         }
     }
 
-    fn warn_not_normalized(&self) {
-        if !self.shared.warned_normalize.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                limit = self.shared.config.max_normalize_body,
-                "a non-streaming response is larger than the normalize limit: passed through unnormalized (said once)"
-            );
-        }
-    }
-
-    /// Counts a parse side until it ends, and logs what went wrong in it.
-    fn watch(&self, id: u64, handle: TeeHandle<DynSink>) {
-        let shared = self.shared.clone();
-        shared.pending.count.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(async move {
-            match handle.join().await {
-                Ok(report) => {
-                    if let Some(e) = &report.sink_error {
-                        tracing::warn!(id, error = e as &dyn std::error::Error, "recording failed");
-                    }
-                    if let Some(e) = &report.capture_error {
-                        tracing::warn!(
-                            id,
-                            error = e as &dyn std::error::Error,
-                            "raw capture failed"
-                        );
-                    }
-                    if report.overflowed {
-                        tracing::warn!(id, "recording fell behind; stream partly recorded");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(id, error = &e as &dyn std::error::Error, "recording failed")
-                }
-            }
-            if shared.pending.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-                shared.pending.idle.notify_waiters();
-            }
-        });
-    }
-
-    /// Waits until every recording's parse side has ended (call it after
-    /// [`Server::run`] returns, before flushing sinks' shared outputs).
-    pub async fn recordings_done(&self) {
-        loop {
-            let idle = self.shared.pending.idle.notified();
-            if self.shared.pending.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
-        }
+    /// A non-streaming body is too large to normalize: it passes through,
+    /// its recording says so, and the proxy warns once.
+    fn not_normalized<B: Noted>(&self, body: &mut B) {
+        let limit = self.shared.config.max_normalize_body;
+        self.shared.warned_normalize.not_normalized("a non-streaming response", limit);
+        body.note(not_normalized(format!(
+            "the body is over {limit} bytes: it went to the client as the upstream sent it, \
+             not normalized"
+        )));
     }
 }
 

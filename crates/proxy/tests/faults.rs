@@ -3,6 +3,8 @@
 //! client (so it can stop reading or hang up), and a recorder that keeps
 //! what the pipeline reported.
 
+mod support;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -10,14 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use thinktee_pipeline::{DocumentKind, Event, FnSink, InputEnd, Options, Record, StreamOutcome};
-use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
+use support::{LIMIT, Recordings, dechunk, find, header};
+use thinktee_pipeline::{DocumentKind, ErrorKind, Event, FnSink, InputEnd, Options, StreamOutcome};
+use thinktee_proxy::{Config, Proxy, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
 const SECRET: &str = "sk-SECRET-do-not-record-4f1c";
-const LIMIT: Duration = Duration::from_secs(20);
 
 // === logs ===
 
@@ -111,17 +113,6 @@ async fn read_request(stream: &mut TcpStream) -> Got {
     Got { head, body }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-    })
-}
-
 fn chunk(data: &[u8]) -> Vec<u8> {
     let mut out = format!("{:x}\r\n", data.len()).into_bytes();
     out.extend_from_slice(data);
@@ -141,16 +132,17 @@ fn fixture(name: &str) -> Vec<u8> {
 
 #[derive(Debug, Default)]
 struct Seen {
-    exchanges: Vec<Exchange>,
+    exchanges: Vec<thinktee_record::Exchange>,
     input_ends: Vec<InputEnd>,
     outcomes: Vec<StreamOutcome>,
+    errors: Vec<ErrorKind>,
 }
 
 struct Harness {
-    proxy: Proxy,
+    running: support::Running,
     addr: SocketAddr,
     seen: Arc<Mutex<Seen>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    recordings: Arc<Recordings>,
 }
 
 async fn proxy_to(upstream: SocketAddr, tune: impl FnOnce(&mut Config)) -> Harness {
@@ -169,37 +161,30 @@ async fn proxy_with_grace(
     let log = seen.clone();
     // A pool of this proxy's own.
     let pool = thinktee_tee::ParsePool::builder().threads(2).build().unwrap();
-    let recorder = move |exchange: &Exchange| {
+    let recordings = Arc::new(Recordings::default());
+    let started = recordings.clone();
+    let recorder = move |exchange: &thinktee_record::Exchange| {
         log.lock().unwrap().exchanges.push(exchange.clone());
         let log = log.clone();
-        let sink = FnSink(move |r: &Record<'_>| match r.event {
+        let sink = FnSink::new(move |r| match r.event {
             Event::InputEnd(end) => log.lock().unwrap().input_ends.push(end.clone()),
             Event::StreamEnd(end) => log.lock().unwrap().outcomes.push(end.outcome),
+            Event::Error(e) => log.lock().unwrap().errors.push(e.kind),
             _ => {}
         });
-        let kind = exchange.document_kind();
         // Every exchange leaves a record, those without a body too.
         let options = Options { record_empty: true, ..Options::default() };
-        let tee = thinktee_tee::Builder::new(&pool)
-            .start(exchange.start)
-            .document(kind)
-            .pipeline(options);
-        Some(Recording::new(tee, sink))
+        Some(started.tap(exchange.tee(&pool).pipeline(options), sink))
     };
     let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();
-    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap().grace(grace);
-    let addr = server.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    Harness { proxy, addr, seen, _shutdown: tx }
+    let running = support::serve(proxy, |server| server.grace(grace)).await;
+    Harness { addr: running.addr, running, seen, recordings }
 }
 
 impl Harness {
     /// Waits until the parse sides are done, then returns what they saw.
     async fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        timeout(LIMIT, self.proxy.recordings_done()).await.expect("recordings finish");
+        self.recordings.done().await;
         self.seen.lock().unwrap()
     }
 }
@@ -252,27 +237,6 @@ fn parse_reply(raw: &[u8]) -> Reply {
         let len = header(&head, "content-length").and_then(|v| v.parse().ok());
         let complete = len.is_none_or(|n: usize| rest.len() == n);
         Reply { head, body: rest.to_vec(), complete }
-    }
-}
-
-fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
-    let mut body = Vec::new();
-    loop {
-        let Some(line_end) = find(rest, b"\r\n") else { return (body, false) };
-        let size = std::str::from_utf8(&rest[..line_end])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok());
-        let Some(size) = size else { return (body, false) };
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return (body, rest.starts_with(b"\r\n"));
-        }
-        if rest.len() < size + 2 {
-            body.extend_from_slice(&rest[..rest.len().min(size)]);
-            return (body, false);
-        }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
     }
 }
 
@@ -665,7 +629,7 @@ async fn hostile_stalled_and_over_budget_requests_are_recorded() {
     // While it holds the budget, a second body cannot be buffered: 503. It
     // waits for the proxy to have reserved the first body's bytes.
     timeout(LIMIT, async {
-        while h.proxy.body_budget().reserved() < 1000 {
+        while h.running.proxy.body_budget().reserved() < 1000 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
@@ -685,7 +649,7 @@ async fn hostile_stalled_and_over_budget_requests_are_recorded() {
     let mut outcomes: Vec<_> = seen.outcomes.iter().map(|o| o.as_str()).collect();
     outcomes.sort();
     assert_eq!(outcomes, ["rejected", "request_timeout"]);
-    assert_eq!(h.proxy.body_budget().reserved(), 0);
+    assert_eq!(h.running.proxy.body_budget().reserved(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -734,9 +698,64 @@ async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_rec
     let seen = h.seen().await;
     assert_eq!(seen.input_ends, [InputEnd::Complete, InputEnd::Complete]);
     assert_eq!(seen.outcomes, [StreamOutcome::Complete, StreamOutcome::Complete]);
+    // Each recording says its client got the body unnormalized.
+    assert_eq!(seen.errors, [ErrorKind::NotNormalized, ErrorKind::NotNormalized]);
     drop(seen);
     let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    assert_eq!(logs.matches("larger than the normalize limit").count(), 1, "warned once");
+    let warning = "a non-streaming response is larger than the normalize limit";
+    assert_eq!(logs.matches(warning).count(), 1, "warned once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_14_an_event_over_the_normalize_limit_passes_through_and_is_recorded() {
+    let event = |text: &str| {
+        format!(
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}}}}]}}\n\n",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    let long = format!("</think>{}", "x".repeat(2000));
+    let sent =
+        [event("<think>hm"), event(&long), event("<think>a</think>b"), "data: [DONE]\n\n".into()]
+            .concat();
+    let stream = sent.clone();
+    let up = upstream(Arc::new(move |_, mut s| {
+        let stream = stream.clone();
+        Box::pin(async move {
+            s.write_all(SSE_HEAD).await.unwrap();
+            for piece in stream.as_bytes().chunks(700) {
+                s.write_all(&chunk(piece)).await.unwrap();
+            }
+            s.write_all(b"0\r\n\r\n").await.unwrap();
+        })
+    }))
+    .await;
+    let h = proxy_to(up.addr, |c| {
+        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
+        c.splitter = thinktee_think::Builder::new()
+            .start(thinktee_think::StartMode::Explicit)
+            .config()
+            .unwrap();
+        c.max_normalize_event = 1000;
+    })
+    .await;
+    for _ in 0..2 {
+        let reply = roundtrip(h.addr, &request("/v1/chat/completions", STREAM_BODY, "")).await;
+        assert_eq!(reply.status(), 200);
+        assert!(reply.complete, "the client gets the whole stream");
+        let body = String::from_utf8(reply.body).unwrap();
+        // The first event normalized; from the long one on, as sent.
+        let rest = &sent[event("<think>hm").len()..];
+        assert!(body.ends_with(rest), "{body}");
+        assert!(body.starts_with("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\",\"reasoning_content\":\"hm\"}}]}\n\n"), "{body}");
+    }
+    let seen = h.seen().await;
+    assert_eq!(seen.errors, [ErrorKind::NotNormalized, ErrorKind::NotNormalized]);
+    assert_eq!(seen.outcomes, [StreamOutcome::Complete, StreamOutcome::Complete]);
+    drop(seen);
+    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let warning = "an SSE event is larger than the normalize limit";
+    assert_eq!(logs.matches(warning).count(), 1, "warned once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -764,10 +783,10 @@ async fn hostile_streams_cut_when_the_grace_ends_are_recorded_as_shutdown() {
         let mut rest = Vec::new();
         let _ = client.read_to_end(&mut rest).await;
     });
-    let Harness { proxy, seen, _shutdown: stop, .. } = h;
-    drop(stop);
+    let Harness { running, seen, recordings, .. } = h;
+    let _proxy = running.stop();
     timeout(LIMIT, reader).await.expect("the connection is cut").unwrap();
-    timeout(LIMIT, proxy.recordings_done()).await.expect("recordings finish");
+    recordings.done().await;
     let seen = seen.lock().unwrap();
     assert_eq!(seen.input_ends, [InputEnd::Shutdown]);
     assert_eq!(seen.outcomes, [StreamOutcome::Shutdown]);

@@ -4,24 +4,23 @@
 //! stream is recorded (thinking and answer split, a complete outcome).
 
 mod pki;
+mod support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use pki::{acceptor, test_pki};
-use thinktee_pipeline::{Event, FnSink, InputEnd, Record, SegmentKind};
-use thinktee_proxy::{Config, Exchange, Proxy, Recording, Upstream};
+use support::{LIMIT, Recordings};
+use thinktee_pipeline::{Event, FnSink, InputEnd, SegmentKind};
+use thinktee_proxy::{Config, Proxy, Upstream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
-
-const LIMIT: Duration = Duration::from_secs(20);
 
 /// Sent in three writes, the close tag cut across the first two.
 const PIECES: [&str; 3] = [
@@ -113,15 +112,15 @@ async fn h2_tls_upstream(
 }
 
 /// A recording proxy in front of `upstream`; what its recordings saw.
-async fn proxy(
-    config: Config,
-) -> (Proxy, SocketAddr, Arc<Mutex<Seen>>, tokio::sync::oneshot::Sender<()>) {
+async fn proxy(config: Config) -> (support::Running, Arc<Mutex<Seen>>, Arc<Recordings>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let log = seen.clone();
     let pool = thinktee_tee::ParsePool::builder().threads(1).build().unwrap();
-    let recorder = move |exchange: &Exchange| {
+    let recordings = Arc::new(Recordings::default());
+    let started = recordings.clone();
+    let recorder = move |exchange: &thinktee_record::Exchange| {
         let log = log.clone();
-        let sink = FnSink(move |r: &Record<'_>| {
+        let sink = FnSink::new(move |r| {
             let mut seen = log.lock().unwrap();
             match r.event {
                 Event::Text { kind: SegmentKind::Thinking, text, .. } => {
@@ -132,19 +131,10 @@ async fn proxy(
                 _ => {}
             }
         });
-        let tee = thinktee_tee::Builder::new(&pool)
-            .start(exchange.start)
-            .document(exchange.document_kind());
-        Some(Recording::new(tee, sink))
+        Some(started.tap(exchange.tee(&pool), sink))
     };
     let proxy = Proxy::with_recorder(config, Some(Box::new(recorder))).unwrap();
-    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = server.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
-    (proxy, addr, seen, stop)
+    (support::serve(proxy, |server| server).await, seen, recordings)
 }
 
 fn chat_request(uri: String) -> http::Request<Full<Bytes>> {
@@ -187,13 +177,14 @@ fn assert_recorded(seen: &Seen) {
 async fn an_http2_client_gets_the_upstream_bytes_and_the_stream_is_recorded() {
     let upstream = h1_upstream().await;
     let config = Config::new(format!("http://{upstream}").parse::<Upstream>().unwrap());
-    let (proxy, addr, seen, _stop) = proxy(config).await;
+    let (running, seen, recordings) = proxy(config).await;
+    let addr = running.addr;
 
     let (status, version, body) = send(addr, true).await;
     assert_eq!((status, version), (200, http::Version::HTTP_2));
     assert_eq!(String::from_utf8(body).unwrap(), PIECES.concat());
 
-    timeout(LIMIT, proxy.recordings_done()).await.expect("recordings finish");
+    recordings.done().await;
     assert_recorded(&seen.lock().unwrap());
 }
 
@@ -204,7 +195,8 @@ async fn an_https_upstream_speaking_http2_is_forwarded_to_an_http1_client() {
     let url = format!("https://localhost:{}", upstream.port());
     let mut config = Config::new(url.parse::<Upstream>().unwrap());
     config.upstream_ca_pem = Some(ca_pem.into_bytes());
-    let (proxy, addr, seen, _stop) = proxy(config).await;
+    let (running, seen, recordings) = proxy(config).await;
+    let addr = running.addr;
 
     let (status, version, body) = send(addr, false).await;
     assert_eq!((status, version), (200, http::Version::HTTP_11));
@@ -215,6 +207,6 @@ async fn an_https_upstream_speaking_http2_is_forwarded_to_an_http1_client() {
         "the upstream was asked over h2"
     );
 
-    timeout(LIMIT, proxy.recordings_done()).await.expect("recordings finish");
+    recordings.done().await;
     assert_recorded(&seen.lock().unwrap());
 }

@@ -3,6 +3,8 @@
 //! full house of busy connections. Bounds are asserted by counting
 //! (connections, bytes, responses); timeouts only guard against hanging.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use thinktee_proxy::{Config, Connections, Proxy, Server, Upstream};
+use support::{Running, find};
+use thinktee_proxy::{Config, Proxy, Server, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
@@ -115,18 +118,7 @@ async fn read_request(stream: &mut TcpStream) -> bool {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 // === the proxy ===
-
-struct Running {
-    proxy: Proxy,
-    addr: SocketAddr,
-    connections: Connections,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
 
 async fn proxy(
     upstream: SocketAddr,
@@ -135,14 +127,7 @@ async fn proxy(
 ) -> Running {
     let mut config = Config::new(format!("http://{upstream}").parse::<Upstream>().unwrap());
     tune(&mut config);
-    let proxy = Proxy::new(config).unwrap();
-    let bound = server(proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap());
-    let (addr, connections) = (bound.local_addr(), bound.connections());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.run(async move {
-        let _ = stopped.await;
-    }));
-    Running { proxy, addr, connections, _stop: stop }
+    support::serve(Proxy::new(config).unwrap(), server).await
 }
 
 // === the clients ===

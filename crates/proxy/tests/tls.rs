@@ -3,18 +3,18 @@
 //! refuses an upstream whose certificate it cannot verify.
 
 mod pki;
+mod support;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use pki::{acceptor, test_pki};
+use support::{LIMIT, dechunk};
 use thinktee_proxy::{Config, Proxy, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
 
-const LIMIT: Duration = Duration::from_secs(20);
 const SSE: &str = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"<think>a</th\"}}]}\n\n\
                    data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ink>b\"},\"finish_reason\":\"stop\"}]}\n\n\
                    data: [DONE]\n\n";
@@ -67,13 +67,8 @@ async fn through_proxy(upstream: SocketAddr, ca_pem: Option<&str>) -> (u16, Vec<
     let url = format!("https://localhost:{}", upstream.port());
     let mut config = Config::new(url.parse::<Upstream>().unwrap());
     config.upstream_ca_pem = ca_pem.map(|p| p.as_bytes().to_vec());
-    let proxy = Proxy::new(config).unwrap();
-    let server = proxy.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = server.local_addr();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let running = support::serve(Proxy::new(config).unwrap(), |server| server).await;
+    let addr = running.addr;
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
     let request = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
@@ -88,25 +83,11 @@ async fn through_proxy(upstream: SocketAddr, ca_pem: Option<&str>) -> (u16, Vec<
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(&raw[end..])
+        dechunk(&raw[end..]).0
     } else {
         raw[end..].to_vec()
     };
     (status, body)
-}
-
-fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
-        rest = &rest[eol + 2 + size + 2..];
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

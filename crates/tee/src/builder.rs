@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::capture::{CaptureJob, MAX_CAPTURE_QUEUED, RawCapture};
+use crate::decode::{ContentEncoding, MAX_DECODED_BYTES};
 use crate::feed::{Feeder, Shared, Tap, TeeReader, TeeStream};
 use crate::handle::TeeHandle;
 use crate::parse::{self, ParseSide, StreamJob};
@@ -33,6 +34,8 @@ pub struct Builder {
     capture: Option<RawCapture>,
     max_capture_queued: usize,
     shutdown: Option<ShutdownFlag>,
+    encoding: ContentEncoding,
+    max_decoded: u64,
 }
 
 impl Builder {
@@ -50,6 +53,8 @@ impl Builder {
             capture: None,
             max_capture_queued: MAX_CAPTURE_QUEUED,
             shutdown: None,
+            encoding: ContentEncoding::Identity,
+            max_decoded: MAX_DECODED_BYTES,
         }
     }
 
@@ -108,6 +113,24 @@ impl Builder {
     /// rather than [`InputEnd::ClientCancelled`](thinktee_pipeline::InputEnd::ClientCancelled).
     pub fn shutdown_flag(mut self, flag: ShutdownFlag) -> Builder {
         self.shutdown = Some(flag);
+        self
+    }
+
+    /// The body is encoded so (its HTTP `Content-Encoding`): the parse side
+    /// decodes its copy before parsing it (the forwarded bytes stay as they
+    /// came), or records why it cannot
+    /// ([`ErrorKind::ContentEncoding`](thinktee_pipeline::ErrorKind::ContentEncoding),
+    /// [`TeeReport::decode_error`](crate::TeeReport::decode_error)) and
+    /// parses nothing from there on. Default: not encoded.
+    pub fn content_encoding(mut self, encoding: ContentEncoding) -> Builder {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The bound on the bytes an encoded body may decode to (default
+    /// [`MAX_DECODED_BYTES`]): past it, parsing stops with an error.
+    pub fn max_decoded_bytes(mut self, bytes: u64) -> Builder {
+        self.max_decoded = bytes;
         self
     }
 
@@ -173,6 +196,7 @@ impl Builder {
             sink,
             start: self.start.unwrap_or_else(Instant::now),
             max_queued: self.max_queued,
+            max_decoded: self.max_decoded,
             shared: Arc::clone(&shared),
         };
         let (parse, rx) = match pool.start(Kind::Parse, Box::new(StreamJob::new(side, done_tx))) {
@@ -186,7 +210,9 @@ impl Builder {
             }
         };
         let (capture, capture_rx) = capture.unzip();
-        (Feeder::new(parse, capture, self.shutdown), TeeHandle { rx, capture: capture_rx })
+        let mut feeder = Feeder::new(parse, capture, self.shutdown);
+        feeder.content_encoding(self.encoding);
+        (feeder, TeeHandle { rx, capture: capture_rx })
     }
 }
 

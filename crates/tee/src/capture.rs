@@ -212,6 +212,8 @@ impl Job for CaptureJob {
                 self.cut("it could not keep up with the stream (more than its bound queued)");
                 false
             }
+            // The capture keeps the bytes as they came.
+            Msg::Encoding(_) | Msg::Error(..) => false,
             Msg::End(..) => {
                 if !self.report.cut
                     && let Err(e) = self.capture.flush()

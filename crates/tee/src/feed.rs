@@ -9,10 +9,11 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use thinktee_pipeline::InputEnd;
+use thinktee_pipeline::{InputEnd, StreamError};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
 
+use crate::decode::ContentEncoding;
 use crate::pool::JobSender;
 use crate::shutdown::ShutdownFlag;
 
@@ -29,6 +30,10 @@ pub(crate) enum Msg {
     Overflow(Instant),
     /// The input ended this way, at this time, after this many bytes.
     End(InputEnd, Instant, u64),
+    /// The pieces that follow are encoded so (sent before the first).
+    Encoding(ContentEncoding),
+    /// Something the forward side found about the body, for the record.
+    Error(StreamError, Instant),
 }
 
 /// State both sides of one queue see (the parse side's, the capture's).
@@ -86,6 +91,19 @@ impl Queue {
         true
     }
 
+    /// Sends a message that is not data (nothing is sent once the bound
+    /// was hit or the other side stopped).
+    fn note(&mut self, msg: Msg) {
+        if self.full || self.shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(tx) = &self.tx
+            && !tx.send(msg, false)
+        {
+            self.tx = None;
+        }
+    }
+
     fn end(&mut self, end: InputEnd, seen: u64) {
         if let Some(tx) = self.tx.take() {
             tx.send(Msg::End(end, Instant::now(), seen), true);
@@ -139,6 +157,30 @@ impl Feeder {
                 seen = self.seen,
                 "thinktee parse side fell behind: stopped parsing this stream (forwarding goes on)"
             );
+        }
+    }
+
+    /// The pieces to come are encoded so: the parse side decodes them.
+    /// Only before the first piece.
+    pub(crate) fn content_encoding(&mut self, encoding: ContentEncoding) {
+        if self.seen > 0 || self.ended {
+            tracing::warn!(%encoding, "thinktee: a content encoding set after the first piece is ignored");
+            return;
+        }
+        if encoding != ContentEncoding::Identity
+            && let Some(parse) = &mut self.parse
+        {
+            parse.note(Msg::Encoding(encoding));
+        }
+    }
+
+    /// Records `error` in the open stream, after the pieces queued so far.
+    pub(crate) fn error(&mut self, error: StreamError) {
+        if self.ended {
+            return;
+        }
+        if let Some(parse) = &mut self.parse {
+            parse.note(Msg::Error(error, Instant::now()));
         }
     }
 
@@ -217,6 +259,29 @@ impl Tap {
     /// Whether [`end`](Tap::end) was called.
     pub fn is_ended(&self) -> bool {
         self.feeder.ended
+    }
+
+    /// The pieces to come are encoded so (an HTTP `Content-Encoding`): the
+    /// parse side decodes its copy before parsing it, or records why it
+    /// cannot ([`DecodeError`](crate::DecodeError)). Call it before the
+    /// first piece; later it is ignored (and a warning logged).
+    pub fn content_encoding(&mut self, encoding: ContentEncoding) {
+        self.feeder.content_encoding(encoding);
+    }
+
+    /// Records `error` in the stream being parsed, after the pieces handed
+    /// over so far: something the parser cannot see, such as "the client
+    /// got this part unnormalized". Ignored after [`end`](Tap::end).
+    pub fn error(&mut self, error: StreamError) {
+        self.feeder.error(error);
+    }
+
+    /// Reads `flag` when dropped before [`end`](Tap::end): once it is set,
+    /// the input ended by [`InputEnd::Shutdown`] rather than
+    /// [`InputEnd::ClientCancelled`] (as
+    /// [`Builder::shutdown_flag`](crate::Builder::shutdown_flag) does).
+    pub fn set_shutdown_flag(&mut self, flag: ShutdownFlag) {
+        self.feeder.shutdown = Some(flag);
     }
 
     /// Bytes queued for the parse side and not yet taken (with overhead).

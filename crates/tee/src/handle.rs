@@ -1,12 +1,15 @@
 //! Awaiting the parse side and what it reports.
 
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::path::PathBuf;
+use std::pin::Pin;
 
 use thinktee_pipeline::{InputEnd, Sink};
 use tokio::sync::oneshot;
 
 use crate::capture::CaptureReport;
+use crate::decode::DecodeError;
 use crate::error::Error;
 
 /// What the parse side of one tee did; `E` is its sink's error type.
@@ -14,8 +17,13 @@ use crate::error::Error;
 pub struct TeeReport<E> {
     /// Bytes forwarded (all of them, parsed or not).
     pub bytes_seen: u64,
-    /// Bytes handed to the pipeline.
+    /// Bytes handed to the pipeline (decoded bytes, for an encoded body).
     pub bytes_parsed: u64,
+    /// Bytes an encoded body decoded to (0 for one that is not encoded).
+    pub bytes_decoded: u64,
+    /// The body could not be decoded (from some point on): nothing after
+    /// that point was parsed, and the stream carries an error saying so.
+    pub decode_error: Option<DecodeError>,
     /// The queue to the parse side hit its bound: parsing stopped there
     /// (forwarding went on). Also set for a JSON body over the bound.
     pub overflowed: bool,
@@ -43,6 +51,8 @@ impl<E> Default for TeeReport<E> {
         TeeReport {
             bytes_seen: 0,
             bytes_parsed: 0,
+            bytes_decoded: 0,
+            decode_error: None,
             overflowed: false,
             sink_error: None,
             sink_stopped: false,
@@ -62,7 +72,8 @@ pub(crate) type Parsed<K> = (TeeReport<<K as Sink>::Error>, K);
 ///
 /// The parse side ends once the forwarded stream has ended or been dropped
 /// and every queued piece has been parsed. Dropping the handle does not
-/// stop it.
+/// stop it. Awaiting the handle itself is [`join_sink`](TeeHandle::join_sink):
+/// the report and the sink, with its own type.
 #[derive(Debug)]
 pub struct TeeHandle<K: Sink> {
     pub(crate) rx: Result<oneshot::Receiver<Parsed<K>>, Error>,
@@ -93,5 +104,17 @@ impl<K: Sink> TeeHandle<K> {
             }
         }
         Ok((report, sink))
+    }
+}
+
+impl<K> IntoFuture for TeeHandle<K>
+where
+    K: Sink + Send + 'static,
+{
+    type Output = Result<(TeeReport<K::Error>, K), Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.join_sink())
     }
 }

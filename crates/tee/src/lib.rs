@@ -11,6 +11,11 @@
 //!   ([`Builder::tap`] → [`Tap`]); get a [`TeeHandle`] whose
 //!   [`join`](TeeHandle::join) gives a [`TeeReport`] (bytes seen and
 //!   parsed, overflow, the sink's own error, how the input ended).
+//! - [`ContentEncoding`]: a body's `Content-Encoding` (gzip, deflate, br,
+//!   zstd), decoded on the parse side within [`MAX_DECODED_BYTES`]
+//!   ([`Builder::content_encoding`], [`Tap::content_encoding`]); what cannot
+//!   be decoded is a [`DecodeError`] and an error in the record, never
+//!   garbage parsed.
 //! - [`SseCodec`]: a tokio-util `Decoder` yielding
 //!   [`OwnedFrame`](thinktee_sse::OwnedFrame)s, for `FramedRead`.
 //! - [`ChannelSink`] / [`channel_sink`]: fan-out to consumers that may fall
@@ -122,6 +127,7 @@ mod builder;
 mod capture;
 mod channel;
 mod codec;
+mod decode;
 mod error;
 mod feed;
 mod handle;
@@ -134,6 +140,7 @@ pub use builder::{Builder, MAX_QUEUED_BYTES, tee};
 pub use capture::{MAX_CAPTURE_NAME, MAX_CAPTURE_QUEUED, RawCapture};
 pub use channel::{ChannelSink, channel_sink};
 pub use codec::SseCodec;
+pub use decode::{ContentEncoding, DECODE_BUF, DecodeError, MAX_DECODED_BYTES};
 pub use error::Error;
 pub use feed::{PIECE_OVERHEAD, Tap, TeeReader, TeeStream};
 pub use handle::{TeeHandle, TeeReport};
@@ -146,3 +153,8 @@ pub use writer::{ChannelOutput, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREA
 
 #[cfg(test)]
 mod tests;
+
+// Counts allocations so tests can bound memory by bytes, not by time.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: thinktee_testkit::CountingAlloc = thinktee_testkit::CountingAlloc;

@@ -13,6 +13,7 @@ use thinktee_pipeline::{
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::decode::{ContentEncoding, DecodeError, Decoding};
 use crate::feed::{Msg, Shared, cost};
 use crate::handle::{Parsed, TeeReport};
 use crate::pool::Job;
@@ -28,6 +29,21 @@ enum Feeding {
     /// The queue bound was hit: parsing stopped, the stream is ended at
     /// the input's end with what was parsed.
     Overflowed,
+    /// The body could not be decoded: parsing stopped (an error in the
+    /// stream says why), the stream is ended at the input's end.
+    Undecodable,
+}
+
+/// How the pieces are decoded before they are parsed.
+#[derive(Debug)]
+enum Decode {
+    /// They are not encoded.
+    Identity,
+    Decoding(Box<Decoding>),
+    /// Their encoding cannot be decoded: said at the first piece.
+    Refused(DecodeError),
+    /// Decoding failed: nothing more is decoded.
+    Failed,
 }
 
 /// How the input is read.
@@ -47,6 +63,7 @@ pub(crate) struct ParseSide<K> {
     pub(crate) sink: K,
     pub(crate) start: Instant,
     pub(crate) max_queued: usize,
+    pub(crate) max_decoded: u64,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -73,12 +90,14 @@ pub(crate) struct StreamJob<K: Sink> {
 
 impl<K: Sink> StreamJob<K> {
     pub(crate) fn new(side: ParseSide<K>, done: oneshot::Sender<(TeeReport<K::Error>, K)>) -> Self {
-        let ParseSide { reader, sink, start, max_queued, shared } = side;
+        let ParseSide { reader, sink, start, max_queued, max_decoded, shared } = side;
         let state = State {
             reading: Reading::Document(reader),
+            decode: Decode::Identity,
             sink,
             start,
             max_queued,
+            max_decoded,
             shared,
             held: 0,
             feeding: Feeding::On,
@@ -97,6 +116,8 @@ where
         match msg {
             Msg::Data(bytes, at) => state.data(bytes, at),
             Msg::Overflow(at) => state.overflow(at),
+            Msg::Encoding(encoding) => state.encoding(&encoding),
+            Msg::Error(error, at) => state.error(error, at),
             Msg::End(end, at, seen) => {
                 state.report.bytes_seen = seen;
                 state.end(end, at);
@@ -112,9 +133,11 @@ where
 
 struct State<K: Sink> {
     reading: Reading,
+    decode: Decode,
     sink: K,
     start: Instant,
     max_queued: usize,
+    max_decoded: u64,
     shared: Arc<Shared>,
     /// Bytes fed while the document was not known to be SSE (a JSON body
     /// is held until it ends): at most `max_queued`.
@@ -133,6 +156,72 @@ impl<K: Sink> State<K> {
         if self.feeding != Feeding::On {
             return;
         }
+        match std::mem::replace(&mut self.decode, Decode::Failed) {
+            Decode::Identity => {
+                self.decode = Decode::Identity;
+                self.parse(&bytes, at);
+            }
+            Decode::Decoding(mut decoding) => {
+                let result = decoding.feed(&bytes, |piece| {
+                    self.parse(piece, at);
+                    self.feeding == Feeding::On
+                });
+                self.report.bytes_decoded = decoding.decoded();
+                self.decode = Decode::Decoding(decoding);
+                if let Err(e) = result {
+                    self.undecodable(e, at);
+                }
+            }
+            Decode::Refused(e) => self.undecodable(e, at),
+            Decode::Failed => {}
+        }
+    }
+
+    /// The pieces to come are encoded so.
+    fn encoding(&mut self, encoding: &ContentEncoding) {
+        if self.report.bytes_parsed > 0 || !matches!(self.decode, Decode::Identity) {
+            return;
+        }
+        self.decode = match Decoding::new(encoding, self.max_decoded) {
+            Ok(None) => Decode::Identity,
+            Ok(Some(decoding)) => Decode::Decoding(Box::new(decoding)),
+            Err(e) => Decode::Refused(e),
+        };
+    }
+
+    /// The body cannot be decoded from here on: parsing stops, and the
+    /// stream says why.
+    fn undecodable(&mut self, e: DecodeError, at: Instant) {
+        tracing::warn!(
+            error = &e as &dyn std::error::Error,
+            "thinktee: body could not be decoded: not parsed from here on (forwarding goes on)"
+        );
+        let error =
+            StreamError { kind: ErrorKind::ContentEncoding, code: None, message: e.to_string() };
+        self.report.decode_error = Some(e);
+        self.decode = Decode::Failed;
+        if self.feeding != Feeding::On {
+            return;
+        }
+        self.drop_document(Feeding::Undecodable);
+        self.error(error, at);
+    }
+
+    /// Records an error in the open stream.
+    fn error(&mut self, error: StreamError, at: Instant) {
+        if matches!(self.feeding, Feeding::Failed | Feeding::Stopped) {
+            return;
+        }
+        let at = Some(self.since_start(at));
+        let result = match &mut self.reading {
+            Reading::Document(reader) => reader.error_at(error, at, &mut self.sink),
+            Reading::Dropped(pipeline) => pipeline.error_at(error, at, &mut self.sink),
+        };
+        self.after(result);
+    }
+
+    /// Parses one (decoded) piece.
+    fn parse(&mut self, bytes: &[u8], at: Instant) {
         let Reading::Document(reader) = &mut self.reading else { return };
         if reader.kind() != Some(DocumentKind::Sse) {
             if self.held + bytes.len() > self.max_queued {
@@ -142,7 +231,7 @@ impl<K: Sink> State<K> {
         }
         self.report.bytes_parsed += bytes.len() as u64;
         let at = at.saturating_duration_since(self.start);
-        let result = reader.feed_at(&bytes, at, &mut self.sink);
+        let result = reader.feed_at(bytes, at, &mut self.sink);
         for e in reader.errors() {
             tracing::debug!(error = %e, "thinktee: part of a body could not be read");
         }
@@ -186,7 +275,7 @@ impl<K: Sink> State<K> {
         let Reading::Document(reader) = &self.reading else { return };
         if reader.kind() != Some(DocumentKind::Sse) {
             // Nothing of a body is parsed before its end: drop it whole.
-            return self.drop_document();
+            return self.drop_document(Feeding::Overflowed);
         }
         self.feeding = Feeding::Overflowed;
         // Say so in the stream's own errors, so a transcript of what was
@@ -215,14 +304,14 @@ impl<K: Sink> State<K> {
             max = self.max_queued,
             "thinktee: JSON body larger than the bound: not parsed (forwarding goes on)"
         );
-        self.drop_document();
+        self.drop_document(Feeding::Overflowed);
     }
 
     /// What is held of the document is dropped, not parsed; at the end the
     /// pipeline learns how the input ended.
-    fn drop_document(&mut self) {
-        self.report.overflowed = true;
-        self.feeding = Feeding::Overflowed;
+    fn drop_document(&mut self, why: Feeding) {
+        self.report.overflowed |= why == Feeding::Overflowed;
+        self.feeding = why;
         let reading = std::mem::replace(&mut self.reading, Reading::Dropped(Pipeline::default()));
         self.reading = match reading {
             Reading::Document(reader) => Reading::Dropped(reader.into_pipeline()),
@@ -232,6 +321,13 @@ impl<K: Sink> State<K> {
     }
 
     fn end(&mut self, end: InputEnd, at: Instant) {
+        // A body cut short may stop inside its encoding; one that ended
+        // cleanly may not.
+        if let (InputEnd::Complete, Decode::Decoding(decoding)) = (&end, &mut self.decode)
+            && let Err(e) = decoding.finish()
+        {
+            self.undecodable(e, at);
+        }
         let at = self.since_start(at);
         self.report.end = Some(end.clone());
         // A sink that stopped gets only its `finish` (the pipeline remembers).

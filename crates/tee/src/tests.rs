@@ -396,7 +396,7 @@ async fn hostile_a_tee_dropped_by_shutdown_says_shutdown() {
 
 /// Sends each text it gets, as it gets it.
 fn texts_to(tx: tokio::sync::mpsc::UnboundedSender<String>) -> impl Sink + Send + 'static {
-    FnSink(move |r: &Record<'_>| {
+    FnSink::new(move |r| {
         if let Event::Text { text, .. } = r.event {
             let _ = tx.send(text.to_owned());
         }
@@ -530,7 +530,7 @@ async fn a_slow_transcript_writer_never_blocks_parsing_and_marks_what_it_dropped
     // Another stream on the same thread keeps getting its records.
     let counted = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&counted);
-    let sink = FnSink(move |r: &Record<'_>| {
+    let sink = FnSink::new(move |r| {
         if let Event::Text { .. } = r.event {
             count.fetch_add(1, Ordering::Relaxed);
         }
@@ -552,4 +552,98 @@ async fn a_slow_transcript_writer_never_blocks_parsing_and_marks_what_it_dropped
     let written = writer.shutdown().await.unwrap().written;
     let got: Vec<(&str, u64)> = written.iter().map(|r| (request_id(r), r.dropped_before)).collect();
     assert_eq!(got, [("s1", 0), ("s2", (BLOCKED_STREAMS - BOUND) as u64), ("after", 0)]);
+}
+
+/// What a collector assembled of one stream: (reasoning, content, error kinds).
+fn split_of(collector: &mut Collector) -> Vec<(String, String, Vec<&'static str>)> {
+    collector
+        .drain()
+        .map(|c| (c.reasoning, c.content, c.errors.iter().map(|e| e.kind.as_str()).collect()))
+        .collect()
+}
+
+#[cfg(feature = "gzip")]
+#[tokio::test]
+async fn an_encoded_body_is_forwarded_as_it_came_and_parsed_decoded() {
+    use std::io::Write;
+    let pool = pool();
+    let plain = fixture("azure_inline_think");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&plain).unwrap();
+    let gzip = encoder.finish().unwrap();
+
+    let (stream, handle) = Builder::new(&pool)
+        .content_encoding(crate::ContentEncoding::Gzip)
+        .stream(stream_of(&gzip, 1460), Collector::new());
+    let forwarded: Vec<Bytes> = stream.map(Result::unwrap).collect().await;
+    assert_eq!(forwarded.concat(), gzip, "the client gets the encoded bytes untouched");
+    let (report, mut encoded) = handle.await.unwrap();
+    assert_eq!((report.bytes_seen, report.bytes_decoded), (gzip.len() as u64, plain.len() as u64));
+    assert!(report.decode_error.is_none());
+
+    // The same as the plain body gives.
+    let (stream, handle) = tee(&pool, stream_of(&plain, 1460), Collector::new());
+    let _: Vec<_> = stream.collect().await;
+    let (_, mut direct) = handle.await.unwrap();
+    let expected = split_of(&mut direct);
+    assert!(!expected[0].0.is_empty() && !expected[0].1.is_empty());
+    assert_eq!(split_of(&mut encoded), expected);
+}
+
+#[tokio::test]
+async fn an_encoding_that_cannot_be_decoded_is_an_error_in_the_record_not_garbage() {
+    let pool = pool();
+    let body = fixture("azure_inline_think");
+    // Told after the tap is made, as a proxy that learns the headers does.
+    let (mut tap, handle) = Builder::new(&pool).tap(Collector::new());
+    tap.content_encoding(crate::ContentEncoding::parse("compress"));
+    for piece in body.chunks(1460) {
+        tap.data(&Bytes::copy_from_slice(piece));
+    }
+    tap.end(InputEnd::Complete);
+    let (report, mut collector) = handle.await.unwrap();
+    assert!(matches!(
+        report.decode_error,
+        Some(crate::DecodeError::Unsupported { ref coding }) if coding == "compress"
+    ));
+    assert_eq!(report.bytes_parsed, 0, "nothing of it was parsed");
+    let records: Vec<_> = collector.drain().collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].errors.len(), 1);
+    assert_eq!(records[0].errors[0].kind, thinktee_pipeline::ErrorKind::ContentEncoding);
+    assert!(records[0].content.is_empty() && records[0].reasoning.is_empty());
+    assert!(!records[0].done, "not recorded as a complete stream");
+
+    // Corrupt gzip: what decoded before the fault is kept, then the error.
+    if cfg!(not(feature = "gzip")) {
+        return;
+    }
+    let (mut tap, handle) = Builder::new(&pool).tap(Collector::new());
+    tap.content_encoding(crate::ContentEncoding::Gzip);
+    tap.data(&Bytes::from_static(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03this is not deflate"));
+    tap.end(InputEnd::Complete);
+    let (report, mut collector) = handle.await.unwrap();
+    assert!(matches!(
+        report.decode_error,
+        Some(crate::DecodeError::Corrupt { coding: "gzip", .. })
+    ));
+    assert_eq!(split_of(&mut collector)[0].2, ["content_encoding"]);
+}
+
+#[tokio::test]
+async fn a_forward_side_error_is_recorded_in_order_with_the_data() {
+    let pool = pool();
+    let body = fixture("azure_inline_think");
+    let (mut tap, handle) = Builder::new(&pool).tap(Collector::new());
+    tap.data(&Bytes::copy_from_slice(&body));
+    tap.error(thinktee_pipeline::StreamError {
+        kind: thinktee_pipeline::ErrorKind::NotNormalized,
+        code: None,
+        message: "passed through".into(),
+    });
+    tap.end(InputEnd::Complete);
+    let (_, mut collector) = handle.await.unwrap();
+    let records = split_of(&mut collector);
+    // The stream had ended at [DONE]: the note starts a stream of its own.
+    assert_eq!(records.last().unwrap().2, ["not_normalized"]);
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use thinktee_metrics::StreamMetrics;
-use thinktee_pipeline::{ChoiceRecord, StreamOutcome};
+use thinktee_pipeline::{SplitChoice, StreamOutcome};
 
 /// What the recorder knew about the request a stream answered.
 ///
@@ -38,13 +38,13 @@ pub struct RequestMeta {
 /// One finished choice of one stream: one transcript line.
 ///
 /// Keys are written in field order: `dropped_before` (only when not 0),
-/// `request`, then the keys of [`thinktee_pipeline::ChoiceRecord`] (what
+/// `request`, then the keys of [`thinktee_pipeline::SplitChoice`] (what
 /// `thinktee split --format json` prints: `stream` to `done`, flattened),
 /// then `outcome` and `metrics`.
 /// `outcome` and `metrics` are required when reading a line back, which
 /// tells a transcript from other JSON Lines.
 ///
-/// As in `ChoiceRecord`, the stream-level fields that could be large
+/// As in `SplitChoice`, the stream-level fields that could be large
 /// (errors, prompt-level filters, and here the request body) are on the
 /// first record of each stream only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ pub struct TranscriptRecord {
     /// The split result of this choice: text, source, finish reason, usage,
     /// filters, errors.
     #[serde(flatten)]
-    pub split: ChoiceRecord,
+    pub split: SplitChoice,
     /// How the stream ended.
     pub outcome: StreamOutcome,
     /// Timings and sizes of the stream; `metrics.choices` holds this

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use thinktee_pipeline::{ChoiceRecord, Collector, Pipeline};
+use thinktee_pipeline::{Collector, Pipeline, SplitChoice};
 use thinktee_testkit::{Allocated, CountingAlloc, count_allocated};
 use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptSink};
 
@@ -45,7 +45,7 @@ fn split_bytes(input: &[u8]) -> usize {
     let mut pipeline = Pipeline::default();
     let Ok(_) = pipeline.feed(input, &mut collector);
     let Ok(_) = pipeline.finish(&mut collector);
-    let records: Vec<ChoiceRecord> = collector.drain().collect();
+    let records: Vec<SplitChoice> = collector.drain().collect();
     let mut out = Counter(0);
     for r in &records {
         serde_json::to_writer(&mut out, r).unwrap();

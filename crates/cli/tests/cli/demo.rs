@@ -3,12 +3,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{fixtures, json_lines, root, thinktee};
+use crate::support::{command, fixtures, json_lines, root, thinktee};
 
 /// The README promises it is quick.
 const MAX_DEMO_TIME: Duration = Duration::from_secs(10);
@@ -72,12 +71,8 @@ fn demo_plays_every_fixture_and_summarizes_its_transcripts() {
 #[test]
 fn outside_a_clone_the_built_in_recordings_are_played() {
     let cwd = temp_dir("demo-elsewhere");
-    let run = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-        .args(["demo", "--out", "out"])
-        .env("NO_COLOR", "1")
-        .current_dir(&cwd)
-        .output()
-        .unwrap();
+    let run =
+        command(&["demo", "--out", "out"]).env("NO_COLOR", "1").current_dir(&cwd).output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("built-in"), "{stdout}");

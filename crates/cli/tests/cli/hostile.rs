@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{json_lines, root, thinktee};
+use crate::support::{BIN, command, json_lines, root, thinktee};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("thinktee-hostile-{}-{name}", std::process::id()));
@@ -36,8 +36,7 @@ fn summary(stdout: &[u8]) -> Value {
 /// Runs `thinktee args` with a guard against hanging (the test fails, it
 /// does not wait forever); returns (exit code, stdout, stderr).
 fn run_guarded(args: &[&str], cwd: &Path) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-        .args(args)
+    let mut child = command(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -110,8 +109,7 @@ fn hostile_escape_sequences_are_shown_escaped_in_text_output() {
 fn hostile_colour_only_on_a_terminal_and_never_with_no_color() {
     // `script` gives thinktee a terminal for stdout.
     let path = root().join("fixtures/e2e/azure_inline_think.sse");
-    let command =
-        format!("{} split --format text {}", env!("CARGO_BIN_EXE_thinktee"), path.display());
+    let command = format!("{} split --format text {}", BIN, path.display());
     let on_terminal = |no_color: &str| {
         let out = Command::new("script")
             .args(["-qec", &command, "/dev/null"])
@@ -203,8 +201,7 @@ fn hostile_a_closed_pipe_is_a_quiet_exit_0_for_every_command() {
     let big = big.to_str().unwrap().to_owned();
     // Read one line, then close the pipe, as `| head -1` does.
     for args in [&["split", "--format", "json", &big][..], &["events", &big][..]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-            .args(args)
+        let mut child = command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -223,8 +220,7 @@ fn hostile_a_closed_pipe_is_a_quiet_exit_0_for_every_command() {
         &["split", "--format", "text", &big][..],
         &["demo", "--out", "d"][..],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-            .args(args)
+        let mut child = command(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

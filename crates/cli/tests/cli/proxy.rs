@@ -6,7 +6,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::replay::{NO_STREAM, Running, STREAM, expected, fixture_bytes, post, scratch};
-use crate::support::{root, thinktee};
+use crate::support::{BIN, command, root, thinktee};
 
 const SECRET: &str = "sk-cli-SECRET-7d2a";
 
@@ -364,7 +364,7 @@ struct Logged {
 impl Logged {
     /// Runs `thinktee ARGS...` with `env`, waits for its `http://ADDR` line.
     fn start(args: &[&str], env: &[(&str, &str)]) -> Logged {
-        Logged::spawn(Command::new(env!("CARGO_BIN_EXE_thinktee")), args, env)
+        Logged::spawn(command(&[]), args, env)
     }
 
     /// Runs `thinktee ARGS...` with files limited to `blocks` KiB (writes
@@ -373,7 +373,7 @@ impl Logged {
     fn start_with_file_limit(blocks: u32, args: &[&str]) -> Logged {
         let mut bash = Command::new("bash");
         let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
-        bash.args(["-c", &script, env!("CARGO_BIN_EXE_thinktee")]);
+        bash.args(["-c", &script, BIN]);
         Logged::spawn(bash, args, &[])
     }
 
@@ -739,13 +739,13 @@ fn hostile_a_symlinked_transcript_is_refused_and_loose_modes_are_tightened() {
     let target = dir.join("target.txt");
     std::fs::write(&target, "mine\n").unwrap();
     std::os::unix::fs::symlink(&target, linked.join("transcripts.jsonl")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"])
-        .args(["--transcripts", linked.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        command(&["proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"])
+            .args(["--transcripts", linked.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
     let deadline = std::time::Instant::now() + GUARD;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{fixtures, json_lines, root};
+use crate::support::{command, fixtures, json_lines, root};
 
 // === helpers ===
 
@@ -24,9 +24,7 @@ pub(crate) struct Running {
 impl Running {
     /// Runs `thinktee ARGS...` and waits for the `http://ADDR` line.
     pub(crate) fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-            .args(args)
-            .current_dir(root())
+        let mut child = command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -8,12 +8,21 @@ pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
+/// The `thinktee` binary under test, to run with `args`, from the
+/// repository root (every test spawns it through here).
+pub(crate) fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(root());
+    command
+}
+
+/// The path of the binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_thinktee");
+
 /// `thinktee ARGS...`, run from the repository root, with `stdin` as input.
 pub(crate) fn thinktee(args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_thinktee"))
-        .args(args)
-        .current_dir(root())
+    let mut child = command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde::Serialize;
 use thinktee_pipeline::{
-    ChoiceRecord, Collector, DocumentKind, Event, Flow, Pipeline, ReasoningSource, Record, Sink,
+    Collector, DocumentKind, Event, Flow, Pipeline, ReasoningSource, Record, Sink, SplitChoice,
     Usage,
 };
 
@@ -296,7 +296,7 @@ pub(crate) fn assemble(sse: &[u8]) -> Bytes {
     let mut assembler = Assembler::default();
     let mut pipeline = Pipeline::default();
     let _ = pipeline.run_document(sse, &mut assembler);
-    let records: Vec<ChoiceRecord> = assembler.collector.drain().collect();
+    let records: Vec<SplitChoice> = assembler.collector.drain().collect();
     let first = records.first();
     let completion = Completion {
         id: first.and_then(|r| r.id.as_deref()).unwrap_or("chatcmpl-thinktee-replay"),

@@ -14,25 +14,39 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::RecordBody;
-use crate::headers::{recordable, redact_query};
-use crate::proxy::{Exchange, Recorder};
+use thinktee_tee::Tap;
 
-/// Wraps a service so each response body is a [`RecordBody`] teed into the
-/// [`Recorder`]'s [`Recording`](crate::Recording): the way to record
-/// streams in a proxy of your own (see `examples/axum.rs`). The parse
-/// sides' handles are dropped: they end on their own.
+use crate::body::RecordBody;
+use crate::exchange::{Exchange, Recorder};
+use crate::headers::{recordable, redact_query};
+
+/// Wraps a service so each response body is a [`RecordBody`] handing a
+/// copy to the [`Tap`] its [`Recorder`] gives: the way to record streams in
+/// a proxy of your own (see `examples/axum.rs`). The tap is told the
+/// response's `Content-Encoding`.
 ///
 /// The request body is not read, so [`Exchange::request_body`] is empty,
-/// [`Exchange::model`] is `None` and [`Exchange::stream`] is `false`;
-/// [`Exchange::upstream`] is `None`.
+/// [`Exchange::model`] is `None` and [`Exchange::stream`] is `false`.
 pub struct RecordLayer<R> {
     recorder: Arc<R>,
 }
 
-impl<R> RecordLayer<R> {
-    /// A layer asking `recorder` for a tap per response.
-    pub fn new(recorder: R) -> RecordLayer<R> {
+impl<F> RecordLayer<F>
+where
+    F: Fn(&Exchange) -> Option<Tap> + Send + Sync + 'static,
+{
+    /// A layer asking `recorder` for a tap per response. The closure's
+    /// parameter type comes from here: `RecordLayer::new(|exchange| ...)`
+    /// needs no annotation.
+    pub fn new(recorder: F) -> RecordLayer<F> {
+        RecordLayer { recorder: Arc::new(recorder) }
+    }
+}
+
+impl<R: Recorder> RecordLayer<R> {
+    /// A layer asking `recorder` (any [`Recorder`], a closure or not) for
+    /// a tap per response.
+    pub fn with_recorder(recorder: R) -> RecordLayer<R> {
         RecordLayer { recorder: Arc::new(recorder) }
     }
 }
@@ -109,7 +123,6 @@ where
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
-            upstream: None,
         };
         RecordFuture {
             inner: self.inner.call(req),
@@ -147,14 +160,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        let recording = this.exchange.take().and_then(|mut exchange| {
+        let tap = this.exchange.take().and_then(|mut exchange| {
             exchange.status = Some(response.status());
             exchange.response_status = Some(response.status());
             exchange.response_headers = recordable(response.headers());
-            this.recorder.recording(&exchange)
+            let mut tap = this.recorder.tap(&exchange)?;
+            tap.content_encoding(exchange.content_encoding());
+            Some(tap)
         });
-        Poll::Ready(Ok(response.map(|body| match recording {
-            Some(recording) => RecordBody::new(body, recording).0,
+        Poll::Ready(Ok(response.map(|body| match tap {
+            Some(tap) => RecordBody::new(body, tap),
             None => RecordBody::passthrough(body),
         })))
     }
