@@ -80,9 +80,18 @@ pub(crate) struct Args {
     #[arg(long, value_parser = parse_protocol, value_name = "grpc|http")]
     otlp_protocol: Option<Protocol>,
     /// Also record prompts (request bodies) in transcripts and send prompt
-    /// and answer text to OpenTelemetry. Off by default.
-    #[arg(long)]
-    capture_content: bool,
+    /// and answer text to OpenTelemetry (default:
+    /// $OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, else off).
+    /// `--capture-content=false` turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    capture_content: Option<bool>,
     /// Time allowed to connect to the upstream, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     connect_timeout_ms: u64,
@@ -205,8 +214,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if let Some(protocol) = args.otlp_protocol {
             otel_config = otel_config.protocol(protocol);
         }
-        if args.capture_content {
-            otel_config = otel_config.capture_content(true);
+        if let Some(on) = args.capture_content {
+            otel_config = otel_config.capture_content(on);
         }
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
@@ -228,7 +237,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             otel: otel.is_enabled().then(|| otel.clone()),
             // Every exchange leaves a record, those without a body too.
             options: Options { splitter, record_empty: true, ..Options::default() },
-            capture_content: args.capture_content || otel.captures_content(),
+            capture_content: args.capture_content.unwrap_or_else(|| otel.captures_content()),
             run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
         };
         let upstream = config.upstream.to_string();
@@ -240,13 +249,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
-        eprintln!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
+        crate::logging::say!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
 
         let grace = args.shutdown_grace_s;
         let first = signals.clone();
         tokio::spawn(async move {
             first.nth(1).await;
-            eprintln!(
+            crate::logging::say!(
                 "thinktee proxy: shutting down: open exchanges have {grace} s to finish \
                  (a second signal cuts them now)"
             );
@@ -260,7 +269,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             () = signals.nth(2) => {
                 // Cut what is open: recorded as shutdown, like the end of
                 // the grace period.
-                eprintln!("thinktee proxy: second signal: cutting open exchanges");
+                crate::logging::say!("thinktee proxy: second signal: cutting open exchanges");
                 proxy.shutdown_flag().set();
                 serving.abort();
                 let _ = serving.await;
@@ -273,7 +282,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             // Every parse side has ended: the threads end at once.
             shutdown.await;
         } else {
-            eprintln!("thinktee proxy: some recordings did not finish in time");
+            crate::logging::say!(warn: "thinktee proxy: some recordings did not finish in time");
         }
         drop(proxy); // and with it the recorder's transcript senders
         if let Some(writer) = writer {
@@ -281,14 +290,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         let dropped = dropped.map_or(0, |d| d.load(std::sync::atomic::Ordering::Relaxed));
         if dropped > 0 {
-            eprintln!(
+            crate::logging::say!(warn:
                 "thinktee proxy: warning: {dropped} transcript record(s) dropped while the writer \
                  fell behind (each gap is marked by dropped_before on the next line)"
             );
         }
         // Telemetry that cannot be delivered is not a failure of the proxy.
         if let Err(e) = otel.shutdown().await {
-            eprintln!("thinktee proxy: warning: cannot flush OpenTelemetry: {e}");
+            crate::logging::say!(warn: "thinktee proxy: warning: cannot flush OpenTelemetry: {e}");
         }
         Ok(Outcome::Clean)
     })

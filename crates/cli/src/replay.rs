@@ -49,7 +49,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
-        eprintln!("thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)");
+        crate::logging::say!(
+            "thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)"
+        );
         // On a worker thread, not the one blocked in `block_on`: the accept
         // loop then runs next to the connections it spawns.
         let first = signals.clone();
