@@ -2,6 +2,7 @@
 //! record transcripts and metrics, replay and proxy.
 #![forbid(unsafe_code)]
 
+mod about;
 mod analyze;
 mod demo;
 mod environment;
@@ -26,6 +27,7 @@ use crate::logging::LogFormat;
 #[command(
     name = "thinktee",
     version,
+    long_version = about::LONG_VERSION,
     about,
     propagate_version = true,
     after_help = ENVIRONMENT_HELP
@@ -71,6 +73,8 @@ enum Command {
     Proxy(proxy::Args),
     /// Serve recorded streams as an OpenAI-compatible endpoint (tests, demos, load).
     Replay(replay::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(about::Args),
 }
 
 /// The command line as parsed: the derived definitions, with the variables
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Completions(args) => about::completions(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

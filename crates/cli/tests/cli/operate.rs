@@ -1,5 +1,5 @@
 //! What operators set and see: variables for every flag, logs for people
-//! and for shippers, and (below) `--version`, completions, transcript rotation.
+//! and for shippers, `--version`, completions, transcript rotation.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -198,4 +198,49 @@ fn json_logs_are_one_object_per_line_operator_lines_included() {
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["level"], "ERROR");
     assert!(last["fields"]["message"].as_str().unwrap().starts_with("thinktee: "), "{text}");
+}
+
+// === version, completions ===
+
+#[test]
+fn version_tells_the_commit_and_the_features() {
+    let out = run(&["--version"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("thinktee {}", env!("CARGO_PKG_VERSION")));
+    // The checkout the test runs in, as git tells it (or no checkout).
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |o| String::from_utf8(o.stdout).unwrap().trim().to_owned(),
+        );
+    assert_eq!(lines[1], format!("commit: {head}"));
+    assert_eq!(lines[2], "features: none");
+    assert_eq!(lines.len(), 3, "{text}");
+    // -V stays one line.
+    let out = run(&["-V"], &[]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("thinktee {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completions_for_each_shell_name_every_command() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell], &[]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["proxy", "replay", "analyze", "upstream", "log-format"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let out = run(&["completions", "tcsh"], &[]);
+    assert_eq!(out.status.code(), Some(2));
 }
