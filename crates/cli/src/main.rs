@@ -14,6 +14,7 @@ mod proxy;
 mod replay;
 mod split;
 mod term;
+mod transcripts;
 
 use std::io;
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ A flag on the command line wins over its variable; the proxy's OpenTelemetry
 flags then fall back on the standard OTEL_* variables.";
 
 #[derive(Debug, Subcommand)]
+// Built once per run and moved once: the size of the proxy's flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Split recorded streams into reasoning and answer, per choice.
     Split(split::Args),

@@ -15,14 +15,11 @@ use thinktee_proxy::{
     DEFAULT_MAX_REQUEST_HEADERS, DynSink, Exchange, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget,
     Recorder, Recording, dyn_sink,
 };
-use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, TranscriptWriter};
-use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
+use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, TranscriptWriter};
+use thinktee_transcript::{RequestMeta, TranscriptSink};
 
 use crate::Outcome;
 use crate::listen::{Limits, warn_if_exposed};
-
-/// Name of the transcript file in `--transcripts DIR` (rotated by size).
-const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
 
 /// What `--normalize` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,9 +45,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL")]
     upstream: String,
     /// Write a JSON Lines transcript of every chat completion to
-    /// DIR/transcripts.jsonl (files mode 0600, rotated at 64 MiB).
+    /// DIR/transcripts.jsonl (files mode 0600). Rotated by size, at UTC
+    /// midnight and on SIGUSR1 to DIR/transcripts-<UTC time of its first
+    /// line>.jsonl, e.g. transcripts-2025-01-15T000003.117Z.jsonl, then
+    /// compressed to .jsonl.zst: the names sort in time order and begin
+    /// with the date of their lines; `thinktee analyze DIR` reads them all.
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
+    #[command(flatten)]
+    rotation: crate::transcripts::RotationArgs,
     /// Keep the exact bytes of every chat-completion response in
     /// `DIR/<request-id>.sse` (mode 0600; request ids are `<run-start-ms>-<seq>`); `thinktee replay DIR` serves them.
     #[arg(long, value_name = "DIR")]
@@ -219,12 +222,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
-            Some(dir) => {
-                let path = dir.join(TRANSCRIPT_FILE);
-                let file = JsonlWriter::create(&path, DEFAULT_MAX_FILE_BYTES)
-                    .with_context(|| format!("cannot open {}", path.display()))?;
-                Some(TranscriptWriter::spawn(file, TRANSCRIPT_QUEUE)?)
-            }
+            Some(dir) => Some(crate::transcripts::open(dir, &args.rotation)?),
             None => None,
         };
         let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);

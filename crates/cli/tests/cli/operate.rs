@@ -244,3 +244,132 @@ fn completions_for_each_shell_name_every_command() {
     let out = run(&["completions", "tcsh"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+// === transcript rotation ===
+
+/// Whether `name` is `transcripts-YYYY-MM-DDThhmmss.mmmZ.jsonl` plus `tail`.
+fn is_rotated(name: &str, tail: &str) -> bool {
+    let Some(stamp) = name.strip_prefix("transcripts-").and_then(|r| r.strip_suffix(tail)) else {
+        return false;
+    };
+    let shape = "dddd-dd-ddTdddddd.dddZ.jsonl";
+    stamp.len() == shape.len()
+        && stamp
+            .chars()
+            .zip(shape.chars())
+            .all(|(c, s)| if s == 'd' { c.is_ascii_digit() } else { c == s })
+}
+
+fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits (at most a minute, a guard against hanging) until `dir` holds
+/// `n` compressed rotated transcripts.
+fn wait_for_compressed(dir: &std::path::Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let names = sorted_names(dir);
+        if names.iter().filter(|n| is_rotated(n, ".zst")).count() >= n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {n} compressed files: {names:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+fn usr1(running: &Running) {
+    let pid = running.child.id().to_string();
+    assert!(Command::new("kill").args(["-USR1", &pid]).status().unwrap().success());
+}
+
+#[cfg(unix)]
+#[test]
+fn sigusr1_rotates_the_transcript_compressed_and_analyze_reads_every_file() {
+    let dir = scratch("operate-usr1");
+    let t = dir.join("t");
+    let upstream = start(&["replay", "--listen", "127.0.0.1:0", "fixtures/e2e"], &[], None);
+    let url = upstream.url();
+    let env = [("THINKTEE_TRANSCRIPTS", t.to_str().unwrap())];
+    let proxy = start(&["proxy", "--listen", "127.0.0.1:0", "--upstream", &url], &env, None);
+    let stems = ["vllm_reasoning", "azure_inline_think", "deepseek_reasoning_content"];
+    for (i, stem) in stems.iter().enumerate() {
+        assert_eq!(fixture(&proxy.addr, stem), 200);
+        if i < 2 {
+            usr1(&proxy);
+            wait_for_compressed(&t, i + 1);
+        }
+    }
+    assert!(proxy.terminate().success());
+    let names = sorted_names(&t);
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(is_rotated(&names[0], ".zst") && is_rotated(&names[1], ".zst"), "{names:?}");
+    assert_eq!(names[2], "transcripts.jsonl");
+    let first = zstd::stream::decode_all(&std::fs::read(t.join(&names[0])).unwrap()[..]).unwrap();
+    assert!(String::from_utf8(first).unwrap().contains("\"model\":\"r1\""));
+
+    let out = run(&["analyze", "--format", "json", t.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["files"]["transcripts"], 3, "{summary}");
+    assert_eq!(summary["streams"], 3, "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn transcripts_keep_removes_only_the_oldest_rotated_files() {
+    let dir = scratch("operate-keep");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    // Not this writer's: never removed.
+    for name in ["transcripts.jsonl.1", "transcripts-7.jsonl", "notes.txt"] {
+        std::fs::write(t.join(name), "keep me\n").unwrap();
+    }
+    let upstream = start(&["replay", "--listen", "127.0.0.1:0", "fixtures/e2e"], &[], None);
+    let url = upstream.url();
+    let args = [
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--transcripts",
+        t.to_str().unwrap(),
+        "--transcripts-keep",
+        "1",
+    ];
+    let proxy = start(&args, &[], None);
+    let mut newest = String::new();
+    for _ in 0..3 {
+        assert_eq!(fixture(&proxy.addr, "vllm_reasoning"), 200);
+        usr1(&proxy);
+        // Each rotation's file is named after the last one's.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let names = sorted_names(&t);
+            let last = names.iter().filter(|n| is_rotated(n, ".zst")).max();
+            if let Some(last) = last.filter(|l| **l > newest) {
+                newest = last.clone();
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no new rotation: {names:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    assert!(proxy.terminate().success());
+    let names = sorted_names(&t);
+    assert_eq!(names.len(), 5, "{names:?}");
+    let rotated: Vec<&String> = names.iter().filter(|n| is_rotated(n, ".zst")).collect();
+    assert_eq!(rotated, [&newest], "only the newest is kept");
+    for name in ["transcripts.jsonl.1", "transcripts-7.jsonl", "notes.txt"] {
+        assert_eq!(std::fs::read_to_string(t.join(name)).unwrap(), "keep me\n");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
