@@ -45,11 +45,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL")]
     upstream: String,
     /// Write a JSON Lines transcript of every chat completion to
-    /// DIR/transcripts.jsonl (files mode 0600). Rotated by size, at UTC
-    /// midnight and on SIGUSR1 to DIR/transcripts-<UTC time of its first
-    /// line>.jsonl, e.g. transcripts-2025-01-15T000003.117Z.jsonl, then
-    /// compressed to .jsonl.zst: the names sort in time order and begin
-    /// with the date of their lines; `thinktee analyze DIR` reads them all.
+    /// `DIR/transcripts.jsonl` (files mode 0600). Rotated by size, at UTC
+    /// midnight and on SIGUSR1: renamed after the UTC time of its first
+    /// line, `DIR/transcripts-2025-01-15T000003.117Z.jsonl`, then compressed
+    /// to `.jsonl.zst`; the names sort in time order and begin with the date
+    /// of their lines. `thinktee analyze DIR` reads them all.
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
     #[command(flatten)]
