@@ -32,9 +32,7 @@ use thinktee_pipeline::{Flow, Record, Sink};
 use thinktee_tee::{
     Builder, ChannelOutput, ParsePool, TRANSCRIPT_QUEUE, TeeReport, TranscriptWriter,
 };
-use thinktee_transcript::{
-    DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink,
-};
+use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::time::{Instant, Sleep};
 
 use crate::Outcome;
@@ -105,7 +103,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         recordings.len(),
         style.reset
     )?;
-    let files = written(&path);
+    let files = [path.clone()];
     let records = read_records(&files)?;
     for stem in SHOWN.iter().filter(|s| played.iter().any(|p| p.stem == **s)) {
         let p = played.iter().find(|p| p.stem == *stem).context("played")?;
@@ -200,7 +198,7 @@ fn given_dir(dir: &Path, force: bool) -> anyhow::Result<bool> {
 }
 
 /// A transcript stem no file in `dir` has, nor any of its rotations
-/// (`<stem>-<n>.jsonl`): `transcripts`, else `transcripts-run<n>`.
+/// (`<stem>-….jsonl`): `transcripts`, else `transcripts-run<n>`.
 fn free_stem(dir: &Path) -> anyhow::Result<String> {
     let names: Vec<String> = fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
@@ -217,21 +215,6 @@ fn free_stem(dir: &Path) -> anyhow::Result<String> {
         stem = format!("{TRANSCRIPT_STEM}-run{n}");
     }
     Ok(stem)
-}
-
-/// The files this run wrote: `path` and its rotations (`<stem>-<n>.jsonl`,
-/// as `JsonlWriter` names them), none of which existed before.
-fn written(path: &Path) -> Vec<PathBuf> {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut files = vec![path.to_owned()];
-    for n in 1u64.. {
-        let next = path.with_file_name(format!("{stem}-{n}.jsonl"));
-        if !next.exists() {
-            break;
-        }
-        files.push(next);
-    }
-    files
 }
 
 fn read_records(files: &[PathBuf]) -> anyhow::Result<Vec<TranscriptRecord>> {
@@ -265,7 +248,8 @@ struct Played {
 /// Plays every recording at once; what each did, and how many transcript
 /// records were dropped.
 async fn play_all(recordings: &[Recording], path: &Path) -> anyhow::Result<(Vec<Played>, u64)> {
-    let writer = JsonlWriter::create(path, DEFAULT_MAX_FILE_BYTES)
+    // A few KiB: one file, never rotated.
+    let writer = JsonlWriter::create(path, u64::MAX)
         .with_context(|| format!("cannot create {}", path.display()))?;
     let writer = TranscriptWriter::spawn(writer, TRANSCRIPT_QUEUE)?;
     let dropped = writer.dropped_total();

@@ -54,7 +54,7 @@ pub(crate) fn is_exposed(addr: SocketAddr) -> bool {
 /// no authentication of its own.
 pub(crate) fn warn_if_exposed(command: &str, addr: SocketAddr) {
     if is_exposed(addr) {
-        eprintln!(
+        crate::logging::say!(warn:
             "thinktee {command}: warning: --listen {addr} is not a loopback address; \
              other hosts can connect (thinktee has no authentication of its own)"
         );

@@ -2,30 +2,67 @@
 //! record transcripts and metrics, replay and proxy.
 #![forbid(unsafe_code)]
 
+mod about;
 mod analyze;
 mod demo;
+mod environment;
 mod events;
 mod input;
 mod listen;
+mod logging;
 mod proxy;
 mod replay;
 mod split;
 mod term;
+mod transcripts;
 
-use std::io::{self, Write};
+use std::io;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::logging::LogFormat;
 
 /// Stream-processing reasoning parser for OpenAI-compatible chat streams.
 #[derive(Debug, Parser)]
-#[command(name = "thinktee", version, about, propagate_version = true)]
+#[command(
+    name = "thinktee",
+    version,
+    long_version = about::LONG_VERSION,
+    about,
+    propagate_version = true,
+    after_help = ENVIRONMENT_HELP
+)]
 struct Cli {
+    /// Logs on stderr: text (coloured only on a terminal) or json (one
+    /// object per line, for log shippers). THINKTEE_LOG (else RUST_LOG)
+    /// filters them: warn by default, info, debug, or per crate as in
+    /// `thinktee_proxy=debug,warn`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "THINKTEE_LOG_FORMAT",
+        hide_env_values = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
+/// The variables, below the top-level help.
+const ENVIRONMENT_HELP: &str = "Environment:
+  THINKTEE_LOG         log filter (EnvFilter syntax; default warn; RUST_LOG when unset)
+  THINKTEE_LOG_FORMAT  --log-format
+  THINKTEE_*           every flag of `proxy` (THINKTEE_UPSTREAM for --upstream, ...)
+  THINKTEE_REPLAY_*    every flag of `replay` (THINKTEE_REPLAY_LISTEN for --listen, ...)
+A flag on the command line wins over its variable; the proxy's OpenTelemetry
+flags then fall back on the standard OTEL_* variables.";
+
 #[derive(Debug, Subcommand)]
+// Built once per run and moved once: the size of the proxy's flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Split recorded streams into reasoning and answer, per choice.
     Split(split::Args),
@@ -39,6 +76,14 @@ enum Command {
     Proxy(proxy::Args),
     /// Serve recorded streams as an OpenAI-compatible endpoint (tests, demos, load).
     Replay(replay::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(about::Args),
+}
+
+/// The command line as parsed: the derived definitions, with the variables
+/// of `proxy` and `replay` ([`environment`]).
+pub(crate) fn command() -> clap::Command {
+    environment::with_variables(Cli::command())
 }
 
 /// What a command reports to `main`.
@@ -51,14 +96,14 @@ pub(crate) enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
-    init_tracing();
+    logging::init(cli.log_format);
     let result = match cli.command {
         Command::Split(args) => split::run(args),
         Command::Events(args) => events::run(args),
@@ -66,13 +111,14 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Completions(args) => about::completions(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::HadErrors) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "thinktee: {e:#}");
+            logging::say!(error: "thinktee: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -87,15 +133,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
                 == broken
     })
-}
-
-/// Logs go to stderr; `THINKTEE_LOG` (or `RUST_LOG`) sets the filter.
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("THINKTEE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
 }
 
 /// Unit tests count allocations and live bytes (the analyze memory test).

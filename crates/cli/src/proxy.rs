@@ -13,16 +13,11 @@ use thinktee_proxy::{
     DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget, Upstream,
 };
 use thinktee_record::{Exchange, Recorder};
-use thinktee_tee::{
-    ChannelOutput, ParsePool, RawCapture, TRANSCRIPT_QUEUE, Tap, TeeHandle, TranscriptWriter,
-};
-use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, TranscriptSink};
+use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, Tap, TeeHandle, TranscriptWriter};
+use thinktee_transcript::{RequestMeta, TranscriptSink};
 
 use crate::Outcome;
 use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
-
-/// Name of the transcript file in `--transcripts DIR` (rotated by size).
-const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
 
 /// What `--normalize` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,9 +43,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL")]
     upstream: String,
     /// Write a JSON Lines transcript of every chat completion to
-    /// DIR/transcripts.jsonl (files mode 0600, rotated at 64 MiB).
+    /// `DIR/transcripts.jsonl` (files mode 0600). Rotated by size, at UTC
+    /// midnight and on SIGUSR1: renamed after the UTC time of its first
+    /// line, `DIR/transcripts-2025-01-15T000003.117Z.jsonl`, then compressed
+    /// to `.jsonl.zst`; the names sort in time order and begin with the date
+    /// of their lines. `thinktee analyze DIR` reads them all.
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
+    #[command(flatten)]
+    rotation: crate::transcripts::RotationArgs,
     /// Keep the exact bytes of every chat-completion response in
     /// `DIR/<request-id>.sse` (mode 0600; request ids are `<run-start-ms>-<seq>`); `thinktee replay DIR` serves them.
     #[arg(long, value_name = "DIR")]
@@ -80,9 +81,18 @@ pub(crate) struct Args {
     #[arg(long, value_parser = parse_protocol, value_name = "grpc|http")]
     otlp_protocol: Option<Protocol>,
     /// Also record prompts (request bodies) in transcripts and send prompt
-    /// and answer text to OpenTelemetry. Off by default.
-    #[arg(long)]
-    capture_content: bool,
+    /// and answer text to OpenTelemetry (default:
+    /// $OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, else off).
+    /// `--capture-content=false` turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    capture_content: Option<bool>,
     /// Time allowed to connect to the upstream, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     connect_timeout_ms: u64,
@@ -205,17 +215,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if let Some(protocol) = args.otlp_protocol {
             otel_config = otel_config.protocol(protocol);
         }
-        if args.capture_content {
-            otel_config = otel_config.capture_content(true);
+        if let Some(on) = args.capture_content {
+            otel_config = otel_config.capture_content(on);
         }
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
-            Some(dir) => {
-                let path = dir.join(TRANSCRIPT_FILE);
-                let file = JsonlWriter::create(&path, DEFAULT_MAX_FILE_BYTES)
-                    .with_context(|| format!("cannot open {}", path.display()))?;
-                Some(TranscriptWriter::spawn(file, TRANSCRIPT_QUEUE)?)
-            }
+            Some(dir) => Some(crate::transcripts::open(dir, &args.rotation)?),
             None => None,
         };
         let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);
@@ -228,7 +233,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             otel: otel.is_enabled().then(|| otel.clone()),
             // Every exchange leaves a record, those without a body too.
             options: Options { splitter, record_empty: true, ..Options::default() },
-            capture_content: args.capture_content || otel.captures_content(),
+            capture_content: args.capture_content.unwrap_or_else(|| otel.captures_content()),
             run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
             upstream,
         };
@@ -241,13 +246,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
-        eprintln!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
+        crate::logging::say!("thinktee proxy: http://{addr} -> {upstream} (Ctrl-C stops)");
 
         let grace = args.shutdown_grace_s;
         let first = signals.clone();
         tokio::spawn(async move {
             first.nth(1).await;
-            eprintln!(
+            crate::logging::say!(
                 "thinktee proxy: shutting down: open exchanges have {grace} s to finish \
                  (a second signal cuts them now)"
             );
@@ -256,14 +261,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         serve_until_signalled(server, &signals, || {
             // Cut what is open: recorded as shutdown, like the end of the
             // grace period.
-            eprintln!("thinktee proxy: second signal: cutting open exchanges");
+            crate::logging::say!("thinktee proxy: second signal: cutting open exchanges");
             cut.set();
         })
         .await?;
         // The pool's threads end once every recording's parse side has.
         let finished = tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await;
         if finished.is_err() {
-            eprintln!("thinktee proxy: some recordings did not finish in time");
+            crate::logging::say!(warn: "thinktee proxy: some recordings did not finish in time");
         }
         drop(proxy); // and with it the recorder's transcript senders
         if let Some(writer) = writer {
@@ -271,14 +276,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         let dropped = dropped.map_or(0, |d| d.load(std::sync::atomic::Ordering::Relaxed));
         if dropped > 0 {
-            eprintln!(
+            crate::logging::say!(warn:
                 "thinktee proxy: warning: {dropped} transcript record(s) dropped while the writer \
                  fell behind (each gap is marked by dropped_before on the next line)"
             );
         }
         // Telemetry that cannot be delivered is not a failure of the proxy.
         if let Err(e) = otel.shutdown().await {
-            eprintln!("thinktee proxy: warning: cannot flush OpenTelemetry: {e}");
+            crate::logging::say!(warn: "thinktee proxy: warning: cannot flush OpenTelemetry: {e}");
         }
         Ok(Outcome::Clean)
     })

@@ -48,7 +48,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
-        eprintln!("thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)");
+        crate::logging::say!(
+            "thinktee replay: serving {count} recordings on http://{addr} (Ctrl-C stops)"
+        );
         serve_until_signalled(server, &signals, || {}).await?;
         Ok(Outcome::Clean)
     })

@@ -31,7 +31,9 @@
 //! - [`TranscriptWriter`] / [`ChannelOutput`]: one writer thread owning the
 //!   transcript file for many concurrent streams: lossless while it keeps
 //!   up; past its bound ([`TRANSCRIPT_QUEUE`] records), dropped, counted,
-//!   marked.
+//!   marked. The thread also rotates the file when a [`Rotator`] asks
+//!   (`SIGUSR1`) and wakes for the output's time-driven work (rotation at
+//!   UTC midnight).
 //! - [`Error`]: spawn, pool, capture and transcript-writer failures.
 //!
 //! # Forward first, parse after
@@ -149,7 +151,7 @@ pub use pool::{
     ParsePool, PoolBuilder, SHORTEST_TICK, Shutdown,
 };
 pub use shutdown::ShutdownFlag;
-pub use writer::{ChannelOutput, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREAD_NAME};
+pub use writer::{ChannelOutput, Rotator, TRANSCRIPT_QUEUE, TranscriptWriter, WRITER_THREAD_NAME};
 
 #[cfg(test)]
 mod tests;

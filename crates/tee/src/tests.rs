@@ -647,3 +647,57 @@ async fn a_forward_side_error_is_recorded_in_order_with_the_data() {
     // The stream had ended at [DONE]: the note starts a stream of its own.
     assert_eq!(records.last().unwrap().2, ["not_normalized"]);
 }
+
+/// Notes what the writer thread asks of it; wants one tick at once, and
+/// says when it had it.
+struct Noted {
+    seen: Vec<String>,
+    ticked: std::sync::mpsc::Sender<()>,
+}
+
+impl Output for Noted {
+    fn write_stream(
+        &mut self,
+        records: Vec<TranscriptRecord>,
+    ) -> Result<(), thinktee_transcript::Error> {
+        self.seen.extend(records.iter().map(|r| request_id(r).to_owned()));
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> Result<(), thinktee_transcript::Error> {
+        self.seen.push("rotate".into());
+        Ok(())
+    }
+
+    fn next_tick(&self) -> Option<Duration> {
+        (!self.seen.iter().any(|s| s == "tick")).then_some(Duration::ZERO)
+    }
+
+    fn tick(&mut self) -> Result<(), thinktee_transcript::Error> {
+        self.seen.push("tick".into());
+        let _ = self.ticked.send(());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_writer_thread_rotates_in_order_with_the_streams_and_ticks_when_asked() {
+    let (ticked, tick) = std::sync::mpsc::channel();
+    let writer = TranscriptWriter::spawn(Noted { seen: Vec::new(), ticked }, 16).unwrap();
+    // Nothing queued: the thread's first wait times out at once.
+    tick.recv_timeout(GUARD).expect("the thread ticks when its output asks");
+    let rotator = writer.rotator();
+    let record = |id: &str| {
+        let mut sink = writer
+            .sink(Some(RequestMeta { request_id: Some(id.into()), ..RequestMeta::default() }));
+        thinktee_pipeline::Pipeline::default()
+            .run_document(&one_choice_stream("x"), &mut sink)
+            .unwrap();
+    };
+    record("a");
+    assert!(rotator.rotate());
+    record("b");
+    let seen = writer.shutdown().await.unwrap().seen;
+    assert_eq!(seen, ["tick", "a", "rotate", "b"]);
+    assert!(!rotator.rotate(), "the writer is gone");
+}

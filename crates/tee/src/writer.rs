@@ -24,6 +24,8 @@ pub const WRITER_THREAD_NAME: &str = "thinktee-transcript";
 enum Job {
     /// The records of one stream.
     Stream(Vec<TranscriptRecord>),
+    /// Start a new file ([`Output::rotate`]).
+    Rotate,
     /// Write what came before, flush, and stop.
     Shutdown,
 }
@@ -97,15 +99,33 @@ impl<O: Output + Send + 'static> TranscriptWriter<O> {
             .name(WRITER_THREAD_NAME.into())
             .spawn(move || {
                 let mut output = output;
-                while let Ok(Job::Stream(records)) = rx.recv() {
-                    writer.write(&mut output, records);
+                loop {
+                    // Woken for time-driven work too (rotation at midnight).
+                    let job = match output.next_tick() {
+                        Some(wait) => rx.recv_timeout(wait),
+                        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                    };
+                    let done = match job {
+                        Ok(Job::Stream(records)) => {
+                            writer.write(&mut output, records);
+                            Ok(())
+                        }
+                        Ok(Job::Rotate) => output.rotate(),
+                        Err(mpsc::RecvTimeoutError::Timeout) => output.tick(),
+                        Ok(Job::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    if let Err(e) = done {
+                        // The output logs and counts its failures (a JsonlWriter does).
+                        tracing::debug!(error = &e as &dyn std::error::Error, "transcript rotation failed");
+                    }
                 }
                 // Streams sent before the senders learn that it is closed
                 // are written too.
                 *writer.closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
                 while let Ok(job) = rx.try_recv() {
-                    if let Job::Stream(records) = job {
-                        writer.write(&mut output, records);
+                    match job {
+                        Job::Stream(records) => writer.write(&mut output, records),
+                        Job::Rotate | Job::Shutdown => {}
                     }
                 }
                 let unmarked = writer.unmarked.load(Ordering::Acquire);
@@ -134,6 +154,13 @@ impl<O> TranscriptWriter<O> {
         let mut sink = TranscriptSink::new(self.output());
         sink.set_meta(meta);
         sink
+    }
+
+    /// A handle that asks the writer thread to start a new file
+    /// ([`Output::rotate`]) after the streams queued before it: for
+    /// `SIGUSR1`, from another task.
+    pub fn rotator(&self) -> Rotator {
+        Rotator { tx: self.tx.clone() }
     }
 
     /// The count of records dropped because the queue was full (it goes on
@@ -213,8 +240,23 @@ impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Job::Stream(records) => write!(f, "Stream({} records)", records.len()),
+            Job::Rotate => f.write_str("Rotate"),
             Job::Shutdown => f.write_str("Shutdown"),
         }
+    }
+}
+
+/// Asks a [`TranscriptWriter`]'s thread to start a new file (see
+/// [`TranscriptWriter::rotator`]). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Rotator {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Rotator {
+    /// Queues the rotation; `false` when the writer is gone.
+    pub fn rotate(&self) -> bool {
+        self.tx.send(Job::Rotate).is_ok()
     }
 }
 

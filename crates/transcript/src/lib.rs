@@ -13,11 +13,17 @@
 //! - [`TranscriptSink`]: an assembler plus an [`Output`] that receives each
 //!   stream's records when it ends.
 //! - [`JsonlWriter`]: the file output: buffered, flushed at every stream
-//!   end, on [`flush`](JsonlWriter::flush) and on drop; rotated by size
-//!   ([`DEFAULT_MAX_FILE_BYTES`]); new files mode 0600 on unix
-//!   ([`private_options`]), existing ones tightened or refused, symbolic
-//!   links refused ([`private_dir`] for directories). [`WriterStats`]
-//!   counts lines written and lost, failures and torn lines.
+//!   end, on [`flush`](JsonlWriter::flush) and on drop; new files mode 0600
+//!   on unix ([`private_options`]), existing ones tightened or refused,
+//!   symbolic links refused ([`private_dir`] for directories).
+//!   [`WriterStats`] counts lines written and lost, failures and torn lines.
+//! - [`Rotation`]: when the file rotates (by size, [`DEFAULT_MAX_FILE_BYTES`]
+//!   by default; at UTC midnight; on [`JsonlWriter::rotate`], which the CLI
+//!   calls on `SIGUSR1`), zstd compression of rotated files off the
+//!   writer's thread, and how many are kept. The file being written keeps
+//!   its name; rotated files are named after the UTC time of their first
+//!   line, `transcripts-2025-01-15T000003.117Z.jsonl.zst`, so they sort in
+//!   time order and begin with their date (the [`rotate`] module tells all).
 //! - [`Error`]: why a transcript could not be written.
 //!
 //! # Policy: lossless while the writer keeps up; past the bound, dropped, counted, marked
@@ -72,6 +78,7 @@ mod error;
 mod output;
 mod private;
 mod record;
+pub mod rotate;
 mod sink;
 mod writer;
 
@@ -80,8 +87,11 @@ pub use error::Error;
 pub use output::Output;
 pub use private::{private_dir, private_options};
 pub use record::{RequestMeta, TranscriptRecord};
+pub use rotate::{DEFAULT_MAX_FILE_BYTES, Rotation};
 pub use sink::TranscriptSink;
-pub use writer::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, WRITE_BUFFER_SIZE, WriterStats};
+pub use writer::{JsonlWriter, WRITE_BUFFER_SIZE, WriterStats};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rotation;

@@ -1,6 +1,7 @@
 //! Where a [`TranscriptSink`](crate::TranscriptSink) puts finished records.
 
 use std::io::Write;
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::record::TranscriptRecord;
@@ -20,6 +21,22 @@ pub trait Output {
     fn flush(&mut self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Starts a new file now, if the output has files (`SIGUSR1`).
+    fn rotate(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// How long until [`tick`](Output::tick) has work to do even if no
+    /// stream ends (a file rotated at UTC midnight); `None`: never.
+    fn next_tick(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Does the time-driven work that is due.
+    fn tick(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl Output for Vec<TranscriptRecord> {
@@ -37,6 +54,18 @@ impl<W: Write> Output for JsonlWriter<W> {
     fn flush(&mut self) -> Result<(), Error> {
         JsonlWriter::flush(self)
     }
+
+    fn rotate(&mut self) -> Result<(), Error> {
+        JsonlWriter::rotate(self)
+    }
+
+    fn next_tick(&self) -> Option<Duration> {
+        JsonlWriter::next_tick(self)
+    }
+
+    fn tick(&mut self) -> Result<(), Error> {
+        JsonlWriter::tick(self)
+    }
 }
 
 impl<O: Output + ?Sized> Output for &mut O {
@@ -47,6 +76,18 @@ impl<O: Output + ?Sized> Output for &mut O {
     fn flush(&mut self) -> Result<(), Error> {
         (**self).flush()
     }
+
+    fn rotate(&mut self) -> Result<(), Error> {
+        (**self).rotate()
+    }
+
+    fn next_tick(&self) -> Option<Duration> {
+        (**self).next_tick()
+    }
+
+    fn tick(&mut self) -> Result<(), Error> {
+        (**self).tick()
+    }
 }
 
 impl<O: Output + ?Sized> Output for Box<O> {
@@ -56,5 +97,17 @@ impl<O: Output + ?Sized> Output for Box<O> {
 
     fn flush(&mut self) -> Result<(), Error> {
         (**self).flush()
+    }
+
+    fn rotate(&mut self) -> Result<(), Error> {
+        (**self).rotate()
+    }
+
+    fn next_tick(&self) -> Option<Duration> {
+        (**self).next_tick()
+    }
+
+    fn tick(&mut self) -> Result<(), Error> {
+        (**self).tick()
     }
 }

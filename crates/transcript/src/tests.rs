@@ -111,47 +111,6 @@ fn outcome_and_timings_follow_the_feeder() {
     }
 }
 
-#[test]
-fn files_rotate_by_size_are_private_and_resume_in_order() {
-    let dir = temp_dir("rotate");
-    let base = dir.join("transcripts.jsonl");
-    let input = std::fs::read(fixtures().join("n2_interleaved_choices.sse")).unwrap();
-    let write = |times: usize| {
-        let writer = JsonlWriter::create(&base, 600).unwrap();
-        let mut sink = TranscriptSink::new(writer);
-        for _ in 0..times {
-            Pipeline::default().run_document(&input, &mut sink).unwrap();
-        }
-        sink.into_output().stats()
-    };
-    let stats = write(3);
-    assert_eq!((stats.records, stats.failures), (6, 0));
-    assert_eq!(stats.files, 6, "every line is longer than the limit: one file each");
-    assert!(dir.join("transcripts-5.jsonl").exists());
-    assert!(!dir.join("transcripts-6.jsonl").exists());
-    // A second run appends after the last file, not to the first.
-    let stats = write(1);
-    assert_eq!(stats.files, 3);
-    assert!(dir.join("transcripts-7.jsonl").exists());
-    let mut lines = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        for line in text.lines() {
-            serde_json::from_str::<TranscriptRecord>(line).unwrap();
-            lines += 1;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
-        }
-    }
-    assert_eq!(lines, 8);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
 /// Fails every write while `fail` is set.
 struct Flaky {
     fail: bool,
@@ -253,14 +212,18 @@ fn hostile_a_symlinked_transcript_file_is_refused() {
     std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
     let err = JsonlWriter::create(&path, u64::MAX).unwrap_err();
     assert!(matches!(&err, Error::Symlink(p) if *p == path), "{err}");
-    // The same for the rotated file writing would resume in.
+    // A link named like a rotated file is neither compressed nor removed.
     std::fs::remove_file(&path).unwrap();
-    std::fs::write(&path, "").unwrap();
-    std::os::unix::fs::symlink(&elsewhere, dir.join("transcripts-1.jsonl")).unwrap();
-    let err = JsonlWriter::create(&path, u64::MAX).unwrap_err();
-    assert!(matches!(err, Error::Symlink(_)), "{err}");
+    let rotated = dir.join("transcripts-2020-01-01T000000.000Z.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &rotated).unwrap();
+    let rotation = crate::Rotation::new().compress(true).keep(Some(0));
+    let mut writer = JsonlWriter::with_rotation(&path, rotation).unwrap();
+    writer.write_stream(vec![one_record(0)]).unwrap();
+    writer.rotate().unwrap();
+    drop(writer);
+    assert!(std::fs::symlink_metadata(&rotated).unwrap().file_type().is_symlink());
+    std::fs::remove_file(&rotated).unwrap();
     // A dangling link is no way around it.
-    std::fs::remove_file(dir.join("transcripts-1.jsonl")).unwrap();
     std::fs::remove_file(&path).unwrap();
     std::os::unix::fs::symlink(dir.join("nowhere"), &path).unwrap();
     assert!(matches!(JsonlWriter::create(&path, u64::MAX), Err(Error::Symlink(_))));

@@ -1,15 +1,15 @@
-//! The JSON Lines writer: buffered, flushed at stream ends, rotated by size.
+//! The JSON Lines writer: buffered, flushed at stream ends, rotated by
+//! size, at UTC midnight and on demand.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::private::{Opened, open_append, private_dir};
 use crate::record::TranscriptRecord;
-
-/// Default size at which [`JsonlWriter::create`] moves on to a new file.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+use crate::rotate::{Background, Entry, Names, Rotation, day, taken, unix_ms, until_midnight};
 
 /// Size of the write buffer: pending lines are written out when they pass
 /// it, and at every flush.
@@ -45,18 +45,45 @@ pub struct WriterStats {
     pub reopened: u64,
 }
 
-/// How a file writer finds, checks and moves on to its files.
+/// How a file writer checks, rotates and reopens its file.
 #[derive(Debug)]
-struct Rotation<W> {
-    base: PathBuf,
-    current: PathBuf,
-    /// Number of the next rotated file.
-    next: u64,
-    max_file_bytes: u64,
+struct Files<W> {
+    /// The file being written, always at this path.
+    path: PathBuf,
+    names: Names,
+    rotation: Rotation,
+    /// When the first line of the open file was handed in (ms since the
+    /// epoch); `None` while it has none.
+    started: Option<u64>,
+    /// The stamp of the newest rotated file: a new one gets a later one.
+    last_stamp: Option<u64>,
+    /// Compression and removal of rotated files, when asked for.
+    background: Option<Background>,
     open: fn(&Path) -> Result<Opened, Error>,
     /// Whether the open file is still the one at its path.
     still_there: fn(&W, &Path) -> bool,
     wrap: fn(File) -> W,
+}
+
+impl<W> Files<W> {
+    /// Whether a UTC day began since the first line of the file (and it
+    /// rotates daily).
+    fn new_day(&self, now: u64) -> bool {
+        self.rotation.daily && self.started.is_some_and(|s| day(s) != day(now))
+    }
+
+    /// The stamp of the file being rotated: its start, later than any
+    /// rotated before it, and free.
+    fn next_stamp(&self, now: u64) -> u64 {
+        let mut stamp = self.started.unwrap_or(now);
+        if let Some(last) = self.last_stamp {
+            stamp = stamp.max(last + 1);
+        }
+        while taken(&self.names, stamp) {
+            stamp += 1;
+        }
+        stamp
+    }
 }
 
 /// Writes [`TranscriptRecord`]s as JSON Lines, through a buffer.
@@ -70,12 +97,16 @@ struct Rotation<W> {
 /// (after a newline if the failure cut a line), so when the disk has room
 /// again, later records are written and counted as written.
 ///
-/// [`JsonlWriter::create`] writes files that rotate by size: `path` first,
-/// then `<stem>-1.<ext>`, `<stem>-2.<ext>`, ... Rotation happens between
-/// lines, so a line is never cut across files. Before each write it checks
-/// that the file is still the one at its path; when its directory was
-/// removed or the file moved away, it logs an error and creates them anew
-/// (records written after that land in the new file).
+/// [`JsonlWriter::with_rotation`] (and [`JsonlWriter::create`]) write a
+/// file that rotates: it is renamed `<stem>-<start>.<ext>` and a new one is
+/// opened at its path, by size, at UTC midnight and on
+/// [`rotate`](JsonlWriter::rotate); see [`Rotation`] and the
+/// [`rotate`](crate::rotate) module for the names, compression and the
+/// files kept. Rotation happens between lines, so a line is never cut
+/// across files. Before each write it checks that the file is still the
+/// one at its path; when its directory was removed or the file moved away
+/// (logrotate), it logs an error and creates them anew (records written
+/// after that land in the new file; the moved file is left alone).
 #[derive(Debug)]
 pub struct JsonlWriter<W: Write> {
     inner: W,
@@ -87,7 +118,7 @@ pub struct JsonlWriter<W: Write> {
     lead: usize,
     line: Vec<u8>,
     file_bytes: u64,
-    rotation: Option<Rotation<W>>,
+    files: Option<Files<W>>,
     /// The output ends inside a line: start the next write with a newline.
     torn: bool,
     /// The file was found gone and that was logged; not logged again until
@@ -107,7 +138,7 @@ impl<W: Write> JsonlWriter<W> {
             lead: 0,
             line: Vec::new(),
             file_bytes: 0,
-            rotation: None,
+            files: None,
             torn: false,
             gone_logged: false,
             stats: WriterStats { files: 1, ..WriterStats::default() },
@@ -142,14 +173,20 @@ impl<W: Write> JsonlWriter<W> {
         }
         self.line.push(b'\n');
         let len = self.line.len() as u64;
-        if let Some(r) = &self.rotation {
+        if let Some(f) = &self.files {
             let in_file = self.file_bytes + self.pending.len() as u64;
-            if in_file > 0 && in_file + len > r.max_file_bytes {
+            let now = (f.rotation.daily || f.started.is_none()).then(|| f.rotation.now_ms());
+            let full = in_file + len > f.rotation.max_file_bytes;
+            if in_file > 0 && (full || now.is_some_and(|now| f.new_day(now))) {
                 // The line goes to the next file: what is pending, to this one.
-                if let Err(e) = self.write_pending().and_then(|()| self.rotate()) {
+                let now = now.unwrap_or_else(|| f.rotation.now_ms());
+                if let Err(e) = self.write_pending().and_then(|()| self.rotate_file(now)) {
                     self.stats.lost += 1;
                     return Err(e);
                 }
+            }
+            if let Some(f) = self.files.as_mut().filter(|f| f.started.is_none()) {
+                f.started = Some(now.unwrap_or_else(|| f.rotation.now_ms()));
             }
         }
         if self.pending.is_empty() && self.torn {
@@ -257,22 +294,19 @@ impl<W: Write> JsonlWriter<W> {
     /// Makes sure the file being written is still the one at its path;
     /// opens it anew (and its directory) when it is not.
     fn check_file(&mut self) -> Result<(), Error> {
-        let Some(r) = &self.rotation else { return Ok(()) };
-        if (r.still_there)(&self.inner, &r.current) {
+        let Some(f) = &self.files else { return Ok(()) };
+        if (f.still_there)(&self.inner, &f.path) {
             return Ok(());
         }
         if !self.gone_logged {
-            tracing::error!(path = %r.current.display(), "transcript file removed or moved away while in use: creating it anew");
+            tracing::error!(path = %f.path.display(), "transcript file removed or moved away while in use: creating it anew");
             self.gone_logged = true;
         }
-        let current = r.current.clone();
-        let reopened =
-            current.parent().map_or(Ok(()), private_dir).and_then(|()| (r.open)(&current));
+        let path = f.path.clone();
+        let reopened = path.parent().map_or(Ok(()), private_dir).and_then(|()| (f.open)(&path));
         match reopened {
             Ok(opened) => {
-                let wrap = r.wrap;
-                self.switch_to(wrap(opened.file), opened.len);
-                self.report_torn(&current, opened.torn);
+                self.switch_to(&path, opened);
                 // The newline that closed a torn line of the old file has
                 // no place in the new one, unless it is torn too.
                 if self.lead == 1 && !self.torn {
@@ -290,32 +324,57 @@ impl<W: Write> JsonlWriter<W> {
         }
     }
 
-    fn rotate(&mut self) -> Result<(), Error> {
-        let Some(r) = &mut self.rotation else { return Ok(()) };
-        let next = numbered(&r.base, r.next);
+    /// Renames the file (written out and flushed) to its rotated name,
+    /// hands that to the background thread and opens a new file at the
+    /// path. A file moved away meanwhile is not renamed (it is whoever
+    /// moved it's): a new one is opened, as before any write.
+    fn rotate_file(&mut self, now: u64) -> Result<(), Error> {
+        if self.files.is_none() {
+            return Ok(());
+        }
         if let Err(e) = self.inner.flush() {
             return Err(self.failed("rotation", e.into()));
         }
-        match (r.open)(&next) {
+        let Some(f) = &mut self.files else { return Ok(()) };
+        if !(f.still_there)(&self.inner, &f.path) {
+            return self.check_file();
+        }
+        let stamp = f.next_stamp(now);
+        let rotated = f.names.plain(stamp);
+        if let Err(e) = std::fs::rename(&f.path, &rotated) {
+            return Err(self.failed("rotation", e.into()));
+        }
+        f.last_stamp = Some(stamp);
+        tracing::info!(path = %rotated.display(), "transcript rotated");
+        if let Some(background) = &f.background {
+            if f.rotation.compress {
+                background.compress(rotated);
+            }
+            if let Some(keep) = f.rotation.keep {
+                background.prune(keep);
+            }
+        }
+        let path = f.path.clone();
+        // Until it opens, writes find the path empty and open it then.
+        match (f.open)(&path) {
             Ok(opened) => {
-                r.next += 1;
-                r.current = next.clone();
-                let wrap = r.wrap;
-                self.switch_to(wrap(opened.file), opened.len);
-                self.report_torn(&next, opened.torn);
+                self.switch_to(&path, opened);
                 self.stats.files += 1;
-                tracing::debug!(path = %next.display(), "transcript rotated");
                 Ok(())
             }
             Err(e) => Err(self.failed("rotation", e)),
         }
     }
 
-    /// Writes go to `inner` from now on (the old one is flushed or gone).
-    fn switch_to(&mut self, inner: W, len: u64) {
-        self.inner = inner;
-        self.file_bytes = len;
+    /// Writes go to the file just opened at `path` from now on (the old one
+    /// is flushed or gone).
+    fn switch_to(&mut self, path: &Path, opened: Opened) {
+        let Some(f) = &mut self.files else { return };
+        f.started = (opened.len > 0).then(|| found_stamp(&opened.file, f.rotation.now_ms()));
+        self.inner = (f.wrap)(opened.file);
+        self.file_bytes = opened.len;
         self.torn = false;
+        self.report_torn(path, opened.torn);
     }
 
     /// A file that ends inside a line gets a newline before the next record.
@@ -330,48 +389,108 @@ impl<W: Write> JsonlWriter<W> {
             self.stats.torn_lines += 1;
         }
     }
+
+    /// Rotates the file now, if it holds anything (`SIGUSR1`); if it was
+    /// moved away (logrotate), opens a new one at its path instead. Does
+    /// nothing for a writer that is not a rotating file.
+    pub fn rotate(&mut self) -> Result<(), Error> {
+        let Some(f) = &self.files else { return Ok(()) };
+        let now = f.rotation.now_ms();
+        self.write_pending()?;
+        if self.file_bytes == 0 {
+            return self.check_file();
+        }
+        self.rotate_file(now)
+    }
+
+    /// How long until [`tick`](JsonlWriter::tick) has work: until the next
+    /// UTC midnight when the file rotates daily and holds lines; `None`
+    /// when no time-driven work can come.
+    pub fn next_tick(&self) -> Option<Duration> {
+        let f = self.files.as_ref()?;
+        (f.rotation.daily && f.started.is_some()).then(|| until_midnight(f.rotation.now_ms()))
+    }
+
+    /// Rotates the file if a UTC day began since its first line: daily
+    /// rotation when no line comes to trigger it.
+    pub fn tick(&mut self) -> Result<(), Error> {
+        let Some(f) = &self.files else { return Ok(()) };
+        let now = f.rotation.now_ms();
+        if !f.new_day(now) {
+            return Ok(());
+        }
+        self.write_pending()?;
+        self.rotate_file(now)
+    }
 }
 
 impl JsonlWriter<File> {
     /// Appends to `path` (created with mode 0600 on unix if missing),
-    /// moving on to `<stem>-<n>.<ext>` when a line would take the file past
-    /// `max_file_bytes` ([`DEFAULT_MAX_FILE_BYTES`] is a good default).
-    ///
-    /// If rotated files from an earlier run exist, writing resumes in the
-    /// highest-numbered one, so the files stay in order. A file that is a
-    /// symbolic link or not a regular file is refused; one that others may
-    /// read is tightened to 0600 if it is ours, else refused (see
-    /// [`private_dir`](crate::private_dir) for directories). A file that
-    /// ends in a torn line is reported (a warning naming the file and the
-    /// fragment's length, [`WriterStats::torn_lines`]) and the next record
-    /// starts on a new line.
+    /// rotated by size at `max_file_bytes` ([`DEFAULT_MAX_FILE_BYTES`](crate::DEFAULT_MAX_FILE_BYTES)
+    /// is a good default); rotated files stay as they are, all of them.
+    /// [`with_rotation`](JsonlWriter::with_rotation) does more.
     pub fn create(path: impl Into<PathBuf>, max_file_bytes: u64) -> Result<Self, Error> {
-        let base = path.into();
-        let mut last = 0;
-        while std::fs::symlink_metadata(numbered(&base, last + 1)).is_ok() {
-            last += 1;
-        }
-        let current = numbered(&base, last);
-        let Opened { file, len, torn } = open_append(&current)?;
+        JsonlWriter::with_rotation(path, Rotation::new().max_file_bytes(max_file_bytes))
+    }
+
+    /// Appends to `path` (created with mode 0600 on unix if missing),
+    /// rotated as `rotation` says.
+    ///
+    /// A file already at `path` (an earlier run's) is written on. A file
+    /// that is a symbolic link or not a regular file is refused; one that
+    /// others may read is tightened to 0600 if it is ours, else refused
+    /// (see [`private_dir`](crate::private_dir) for directories). A file
+    /// that ends in a torn line is reported (a warning naming the file and
+    /// the fragment's length, [`WriterStats::torn_lines`]) and the next
+    /// record starts on a new line. Compressions an earlier run left
+    /// unfinished are finished on the background thread.
+    pub fn with_rotation(path: impl Into<PathBuf>, rotation: Rotation) -> Result<Self, Error> {
+        let path = path.into();
+        let names = Names::new(&path);
+        let Opened { file, len, torn } = open_append(&path)?;
+        // Rotated names only grow, across runs too.
+        let last_stamp = names.list().ok().and_then(|found| {
+            found.last().map(|(entry, _)| match *entry {
+                Entry::Plain(s) | Entry::Compressed(s) | Entry::Partial(s) => s,
+            })
+        });
+        let background =
+            rotation.has_background().then(|| Background::start(names.clone(), &rotation));
+        let background = background.transpose().map_err(Error::Io)?;
+        let started = (len > 0).then(|| found_stamp(&file, rotation.now_ms()));
         let mut writer = JsonlWriter::new(file);
         writer.file_bytes = len;
-        writer.rotation = Some(Rotation {
-            base,
-            current: current.clone(),
-            next: last + 1,
-            max_file_bytes,
+        writer.files = Some(Files {
+            path: path.clone(),
+            names,
+            rotation,
+            started,
+            last_stamp,
+            background,
             open: open_append,
             still_there: same_file,
             wrap: |file| file,
         });
-        writer.report_torn(&current, torn);
+        writer.report_torn(&path, torn);
         Ok(writer)
     }
 
     /// The file being written.
     pub fn path(&self) -> Option<&Path> {
-        self.rotation.as_ref().map(|r| r.current.as_path())
+        self.files.as_ref().map(|f| f.path.as_path())
     }
+}
+
+/// The start of a file found at the path with lines in it: its creation
+/// time (its modification time where the file system does not record
+/// creation), never before the UTC date of its last line; `now` when
+/// neither can be read.
+fn found_stamp(file: &File, now: u64) -> u64 {
+    let Some(modified) = file.metadata().and_then(|m| m.modified()).ok().map(unix_ms) else {
+        return now;
+    };
+    let created = file.metadata().and_then(|m| m.created()).map_or(modified, unix_ms);
+    created.max(day(modified) * 86_400_000)
 }
 
 impl<W: Write> Drop for JsonlWriter<W> {
@@ -403,31 +522,5 @@ fn same_file(file: &File, path: &Path) -> bool {
     {
         let _ = (file, at_path);
         true
-    }
-}
-
-/// `base` for 0, else `<stem>-<n>.<ext>` next to it.
-fn numbered(base: &Path, n: u64) -> PathBuf {
-    if n == 0 {
-        return base.to_owned();
-    }
-    let stem = base.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
-    let name = match base.extension() {
-        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
-        None => format!("{stem}-{n}"),
-    };
-    base.with_file_name(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotated_names_keep_the_extension() {
-        let base = Path::new("/tmp/x/transcripts.jsonl");
-        assert_eq!(numbered(base, 0), base);
-        assert_eq!(numbered(base, 3), Path::new("/tmp/x/transcripts-3.jsonl"));
-        assert_eq!(numbered(Path::new("t"), 1), Path::new("t-1"));
     }
 }
