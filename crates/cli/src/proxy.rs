@@ -221,7 +221,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
             Some(dir) => Some(crate::transcripts::open(dir, &args.rotation)?),
-            None => None,
+            None => {
+                crate::transcripts::ignore_rotation_signal()?;
+                None
+            }
         };
         let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);
         // The threads that parse (and capture) every recorded response.

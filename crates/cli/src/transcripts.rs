@@ -92,3 +92,20 @@ pub(crate) fn open(
     }
     Ok(writer)
 }
+
+/// Without transcripts there is nothing to rotate, but a logrotate
+/// `postrotate` that sends SIGUSR1 must not kill the proxy (the signal's
+/// default action): it is logged and otherwise ignored.
+pub(crate) fn ignore_rotation_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut usr1 = signal(SignalKind::user_defined1()).context("cannot listen for SIGUSR1")?;
+        tokio::spawn(async move {
+            while usr1.recv().await.is_some() {
+                tracing::info!("SIGUSR1: no --transcripts, nothing to rotate");
+            }
+        });
+    }
+    Ok(())
+}

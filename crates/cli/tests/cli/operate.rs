@@ -322,6 +322,20 @@ fn sigusr1_rotates_the_transcript_compressed_and_analyze_reads_every_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A logrotate `postrotate` may signal a proxy that records no transcripts:
+/// it must keep serving, not die of SIGUSR1's default action.
+#[cfg(unix)]
+#[test]
+fn sigusr1_without_transcripts_is_ignored() {
+    let upstream = start(&["replay", "--listen", "127.0.0.1:0", "fixtures/e2e"], &[], None);
+    let url = upstream.url();
+    let proxy = start(&["proxy", "--listen", "127.0.0.1:0", "--upstream", &url], &[], None);
+    usr1(&proxy);
+    usr1(&proxy);
+    assert_eq!(fixture(&proxy.addr, "vllm_reasoning"), 200);
+    assert!(proxy.terminate().success());
+}
+
 #[cfg(unix)]
 #[test]
 fn transcripts_keep_removes_only_the_oldest_rotated_files() {
