@@ -103,29 +103,10 @@ const SHORT_ESCAPES: [u8; 256] = {
     table
 };
 
-/// Index of the first `\` at or after `at`. Text deltas are short and a
-/// string with escapes is searched once per escape, so a short rest is
-/// searched a word at a time inline, a long one with memchr.
+/// Index of the first `\` at or after `at`.
 #[inline]
-fn find_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
-    use crate::scan::{HIGHS, ONES};
-    let rest = bytes.get(at..)?;
-    if rest.len() > 64 {
-        return memchr::memchr(b'\\', rest).map(|i| at + i);
-    }
-    while let Some(word) = bytes.get(at..at + 8) {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(word);
-        let x = u64::from_le_bytes(buf) ^ (ONES * u64::from(b'\\'));
-        // The lowest flagged byte is exact (a false flag needs a borrow
-        // from a true one below it).
-        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    bytes.get(at..)?.iter().position(|&b| b == b'\\').map(|i| at + i)
+fn find_backslash(bytes: &[u8], at: usize) -> Option<usize> {
+    memchr::memchr(b'\\', &bytes[at..]).map(|i| at + i)
 }
 
 /// The value of one hex digit.
@@ -193,17 +174,6 @@ mod tests {
     }
 
     proptest! {
-        /// The word-at-a-time search finds the first backslash, in short
-        /// rests and in long ones (memchr).
-        #[test]
-        fn find_backslash_is_a_byte_search(
-            bytes in prop::collection::vec(prop_oneof![Just(b'\\'), Just(b']'), Just(0x80u8), Just(0xDCu8), any::<u8>()], 0..100),
-            from in 0usize..100,
-        ) {
-            let naive = bytes.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'\\')).map(|i| from + i);
-            prop_assert_eq!(find_backslash(&bytes, from), naive);
-        }
-
         /// Same text as serde_json's own unescaping, for any valid literal.
         #[test]
         fn agrees_with_serde_json(pieces in prop::collection::vec(piece(), 0..16)) {
