@@ -65,6 +65,7 @@ mod filter;
 mod memo;
 mod payload;
 mod scan;
+mod special;
 mod text;
 mod usage;
 

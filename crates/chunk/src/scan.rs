@@ -32,6 +32,7 @@
 
 use std::borrow::Cow;
 
+use crate::special::find_special;
 use crate::text;
 
 /// The input is not JSON this crate accepts.
@@ -116,42 +117,6 @@ pub(crate) struct Scanner<'a> {
     /// what [`crate::Parser`] needs to reuse a parse.
     texts: u32,
     text_body: (usize, usize),
-}
-
-/// Word-at-a-time constants: one in every byte, the top bit of every byte.
-pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
-pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Index of the first `"`, `\` or control character (`< 0x20`) at or after
-/// `at`, or `bytes.len()`.
-///
-/// Eight bytes at a time: for each of the three tests the lowest flagged
-/// byte is exact (a false positive needs a borrow from a true one below
-/// it), so the lowest flag of their union is the first special byte.
-#[inline]
-fn find_special(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(word) = bytes.get(at..at + 8) {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(word);
-        let w = u64::from_le_bytes(buf);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        let flags = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (w.wrapping_sub(ONES * 0x20) & !w);
-        let flags = flags & HIGHS;
-        if flags != 0 {
-            return at + (flags.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while let Some(&b) = bytes.get(at) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return at;
-        }
-        at += 1;
-    }
-    at
 }
 
 /// Nesting of the containers being skipped: one bit per level, set for an
@@ -864,33 +829,6 @@ impl Unescaped for String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn naive_special(bytes: &[u8], at: usize) -> usize {
-        (at..bytes.len())
-            .find(|&i| bytes[i] == b'"' || bytes[i] == b'\\' || bytes[i] < 0x20)
-            .unwrap_or(bytes.len())
-    }
-
-    #[test]
-    fn find_special_matches_naive() {
-        let mut text: Vec<u8> = Vec::new();
-        for i in 0..300u32 {
-            text.push(
-                [b'a', 0xC3, 0xA9, b' ', 0x7F, 0x1F, b'"', b'\\', 0x20, 0x00, 0xFF]
-                    [i as usize % 11],
-            );
-        }
-        for len in 0..text.len() {
-            let slice = &text[..len];
-            for at in 0..=len {
-                assert_eq!(find_special(slice, at), naive_special(slice, at), "{len} {at}");
-            }
-        }
-        let plain = [b'x'; 40];
-        for len in 0..40 {
-            assert_eq!(find_special(&plain[..len], 0), len);
-        }
-    }
 
     fn skip(json: &str) -> Scan<()> {
         let mut s = Scanner::new(json);
