@@ -8,21 +8,24 @@
 //! with it. memchr cannot do this search: it finds up to three given bytes,
 //! and a control character is any of 32.
 //!
-//! Measured against the plain alternatives (callgrind instructions, 1 MiB of
-//! the R1 bench stream; the pipeline end to end at 1460-byte and at
-//! event-aligned reads, then `parse` and `Parser` over every payload):
+//! Measured against the plain alternatives: callgrind instructions on
+//! 1 MiB of the R1 bench stream, the pipeline end to end at 1460-byte and
+//! at event-aligned reads, and `parse` and `Parser` over its payloads; what
+//! each alternative costs more than these eight-byte words:
 //!
-//! | instead of the words below                 | end to end     | parse        | Parser       |
-//! |--------------------------------------------|----------------|--------------|--------------|
-//! | a byte loop over a 256-entry table         | +7.9 to +8.7 % | +12 to +13 % | +11 %        |
-//! | a byte loop testing the three cases        | +16 to +17 %   |              |              |
-//! | `memchr2('"', '\\')`, then a control check | +15 to +17 %   | +24 %        | +22 to +29 % |
+//! | instead                                    | end to end   | parse        | Parser       |
+//! |--------------------------------------------|--------------|--------------|--------------|
+//! | a byte loop over a 256-entry table         | +9 to +10 %  | +14 to +15 % | +24 %        |
+//! | a byte loop testing the three cases        | +17 to +18 % | +27 to +28 % | +33 %        |
+//! | `memchr2('"', '\\')`, then a control check | +15 to +17 % | +23 to +24 % | +30 %        |
 //!
-//! Best-of-1000 timings, alternating the table loop and this one: the table
-//! loop is 1.05x to 1.15x slower at every case. Strings here are short (keys,
-//! ids, deltas of one to eight words), so a call to memchr2 costs more than
-//! its search, and a byte loop pays a branch per byte where this pays one per
-//! eight.
+//! In time (best of 1000 runs, alternating the two builds, on a loaded
+//! machine) the table loop is 1.07x to 1.11x slower end to end and 1.16x to
+//! 1.25x for `parse` and `Parser`. Strings here are short (keys, ids,
+//! deltas of one to eight words), so a call to memchr2 costs more than its
+//! search, and a byte loop pays a branch per byte where this pays one per
+//! eight. At 10-byte reads, where the SSE layer dominates, the table loop
+//! costs 1.7 % more.
 
 /// One in every byte.
 const ONES: u64 = 0x0101_0101_0101_0101;
