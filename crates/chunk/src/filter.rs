@@ -160,7 +160,7 @@ pub(crate) fn read_filter_results(
             s.skip_value()?;
             continue;
         }
-        let category = key.into_str()?;
+        let category = key.into_str();
         if let Some(verdict) = read_verdict(s)? {
             verdict.push_events(source, category_name(category), out);
         }

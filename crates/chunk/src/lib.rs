@@ -55,6 +55,17 @@
 //! assert_eq!(parse("[DONE]")?, Payload::Done);
 //! # Ok::<(), thinktee_chunk::Error>(())
 //! ```
+//!
+//! # Conventions
+//!
+//! Slicing, as in the rest of the workspace: a range that an invariant
+//! guarantees (between two positions the scanner has passed, a span kept
+//! from an earlier payload) is sliced with plain indexing, so that a broken
+//! invariant panics at once, in tests and under fuzzing, instead of turning
+//! into an empty slice and wrong output; the invariant is stated with
+//! `debug_assert!` where it is relied on. `.get(..)` is used only where being
+//! out of range is a case the code handles, with a comment that says which:
+//! the payload may end inside a string, a number or a key.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
@@ -65,6 +76,7 @@ mod filter;
 mod memo;
 mod payload;
 mod scan;
+mod special;
 mod text;
 mod usage;
 

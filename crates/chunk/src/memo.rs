@@ -111,15 +111,13 @@ impl Parser {
     pub fn parse<'a>(&'a mut self, data: &'a str) -> Result<Payload<'a>, Error> {
         let buf = &mut self.text;
         if let Some((text, escaped)) = self.kept.as_ref().and_then(|kept| kept.reuse(data, buf)) {
-            // The kept copy is borrowed only here, where the call returns.
+            self.hits += 1;
             let text = if escaped { self.text.as_str() } else { text };
-            if let Some(payload) = self.kept.as_ref().and_then(|kept| kept.build(text)) {
-                self.hits += 1;
-                return Ok(payload);
-            }
-            // Not reached: a kept copy's ranges lie on its own character
-            // boundaries. Should it be, the answer is still `parse`'s.
-            return crate::parse(data);
+            // `reuse` answered from the kept copy. It is borrowed again here,
+            // where the call returns: the borrow checker cannot follow one
+            // borrow that is returned on one path and replaced on the other.
+            let Some(kept) = &self.kept else { unreachable!("reused a payload never kept") };
+            return Ok(kept.build(text));
         }
         let mut s = Scanner::new(data);
         let payload = parse_with(&mut s)?;
@@ -188,7 +186,7 @@ impl Kept {
         };
         let from_body = match text {
             Cow::Borrowed(text) => span(data, text) == Some(body.clone()),
-            Cow::Owned(text) => data.get(body.clone()).is_some_and(|raw| unescape(raw) == *text),
+            Cow::Owned(text) => unescape(&data[body.clone()]) == *text,
         };
         if !from_body {
             return None;
@@ -239,9 +237,10 @@ impl Kept {
 
     /// The kept payload with `text` (unescaped) as its text. Every other
     /// value is, byte for byte, what the new payload holds: it is borrowed
-    /// from the kept copy.
+    /// from the kept copy, whose ranges lie on its own character boundaries
+    /// (they were the spans of `&str` values borrowed from it).
     #[inline]
-    fn build<'a>(&'a self, text: &'a str) -> Option<Payload<'a>> {
+    fn build<'a>(&'a self, text: &'a str) -> Payload<'a> {
         let src = self.src.as_str();
         let text = Some(Cow::Borrowed(text));
         let (content, reasoning) = match self.reasoning {
@@ -251,16 +250,17 @@ impl Kept {
         let finish_reason = match &self.finish {
             None => None,
             Some(Finish::Known(known)) => Some(known.clone()),
-            Some(Finish::Other(r)) => Some(FinishReason::Other(Cow::Borrowed(src.get(r.clone())?))),
+            Some(Finish::Other(r)) => Some(FinishReason::Other(Cow::Borrowed(&src[r.clone()]))),
         };
+        let slice = |r: &Option<Range<usize>>| r.clone().map(|r| Cow::Borrowed(&src[r]));
         // Built in one expression, straight into the result.
-        Some(Payload::Chunk(Chunk {
-            id: slice_of(src, &self.id)?,
-            model: slice_of(src, &self.model)?,
+        Payload::Chunk(Chunk {
+            id: slice(&self.id),
+            model: slice(&self.model),
             created: self.created,
             choices: Choices::one(Choice {
                 index: self.index,
-                role: slice_of(src, &self.role)?,
+                role: slice(&self.role),
                 content,
                 reasoning,
                 reasoning_field: self.reasoning,
@@ -270,17 +270,7 @@ impl Kept {
             usage: self.usage,
             filters: Vec::new(),
             error: None,
-        }))
-    }
-}
-
-/// `src[r]`, borrowed, for a value that is there (`Some(None)` for one
-/// that is not); `None` if `r` is not a slice of `src`.
-#[inline(always)]
-fn slice_of<'a>(src: &'a str, r: &Option<Range<usize>>) -> Option<Option<Cow<'a, str>>> {
-    match r {
-        None => Some(None),
-        Some(r) => src.get(r.clone()).map(|s| Some(Cow::Borrowed(s))),
+        })
     }
 }
 

