@@ -7,6 +7,7 @@ mod demo;
 mod events;
 mod input;
 mod listen;
+mod ops;
 mod proxy;
 mod replay;
 mod split;

@@ -20,6 +20,7 @@ use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, Tran
 
 use crate::Outcome;
 use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
+use crate::ops::{self, Ops};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -52,7 +53,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
     /// Keep the exact bytes of every chat-completion response in
-    /// `DIR/<request-id>.sse` (mode 0600; request ids are `<run-start-ms>-<seq>`); `thinktee replay DIR` serves them.
+    /// `DIR/<unique-id>.sse` (mode 0600; the proxy's own UUIDv7 for the
+    /// exchange, `unique_id` in the transcript); `thinktee replay DIR`
+    /// serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
     /// Rewrite inline thinking into a reasoning delta field. Needs
@@ -111,6 +114,8 @@ pub(crate) struct Args {
     max_buffered_request_bytes: usize,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    ops: Ops,
     /// On Ctrl-C, SIGTERM or SIGHUP, how long open streams may go on, in
     /// seconds (a second signal cuts them at once; they are recorded as
     /// `shutdown`).
@@ -208,6 +213,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if args.capture_content {
             otel_config = otel_config.capture_content(true);
         }
+        if let Some(name) = &args.ops.provider_name {
+            otel_config = otel_config.provider_name(Some(name.clone()));
+        }
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
             Some(dir) => {
@@ -229,8 +237,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             // Every exchange leaves a record, those without a body too.
             options: Options { splitter, record_empty: true, ..Options::default() },
             capture_content: args.capture_content || otel.captures_content(),
-            run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
             upstream,
+            ops: args.ops.clone(),
         };
         let upstream = config.upstream.to_string();
         let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
@@ -293,9 +301,8 @@ struct CliRecorder {
     otel: Option<Otel>,
     options: Options,
     capture_content: bool,
-    /// Start of this run (ms since the epoch): request ids are `<run>-<seq>`.
-    run: u128,
     upstream: Upstream,
+    ops: Ops,
 }
 
 impl Recorder for CliRecorder {
@@ -303,18 +310,16 @@ impl Recorder for CliRecorder {
         if !exchange.is_chat_completion() {
             return None;
         }
-        let request_id = format!("{}-{:06}", self.run, exchange.id);
         let body = self
             .capture_content
             .then(|| serde_json::from_slice::<serde_json::Value>(&exchange.request_body).ok())
             .flatten();
         let mut sinks: Vec<DynSink> = Vec::new();
         if let Some(output) = &self.transcript {
-            let meta = RequestMeta {
+            let mut meta = RequestMeta {
                 method: Some(exchange.method.to_string()),
                 path: Some(exchange.path.clone()),
                 model: exchange.model.clone(),
-                request_id: Some(request_id.clone()),
                 upstream: Some(self.upstream.to_string()),
                 started_unix_ms: exchange
                     .started
@@ -327,7 +332,9 @@ impl Recorder for CliRecorder {
                         String::from_utf8_lossy(&exchange.request_body).into_owned().into()
                     })
                 }),
+                ..RequestMeta::default()
             };
+            ops::identify(&mut meta, &self.ops, exchange);
             sinks.push(dyn_sink(TranscriptSink::with_meta(output.clone(), meta)));
         }
         if let Some(otel) = &self.otel {
@@ -344,8 +351,8 @@ impl Recorder for CliRecorder {
         let mut tee = exchange.tee(&self.pool).pipeline(self.options.clone());
         // The file is made with the first byte: an exchange without a body
         // (the proxy answered it) leaves none.
-        if let Some(dir) = &self.capture_raw {
-            match RawCapture::create(dir, &request_id) {
+        if let (Some(dir), Some(name)) = (&self.capture_raw, &exchange.unique_id) {
+            match RawCapture::create(dir, name) {
                 Ok(capture) => tee = tee.capture(capture),
                 Err(e) => tracing::warn!(error = %e, "cannot create the raw capture file"),
             }

@@ -53,6 +53,7 @@ mod body;
 mod conn;
 mod error;
 pub mod headers;
+mod ids;
 mod json;
 mod normalize;
 mod proxy;
@@ -64,6 +65,7 @@ mod upstream;
 
 pub use conn::Connections;
 pub use error::Error;
+pub use ids::{MAX_CLIENT_REQUEST_ID, REQUEST_ID, THINKTEE_REQUEST_ID, UPSTREAM_REQUEST_IDS};
 pub use normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,

@@ -19,6 +19,16 @@ use thinktee_tee::{ContentEncoding, ParsePool, Tap};
 pub struct Exchange {
     /// A sequence number per layer (or proxy), from 0.
     pub id: u64,
+    /// The request id: in thinktee's proxy, the client's `x-request-id` or
+    /// a new UUIDv7 (returned as `x-thinktee-request-id`, forwarded as
+    /// `x-request-id`); in [`RecordLayer`](crate::RecordLayer), the
+    /// request's `x-request-id`, if any.
+    pub request_id: Option<String>,
+    /// An id unique to this exchange even when clients reuse request ids:
+    /// in thinktee's proxy a UUIDv7 (the request id too when the client
+    /// sent none), which its raw captures are named by; `None` in
+    /// [`RecordLayer`](crate::RecordLayer).
+    pub unique_id: Option<String>,
     /// When the request arrived.
     pub started: SystemTime,
     /// The same moment on the monotonic clock (record times count from it).

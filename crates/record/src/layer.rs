@@ -112,6 +112,12 @@ where
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let exchange = Exchange {
             id,
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            unique_id: None,
             started: SystemTime::now(),
             start: tokio::time::Instant::now(),
             method: req.method().clone(),

@@ -5,6 +5,7 @@ mod demo;
 mod events;
 mod hostile;
 mod hostile_choices;
+mod ops;
 mod proxy;
 mod replay;
 mod split;

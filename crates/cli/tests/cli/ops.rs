@@ -1,0 +1,153 @@
+//! `thinktee proxy` as operators run it: request ids, recorded headers.
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+
+use serde_json::Value;
+
+use crate::replay::{Running, STREAM, post, scratch};
+use crate::support::thinktee;
+
+/// One chunk with a response id, then `[DONE]`.
+const SSE: &str = "data: {\"id\":\"chatcmpl-ops-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+
+/// An upstream on a thread answering every request with [`SSE`] and ids
+/// of its own; the request heads it got come out of the receiver.
+fn upstream() -> (String, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: up-1\r\n\
+                 apim-request-id: apim-2\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{SSE}",
+                SSE.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, rx)
+}
+
+/// The value of a header in a raw request head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn is_uuid_v7(s: &str) -> bool {
+    s.len() == 36
+        && s.as_bytes()[14] == b'7'
+        && s.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) { b == b'-' } else { b.is_ascii_hexdigit() }
+        })
+}
+
+#[test]
+fn request_ids_reach_the_client_the_upstream_and_the_transcript() {
+    let dir = scratch("ops-ids");
+    let (transcripts, raw) = (dir.join("t"), dir.join("raw"));
+    let (url, heads) = upstream();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--transcripts",
+        transcripts.to_str().unwrap(),
+        "--capture-raw",
+        raw.to_str().unwrap(),
+        "--record-header",
+        "x-user",
+        "--record-header",
+        "X-Session",
+        "--max-request-body",
+        "200",
+    ]);
+    let path = "/v1/chat/completions";
+    let with_id = [("x-request-id", "client-7"), ("x-user", "alice"), ("x-tag", "t")];
+    let mut seen_unique = Vec::new();
+    // The same client id twice: both are recorded and captured apart.
+    for _ in 0..2 {
+        let reply = post(&p.addr, path, &with_id, STREAM);
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, SSE.as_bytes());
+        assert_eq!(reply.header("x-thinktee-request-id"), Some("client-7"));
+        assert_eq!(reply.header("x-request-id"), Some("up-1"), "the upstream's id is kept");
+        assert_eq!(reply.header("x-accel-buffering"), Some("no"));
+        let head = heads.recv().unwrap();
+        assert_eq!(header(&head, "x-request-id"), Some("client-7"), "{head}");
+    }
+    // No client id: one is made, the same for the client and the upstream.
+    let reply = post(&p.addr, path, &[], STREAM);
+    let made = reply.header("x-thinktee-request-id").expect("an id").to_owned();
+    assert!(is_uuid_v7(&made), "{made}");
+    assert_eq!(header(&heads.recv().unwrap(), "x-request-id"), Some(made.as_str()));
+    // The proxy's own refusal carries the id too (and is not streaming).
+    let big = format!(r#"{{"model":"r1","stream":true,"pad":"{}"}}"#, "x".repeat(300));
+    let reply = post(&p.addr, path, &[("x-request-id", "client-8")], &big);
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.header("x-thinktee-request-id"), Some("client-8"));
+    assert_eq!(reply.header("x-accel-buffering"), None);
+    assert!(p.terminate().success());
+
+    let text = std::fs::read_to_string(transcripts.join("transcripts.jsonl")).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for line in &lines[..2] {
+        let request = &line["request"];
+        assert_eq!(request["request_id"], "client-7");
+        assert_eq!(
+            request["upstream_request_ids"],
+            serde_json::json!({"x-request-id": "up-1", "apim-request-id": "apim-2"})
+        );
+        assert_eq!(request["headers"], serde_json::json!({"x-user": "alice"}));
+        assert_eq!(line["id"], "chatcmpl-ops-1", "the response id");
+        let unique = request["unique_id"].as_str().unwrap().to_owned();
+        assert!(is_uuid_v7(&unique), "{unique}");
+        seen_unique.push(unique);
+    }
+    assert_ne!(seen_unique[0], seen_unique[1]);
+    assert_eq!(lines[2]["request"]["request_id"], made);
+    assert_eq!(lines[2]["request"]["unique_id"], made);
+    assert!(lines[2]["request"].get("headers").is_none(), "no recorded header sent");
+    assert_eq!(lines[3]["request"]["request_id"], "client-8");
+    assert_eq!(lines[3]["request"]["status"], 413);
+    assert!(lines[3]["request"].get("upstream_request_ids").is_none());
+
+    let mut captures: Vec<String> = std::fs::read_dir(&raw)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    captures.sort();
+    let mut want: Vec<String> =
+        [&seen_unique[0], &seen_unique[1], &made].iter().map(|u| format!("{u}.sse")).collect();
+    want.sort();
+    assert_eq!(captures, want);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn recording_a_credential_header_is_a_usage_error() {
+    for name in ["authorization", "API-KEY", "cookie"] {
+        let out =
+            thinktee(&["proxy", "--upstream", "http://127.0.0.1:9", "--record-header", name], b"");
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("carries credentials"), "{stderr}");
+    }
+}
