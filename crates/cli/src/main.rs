@@ -37,7 +37,7 @@ enum Command {
     /// Run the whole pipeline on the bundled recordings (no network) and summarize.
     Demo(demo::Args),
     /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
-    Proxy(proxy::Args),
+    Proxy(Box<proxy::Args>),
     /// Serve recorded streams as an OpenAI-compatible endpoint (tests, demos, load).
     Replay(replay::Args),
 }
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Proxy(args) => proxy::run(args),
+        Command::Proxy(args) => proxy::run(*args),
         Command::Replay(args) => replay::run(args),
     };
     match result {
