@@ -73,12 +73,12 @@ mod tests {
 
     #[test]
     fn without_a_usable_client_id_the_unique_one_is_the_request_id() {
-        let long = vec![b'a'; MAX_CLIENT_REQUEST_ID + 1];
+        let long = [b'a'; MAX_CLIENT_REQUEST_ID + 1];
         for value in [None, Some(&b""[..]), Some(b"has space"), Some(&long[..])] {
             let got = ids(value);
             assert_eq!(got.request_str(), got.unique, "{value:?}");
         }
-        let longest = vec![b'a'; MAX_CLIENT_REQUEST_ID];
+        let longest = [b'a'; MAX_CLIENT_REQUEST_ID];
         assert_eq!(ids(Some(&longest)).request.as_bytes(), &longest[..]);
     }
 
