@@ -70,6 +70,10 @@ pub(crate) fn identify(meta: &mut RequestMeta, ops: &Ops, exchange: &Exchange) {
     meta.unique_id = exchange.unique_id.clone();
     meta.upstream_request_ids = upstream_request_ids(exchange);
     meta.headers = ops.recorded_headers(exchange);
+    if let Some(trace) = exchange.extensions.get::<thinktee_otel::RequestTrace>() {
+        meta.trace_id = Some(trace.trace_id());
+        meta.span_id = Some(trace.span_id());
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
-use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
+use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo, RequestTrace};
 use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
@@ -306,6 +306,12 @@ struct CliRecorder {
 }
 
 impl Recorder for CliRecorder {
+    fn prepare(&self, exchange: &mut Exchange, headers: &mut http::HeaderMap) {
+        if let Some(trace) = self.otel.as_ref().and_then(|otel| otel.trace_request(headers)) {
+            exchange.extensions.insert(trace);
+        }
+    }
+
     fn tap(&self, exchange: &Exchange) -> Option<Tap> {
         if !exchange.is_chat_completion() {
             return None;
@@ -346,6 +352,7 @@ impl Recorder for CliRecorder {
             info.request_messages_json =
                 body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
             info.start = exchange.started;
+            info.trace = exchange.extensions.get::<RequestTrace>().cloned();
             sinks.push(dyn_sink(otel.sink(info)));
         }
         let mut tee = exchange.tee(&self.pool).pipeline(self.options.clone());

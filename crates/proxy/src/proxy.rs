@@ -303,7 +303,12 @@ impl Proxy {
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
+            extensions: http::Extensions::new(),
         };
+        if let Some(recorder) = &shared.recorder {
+            recorder.prepare(&mut exchange, &mut headers);
+            exchange.request_headers = recordable(&headers);
+        }
         if header_bytes > config.max_request_headers {
             return self.refuse(exchange, parts.version, Refusal::HeadersTooLarge);
         }

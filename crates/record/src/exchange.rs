@@ -55,6 +55,9 @@ pub struct Exchange {
     pub response_status: Option<StatusCode>,
     /// The response headers, without sensitive ones.
     pub response_headers: HeaderMap,
+    /// What the recorder keeps about the exchange between
+    /// [`Recorder::prepare`] and [`Recorder::tap`] (a trace context).
+    pub extensions: http::Extensions,
 }
 
 impl Exchange {
@@ -126,6 +129,14 @@ pub trait Recorder: Send + Sync + 'static {
     /// `exchange.response_status` is its own status) the tap gets no bytes
     /// and ends at once with what happened.
     fn tap(&self, exchange: &Exchange) -> Option<Tap>;
+
+    /// Called before the request goes on, with the headers it will carry:
+    /// a recorder may change them (a `traceparent` naming its span) and
+    /// keep what it will need in [`Exchange::extensions`] for
+    /// [`tap`](Recorder::tap). Does nothing by default.
+    fn prepare(&self, exchange: &mut Exchange, headers: &mut HeaderMap) {
+        let _ = (exchange, headers);
+    }
 }
 
 impl<F> Recorder for F

@@ -30,6 +30,14 @@ pub struct RequestMeta {
     /// operators ask for. Left out of the line when empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub upstream_request_ids: BTreeMap<String, String>,
+    /// The trace the exchange's span belongs to (32 hex digits): the
+    /// caller's, from its `traceparent`, or a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The exchange's span (16 hex digits): the parent named in the
+    /// `traceparent` the upstream got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
     /// Request headers chosen to be recorded (user, session, tags), by
     /// lower-case name; several values of one header joined by `, `. Left
     /// out of the line when empty.

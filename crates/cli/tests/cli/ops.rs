@@ -1,8 +1,12 @@
-//! `thinktee proxy` as operators run it: request ids, recorded headers.
+//! `thinktee proxy` as operators run it: request ids, recorded headers,
+//! trace context.
 
 use std::io::{Read, Write};
 use std::sync::mpsc;
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::Value;
 
 use crate::replay::{Running, STREAM, post, scratch};
@@ -150,4 +154,136 @@ fn recording_a_credential_header_is_a_usage_error() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("carries credentials"), "{stderr}");
     }
+}
+
+/// An OTLP/HTTP receiver on a thread: the spans of every
+/// `POST /v1/traces` come out of the receiver.
+fn otlp_receiver() -> (String, mpsc::Receiver<Vec<Span>>) {
+    use prost::Message;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            let end = loop {
+                if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break 0,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            };
+            if end == 0 {
+                continue;
+            }
+            let head = String::from_utf8_lossy(&got[..end]).into_owned();
+            let length: usize = header(&head, "content-length").unwrap().parse().unwrap();
+            while got.len() < end + length {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            if head.starts_with("POST /v1/traces ") {
+                let request = ExportTraceServiceRequest::decode(&got[end..end + length]).unwrap();
+                let spans = request
+                    .resource_spans
+                    .into_iter()
+                    .flat_map(|r| r.scope_spans)
+                    .flat_map(|s| s.spans)
+                    .collect();
+                let _ = tx.send(spans);
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\n\
+                  content-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, rx)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `traceparent` split into (version, trace id, parent id, flags).
+fn traceparent(head: &str) -> (String, String, String, String) {
+    let value = header(head, "traceparent").unwrap_or_else(|| panic!("no traceparent: {head}"));
+    let parts: Vec<&str> = value.split('-').collect();
+    assert_eq!(parts.len(), 4, "{value}");
+    (parts[0].into(), parts[1].into(), parts[2].into(), parts[3].into())
+}
+
+#[test]
+fn the_proxy_span_joins_the_callers_trace_and_names_itself_upstream() {
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const CALLER: &str = "b7ad6b7169203331";
+    let dir = scratch("ops-trace");
+    let transcripts = dir.join("t");
+    let (url, heads) = upstream();
+    let (otlp, exported) = otlp_receiver();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--transcripts",
+        transcripts.to_str().unwrap(),
+        "--otlp-endpoint",
+        &otlp,
+        "--otlp-protocol",
+        "http",
+    ]);
+    let path = "/v1/chat/completions";
+    let caller = format!("00-{TRACE}-{CALLER}-01");
+    let with_parent = [("traceparent", caller.as_str()), ("tracestate", "congo=t61rcWkgMzE")];
+    assert_eq!(post(&p.addr, path, &with_parent, STREAM).status, 200);
+    let head = heads.recv().unwrap();
+    let (version, trace, ours, flags) = traceparent(&head);
+    assert_eq!((version.as_str(), trace.as_str(), flags.as_str()), ("00", TRACE, "01"));
+    assert_eq!(ours.len(), 16);
+    assert_ne!(ours, CALLER, "the upstream's parent is the proxy's span, not the caller's");
+    assert_eq!(header(&head, "tracestate"), Some("congo=t61rcWkgMzE"));
+
+    // No traceparent: a new trace, propagated all the same.
+    assert_eq!(post(&p.addr, path, &[], STREAM).status, 200);
+    let (_, new_trace, new_span, _) = traceparent(&heads.recv().unwrap());
+    assert_eq!((new_trace.len(), new_span.len()), (32, 16));
+    assert_ne!(new_trace, TRACE);
+    assert!(p.terminate().success());
+
+    let spans: Vec<Span> = exported.try_iter().flatten().collect();
+    let span = |id: &str| {
+        spans
+            .iter()
+            .find(|s| hex(&s.span_id) == id)
+            .unwrap_or_else(|| panic!("no span {id} among {}", spans.len()))
+    };
+    let child = span(&ours);
+    assert_eq!(hex(&child.trace_id), TRACE);
+    assert_eq!(hex(&child.parent_span_id), CALLER);
+    assert_eq!(child.name, "chat r1");
+    assert_eq!(child.kind, SpanKind::Client as i32);
+    let root = span(&new_span);
+    assert_eq!(hex(&root.trace_id), new_trace);
+    assert!(root.parent_span_id.is_empty(), "a root span");
+
+    let text = std::fs::read_to_string(transcripts.join("transcripts.jsonl")).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids: Vec<(&Value, &Value)> =
+        lines.iter().map(|l| (&l["request"]["trace_id"], &l["request"]["span_id"])).collect();
+    assert_eq!(
+        ids,
+        [
+            (&Value::from(TRACE), &Value::from(ours)),
+            (&Value::from(new_trace), &Value::from(new_span))
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
