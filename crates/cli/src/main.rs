@@ -8,6 +8,7 @@ mod events;
 mod input;
 mod listen;
 mod ops;
+mod prom;
 mod proxy;
 mod replay;
 mod split;

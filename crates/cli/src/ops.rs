@@ -21,6 +21,11 @@ pub(crate) struct Ops {
     /// from the host.
     #[arg(long, value_name = "NAME")]
     pub(crate) provider_name: Option<String>,
+    /// Serve `/healthz`, `/readyz` (503 once shutdown begins) and
+    /// `/metrics` (Prometheus) on this address; off by default. Never on
+    /// --listen, where every path belongs to the upstream.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) admin_listen: Option<std::net::SocketAddr>,
 }
 
 /// A header name that may be recorded: never a credential.
@@ -74,6 +79,25 @@ pub(crate) fn identify(meta: &mut RequestMeta, ops: &Ops, exchange: &Exchange) {
         meta.trace_id = Some(trace.trace_id());
         meta.span_id = Some(trace.span_id());
     }
+}
+
+/// Binds the admin listener and serves it on a task (abort it to stop);
+/// warns when other hosts can reach it.
+pub(crate) async fn serve_admin(
+    addr: std::net::SocketAddr,
+    readiness: thinktee_proxy::Readiness,
+    metrics: std::sync::Arc<crate::prom::Metrics>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    if crate::listen::is_exposed(addr) {
+        eprintln!(
+            "thinktee proxy: warning: --admin-listen {addr} is not a loopback address; other \
+             hosts can read its metrics"
+        );
+    }
+    let text = std::sync::Arc::new(move || metrics.encode());
+    let admin = thinktee_proxy::AdminServer::bind(addr, readiness, text).await?;
+    eprintln!("thinktee proxy: admin endpoints on http://{}", admin.local_addr());
+    Ok(tokio::spawn(admin.run()))
 }
 
 #[cfg(test)]

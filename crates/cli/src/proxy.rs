@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -10,7 +11,7 @@ use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo, RequestTrace};
 use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget, Upstream,
+    DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, Readiness, ReasoningTarget, Upstream,
 };
 use thinktee_record::{Exchange, Recorder};
 use thinktee_tee::{
@@ -20,7 +21,8 @@ use thinktee_transcript::{DEFAULT_MAX_FILE_BYTES, JsonlWriter, RequestMeta, Tran
 
 use crate::Outcome;
 use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
-use crate::ops::{self, Ops};
+use crate::ops::{self, Ops, serve_admin};
+use crate::prom::{Metrics, PromSink, Sources};
 
 /// Name of the transcript file in `--transcripts DIR` (rotated by size).
 const TRANSCRIPT_FILE: &str = "transcripts.jsonl";
@@ -229,7 +231,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);
         // The threads that parse (and capture) every recorded response.
         let pool = ParsePool::new().context("cannot start the parse threads")?;
+        let metrics = args.ops.admin_listen.map(|_| Arc::new(Metrics::new()));
         let recorder = CliRecorder {
+            metrics: metrics.clone(),
             pool: pool.clone(),
             transcript: writer.as_ref().map(TranscriptWriter::output),
             capture_raw: args.capture_raw.clone(),
@@ -245,6 +249,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let server =
             proxy.bind(args.listen).await?.grace(Duration::from_secs(args.shutdown_grace_s));
         let server = args.limits.limit(server);
+        let readiness = Readiness::new();
+        let admin = match (args.ops.admin_listen, &metrics) {
+            (Some(addr), Some(metrics)) => {
+                metrics.set_sources(Sources {
+                    connections: Some(server.connections()),
+                    dropped: dropped.clone(),
+                    otel: otel.is_enabled().then(|| otel.clone()),
+                });
+                Some(serve_admin(addr, readiness.clone(), metrics.clone()).await?)
+            }
+            _ => None,
+        };
         let addr = server.local_addr();
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
@@ -255,6 +271,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let first = signals.clone();
         tokio::spawn(async move {
             first.nth(1).await;
+            readiness.set_shutting_down();
             eprintln!(
                 "thinktee proxy: shutting down: open exchanges have {grace} s to finish \
                  (a second signal cuts them now)"
@@ -268,6 +285,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             cut.set();
         })
         .await?;
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         // The pool's threads end once every recording's parse side has.
         let finished = tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await;
         if finished.is_err() {
@@ -295,6 +315,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 /// Records every chat completion into the transcript, the raw capture
 /// directory and OpenTelemetry, as configured.
 struct CliRecorder {
+    /// Counted for `/metrics` (with --admin-listen).
+    metrics: Option<Arc<Metrics>>,
     pool: ParsePool,
     transcript: Option<ChannelOutput>,
     capture_raw: Option<PathBuf>,
@@ -313,6 +335,9 @@ impl Recorder for CliRecorder {
     }
 
     fn tap(&self, exchange: &Exchange) -> Option<Tap> {
+        if let Some(metrics) = &self.metrics {
+            metrics.request(exchange);
+        }
         if !exchange.is_chat_completion() {
             return None;
         }
@@ -354,6 +379,9 @@ impl Recorder for CliRecorder {
             info.start = exchange.started;
             info.trace = exchange.extensions.get::<RequestTrace>().cloned();
             sinks.push(dyn_sink(otel.sink(info)));
+        }
+        if let Some(metrics) = &self.metrics {
+            sinks.push(dyn_sink(PromSink::new(metrics.clone())));
         }
         let mut tee = exchange.tee(&self.pool).pipeline(self.options.clone());
         // The file is made with the first byte: an exchange without a body

@@ -10,6 +10,8 @@
 //!   [`Recorder`](thinktee_record::Recorder)'s tap. Errors of its own are
 //!   OpenAI-shaped JSON ([`error_response`]): 400, 408, 413, 431, 502, 503,
 //!   504. Request bodies are buffered within a shared [`BodyBudget`].
+//! - [`AdminServer`] / [`Readiness`]: `/healthz`, `/readyz` and
+//!   `/metrics` on an address of their own.
 //! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
@@ -49,6 +51,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
+pub mod admin;
 mod body;
 mod conn;
 mod error;
@@ -63,6 +66,7 @@ mod request;
 mod serve;
 mod upstream;
 
+pub use admin::{AdminServer, Readiness};
 pub use conn::Connections;
 pub use error::Error;
 pub use ids::{MAX_CLIENT_REQUEST_ID, REQUEST_ID, THINKTEE_REQUEST_ID, UPSTREAM_REQUEST_IDS};

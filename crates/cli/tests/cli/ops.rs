@@ -12,8 +12,14 @@ use serde_json::Value;
 use crate::replay::{Running, STREAM, post, scratch};
 use crate::support::thinktee;
 
-/// One chunk with a response id, then `[DONE]`.
-const SSE: &str = "data: {\"id\":\"chatcmpl-ops-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+/// The one chunk of [`SSE`]: a response id, an answer, usage.
+const CHUNK: &str = r#"{"id":"chatcmpl-ops-1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":1}}}"#;
+/// [`CHUNK`], then `[DONE]`.
+const SSE: &str = concat!(
+    "data: ",
+    r#"{"id":"chatcmpl-ops-1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":1}}}"#,
+    "\n\ndata: [DONE]\n\n"
+);
 
 /// An upstream on a thread answering every request with [`SSE`] and ids
 /// of its own; the request heads it got come out of the receiver.
@@ -286,4 +292,197 @@ fn the_proxy_span_joins_the_callers_trace_and_names_itself_upstream() {
         ]
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A free loopback port, for an address the test must know beforehand.
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// `GET path` on the admin address: (status, body).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin address");
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a response head");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// The samples of a scrape, parsed by a Prometheus text parser.
+fn scrape(addr: &str) -> Vec<prometheus_parse::Sample> {
+    let (status, body) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    prometheus_parse::Scrape::parse(lines).expect("a valid exposition").samples
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn value(samples: &[prometheus_parse::Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    use prometheus_parse::Value as V;
+    let sample = samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .unwrap_or_else(|| panic!("no {name} {labels:?}"));
+    match &sample.value {
+        V::Counter(v) | V::Gauge(v) | V::Untyped(v) => *v,
+        V::Histogram(_) | V::Summary(_) => panic!("{name} is not a number"),
+    }
+}
+
+/// The buckets of histogram `name`, as (upper bound, cumulative count).
+fn buckets(samples: &[prometheus_parse::Sample], name: &str) -> Vec<(f64, f64)> {
+    let sample = samples.iter().find(|s| s.metric == name).unwrap_or_else(|| panic!("no {name}"));
+    match &sample.value {
+        prometheus_parse::Value::Histogram(h) => h.iter().map(|b| (b.less_than, b.count)).collect(),
+        other => panic!("{name} is not a histogram: {other:?}"),
+    }
+}
+
+#[test]
+fn metrics_count_what_real_streams_imply() {
+    let admin = free_addr();
+    let (url, heads) = upstream();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--admin-listen",
+        &admin,
+    ]);
+    let (status, _) = get(&admin, "/healthz");
+    assert_eq!(status, 200);
+    assert_eq!(get(&admin, "/readyz").0, 200);
+    for _ in 0..2 {
+        assert_eq!(post(&p.addr, "/v1/chat/completions?api-version=1", &[], STREAM).status, 200);
+        heads.recv().unwrap();
+    }
+    // A path the proxy knows no route for, and a model only once.
+    let other = r#"{"model":"m2","stream":true}"#;
+    assert_eq!(post(&p.addr, "/v1/secret/path", &[], other).status, 200);
+    heads.recv().unwrap();
+    // Records reach the metrics a parse tick after the bytes: ask again
+    // (boundedly) until both streams are counted.
+    let mut samples = scrape(&admin);
+    for _ in 0..500 {
+        let counted = samples.iter().any(|s| {
+            s.metric == "thinktee_streams_total"
+                && matches!(
+                    s.value,
+                    prometheus_parse::Value::Counter(n) | prometheus_parse::Value::Untyped(n)
+                        if n == 2.0
+                )
+        });
+        if counted {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        samples = scrape(&admin);
+    }
+    let chat = [("route", "/chat/completions"), ("status", "200"), ("model", "r1")];
+    assert_eq!(value(&samples, "thinktee_requests_total", &chat), 2.0);
+    let unknown = [("route", "_other"), ("status", "200"), ("model", "m2")];
+    assert_eq!(value(&samples, "thinktee_requests_total", &unknown), 1.0);
+    assert!(
+        !samples.iter().any(|s| s.labels.values().any(|v| v.contains("secret"))),
+        "raw paths are never labels"
+    );
+    assert_eq!(value(&samples, "thinktee_streams_total", &[("outcome", "complete")]), 2.0);
+    // One chunk of CHUNK's bytes per stream ([DONE] is not a chunk).
+    assert_eq!(value(&samples, "thinktee_chunks_total", &[]), 2.0);
+    assert_eq!(value(&samples, "thinktee_forwarded_bytes_total", &[]), 2.0 * CHUNK.len() as f64);
+    // Usage 5 in, 3 out of which 1 reasoning, per stream.
+    assert_eq!(value(&samples, "thinktee_tokens_total", &[("type", "input")]), 10.0);
+    assert_eq!(value(&samples, "thinktee_tokens_total", &[("type", "output")]), 6.0);
+    assert_eq!(value(&samples, "thinktee_tokens_total", &[("type", "reasoning")]), 2.0);
+    assert_eq!(
+        value(&samples, "thinktee_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+        1.0
+    );
+    assert_eq!(value(&samples, "thinktee_records_dropped_total", &[]), 0.0);
+    // Both streams took less than the largest bound (81.92 s): the top
+    // buckets hold both; no thinking text, so its histogram is empty.
+    let bounds =
+        [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    for name in [
+        "thinktee_stream_duration_seconds",
+        "thinktee_time_to_first_token_seconds",
+        "thinktee_time_to_first_answer_seconds",
+    ] {
+        let got = buckets(&samples, name);
+        let les: Vec<f64> = got.iter().map(|b| b.0).filter(|b| b.is_finite()).collect();
+        assert_eq!(les, bounds, "{name}: the GenAI conventions' boundaries");
+        assert_eq!(got.iter().find(|b| b.0 == 81.92).unwrap().1, 2.0, "{name}");
+        assert_eq!(value(&samples, &format!("{name}_count"), &[]), 2.0, "{name}");
+    }
+    assert!(buckets(&samples, "thinktee_thinking_duration_seconds").iter().all(|b| b.1 == 0.0));
+    assert!(p.terminate().success());
+}
+
+#[test]
+fn readyz_says_503_during_the_shutdown_grace_while_healthz_says_200() {
+    // An upstream that sends a head and one event, then holds the stream
+    // open until told to end it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (release, released) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf);
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n\
+                 data: {CHUNK}\n\n"
+            )
+            .as_bytes(),
+        );
+        let _ = released.recv();
+        let _ = stream.write_all(b"data: [DONE]\n\n");
+    });
+    let admin = free_addr();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--admin-listen",
+        &admin,
+        "--shutdown-grace-s",
+        "60",
+    ]);
+    let addr = p.addr.clone();
+    let client = std::thread::spawn(move || post(&addr, "/v1/chat/completions", &[], STREAM));
+    // The stream is open once the proxy counts the connection.
+    let open = |samples: &[prometheus_parse::Sample]| {
+        value(samples, "thinktee_open_connections", &[]) >= 1.0
+    };
+    let mut tries = 0;
+    while !open(&scrape(&admin)) {
+        tries += 1;
+        assert!(tries < 1000, "the stream never opened");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(get(&admin, "/readyz").0, 200);
+    let pid = p.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // The grace has begun once /readyz says so; the proxy still serves.
+    let mut tries = 0;
+    while get(&admin, "/readyz").0 != 503 {
+        tries += 1;
+        assert!(tries < 1000, "/readyz never said 503");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(get(&admin, "/healthz").0, 200);
+    release.send(()).unwrap();
+    let reply = client.join().unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.ends_with(b"data: [DONE]\n\n"), "the open stream finished in the grace");
+    assert!(p.terminate().success());
 }
