@@ -10,6 +10,8 @@ mod events;
 mod input;
 mod listen;
 mod logging;
+mod ops;
+mod prom;
 mod proxy;
 mod replay;
 mod split;
@@ -73,7 +75,7 @@ enum Command {
     /// Run the whole pipeline on the bundled recordings (no network) and summarize.
     Demo(demo::Args),
     /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
-    Proxy(proxy::Args),
+    Proxy(Box<proxy::Args>),
     /// Serve recorded streams as an OpenAI-compatible endpoint (tests, demos, load).
     Replay(replay::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -109,7 +111,7 @@ fn main() -> ExitCode {
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Proxy(args) => proxy::run(args),
+        Command::Proxy(args) => proxy::run(*args),
         Command::Replay(args) => replay::run(args),
         Command::Completions(args) => about::completions(args),
     };

@@ -3,14 +3,15 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
-use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
+use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo, RequestTrace};
 use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
-    DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, ReasoningTarget, Upstream,
+    DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, Readiness, ReasoningTarget, Upstream,
 };
 use thinktee_record::{Exchange, Recorder};
 use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, Tap, TeeHandle, TranscriptWriter};
@@ -18,6 +19,8 @@ use thinktee_transcript::{RequestMeta, TranscriptSink};
 
 use crate::Outcome;
 use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
+use crate::ops::{self, Ops, serve_admin};
+use crate::prom::{Metrics, PromSink, Sources};
 
 /// What `--normalize` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,7 +56,9 @@ pub(crate) struct Args {
     #[command(flatten)]
     rotation: crate::transcripts::RotationArgs,
     /// Keep the exact bytes of every chat-completion response in
-    /// `DIR/<request-id>.sse` (mode 0600; request ids are `<run-start-ms>-<seq>`); `thinktee replay DIR` serves them.
+    /// `DIR/<unique-id>.sse` (mode 0600; the proxy's own UUIDv7 for the
+    /// exchange, `unique_id` in the transcript); `thinktee replay DIR`
+    /// serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
     /// Rewrite inline thinking into a reasoning delta field. Needs
@@ -121,6 +126,8 @@ pub(crate) struct Args {
     max_buffered_request_bytes: usize,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    ops: Ops,
     /// On Ctrl-C, SIGTERM or SIGHUP, how long open streams may go on, in
     /// seconds (a second signal cuts them at once; they are recorded as
     /// `shutdown`).
@@ -218,6 +225,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if let Some(on) = args.capture_content {
             otel_config = otel_config.capture_content(on);
         }
+        if let Some(name) = &args.ops.provider_name {
+            otel_config = otel_config.provider_name(Some(name.clone()));
+        }
         let otel = Otel::init(otel_config).context("cannot set up OpenTelemetry export")?;
         let writer = match &args.transcripts {
             Some(dir) => Some(crate::transcripts::open(dir, &args.rotation)?),
@@ -229,7 +239,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let dropped = writer.as_ref().map(TranscriptWriter::dropped_total);
         // The threads that parse (and capture) every recorded response.
         let pool = ParsePool::new().context("cannot start the parse threads")?;
+        let metrics = args.ops.admin_listen.map(|_| Arc::new(Metrics::new()));
         let recorder = CliRecorder {
+            metrics: metrics.clone(),
             pool: pool.clone(),
             transcript: writer.as_ref().map(TranscriptWriter::output),
             capture_raw: args.capture_raw.clone(),
@@ -237,14 +249,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             // Every exchange leaves a record, those without a body too.
             options: Options { splitter, record_empty: true, ..Options::default() },
             capture_content: args.capture_content.unwrap_or_else(|| otel.captures_content()),
-            run: UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis()),
             upstream,
+            ops: args.ops.clone(),
         };
         let upstream = config.upstream.to_string();
         let proxy = Proxy::with_recorder(config, Some(Box::new(recorder)))?;
         let server =
             proxy.bind(args.listen).await?.grace(Duration::from_secs(args.shutdown_grace_s));
         let server = args.limits.limit(server);
+        let readiness = Readiness::new();
+        let admin = match (args.ops.admin_listen, &metrics) {
+            (Some(addr), Some(metrics)) => {
+                metrics.set_sources(Sources {
+                    connections: Some(server.connections()),
+                    dropped: dropped.clone(),
+                    otel: otel.is_enabled().then(|| otel.clone()),
+                });
+                Some(serve_admin(addr, readiness.clone(), metrics.clone()).await?)
+            }
+            _ => None,
+        };
         let addr = server.local_addr();
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{addr}")?;
@@ -255,6 +279,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let first = signals.clone();
         tokio::spawn(async move {
             first.nth(1).await;
+            readiness.set_shutting_down();
             crate::logging::say!(
                 "thinktee proxy: shutting down: open exchanges have {grace} s to finish \
                  (a second signal cuts them now)"
@@ -268,6 +293,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             cut.set();
         })
         .await?;
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         // The pool's threads end once every recording's parse side has.
         let finished = tokio::time::timeout(Duration::from_secs(30), pool.shutdown()).await;
         if finished.is_err() {
@@ -295,34 +323,42 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 /// Records every chat completion into the transcript, the raw capture
 /// directory and OpenTelemetry, as configured.
 struct CliRecorder {
+    /// Counted for `/metrics` (with --admin-listen).
+    metrics: Option<Arc<Metrics>>,
     pool: ParsePool,
     transcript: Option<ChannelOutput>,
     capture_raw: Option<PathBuf>,
     otel: Option<Otel>,
     options: Options,
     capture_content: bool,
-    /// Start of this run (ms since the epoch): request ids are `<run>-<seq>`.
-    run: u128,
     upstream: Upstream,
+    ops: Ops,
 }
 
 impl Recorder for CliRecorder {
+    fn prepare(&self, exchange: &mut Exchange, headers: &mut http::HeaderMap) {
+        if let Some(trace) = self.otel.as_ref().and_then(|otel| otel.trace_request(headers)) {
+            exchange.extensions.insert(trace);
+        }
+    }
+
     fn tap(&self, exchange: &Exchange) -> Option<Tap> {
+        if let Some(metrics) = &self.metrics {
+            metrics.request(exchange);
+        }
         if !exchange.is_chat_completion() {
             return None;
         }
-        let request_id = format!("{}-{:06}", self.run, exchange.id);
         let body = self
             .capture_content
             .then(|| serde_json::from_slice::<serde_json::Value>(&exchange.request_body).ok())
             .flatten();
         let mut sinks: Vec<DynSink> = Vec::new();
         if let Some(output) = &self.transcript {
-            let meta = RequestMeta {
+            let mut meta = RequestMeta {
                 method: Some(exchange.method.to_string()),
                 path: Some(exchange.path.clone()),
                 model: exchange.model.clone(),
-                request_id: Some(request_id.clone()),
                 upstream: Some(self.upstream.to_string()),
                 started_unix_ms: exchange
                     .started
@@ -335,7 +371,9 @@ impl Recorder for CliRecorder {
                         String::from_utf8_lossy(&exchange.request_body).into_owned().into()
                     })
                 }),
+                ..RequestMeta::default()
             };
+            ops::identify(&mut meta, &self.ops, exchange);
             sinks.push(dyn_sink(TranscriptSink::with_meta(output.clone(), meta)));
         }
         if let Some(otel) = &self.otel {
@@ -347,13 +385,17 @@ impl Recorder for CliRecorder {
             info.request_messages_json =
                 body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
             info.start = exchange.started;
+            info.trace = exchange.extensions.get::<RequestTrace>().cloned();
             sinks.push(dyn_sink(otel.sink(info)));
+        }
+        if let Some(metrics) = &self.metrics {
+            sinks.push(dyn_sink(PromSink::new(metrics.clone())));
         }
         let mut tee = exchange.tee(&self.pool).pipeline(self.options.clone());
         // The file is made with the first byte: an exchange without a body
         // (the proxy answered it) leaves none.
-        if let Some(dir) = &self.capture_raw {
-            match RawCapture::create(dir, &request_id) {
+        if let (Some(dir), Some(name)) = (&self.capture_raw, &exchange.unique_id) {
+            match RawCapture::create(dir, name) {
                 Ok(capture) => tee = tee.capture(capture),
                 Err(e) => tracing::warn!(error = %e, "cannot create the raw capture file"),
             }

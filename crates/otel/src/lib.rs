@@ -77,6 +77,7 @@ mod otel;
 mod provider;
 pub mod semconv;
 mod sink;
+mod trace;
 
 pub use config::{
     DEFAULT_SERVICE_NAME, ENV_CAPTURE_CONTENT, ENV_ENDPOINT, ENV_PROTOCOL, ENV_SERVICE_NAME,
@@ -87,3 +88,4 @@ pub use error::Error;
 pub use otel::{Otel, OtelStats, SCOPE_NAME};
 pub use provider::{provider_for_host, resolve_provider};
 pub use sink::{MAX_CAPTURE_BYTES, MAX_ERROR_TYPE_LEN, MAX_FILTER_EVENTS, OtelSink, RequestInfo};
+pub use trace::RequestTrace;

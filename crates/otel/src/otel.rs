@@ -217,6 +217,7 @@ impl Otel {
             .build();
         let tracer_provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
+            .with_id_generator(crate::trace::PresetIds::default())
             .with_span_processor(
                 BatchSpanProcessor::builder(exporters.spans).with_batch_config(span_batch).build(),
             )

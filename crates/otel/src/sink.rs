@@ -16,6 +16,7 @@ use thinktee_pipeline::{
 
 use crate::otel::Inner;
 use crate::semconv::*;
+use crate::trace::{RequestTrace, with_preset};
 
 /// Content-filter verdicts kept per stream; later ones are dropped and counted.
 pub const MAX_FILTER_EVENTS: usize = 4096;
@@ -48,6 +49,10 @@ pub struct RequestInfo {
     /// When the request was sent: the span's start. Record timestamps
     /// (`Record::at`) are durations since this instant.
     pub start: SystemTime,
+    /// The span's place in a trace, fixed before the request went
+    /// upstream ([`Otel::trace_request`](crate::Otel::trace_request));
+    /// `None`: a root span with new ids.
+    pub trace: Option<RequestTrace>,
 }
 
 impl RequestInfo {
@@ -61,6 +66,7 @@ impl RequestInfo {
             stream: true,
             request_messages_json: None,
             start: SystemTime::now(),
+            trace: None,
         }
     }
 }
@@ -531,13 +537,18 @@ impl<'a> Report<'a> {
     /// Emits the stream; `metrics` is the sink that measured it (its
     /// gaps are recorded one by one).
     fn emit(self, otel: &Inner, metrics: &MetricsSink) {
-        let mut span = otel
+        let builder = otel
             .tracer
             .span_builder(self.span_name.clone())
             .with_kind(SpanKind::Client)
             .with_start_time(self.start)
-            .with_attributes(self.span_attributes.clone())
-            .start(&otel.tracer);
+            .with_attributes(self.span_attributes.clone());
+        let mut span = match &self.info.trace {
+            Some(trace) => with_preset(&trace.span, || {
+                builder.start_with_context(&otel.tracer, &trace.parent_context())
+            }),
+            None => builder.start(&otel.tracer),
+        };
         let context = span.span_context().clone();
 
         for f in &self.acc.filters {

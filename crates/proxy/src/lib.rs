@@ -10,6 +10,8 @@
 //!   [`Recorder`](thinktee_record::Recorder)'s tap. Errors of its own are
 //!   OpenAI-shaped JSON ([`error_response`]): 400, 408, 413, 431, 502, 503,
 //!   504. Request bodies are buffered within a shared [`BodyBudget`].
+//! - [`AdminServer`] / [`Readiness`]: `/healthz`, `/readyz` and
+//!   `/metrics` on an address of their own.
 //! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
@@ -49,10 +51,12 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
+pub mod admin;
 mod body;
 mod conn;
 mod error;
 pub mod headers;
+mod ids;
 mod json;
 mod normalize;
 mod proxy;
@@ -62,8 +66,10 @@ mod request;
 mod serve;
 mod upstream;
 
+pub use admin::{AdminServer, Readiness};
 pub use conn::Connections;
 pub use error::Error;
+pub use ids::{MAX_CLIENT_REQUEST_ID, REQUEST_ID, THINKTEE_REQUEST_ID, UPSTREAM_REQUEST_IDS};
 pub use normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 pub use proxy::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BUFFERED_REQUEST_BYTES,

@@ -23,6 +23,7 @@ use thinktee_think::{Config as SplitterConfig, StartMode};
 use crate::Error;
 use crate::body::{IdleBody, NormalizeBody, Noted, WarnOnce, not_normalized};
 use crate::headers::{self, strip_hop_by_hop};
+use crate::ids::{Ids, REQUEST_ID, THINKTEE_REQUEST_ID};
 use crate::normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
@@ -244,7 +245,29 @@ impl Proxy {
     /// service. Never fails: errors become OpenAI-shaped JSON responses
     /// (413, 431, 400, 502, 504), and every exchange is offered to the
     /// recorder, those it answered itself too.
+    ///
+    /// Every response carries the exchange's request id as
+    /// `x-thinktee-request-id` (see [`THINKTEE_REQUEST_ID`](crate::THINKTEE_REQUEST_ID)),
+    /// and a streaming one `X-Accel-Buffering: no`, so that a buffering
+    /// reverse proxy in front (nginx) passes events on as they come.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ProxyBody>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let ids = Ids::for_request(req.headers());
+        let request_id = ids.request.clone();
+        let mut response = self.exchange(req, ids).await;
+        let headers = response.headers_mut();
+        headers.insert(THINKTEE_REQUEST_ID, request_id);
+        if is_event_stream(headers) {
+            headers.insert(ACCEL_BUFFERING, HeaderValue::from_static("no"));
+        }
+        response
+    }
+
+    /// [`handle`](Proxy::handle) but for the response headers it adds.
+    async fn exchange<B>(&self, req: Request<B>, ids: Ids) -> Response<ProxyBody>
     where
         B: Body<Data = Bytes>,
         B::Error: Into<BoxError>,
@@ -263,8 +286,12 @@ impl Proxy {
         headers.remove(header::HOST);
         // Compressed bodies could not be parsed: ask for identity.
         headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        // The upstream learns the id the client is told.
+        headers.insert(REQUEST_ID, ids.request.clone());
         let mut exchange = Exchange {
             id,
+            request_id: Some(ids.request_str().to_owned()),
+            unique_id: Some(ids.unique),
             started,
             start,
             method: parts.method.clone(),
@@ -276,7 +303,12 @@ impl Proxy {
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
+            extensions: http::Extensions::new(),
         };
+        if let Some(recorder) = &shared.recorder {
+            recorder.prepare(&mut exchange, &mut headers);
+            exchange.request_headers = recordable(&headers);
+        }
         if header_bytes > config.max_request_headers {
             return self.refuse(exchange, parts.version, Refusal::HeadersTooLarge);
         }
@@ -348,7 +380,7 @@ impl Proxy {
         exchange.status = Some(head.status);
         exchange.response_status = Some(head.status);
         exchange.response_headers = recordable(&head.headers);
-        tracing::info!(id, method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
+        tracing::info!(id, request_id = exchange.request_id.as_deref(), method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
         let tap = self.tap(&exchange);
         let event_stream = exchange.is_event_stream();
         // The request body has gone upstream: its bytes leave the budget.
@@ -551,6 +583,16 @@ impl Proxy {
              not normalized"
         )));
     }
+}
+
+/// Tells nginx (and proxies that copy it) not to buffer a response.
+const ACCEL_BUFFERING: http::HeaderName = http::HeaderName::from_static("x-accel-buffering");
+
+/// Whether a response head says `text/event-stream`.
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.trim_start().get(..17).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream"))
+    })
 }
 
 fn summarize(body: &[u8]) -> RequestSummary {

@@ -19,6 +19,16 @@ use thinktee_tee::{ContentEncoding, ParsePool, Tap};
 pub struct Exchange {
     /// A sequence number per layer (or proxy), from 0.
     pub id: u64,
+    /// The request id: in thinktee's proxy, the client's `x-request-id` or
+    /// a new UUIDv7 (returned as `x-thinktee-request-id`, forwarded as
+    /// `x-request-id`); in [`RecordLayer`](crate::RecordLayer), the
+    /// request's `x-request-id`, if any.
+    pub request_id: Option<String>,
+    /// An id unique to this exchange even when clients reuse request ids:
+    /// in thinktee's proxy a UUIDv7 (the request id too when the client
+    /// sent none), which its raw captures are named by; `None` in
+    /// [`RecordLayer`](crate::RecordLayer).
+    pub unique_id: Option<String>,
     /// When the request arrived.
     pub started: SystemTime,
     /// The same moment on the monotonic clock (record times count from it).
@@ -45,6 +55,9 @@ pub struct Exchange {
     pub response_status: Option<StatusCode>,
     /// The response headers, without sensitive ones.
     pub response_headers: HeaderMap,
+    /// What the recorder keeps about the exchange between
+    /// [`Recorder::prepare`] and [`Recorder::tap`] (a trace context).
+    pub extensions: http::Extensions,
 }
 
 impl Exchange {
@@ -116,6 +129,14 @@ pub trait Recorder: Send + Sync + 'static {
     /// `exchange.response_status` is its own status) the tap gets no bytes
     /// and ends at once with what happened.
     fn tap(&self, exchange: &Exchange) -> Option<Tap>;
+
+    /// Called before the request goes on, with the headers it will carry:
+    /// a recorder may change them (a `traceparent` naming its span) and
+    /// keep what it will need in [`Exchange::extensions`] for
+    /// [`tap`](Recorder::tap). Does nothing by default.
+    fn prepare(&self, exchange: &mut Exchange, headers: &mut HeaderMap) {
+        let _ = (exchange, headers);
+    }
 }
 
 impl<F> Recorder for F

@@ -108,10 +108,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let exchange = Exchange {
+        let mut exchange = Exchange {
             id,
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            unique_id: None,
             started: SystemTime::now(),
             start: tokio::time::Instant::now(),
             method: req.method().clone(),
@@ -123,7 +129,10 @@ where
             status: None,
             response_status: None,
             response_headers: HeaderMap::new(),
+            extensions: http::Extensions::new(),
         };
+        self.recorder.prepare(&mut exchange, req.headers_mut());
+        exchange.request_headers = recordable(req.headers());
         RecordFuture {
             inner: self.inner.call(req),
             exchange: Some(exchange),

@@ -1,5 +1,7 @@
 //! What one transcript line holds.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use thinktee_metrics::StreamMetrics;
 use thinktee_pipeline::{SplitChoice, StreamOutcome};
@@ -19,6 +21,28 @@ pub struct RequestMeta {
     pub model: Option<String>,
     /// The request id (from the client, or made up by the recorder).
     pub request_id: Option<String>,
+    /// An id unique to this exchange even when clients reuse request ids
+    /// (thinktee's proxy: a UUIDv7, the name of its raw capture file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_id: Option<String>,
+    /// The request ids the upstream answered with, by header name
+    /// (`x-request-id`, `apim-request-id`, `x-ms-request-id`): what its
+    /// operators ask for. Left out of the line when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub upstream_request_ids: BTreeMap<String, String>,
+    /// The trace the exchange's span belongs to (32 hex digits): the
+    /// caller's, from its `traceparent`, or a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The exchange's span (16 hex digits): the parent named in the
+    /// `traceparent` the upstream got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// Request headers chosen to be recorded (user, session, tags), by
+    /// lower-case name; several values of one header joined by `, `. Left
+    /// out of the line when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// The upstream the request went to (base URL or name).
     pub upstream: Option<String>,
     /// When the request started, in milliseconds since the Unix epoch.

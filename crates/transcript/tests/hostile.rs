@@ -35,6 +35,7 @@ fn meta() -> RequestMeta {
         started_unix_ms: Some(1_750_000_000_000),
         status: Some(200),
         body: None,
+        ..RequestMeta::default()
     }
 }
 

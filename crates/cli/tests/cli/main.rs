@@ -6,6 +6,7 @@ mod events;
 mod hostile;
 mod hostile_choices;
 mod operate;
+mod ops;
 mod proxy;
 mod replay;
 mod split;

@@ -283,6 +283,16 @@ fn wait_for_compressed(dir: &std::path::Path, n: usize) {
     }
 }
 
+/// Waits (at most a minute, a guard against hanging) until `file` holds a
+/// whole line.
+fn wait_for_a_line(file: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read(file).is_ok_and(|b| b.contains(&b'\n')) {
+        assert!(std::time::Instant::now() < deadline, "no line in {}", file.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[cfg(unix)]
 fn usr1(running: &Running) {
     let pid = running.child.id().to_string();
@@ -302,6 +312,9 @@ fn sigusr1_rotates_the_transcript_compressed_and_analyze_reads_every_file() {
     for (i, stem) in stems.iter().enumerate() {
         assert_eq!(fixture(&proxy.addr, stem), 200);
         if i < 2 {
+            // The line is written after the response ended: SIGUSR1 before
+            // it would find an empty file, which is never rotated.
+            wait_for_a_line(&t.join("transcripts.jsonl"));
             usr1(&proxy);
             wait_for_compressed(&t, i + 1);
         }
@@ -363,6 +376,7 @@ fn transcripts_keep_removes_only_the_oldest_rotated_files() {
     let mut newest = String::new();
     for _ in 0..3 {
         assert_eq!(fixture(&proxy.addr, "vllm_reasoning"), 200);
+        wait_for_a_line(&t.join("transcripts.jsonl"));
         usr1(&proxy);
         // Each rotation's file is named after the last one's.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
