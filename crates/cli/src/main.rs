@@ -5,10 +5,13 @@
 mod analyze;
 mod demo;
 mod events;
+mod export;
+mod files;
 mod input;
 mod listen;
 mod proxy;
 mod replay;
+mod select;
 mod split;
 mod term;
 
@@ -33,6 +36,10 @@ enum Command {
     Events(events::Args),
     /// Summarize recordings and transcripts: sizes, tokens, timings, filters, outcomes.
     Analyze(analyze::Args),
+    /// Write the streams table (one row per choice of each stream) as
+    /// Parquet or CSV files that DuckDB, Spark, Trino, ClickHouse, BigQuery
+    /// and DataFusion read.
+    Export(export::Args),
     /// Run the whole pipeline on the bundled recordings (no network) and summarize.
     Demo(demo::Args),
     /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Command::Split(args) => split::run(args),
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Replay(args) => replay::run(args),

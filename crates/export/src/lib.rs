@@ -61,3 +61,8 @@ pub use schema::{
 pub use select::Select;
 pub use table::{Format, Limits, MAX_ROW_BYTES, Options, Stats, TableWriter};
 pub use time::{TimeError, date, parse_time, rfc3339, unix_ms_to_us};
+
+/// A new export run's id (`export_id`): a UUIDv7, so ids sort by time.
+pub fn new_export_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

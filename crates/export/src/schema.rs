@@ -167,15 +167,14 @@ pub const FILTER_FIELDS: &[(&str, Kind)] = &[
 /// The fields of one stream error (`errors` item).
 pub const ERROR_FIELDS: &[(&str, Kind)] = &[("kind", Str), ("code", Str), ("message", Str)];
 
-/// Fields of a struct; `source`, `category`, `kind` and `message` are never
-/// null.
+/// Fields of a struct. The first two of a filter (`source`, `category`)
+/// and an error's `kind` and `message` are never null.
 pub(crate) fn struct_fields(fields: &[(&str, Kind)]) -> Fields {
+    let required: &[&str] =
+        if fields == ERROR_FIELDS { &["kind", "message"] } else { &["source", "category"] };
     fields
         .iter()
-        .map(|(name, kind)| {
-            let required = matches!(*name, "source" | "category" | "kind" | "message");
-            Field::new(*name, data_type(*kind), !required)
-        })
+        .map(|(name, kind)| Field::new(*name, data_type(*kind), !required.contains(name)))
         .collect()
 }
 

@@ -324,26 +324,30 @@ impl TableWriter {
         builder.build()
     }
 
-    /// Encodes what is gathered, closes the file and gives it its name.
+    /// Encodes what is gathered, closes the file and gives it its name;
+    /// on failure the file is removed.
     fn finish_part(&mut self, part: Part) -> Result<(), Error> {
         let Part { aside, path, out, .. } = part;
-        let closed = match out {
-            Out::Parquet { mut writer, mut batch } => {
-                encode(&mut writer, &mut batch, &mut self.stats, &aside)?;
-                let parquet = |source| Error::Parquet { path: aside.clone(), source };
-                writer.flush().map_err(parquet)?;
-                self.stats.row_groups += writer.flushed_row_groups().len() as u64;
-                // Writes the footer.
-                let file = writer.into_inner().map_err(parquet)?;
-                file.sync_all().map_err(io_at(&aside))
+        let stats = &mut self.stats;
+        let close = || -> Result<(), Error> {
+            match out {
+                Out::Parquet { mut writer, mut batch } => {
+                    encode(&mut writer, &mut batch, stats, &aside)?;
+                    let parquet = |source| Error::Parquet { path: aside.clone(), source };
+                    writer.flush().map_err(parquet)?;
+                    stats.row_groups += writer.flushed_row_groups().len() as u64;
+                    // Writes the footer.
+                    let file = writer.into_inner().map_err(parquet)?;
+                    file.sync_all().map_err(io_at(&aside))
+                }
+                Out::Csv { out, .. } => out
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)
+                    .and_then(|file| file.sync_all())
+                    .map_err(io_at(&aside)),
             }
-            Out::Csv { out, .. } => out
-                .into_inner()
-                .map_err(std::io::IntoInnerError::into_error)
-                .and_then(|file| file.sync_all())
-                .map_err(io_at(&aside)),
         };
-        if let Err(e) = closed {
+        if let Err(e) = close() {
             let _ = fs::remove_file(&aside);
             return Err(e);
         }
