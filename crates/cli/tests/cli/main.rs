@@ -3,6 +3,7 @@
 mod analyze;
 mod demo;
 mod events;
+mod export;
 mod hostile;
 mod hostile_choices;
 mod proxy;
