@@ -1,6 +1,10 @@
 //! One row: a transcript record as the values of [`COLUMNS`](crate::COLUMNS).
 
-use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use thinktee_pipeline::ErrorKind;
 use thinktee_pipeline::{FilterEvent, StreamError};
 use thinktee_transcript::TranscriptRecord;
 
@@ -16,6 +20,37 @@ pub(crate) enum Value<'a> {
     Time(Option<i64>),
     Filters(&'a [FilterEvent]),
     Errors(&'a [StreamError]),
+}
+
+/// The `extra` column: the long tail, absent keys left out. A struct
+/// rather than a `serde_json::Map`, which would allocate every key of
+/// every row.
+#[derive(Serialize)]
+struct Extra<'a> {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    errors_omitted: &'a BTreeMap<ErrorKind, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    untracked_deltas: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_hit_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_miss_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_to_first_chunk_us: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gap_p50_us: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gap_p99_us: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gaps: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_body: Option<&'a Json>,
 }
 
 /// What a row is read from.
@@ -63,49 +98,24 @@ impl Row<'_> {
     /// The long tail, as a JSON object (`None` when empty).
     pub(crate) fn extra(&self, text: bool) -> Option<String> {
         let r = self.record;
-        let mut m = Map::new();
-        let mut put = |key: &str, v: Json| {
-            m.insert(key.to_owned(), v);
+        let m = &r.metrics;
+        let usage = r.split.usage.as_ref();
+        let extra = Extra {
+            errors_omitted: &r.split.errors_omitted,
+            untracked_deltas: Some(r.split.untracked_deltas).filter(|n| *n > 0),
+            dropped_before: Some(r.dropped_before).filter(|n| *n > 0),
+            total_tokens: usage.and_then(|u| u.total_tokens),
+            cache_hit_tokens: usage.and_then(|u| u.cache_hit_tokens),
+            cache_miss_tokens: usage.and_then(|u| u.cache_miss_tokens),
+            time_to_first_chunk_us: us(m.time_to_first_chunk_ms),
+            gap_p50_us: m.gaps.as_ref().and_then(|g| us(Some(g.p50_ms))),
+            gap_p99_us: m.gaps.as_ref().and_then(|g| us(Some(g.p99_ms))),
+            gaps: m.gaps.as_ref().map(|g| g.count),
+            data_bytes: Some(m.data_bytes).filter(|n| *n > 0),
+            request_body: r.request.as_ref().and_then(|q| q.body.as_ref()).filter(|_| text),
         };
-        if !r.split.errors_omitted.is_empty() {
-            let omitted =
-                r.split.errors_omitted.iter().map(|(k, n)| (k.as_str().into(), (*n).into()));
-            put("errors_omitted", Json::Object(omitted.collect()));
-        }
-        if r.split.untracked_deltas > 0 {
-            put("untracked_deltas", r.split.untracked_deltas.into());
-        }
-        if r.dropped_before > 0 {
-            put("dropped_before", r.dropped_before.into());
-        }
-        if let Some(u) = &r.split.usage {
-            let usage = [
-                ("total_tokens", u.total_tokens),
-                ("cache_hit_tokens", u.cache_hit_tokens),
-                ("cache_miss_tokens", u.cache_miss_tokens),
-            ];
-            for (key, n) in usage {
-                if let Some(n) = n {
-                    put(key, n.into());
-                }
-            }
-        }
-        let m_ = &r.metrics;
-        if let Some(t) = us(m_.time_to_first_chunk_ms) {
-            put("time_to_first_chunk_us", t.into());
-        }
-        if let Some(g) = &m_.gaps {
-            put("gap_p50_us", us(Some(g.p50_ms)).into());
-            put("gap_p99_us", us(Some(g.p99_ms)).into());
-            put("gaps", g.count.into());
-        }
-        if m_.data_bytes > 0 {
-            put("data_bytes", m_.data_bytes.into());
-        }
-        if text && let Some(body) = r.request.as_ref().and_then(|q| q.body.clone()) {
-            put("request_body", body);
-        }
-        (!m.is_empty()).then(|| Json::Object(m).to_string())
+        let json = serde_json::to_string(&extra).ok()?;
+        (json != "{}").then_some(json)
     }
 
     /// The values of [`COLUMNS`](crate::COLUMNS), in order.
