@@ -217,3 +217,71 @@ pub(crate) fn export(
     done.stats = stats;
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::fs;
+    use std::path::Path;
+
+    use thinktee_export::Select;
+
+    use super::*;
+
+    /// A recording of `n` streams whose texts vary in size with `i`.
+    fn recording(dir: &Path, n: usize) -> PathBuf {
+        fs::create_dir_all(dir).unwrap();
+        let mut sse = String::new();
+        for i in 0..n {
+            let (r, a) = ("r".repeat(i % 97 + 1), "a".repeat(i % 89 + 1));
+            let _ = write!(
+                sse,
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"reasoning_content\":\"{r}\"}}}}]}}\n\n\
+                 data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{a}\"}},\"finish_reason\":\"stop\"}}]}}\n\n\
+                 data: [DONE]\n\n"
+            );
+        }
+        let path = dir.join("r.sse");
+        fs::write(&path, sse).unwrap();
+        path
+    }
+
+    /// Small bounds, so that both runs fill many batches, row groups and
+    /// files. A file's footer (the metadata of each of its row groups)
+    /// grows until the file is finished: `file_bytes` bounds it.
+    const LIMITS: Limits = Limits {
+        batch_rows: 256,
+        batch_bytes: 64 << 10,
+        row_group_rows: 1024,
+        row_group_bytes: 1 << 20,
+        file_bytes: 64 << 10,
+        open_partitions: 4,
+    };
+
+    /// The most heap an export of `n` streams holds, on this thread.
+    fn peak(base: &Path, n: usize) -> (Done, u64) {
+        let input = recording(&base.join(format!("in-{n}")), n);
+        let out = base.join(format!("out-{n}"));
+        let options = Options { limits: LIMITS, ..Options::default() };
+        let (done, peak) = thinktee_testkit::peak_bytes(|| {
+            export(&[input], &out, options, &Select::default(), 1).unwrap()
+        });
+        (done, peak)
+    }
+
+    #[test]
+    fn hostile_memory_stays_flat_when_the_input_grows_tenfold() {
+        let base = std::env::temp_dir().join(format!("thinktee-export-mem-{}", std::process::id()));
+        let (small, p1) = peak(&base, 5_000);
+        let (large, p10) = peak(&base, 50_000);
+        assert_eq!((small.rows, large.rows), (5_000, 50_000));
+        // Counted by the writer: batches never pass their bounds.
+        assert!(large.stats.max_batch_rows <= LIMITS.batch_rows, "{:?}", large.stats);
+        assert!(large.stats.max_batch_bytes <= LIMITS.batch_bytes, "{:?}", large.stats);
+        assert!(large.stats.row_groups >= 49, "{:?}", large.stats);
+        assert!(large.files > 2 * small.files, "{:?} {:?}", small.stats, large.stats);
+        eprintln!("peak heap: {p1} bytes for 5,000 streams, {p10} bytes for 50,000");
+        assert!(p10 * 10 <= p1 * 12, "peak {p10} bytes at 10x vs {p1} at 1x");
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

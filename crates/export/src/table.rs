@@ -16,7 +16,9 @@
 //! group of at most `row_group_rows` rows and `row_group_bytes` encoded
 //! bytes, and at most `open_partitions` files are open at once (the one
 //! used least recently is finished to make room; a later row of its date
-//! starts a new file). A file past `file_bytes` is finished too.
+//! starts a new file). A file past `file_bytes` is finished too: besides
+//! bounding files, that bounds its footer, the metadata of each of its row
+//! groups, which is held until the file is finished.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
