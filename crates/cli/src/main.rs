@@ -10,6 +10,7 @@ mod files;
 mod input;
 mod listen;
 mod proxy;
+mod query;
 mod replay;
 mod select;
 mod split;
@@ -40,6 +41,9 @@ enum Command {
     /// Parquet or CSV files that DuckDB, Spark, Trino, ClickHouse, BigQuery
     /// and DataFusion read.
     Export(export::Args),
+    /// SQL over the streams table, from exported directories, recordings
+    /// or transcripts (with the `sql` feature: embedded Apache DataFusion).
+    Query(query::Args),
     /// Run the whole pipeline on the bundled recordings (no network) and summarize.
     Demo(demo::Args),
     /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Export(args) => export::run(args),
+        Command::Query(args) => query::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Replay(args) => replay::run(args),

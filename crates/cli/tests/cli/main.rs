@@ -7,6 +7,7 @@ mod export;
 mod hostile;
 mod hostile_choices;
 mod proxy;
+mod query;
 mod replay;
 mod split;
 mod support;
