@@ -51,7 +51,8 @@ const SKIPPED_NAMED: usize = 3;
 pub(crate) struct Ahead {
     /// Files whose streams are queued (besides the ones being read).
     pub(crate) files: usize,
-    /// Streams queued per file.
+    /// Streams queued per file: sent in messages of half as many, one
+    /// queued while the next fills.
     pub(crate) streams: usize,
 }
 
@@ -127,9 +128,11 @@ pub(crate) enum Item<'a, S> {
     File(usize, &'a FileKind),
 }
 
-/// One file's results, in order.
+/// One file's results, in order: its streams a few at a time (one
+/// message per stream cost an export of 640,000 streams 1.3 s of system
+/// time in futex waits, 20% of its CPU), then what the file was.
 enum Msg<S> {
-    Stream(S),
+    Streams(Vec<S>),
     Done(FileKind),
 }
 
@@ -234,7 +237,8 @@ fn worker<T: Tally>(
                 return;
             }
             claims.next += 1;
-            let (sender, receiver) = sync_channel(streams_ahead);
+            // Two messages of half the streams ahead each.
+            let (sender, receiver) = sync_channel(1);
             match &claims.hand_over {
                 Some(hand_over) if hand_over.send(receiver).is_ok() => {}
                 _ => return,
@@ -242,12 +246,21 @@ fn worker<T: Tally>(
             (i, sender)
         };
         let file = &listed[i];
+        let per_message = (streams_ahead / 2).max(1);
+        let mut streams = Vec::with_capacity(per_message);
         let kind = match &file.known {
             Some(kind) => kind.clone(),
             None => read_file::<T>(&file.path, &mut |s| {
-                let _ = sender.send(Msg::Stream(s));
+                streams.push(s);
+                if streams.len() >= per_message {
+                    let full = std::mem::replace(&mut streams, Vec::with_capacity(per_message));
+                    let _ = sender.send(Msg::Streams(full));
+                }
             }),
         };
+        if !streams.is_empty() {
+            let _ = sender.send(Msg::Streams(streams));
+        }
         let _ = sender.send(Msg::Done(kind));
     }
 }
@@ -261,7 +274,11 @@ fn fold_in_order<S>(
         let Ok(file) = files.recv() else { break };
         loop {
             match file.recv() {
-                Ok(Msg::Stream(s)) => fold(Item::Stream(i, s))?,
+                Ok(Msg::Streams(streams)) => {
+                    for s in streams {
+                        fold(Item::Stream(i, s))?;
+                    }
+                }
                 Ok(Msg::Done(kind)) => {
                     fold(Item::File(i, &kind))?;
                     break;
