@@ -47,7 +47,7 @@ pub(crate) struct Args {
     /// File format.
     #[arg(long, value_enum, default_value = "parquet")]
     format: Format,
-    /// Directory the table goes into, as DIR/date=YYYY-MM-DD/part-<uuidv7>.parquet
+    /// Directory the table goes into, as DIR/date=YYYY-MM-DD/part-UUIDv7.parquet
     /// (created if missing). Files are added, never replaced; sources
     /// already exported there are skipped.
     #[arg(long, value_name = "DIR")]
