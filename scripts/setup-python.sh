@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Creates a Python virtual environment with the official `openai` client,
-# for the end-to-end proxy test (crates/cli/tests/cli/proxy.rs). Idempotent:
-# an existing venv that can `import openai` is reused. Prints the venv's
-# python on the last line of stdout; pip's output goes to stderr.
+# Creates a Python virtual environment with the packages the tests drive
+# from Python, and prints its python on the last line of stdout (pip's
+# output goes to stderr). Idempotent: a venv that can import every module
+# asked for is reused; missing ones are installed into it.
+#
+#   scripts/setup-python.sh                  the official `openai` client, for
+#                                            the end-to-end proxy test
+#                                            (crates/cli/tests/cli/proxy.rs)
+#   scripts/setup-python.sh pyarrow duckdb   the readers of `thinktee export`'s
+#                                            files (scripts/test-python.sh)
 #
 #   THINKTEE_PY_VENV  where the venv goes (default: target/py-venv)
 #   PYTHON            the interpreter that creates it (default: python3)
@@ -12,23 +18,34 @@ venv=${THINKTEE_PY_VENV:-target/py-venv}
 python=${PYTHON:-python3}
 mkdir -p "$(dirname "$venv")"
 
+# Each module the caller needs, and the pip requirement that provides it.
+declare -A spec=([openai]='openai>=1.40' [pyarrow]='pyarrow>=15' [duckdb]='duckdb>=1.1')
+modules=("$@")
+[ ${#modules[@]} -gt 0 ] || modules=(openai)
+for m in "${modules[@]}"; do
+  [ -n "${spec[$m]:-}" ] || { echo "setup-python: no requirement known for module $m" >&2; exit 2; }
+done
+imports=$(IFS=,; echo "${modules[*]}")
+
 # One setup at a time (parallel test processes may call this together).
 if command -v flock >/dev/null; then
   exec 9>"$venv.lock"
   flock 9
 fi
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import openai' 2>/dev/null; then
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $imports" 2>/dev/null; then
   echo "$PWD/$venv/bin/python"
   exit 0
 fi
 
 command -v "$python" >/dev/null || { echo "setup-python: $python not found" >&2; exit 1; }
-"$python" -m venv "$venv" >&2
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv" >&2
+requirements=()
+for m in "${modules[@]}"; do requirements+=("${spec[$m]}"); done
 if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 2 --timeout 30 \
-    'openai>=1.40' >&2; then
-  echo "setup-python: pip could not install openai (no network to PyPI?)" >&2
+    "${requirements[@]}" >&2; then
+  echo "setup-python: pip could not install ${requirements[*]} (no network to PyPI?)" >&2
   exit 1
 fi
-"$venv/bin/python" -c 'import openai' >&2
+"$venv/bin/python" -c "import $imports" >&2
 echo "$PWD/$venv/bin/python"

@@ -7,13 +7,17 @@ mod analyze;
 mod demo;
 mod environment;
 mod events;
+mod export;
+mod files;
 mod input;
 mod listen;
 mod logging;
 mod ops;
 mod prom;
 mod proxy;
+mod query;
 mod replay;
+mod select;
 mod split;
 mod term;
 mod transcripts;
@@ -72,6 +76,13 @@ enum Command {
     Events(events::Args),
     /// Summarize recordings and transcripts: sizes, tokens, timings, filters, outcomes.
     Analyze(analyze::Args),
+    /// Write the streams table (one row per choice of each stream) as
+    /// Parquet or CSV files that DuckDB, Spark, Trino, ClickHouse, BigQuery
+    /// and DataFusion read.
+    Export(export::Args),
+    /// SQL over the streams table, from exported directories, recordings
+    /// or transcripts (with the `sql` feature: embedded Apache DataFusion).
+    Query(query::Args),
     /// Run the whole pipeline on the bundled recordings (no network) and summarize.
     Demo(demo::Args),
     /// Transparent recording reverse proxy in front of an OpenAI-compatible endpoint.
@@ -110,6 +121,8 @@ fn main() -> ExitCode {
         Command::Split(args) => split::run(args),
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Query(args) => query::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Proxy(args) => proxy::run(*args),
         Command::Replay(args) => replay::run(args),

@@ -15,7 +15,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::Format;
-use super::read::{FileKind, StreamStat};
+use super::stat::StreamStat;
+use crate::files::FileKind;
 use crate::term::escape;
 
 /// Values kept exactly before a distribution switches to a histogram.

@@ -3,11 +3,13 @@
 mod analyze;
 mod demo;
 mod events;
+mod export;
 mod hostile;
 mod hostile_choices;
 mod operate;
 mod ops;
 mod proxy;
+mod query;
 mod replay;
 mod split;
 mod support;

@@ -1,0 +1,239 @@
+//! What `analyze` counts of each stream: sizes, tokens, timings, filters,
+//! outcomes; nothing of the text is kept.
+
+use std::convert::Infallible;
+
+use serde::Serialize;
+use thinktee_pipeline::{Event, FilterSource, Flow, Record, Sink};
+use thinktee_transcript::TranscriptRecord;
+
+use super::summary::FilterCounts;
+use crate::files::Tally;
+
+/// What is counted of one choice (its text is not kept).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ChoiceStat {
+    pub(crate) choice: Option<u32>,
+    pub(crate) reasoning_source: &'static str,
+    pub(crate) reasoning_bytes: u64,
+    pub(crate) answer_bytes: u64,
+    pub(crate) finish_reason: Option<String>,
+    pub(crate) unterminated: bool,
+    #[serde(skip)]
+    pub(crate) filters: FilterCounts,
+}
+
+impl ChoiceStat {
+    fn new(choice: Option<u32>) -> ChoiceStat {
+        ChoiceStat {
+            choice,
+            reasoning_source: "none",
+            reasoning_bytes: 0,
+            answer_bytes: 0,
+            finish_reason: None,
+            unterminated: false,
+            filters: FilterCounts::default(),
+        }
+    }
+}
+
+/// What is counted of one stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamStat {
+    pub(crate) stream: u64,
+    pub(crate) id: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) request_id: Option<String>,
+    /// What `--since`, `--until` and `--model` look at.
+    pub(crate) started_unix_ms: Option<u64>,
+    pub(crate) request_model: Option<String>,
+    pub(crate) outcome: &'static str,
+    /// Error kinds in order of first sight, with their counts.
+    pub(crate) errors: Vec<(&'static str, u64)>,
+    pub(crate) prompt_filters: FilterCounts,
+    pub(crate) reasoning_tokens: Option<u64>,
+    pub(crate) answer_tokens: Option<u64>,
+    pub(crate) ttft_ms: Option<f64>,
+    pub(crate) first_answer_ms: Option<f64>,
+    pub(crate) thinking_ms: Option<f64>,
+    pub(crate) total_ms: Option<f64>,
+    pub(crate) choices: Vec<ChoiceStat>,
+}
+
+impl StreamStat {
+    fn error(&mut self, kind: &'static str) {
+        self.errors_of(kind, 1);
+    }
+
+    fn errors_of(&mut self, kind: &'static str, count: u64) {
+        match self.errors.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += count,
+            None => self.errors.push((kind, count)),
+        }
+    }
+
+    fn choice(&mut self, index: u32) -> &mut ChoiceStat {
+        let at = match self.choices.iter().position(|c| c.choice == Some(index)) {
+            Some(at) => at,
+            None => {
+                self.choices.push(ChoiceStat::new(Some(index)));
+                self.choices.len() - 1
+            }
+        };
+        &mut self.choices[at]
+    }
+
+    /// The stream-level part of a transcript line (every choice of a
+    /// stream carries the same stream-level fields).
+    fn from_transcript(r: &TranscriptRecord) -> StreamStat {
+        let m = &r.metrics;
+        let tokens = (!m.tokens.estimated).then_some(m.tokens);
+        let ttft = match (m.time_to_first_thinking_ms, m.time_to_first_answer_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut s = StreamStat {
+            stream: r.split.stream,
+            id: r.split.id.clone(),
+            model: r.split.model.clone(),
+            request_id: r.request.as_ref().and_then(|m| m.request_id.clone()),
+            started_unix_ms: r.request.as_ref().and_then(|m| m.started_unix_ms),
+            request_model: r.request.as_ref().and_then(|m| m.model.clone()),
+            outcome: r.outcome.as_str(),
+            reasoning_tokens: tokens.and_then(|t| t.reasoning),
+            answer_tokens: tokens.and_then(|t| t.answer),
+            ttft_ms: ttft,
+            first_answer_ms: m.time_to_first_answer_ms,
+            thinking_ms: m.thinking_duration_ms,
+            total_ms: m.total_duration_ms,
+            ..StreamStat::default()
+        };
+        for e in &r.split.errors {
+            s.error(e.kind.as_str());
+        }
+        // Past the first few of a kind, a transcript only counts them.
+        for (kind, n) in &r.split.errors_omitted {
+            s.errors_of(kind.as_str(), *n);
+        }
+        for f in r.split.filters.iter().filter(|f| f.source == FilterSource::Prompt) {
+            s.prompt_filters.add(f);
+        }
+        s
+    }
+
+    fn add_transcript_choice(&mut self, r: &TranscriptRecord) {
+        let mut c = ChoiceStat::new(r.split.choice);
+        c.reasoning_source = r.split.reasoning_source.as_str();
+        c.reasoning_bytes = r.split.reasoning.len() as u64;
+        c.answer_bytes = r.split.content.len() as u64;
+        c.finish_reason = r.split.finish_reason.clone();
+        c.unterminated = r.split.unterminated;
+        for f in r.split.filters.iter().filter(|f| f.source == FilterSource::Completion) {
+            c.filters.add(f);
+        }
+        self.choices.push(c);
+    }
+}
+
+// === StatSink ===
+
+/// A pipeline sink counting what `analyze` reports of each stream: sizes,
+/// not text.
+#[derive(Debug, Default)]
+pub(crate) struct StatSink {
+    current: StreamStat,
+    finished: Vec<StreamStat>,
+}
+
+impl Sink for StatSink {
+    type Error = Infallible;
+
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
+        use thinktee_pipeline::SegmentKind;
+        let s = &mut self.current;
+        match record.event {
+            Event::Text { choice, kind, text, .. } => match kind {
+                SegmentKind::Thinking => s.choice(choice).reasoning_bytes += text.len() as u64,
+                SegmentKind::Answer => s.choice(choice).answer_bytes += text.len() as u64,
+                SegmentKind::Markup => {}
+            },
+            Event::Filter { choice: None, filter } => s.prompt_filters.add(filter),
+            Event::Filter { choice: Some(c), filter } => s.choice(c).filters.add(filter),
+            Event::Error(e) => s.error(e.kind.as_str()),
+            Event::ChoiceEnd(end) => {
+                let c = s.choice(end.choice);
+                c.reasoning_source = end.reasoning_source.as_str();
+                c.finish_reason.clone_from(&end.finish_reason);
+                c.unterminated = end.unterminated;
+            }
+            Event::StreamEnd(end) => {
+                s.stream = record.stream;
+                s.id.clone_from(&end.id);
+                s.model.clone_from(&end.model);
+                s.outcome = end.outcome.as_str();
+                if let Some(u) = &end.usage {
+                    s.reasoning_tokens = u.reasoning_tokens;
+                    s.answer_tokens = match (u.completion_tokens, u.reasoning_tokens) {
+                        (Some(c), Some(r)) => Some(c.saturating_sub(r)),
+                        _ => None,
+                    };
+                }
+                s.choices.sort_by_key(|c| c.choice);
+                if s.choices.is_empty() {
+                    // A stream without choices is one record, `choice: null`,
+                    // as in `split` output and transcripts.
+                    s.choices.push(ChoiceStat::new(None));
+                }
+                let s = std::mem::take(s);
+                self.finished.push(s);
+            }
+            _ => {}
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+// === Tally ===
+
+/// `analyze`'s [`Tally`]: a [`StreamStat`] per stream.
+#[derive(Debug)]
+pub(crate) enum Stats {}
+
+impl Tally for Stats {
+    type Stream = StreamStat;
+    type Sink = StatSink;
+
+    fn drain(sink: &mut StatSink, emit: &mut dyn FnMut(StreamStat)) {
+        for s in sink.finished.drain(..) {
+            emit(s);
+        }
+    }
+
+    fn transcript(r: TranscriptRecord) -> StreamStat {
+        let mut s = StreamStat::from_transcript(&r);
+        s.add_transcript_choice(&r);
+        s
+    }
+
+    fn transcript_choice(s: &mut StreamStat, r: TranscriptRecord) {
+        s.add_transcript_choice(&r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transcript_counts_the_errors_it_only_counted() {
+        // What the Collector writes for a stream with 20 invalid events:
+        // the first 8 kept, the 12 others counted by kind.
+        let error = r#"{"kind":"invalid_json","message":"x"}"#;
+        let errors = [error; 8].join(",");
+        let line = format!(
+            r#"{{"stream":0,"choice":0,"id":null,"model":null,"reasoning":"","content":"a","reasoning_source":"none","finish_reason":"stop","unterminated":false,"errors":[{errors}],"errors_omitted":{{"invalid_json":12}},"done":true,"outcome":"complete","metrics":{{"stream":0,"time_to_first_byte_ms":null,"time_to_first_chunk_ms":null,"time_to_first_thinking_ms":null,"time_to_first_answer_ms":null,"thinking_duration_ms":null,"total_duration_ms":null,"chunks":1,"data_bytes":1,"thinking_bytes":0,"answer_bytes":1,"gaps":null,"tokens":{{"prompt":null,"completion":null,"reasoning":null,"answer":null,"cached":null,"estimated":true}},"choices":[]}}}}"#
+        );
+        let record: TranscriptRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(StreamStat::from_transcript(&record).errors, [("invalid_json", 20)]);
+    }
+}

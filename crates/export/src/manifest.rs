@@ -1,0 +1,202 @@
+//! Which sources an output directory already holds, so that exporting the
+//! same files again adds no rows.
+//!
+//! Each run that exports anything writes one manifest,
+//! `DIR/_thinktee_manifest/<export_id>.jsonl`: one line per source it read
+//! whole, naming it by canonical path, size and modification time. A later
+//! run skips a source whose three facts a manifest already holds. A source
+//! whose path is known but whose size or time changed (a transcript still
+//! being appended to) is exported again, whole: its earlier rows stay
+//! where they are, and readers deduplicate on `(source, stream, choice)`,
+//! keeping the greatest `export_id`. Engines skip the manifest directory
+//! (names starting with `_` are hidden in Hive layout; it holds no
+//! `.parquet` or `.csv` file).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, io_at};
+
+/// The manifests' directory under the output directory.
+pub const MANIFEST_DIR: &str = "_thinktee_manifest";
+
+/// A source file as a manifest names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceId {
+    /// Its canonical path.
+    pub path: String,
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its modification time, nanoseconds since the epoch, if known.
+    pub modified_ns: Option<u64>,
+}
+
+impl SourceId {
+    /// The facts of the file at `path` now.
+    pub fn of(path: &Path) -> io::Result<SourceId> {
+        let canonical = fs::canonicalize(path)?;
+        let meta = fs::metadata(&canonical)?;
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok());
+        let path = canonical.to_string_lossy().into_owned();
+        Ok(SourceId { path, len: meta.len(), modified_ns })
+    }
+}
+
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The source.
+    #[serde(flatten)]
+    pub source: SourceId,
+    /// Rows written from it.
+    pub rows: u64,
+    /// The run that wrote them.
+    pub export_id: String,
+}
+
+/// What the manifests say of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Never exported here.
+    New,
+    /// Exported here as it is now.
+    Exported,
+    /// Exported here, but it has changed since.
+    Changed,
+}
+
+/// Every source the manifests of an output directory name.
+#[derive(Debug, Default)]
+pub struct Manifest {
+    by_path: HashMap<String, Vec<SourceId>>,
+}
+
+impl Manifest {
+    /// Reads the manifests under `dir` (none when it does not exist).
+    pub fn load(dir: &Path) -> Result<Manifest, Error> {
+        let mut manifest = Manifest::default();
+        let at = dir.join(MANIFEST_DIR);
+        let entries = match fs::read_dir(&at) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(manifest),
+            Err(e) => return Err(io_at(at)(e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(io_at(&at))?.path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                manifest.read(&path)?;
+            }
+        }
+        Ok(manifest)
+    }
+
+    fn read(&mut self, path: &Path) -> Result<(), Error> {
+        let file = fs::File::open(path).map_err(io_at(path))?;
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(io_at(path))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: Entry = serde_json::from_str(&line).map_err(|source| Error::Manifest {
+                path: path.to_owned(),
+                line: i as u64 + 1,
+                source,
+            })?;
+            self.add(entry.source);
+        }
+        Ok(())
+    }
+
+    /// Counts `source` as exported (as a run's own manifest will).
+    pub fn add(&mut self, source: SourceId) {
+        self.by_path.entry(source.path.clone()).or_default().push(source);
+    }
+
+    /// What the manifests say of `source`.
+    pub fn seen(&self, source: &SourceId) -> Seen {
+        match self.by_path.get(&source.path) {
+            None => Seen::New,
+            Some(known) if known.contains(source) => Seen::Exported,
+            Some(_) => Seen::Changed,
+        }
+    }
+}
+
+/// Writes a run's manifest: aside, then renamed to
+/// `DIR/_thinktee_manifest/<export_id>.jsonl` (never replacing a file).
+pub fn write_manifest(dir: &Path, export_id: &str, entries: &[Entry]) -> Result<PathBuf, Error> {
+    let at = dir.join(MANIFEST_DIR);
+    fs::create_dir_all(&at).map_err(io_at(&at))?;
+    let path = at.join(format!("{export_id}.jsonl"));
+    let aside = at.join(format!(".{export_id}.jsonl.inprogress"));
+    let write = || -> io::Result<()> {
+        let mut out =
+            io::BufWriter::new(fs::OpenOptions::new().write(true).create_new(true).open(&aside)?);
+        for e in entries {
+            serde_json::to_writer(&mut out, e)?;
+            out.write_all(b"\n")?;
+        }
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&aside);
+        return Err(io_at(&aside)(e));
+    }
+    crate::table::publish(&aside, &path)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir()
+            .join(format!("thinktee-export-manifest-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_source_is_new_then_exported_then_changed() {
+        let dir = temp("seen");
+        let source = dir.join("t.jsonl");
+        fs::write(&source, "{}\n").unwrap();
+        let out = dir.join("out");
+        let id = SourceId::of(&source).unwrap();
+        assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::New);
+        let entry = Entry { source: id.clone(), rows: 1, export_id: "run-1".into() };
+        let written = write_manifest(&out, "run-1", &[entry]).unwrap();
+        assert_eq!(written, out.join(MANIFEST_DIR).join("run-1.jsonl"));
+        assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::Exported);
+        // The same file by another name is the same source.
+        let other = SourceId::of(&dir.join(".").join("t.jsonl")).unwrap();
+        assert_eq!(Manifest::load(&out).unwrap().seen(&other), Seen::Exported);
+        fs::write(&source, "{}\n{}\n").unwrap();
+        let grown = SourceId::of(&source).unwrap();
+        assert_eq!(Manifest::load(&out).unwrap().seen(&grown), Seen::Changed);
+        // A run's manifest is never replaced.
+        assert!(matches!(write_manifest(&out, "run-1", &[]), Err(Error::Exists(_))));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_manifest_line_is_an_error_naming_it() {
+        let dir = temp("bad");
+        fs::create_dir_all(dir.join(MANIFEST_DIR)).unwrap();
+        fs::write(dir.join(MANIFEST_DIR).join("x.jsonl"), "\n{\"path\":1}\n").unwrap();
+        let err = Manifest::load(&dir).unwrap_err();
+        assert!(matches!(err, Error::Manifest { line: 2, .. }), "{err:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,446 @@
+//! The `streams` table written as files in Hive layout.
+//!
+//! ```text
+//! DIR/date=2026-05-01/part-<uuidv7>.parquet
+//! DIR/date=__HIVE_DEFAULT_PARTITION__/part-<uuidv7>.parquet   (no request time)
+//! ```
+//!
+//! Each partition the rows reach gets a file of its own. A file is written
+//! aside (`.part-<uuidv7>.parquet.inprogress`, a name every engine skips)
+//! and renamed when it is complete, so readers only ever see whole files,
+//! and no file is ever written twice: a name that exists is an error.
+//!
+//! Memory is bounded by the limits, not the input ([`Limits`]): rows are
+//! gathered into a batch of at most `batch_rows` rows and `batch_bytes`
+//! bytes (a single larger row is a batch of its own), encoded into a row
+//! group of at most `row_group_rows` rows and `row_group_bytes` encoded
+//! bytes, and at most `open_partitions` files are open at once (the one
+//! used least recently is finished to make room; a later row of its date
+//! starts a new file). A file past `file_bytes` is finished too: besides
+//! bounding files, that bounds its footer, the metadata of each of its row
+//! groups, which is held until the file is finished.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::batch::Batch;
+use crate::csv;
+use crate::error::{Error, io_at};
+use crate::row::{Row, RowOptions};
+use crate::schema::{NO_DATE, PARTITION, SCHEMA_VERSION, TABLE, schema};
+use crate::time::date;
+
+/// The most text one row may hold: Parquet keeps a value's length in 32
+/// bits, and Arrow a batch's text offsets.
+pub const MAX_ROW_BYTES: usize = 1 << 30;
+
+/// zstd level of every column: level 3 is zstd's default, 4 to 10 times
+/// smaller than the text on the recorded fixtures at a fraction of the
+/// time the higher levels take.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Columns of long, rarely repeated text: no dictionary, no statistics
+/// (useless for skipping, and each would cost the file footer 64 bytes per
+/// page).
+const LONG_TEXT: [&str; 3] = ["reasoning", "content", "extra"];
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Parquet, zstd-compressed.
+    Parquet,
+    /// CSV with a header line; lists and structs as JSON strings.
+    Csv,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// What bounds the memory a [`TableWriter`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rows gathered before they are encoded.
+    pub batch_rows: usize,
+    /// Bytes of rows gathered before they are encoded.
+    pub batch_bytes: usize,
+    /// Rows of one Parquet row group.
+    pub row_group_rows: usize,
+    /// Encoded bytes of one Parquet row group.
+    pub row_group_bytes: usize,
+    /// Bytes of one file, past which it is finished.
+    pub file_bytes: u64,
+    /// Files open at once (one per partition being written).
+    pub open_partitions: usize,
+}
+
+impl Default for Limits {
+    /// 8192 rows or 16 MiB a batch, 128 Ki rows or 64 MiB a row group,
+    /// 512 MiB a file, 4 partitions open: at most about 320 MiB held.
+    fn default() -> Limits {
+        Limits {
+            batch_rows: 8192,
+            batch_bytes: 16 << 20,
+            row_group_rows: 128 << 10,
+            row_group_bytes: 64 << 20,
+            file_bytes: 512 << 20,
+            open_partitions: 4,
+        }
+    }
+}
+
+/// How a [`TableWriter`] writes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Parquet or CSV.
+    pub format: Format,
+    /// Write the reasoning and answer text and the request body (`false`
+    /// is `--no-text`: those are null, their sizes stay).
+    pub text: bool,
+    /// Memory bounds.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { format: Format::Parquet, text: true, limits: Limits::default() }
+    }
+}
+
+/// What a writer did, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rows written.
+    pub rows: u64,
+    /// Files finished.
+    pub files: u64,
+    /// Record batches encoded (Parquet).
+    pub batches: u64,
+    /// Row groups written (Parquet).
+    pub row_groups: u64,
+    /// Rows of the largest batch.
+    pub max_batch_rows: usize,
+    /// Bytes of the largest batch, as rows count them.
+    pub max_batch_bytes: usize,
+    /// The most bytes held at once: rows gathered and encoded row groups
+    /// not yet written, over every open file.
+    pub max_buffered_bytes: usize,
+}
+
+/// A file being written.
+#[derive(Debug)]
+struct Part {
+    date: String,
+    aside: PathBuf,
+    path: PathBuf,
+    out: Out,
+}
+
+#[derive(Debug)]
+enum Out {
+    Parquet { writer: Box<ArrowWriter<File>>, batch: Batch },
+    Csv { out: BufWriter<File>, bytes: u64 },
+}
+
+/// Writes rows into `DIR`, one file per partition; see the module docs.
+#[derive(Debug)]
+pub struct TableWriter {
+    dir: PathBuf,
+    options: Options,
+    export_id: String,
+    /// Open files, the one used least recently first.
+    parts: Vec<Part>,
+    stats: Stats,
+    written: Vec<PathBuf>,
+}
+
+impl TableWriter {
+    /// A writer into `dir` (created when missing) for the run `export_id`
+    /// (which names nothing: files get UUIDv7 names of their own).
+    pub fn new(dir: &Path, export_id: &str, options: Options) -> Result<TableWriter, Error> {
+        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        Ok(TableWriter {
+            dir: dir.to_owned(),
+            options,
+            export_id: export_id.to_owned(),
+            parts: Vec::new(),
+            stats: Stats::default(),
+            written: Vec::new(),
+        })
+    }
+
+    /// What was done so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Writes one row.
+    pub fn push(&mut self, row: &Row<'_>) -> Result<(), Error> {
+        let text = self.options.text;
+        let bytes = row.size(text);
+        if bytes > MAX_ROW_BYTES {
+            return Err(Error::RowTooLarge {
+                source_name: row.source.to_owned(),
+                stream: row.record.split.stream,
+                bytes,
+            });
+        }
+        let day = row.started_us().map_or_else(|| NO_DATE.to_owned(), date);
+        let at = self.part_for(&day)?;
+        let limits = self.options.limits;
+        let extra = row.extra(text);
+        let row_options = RowOptions { export_id: &self.export_id, text };
+        let values = row.values(&row_options, extra.as_deref());
+        // Encode what is gathered first if this row would pass the bytes bound.
+        let encode_first = matches!(&self.parts[at].out,
+            Out::Parquet { batch, .. } if batch.rows() > 0 && batch.bytes() + bytes > limits.batch_bytes);
+        if encode_first {
+            let held = self.held();
+            self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(held);
+        }
+        let part = &mut self.parts[at];
+        match &mut part.out {
+            Out::Parquet { writer, batch } => {
+                if encode_first {
+                    encode(writer, batch, &mut self.stats, &part.aside)?;
+                }
+                batch.push(&values, bytes);
+            }
+            Out::Csv { out, bytes: written } => {
+                let mut counting = Counting { inner: out, bytes: 0 };
+                csv::write_row(&mut counting, &values).map_err(io_at(&part.aside))?;
+                *written += counting.bytes;
+            }
+        }
+        self.stats.rows += 1;
+        let batch_full = matches!(&self.parts[at].out,
+            Out::Parquet { batch, .. } if batch.rows() >= limits.batch_rows || batch.bytes() >= limits.batch_bytes);
+        if batch_full {
+            let held = self.held();
+            self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(held);
+        }
+        let part = &mut self.parts[at];
+        let full = match &mut part.out {
+            Out::Parquet { writer, batch } => {
+                if batch_full {
+                    encode(writer, batch, &mut self.stats, &part.aside)?;
+                }
+                writer.bytes_written() as u64 >= limits.file_bytes
+            }
+            Out::Csv { bytes, .. } => *bytes >= limits.file_bytes,
+        };
+        if full {
+            let part = self.parts.remove(at);
+            self.finish_part(part)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes every open file; returns what was done and the files
+    /// written, in the order they were finished.
+    pub fn finish(mut self) -> Result<(Stats, Vec<PathBuf>), Error> {
+        while !self.parts.is_empty() {
+            let part = self.parts.remove(0);
+            self.finish_part(part)?;
+        }
+        Ok((self.stats.clone(), std::mem::take(&mut self.written)))
+    }
+
+    /// The bytes every open file holds now. Asked just before a batch is
+    /// encoded, when they hold the most (asked after every row, the
+    /// writers' memory size took 5% of an export's time).
+    fn held(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match &p.out {
+                Out::Parquet { writer, batch } => batch.bytes() + writer.memory_size(),
+                Out::Csv { .. } => 0,
+            })
+            .sum()
+    }
+
+    /// The index of the open file of partition `day`, opened (and another
+    /// finished to make room) if needed; it becomes the most recently used.
+    fn part_for(&mut self, day: &str) -> Result<usize, Error> {
+        if let Some(at) = self.parts.iter().position(|p| p.date == day) {
+            let part = self.parts.remove(at);
+            self.parts.push(part);
+        } else {
+            if self.parts.len() >= self.options.limits.open_partitions.max(1) {
+                let oldest = self.parts.remove(0);
+                self.finish_part(oldest)?;
+            }
+            let part = self.open(day)?;
+            self.parts.push(part);
+        }
+        Ok(self.parts.len() - 1)
+    }
+
+    fn open(&self, day: &str) -> Result<Part, Error> {
+        let dir = self.dir.join(format!("{PARTITION}={day}"));
+        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        let name = format!("part-{}.{}", uuid::Uuid::now_v7(), self.options.format.extension());
+        let (aside, path) = (dir.join(format!(".{name}.inprogress")), dir.join(name));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&aside)
+            .map_err(io_at(&aside))?;
+        let out = match self.options.format {
+            Format::Parquet => {
+                let writer = ArrowWriter::try_new(file, schema(), Some(self.properties()))
+                    .map_err(|source| Error::Parquet { path: aside.clone(), source })?;
+                Out::Parquet { writer: Box::new(writer), batch: Batch::new() }
+            }
+            Format::Csv => {
+                let mut out = BufWriter::new(file);
+                let mut counting = Counting { inner: &mut out, bytes: 0 };
+                csv::write_header(&mut counting).map_err(io_at(&aside))?;
+                let bytes = counting.bytes;
+                Out::Csv { out, bytes }
+            }
+        };
+        Ok(Part { date: day.to_owned(), aside, path, out })
+    }
+
+    fn properties(&self) -> WriterProperties {
+        let limits = self.options.limits;
+        let zstd = ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default();
+        let metadata = vec![
+            KeyValue::new("thinktee.table".into(), TABLE.to_owned()),
+            KeyValue::new("thinktee.schema_version".into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new("thinktee.export_id".into(), self.export_id.clone()),
+        ];
+        let mut builder = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(zstd))
+            .set_max_row_group_row_count(Some(limits.row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(limits.row_group_bytes.max(1)))
+            .set_key_value_metadata(Some(metadata))
+            .set_created_by(format!("thinktee {}", env!("CARGO_PKG_VERSION")));
+        for column in LONG_TEXT {
+            let path = ColumnPath::from(column);
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+        builder.build()
+    }
+
+    /// Encodes what is gathered, closes the file and gives it its name;
+    /// on failure the file is removed.
+    fn finish_part(&mut self, part: Part) -> Result<(), Error> {
+        let Part { aside, path, out, .. } = part;
+        let stats = &mut self.stats;
+        let close = || -> Result<(), Error> {
+            match out {
+                Out::Parquet { mut writer, mut batch } => {
+                    encode(&mut writer, &mut batch, stats, &aside)?;
+                    let parquet = |source| Error::Parquet { path: aside.clone(), source };
+                    writer.flush().map_err(parquet)?;
+                    stats.row_groups += writer.flushed_row_groups().len() as u64;
+                    // Writes the footer.
+                    let file = writer.into_inner().map_err(parquet)?;
+                    file.sync_all().map_err(io_at(&aside))
+                }
+                Out::Csv { out, .. } => out
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)
+                    .and_then(|file| file.sync_all())
+                    .map_err(io_at(&aside)),
+            }
+        };
+        if let Err(e) = close() {
+            let _ = fs::remove_file(&aside);
+            return Err(e);
+        }
+        publish(&aside, &path)?;
+        self.stats.files += 1;
+        self.written.push(path);
+        Ok(())
+    }
+}
+
+impl Drop for TableWriter {
+    /// Files not finished (the run failed) are removed: no part of a file
+    /// is ever left under a name engines read.
+    fn drop(&mut self) {
+        for part in &self.parts {
+            let _ = fs::remove_file(&part.aside);
+        }
+    }
+}
+
+/// Encodes the gathered rows into the file's row group.
+fn encode(
+    writer: &mut ArrowWriter<File>,
+    batch: &mut Batch,
+    stats: &mut Stats,
+    path: &Path,
+) -> Result<(), Error> {
+    if batch.rows() == 0 {
+        return Ok(());
+    }
+    stats.batches += 1;
+    stats.max_batch_rows = stats.max_batch_rows.max(batch.rows());
+    stats.max_batch_bytes = stats.max_batch_bytes.max(batch.bytes());
+    let records = batch.finish()?;
+    writer.write(&records).map_err(|source| Error::Parquet { path: path.to_owned(), source })
+}
+
+/// Gives the finished file `aside` its name `path`, which must not exist.
+pub(crate) fn publish(aside: &Path, path: &Path) -> Result<(), Error> {
+    // A hard link fails when `path` exists, where a rename would replace it.
+    let linked = fs::hard_link(aside, path).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists || path.exists() {
+            Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists))
+        } else {
+            // A file system without hard links: the name was free just now.
+            fs::rename(aside, path)
+        }
+    });
+    match linked {
+        Ok(()) => {
+            let _ = fs::remove_file(aside);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(aside);
+            Err(Error::Exists(path.to_owned()))
+        }
+        Err(e) => {
+            let _ = fs::remove_file(aside);
+            Err(io_at(path)(e))
+        }
+    }
+}
+
+/// Counts the bytes written through it.
+struct Counting<'a, W: Write> {
+    inner: &'a mut W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
