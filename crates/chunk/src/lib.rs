@@ -62,15 +62,21 @@
 mod choice;
 mod error;
 mod filter;
+mod format;
 mod memo;
+pub mod messages;
 mod payload;
+pub mod responses;
 mod scan;
 mod text;
+mod update;
 mod usage;
 
 pub use choice::{Choice, FinishReason, ReasoningField};
 pub use error::{ApiError, Error};
 pub use filter::{FilterEvent, FilterOffsets, FilterSource};
+pub use format::Format;
 pub use memo::Parser;
 pub use payload::{Choices, Chunk, Payload, parse, parse_event};
+pub use update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
 pub use usage::Usage;
