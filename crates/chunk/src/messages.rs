@@ -35,7 +35,8 @@ use crate::usage::Usage;
 ///
 /// The data's `type` names the event; without one, the event type does.
 /// `[DONE]` is `end`. An `error` event whose data is not a JSON object is
-/// read as [`parse_event`](crate::parse_event) reads it.
+/// read as [`parse_event`](crate::parse_event) reads it. When a key
+/// repeats, the last value wins.
 ///
 /// # Errors
 ///
@@ -45,21 +46,14 @@ pub fn parse<'a>(event_type: &str, data: &'a str) -> Result<Update<'a>, Error> {
     if data.trim_ascii() == "[DONE]" {
         return Ok(Update { end: true, ..Update::default() });
     }
-    let mut s = Scanner::new(data);
-    let raw = match read_event(&mut s) {
-        Ok(Some(raw)) => raw,
-        Ok(None) | Err(Reject) if event_type == "error" => return error_event(data),
-        Ok(None) => return Err(Error::Shape("payload is not a json object")),
-        Err(Reject) => return Err(Error::json(data)),
-    };
-    let kind = match raw.kind.as_deref() {
-        Some(t) => Kind::of(t),
-        None => match Kind::of(event_type) {
-            Kind::Other => return Err(Error::Shape("messages event without a type")),
-            kind => kind,
-        },
-    };
-    Ok(raw.into_update(kind))
+    let mut u = Update::default();
+    match read_event(&mut Scanner::new(data), event_type, &mut u) {
+        Ok(Read::Event) => Ok(u),
+        Ok(Read::NotAnObject) | Err(Reject) if event_type == "error" => error_event(data),
+        Ok(Read::NotAnObject) => Err(Error::Shape("payload is not a json object")),
+        Ok(Read::NoType) => Err(Error::Shape("messages event without a type")),
+        Err(Reject) => Err(Error::json(data)),
+    }
 }
 
 /// An `error` event whose data is not an object: as chat completions read it.
@@ -86,8 +80,10 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(event_type: &str) -> Kind {
-        match event_type {
+    /// The kind of a Messages event type; `None` for a type that is not
+    /// one.
+    fn of(event_type: &str) -> Option<Kind> {
+        Some(match event_type {
             "content_block_delta" => Kind::BlockDelta,
             "content_block_start" => Kind::BlockStart,
             "message_start" => Kind::MessageStart,
@@ -95,137 +91,23 @@ impl Kind {
             "message_stop" => Kind::MessageStop,
             "ping" => Kind::Ping,
             "error" => Kind::Error,
-            _ => Kind::Other,
-        }
+            "content_block_stop" => Kind::Other,
+            _ => return None,
+        })
     }
 }
 
-/// The fields of one event, as read (their meaning depends on `type`).
-#[derive(Debug, Default)]
-struct Raw<'a> {
-    kind: Option<Cow<'a, str>>,
-    index: Option<u64>,
-    message: Option<Message<'a>>,
-    block: Option<Block<'a>>,
-    delta: Option<Delta<'a>>,
-    usage: Option<Usage>,
-    error: Option<crate::ApiError<'a>>,
-}
-
-/// `message_start`'s `message`.
-#[derive(Debug, Default)]
-struct Message<'a> {
-    id: Option<Cow<'a, str>>,
-    model: Option<Cow<'a, str>>,
-    usage: Option<Usage>,
-}
-
-/// `content_block_start`'s `content_block`.
-#[derive(Debug, Default)]
-struct Block<'a> {
-    kind: Option<Cow<'a, str>>,
-    text: Option<Cow<'a, str>>,
-    thinking: Option<Cow<'a, str>>,
-    signed: bool,
-    id: Option<Cow<'a, str>>,
-    name: Option<Cow<'a, str>>,
-    /// `input` as sent, unless it is `{}`.
-    input: Option<&'a str>,
-}
-
-/// The `delta` of `content_block_delta` or of `message_delta`.
-#[derive(Debug, Default)]
-struct Delta<'a> {
-    kind: Option<Cow<'a, str>>,
-    text: Option<Cow<'a, str>>,
-    thinking: Option<Cow<'a, str>>,
-    partial_json: Option<Cow<'a, str>>,
-    signed: bool,
-    stop_reason: Option<Cow<'a, str>>,
-}
-
-impl<'a> Raw<'a> {
-    fn into_update(self, kind: Kind) -> Update<'a> {
-        let mut u = Update::default();
-        let index = self.index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0);
-        match kind {
-            Kind::MessageStart => {
-                u.start = true;
-                if let Some(m) = self.message {
-                    u.id = m.id.filter(|s| !s.is_empty());
-                    u.model = m.model.filter(|s| !s.is_empty());
-                    u.usage = m.usage;
-                }
-            }
-            Kind::BlockStart => {
-                if let Some(block) = self.block {
-                    block.fill(index, &mut u);
-                }
-            }
-            Kind::BlockDelta => {
-                if let Some(delta) = self.delta {
-                    delta.fill(index, &mut u);
-                }
-            }
-            Kind::MessageDelta => {
-                u.finish_reason = self.delta.and_then(|d| d.stop_reason);
-                u.usage = self.usage;
-            }
-            Kind::MessageStop => u.end = true,
-            Kind::Ping => u.keepalive = true,
-            Kind::Error => u.error = Some(self.error.unwrap_or_default()),
-            Kind::Other => {}
-        }
-        u
-    }
-}
-
-impl<'a> Block<'a> {
-    fn fill(self, index: u32, u: &mut Update<'a>) {
-        let thinking = |text| Some(Reasoning { kind: ReasoningKind::Thinking, text });
-        match self.kind.as_deref() {
-            Some("text") => u.content = self.text,
-            Some("thinking") => {
-                u.reasoning = thinking(self.thinking.unwrap_or_default());
-                u.marks.signed = self.signed;
-            }
-            Some("redacted_thinking") => {
-                u.reasoning = thinking(Cow::Borrowed(""));
-                u.marks = Marks { redacted: true, ..Marks::default() };
-            }
-            Some("tool_use" | "server_tool_use" | "mcp_tool_use") => {
-                u.tool_call = Some(ToolCall {
-                    index,
-                    id: self.id,
-                    name: self.name,
-                    arguments: self.input.map(Cow::Borrowed),
-                });
-            }
-            _ => {}
-        }
-    }
-}
-
-impl<'a> Delta<'a> {
-    fn fill(self, index: u32, u: &mut Update<'a>) {
-        match self.kind.as_deref() {
-            Some("text_delta") => u.content = self.text,
-            Some("thinking_delta") => {
-                u.reasoning =
-                    self.thinking.map(|text| Reasoning { kind: ReasoningKind::Thinking, text });
-            }
-            Some("signature_delta") => u.marks.signed = self.signed,
-            Some("input_json_delta") => {
-                u.tool_call =
-                    Some(ToolCall { index, arguments: self.partial_json, ..ToolCall::default() });
-            }
-            _ => {}
-        }
-    }
+/// How reading an event went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Event,
+    NotAnObject,
+    NoType,
 }
 
 // === reading ===
 
+/// The top-level keys.
 #[derive(Debug, Clone, Copy)]
 enum Field {
     Type,
@@ -249,15 +131,94 @@ const FIELDS: &[Known<Field>] = &[
     Known::new(b"error", Field::Error),
 ];
 
-/// The keys of a `delta`, in the order they come.
-const DELTA_FIELDS: &[Known<DeltaField>] = &[
-    Known::new(b"type", DeltaField::Type),
-    Known::new(b"text", DeltaField::Text),
-    Known::new(b"thinking", DeltaField::Thinking),
-    Known::new(b"partial_json", DeltaField::PartialJson),
-    Known::new(b"signature", DeltaField::Signature),
-    Known::new(b"stop_reason", DeltaField::StopReason),
-];
+/// Reads the whole event into `u`.
+///
+/// A value is read as the event's `type` says, so it is read where it
+/// stands when the type came first (as it always does on the wire), and
+/// otherwise from where it was (remembered) once the object is read.
+/// Values the type does not use are skipped.
+fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> Scan<Read> {
+    if !s.object()? {
+        s.finish()?;
+        return Ok(Read::NotAnObject);
+    }
+    let (mut kind, mut index) = (None, None);
+    let mut later: Vec<(Field, usize)> = Vec::new();
+    let mut first = true;
+    while let Some(field) = s.field(&mut first, FIELDS, Field::Other)? {
+        match (field, kind) {
+            (Field::Type, _) => kind = read_kind(s)?,
+            (Field::Index, _) => index = s.u64()?,
+            (Field::Other, _) => s.skip_value()?,
+            (_, Some(kind)) => read_value(s, kind, field, u)?,
+            (_, None) => {
+                s.peek()?;
+                later.push((field, s.pos()));
+                s.skip_value()?;
+            }
+        }
+    }
+    s.finish()?;
+    let Some(kind) = kind.or_else(|| Kind::of(event_type)) else { return Ok(Read::NoType) };
+    for (field, at) in later {
+        read_value(&mut Scanner::at(s.src(), at), kind, field, u)?;
+    }
+    match kind {
+        Kind::MessageStart => u.start = true,
+        Kind::MessageStop => u.end = true,
+        Kind::Ping => u.keepalive = true,
+        Kind::Error => {
+            u.error.get_or_insert_default();
+        }
+        _ => {}
+    }
+    if let Some(call) = &mut u.tool_call {
+        call.index = index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0);
+    }
+    Ok(Read::Event)
+}
+
+/// `type`: the kind of a string (the hottest one compared in place);
+/// `None` for any other value.
+#[inline]
+fn read_kind(s: &mut Scanner<'_>) -> Scan<Option<Kind>> {
+    if s.eat_str(b"content_block_delta")? {
+        return Ok(Some(Kind::BlockDelta));
+    }
+    Ok(s.str()?.map(|t| Kind::of(&t).unwrap_or(Kind::Other)))
+}
+
+/// A top-level value, as an event of `kind` reads it.
+fn read_value<'a>(s: &mut Scanner<'a>, kind: Kind, field: Field, u: &mut Update<'a>) -> Scan<()> {
+    match (kind, field) {
+        (Kind::BlockDelta, Field::Delta) => read_block_delta(s, u),
+        (Kind::MessageDelta, Field::Delta) => {
+            u.finish_reason = read_message_delta(s)?;
+            Ok(())
+        }
+        (Kind::MessageDelta, Field::Usage) => {
+            u.usage = if s.object()? { Some(read_usage(s)?) } else { None };
+            Ok(())
+        }
+        (Kind::BlockStart, Field::Block) => read_block(s, u),
+        (Kind::MessageStart, Field::Message) => read_message(s, u),
+        (Kind::Error, Field::Error) => {
+            u.error = Some(read_api_error(s)?.unwrap_or_default());
+            Ok(())
+        }
+        _ => s.skip_value(),
+    }
+}
+
+/// The kinds of `content_block_delta`'s delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeltaKind {
+    Text,
+    Thinking,
+    Signature,
+    InputJson,
+    Other,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum DeltaField {
@@ -266,69 +227,124 @@ enum DeltaField {
     Thinking,
     PartialJson,
     Signature,
-    StopReason,
     Other,
 }
 
-/// Reads the whole event: `None` if it is not an object.
-fn read_event<'a>(s: &mut Scanner<'a>) -> Scan<Option<Raw<'a>>> {
-    if !s.object()? {
-        s.finish()?;
-        return Ok(None);
-    }
-    let mut raw = Raw::default();
-    let mut first = true;
-    while let Some(field) = s.field(&mut first, FIELDS, Field::Other)? {
-        match field {
-            Field::Type => raw.kind = s.str()?,
-            Field::Index => raw.index = s.u64()?,
-            Field::Delta => raw.delta = if s.object()? { Some(read_delta(s)?) } else { None },
-            Field::Block => raw.block = if s.object()? { Some(read_block(s)?) } else { None },
-            Field::Message => raw.message = if s.object()? { Some(read_message(s)?) } else { None },
-            Field::Usage => raw.usage = if s.object()? { Some(read_usage(s)?) } else { None },
-            Field::Error => raw.error = read_api_error(s)?,
-            Field::Other => s.skip_value()?,
+/// The keys of a block's delta, in the order they come.
+const DELTA_FIELDS: &[Known<DeltaField>] = &[
+    Known::new(b"type", DeltaField::Type),
+    Known::new(b"text", DeltaField::Text),
+    Known::new(b"thinking", DeltaField::Thinking),
+    Known::new(b"partial_json", DeltaField::PartialJson),
+    Known::new(b"signature", DeltaField::Signature),
+];
+
+/// `content_block_delta`'s delta: one of text, thinking, a signature, or
+/// more of a tool call's arguments (keyed later by the event's `index`).
+fn read_block_delta<'a>(s: &mut Scanner<'a>, u: &mut Update<'a>) -> Scan<()> {
+    let (mut kind, mut text, mut signed) = (DeltaKind::Other, None, false);
+    let (mut thinking, mut partial_json) = (None, None);
+    if s.object()? {
+        let mut first = true;
+        while let Some(field) = s.field(&mut first, DELTA_FIELDS, DeltaField::Other)? {
+            match field {
+                DeltaField::Type => kind = read_delta_kind(s)?,
+                DeltaField::Text => text = s.text()?,
+                DeltaField::Thinking => thinking = s.text()?,
+                DeltaField::PartialJson => partial_json = s.text()?,
+                DeltaField::Signature => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
+                DeltaField::Other => s.skip_value()?,
+            }
         }
     }
-    s.finish()?;
-    Ok(Some(raw))
+    (u.content, u.reasoning, u.tool_call) = (None, None, None);
+    match kind {
+        DeltaKind::Text => u.content = text,
+        DeltaKind::Thinking => {
+            u.reasoning = thinking.map(|text| Reasoning { kind: ReasoningKind::Thinking, text });
+        }
+        DeltaKind::Signature => u.marks.signed = signed,
+        DeltaKind::InputJson => {
+            u.tool_call = Some(ToolCall { arguments: partial_json, ..ToolCall::default() });
+        }
+        DeltaKind::Other => {}
+    }
+    Ok(())
 }
 
-/// After a delta's `{`.
-fn read_delta<'a>(s: &mut Scanner<'a>) -> Scan<Delta<'a>> {
-    let mut d = Delta::default();
-    let mut first = true;
-    while let Some(field) = s.field(&mut first, DELTA_FIELDS, DeltaField::Other)? {
-        match field {
-            DeltaField::Type => d.kind = s.str()?,
-            DeltaField::Text => d.text = s.text()?,
-            DeltaField::Thinking => d.thinking = s.text()?,
-            DeltaField::PartialJson => d.partial_json = s.text()?,
-            DeltaField::Signature => d.signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
-            DeltaField::StopReason => d.stop_reason = s.str()?,
-            DeltaField::Other => s.skip_value()?,
-        }
+/// A delta's `type`, the two hot ones compared in place.
+#[inline]
+fn read_delta_kind(s: &mut Scanner<'_>) -> Scan<DeltaKind> {
+    if s.eat_str(b"text_delta")? {
+        return Ok(DeltaKind::Text);
     }
-    Ok(d)
+    if s.eat_str(b"thinking_delta")? {
+        return Ok(DeltaKind::Thinking);
+    }
+    Ok(match s.str()?.as_deref() {
+        Some("signature_delta") => DeltaKind::Signature,
+        Some("input_json_delta") => DeltaKind::InputJson,
+        Some("text_delta") => DeltaKind::Text,
+        Some("thinking_delta") => DeltaKind::Thinking,
+        _ => DeltaKind::Other,
+    })
 }
 
-/// After a content block's `{`.
-fn read_block<'a>(s: &mut Scanner<'a>) -> Scan<Block<'a>> {
-    let mut b = Block::default();
-    let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"type" => b.kind = s.str()?,
-            b"text" => b.text = s.text()?,
-            b"thinking" => b.thinking = s.text()?,
-            b"signature" => b.signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
-            b"id" => b.id = s.str()?,
-            b"name" => b.name = s.str()?,
-            b"input" => b.input = raw_input(s)?,
-            _ => s.skip_value()?,
+/// `message_delta`'s delta: its `stop_reason`.
+fn read_message_delta<'a>(s: &mut Scanner<'a>) -> Scan<Option<Cow<'a, str>>> {
+    let mut stop_reason = None;
+    if s.object()? {
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"stop_reason" => stop_reason = s.str()?,
+                _ => s.skip_value()?,
+            }
         }
     }
-    Ok(b)
+    Ok(stop_reason)
+}
+
+/// `content_block_start`'s block: a text block's text, a thinking block
+/// (an empty or initial reasoning part, signed if it has a signature), a
+/// redacted one (an empty part, redacted), or a tool call's first piece.
+fn read_block<'a>(s: &mut Scanner<'a>, u: &mut Update<'a>) -> Scan<()> {
+    let (mut kind, mut text, mut thinking, mut signed) = (None, None, None, false);
+    let (mut id, mut name, mut input) = (None, None, None);
+    if s.object()? {
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"type" => kind = s.str()?,
+                b"text" => text = s.text()?,
+                b"thinking" => thinking = s.text()?,
+                b"signature" => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
+                b"id" => id = s.str()?,
+                b"name" => name = s.str()?,
+                b"input" => input = raw_input(s)?,
+                _ => s.skip_value()?,
+            }
+        }
+    }
+    let reasoning = |text| Some(Reasoning { kind: ReasoningKind::Thinking, text });
+    (u.content, u.reasoning, u.tool_call, u.marks) = (None, None, None, Marks::default());
+    match kind.as_deref() {
+        Some("text") => u.content = text,
+        Some("thinking") => {
+            u.reasoning = reasoning(thinking.unwrap_or_default());
+            u.marks.signed = signed;
+        }
+        Some("redacted_thinking") => {
+            u.reasoning = reasoning(Cow::Borrowed(""));
+            u.marks.redacted = true;
+        }
+        Some("tool_use" | "server_tool_use" | "mcp_tool_use") => {
+            let arguments = input.map(Cow::Borrowed);
+            u.tool_call = Some(ToolCall { index: 0, id, name, arguments });
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A tool call's `input` as sent (its JSON text), unless it is `null` or
@@ -343,20 +359,22 @@ fn raw_input<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
     Ok((!empty).then_some(raw))
 }
 
-/// After `message_start`'s `message` `{`. Its `content` (empty when
-/// streaming) is skipped.
-fn read_message<'a>(s: &mut Scanner<'a>) -> Scan<Message<'a>> {
-    let mut m = Message::default();
+/// `message_start`'s message: its id, model and usage (its `content`,
+/// empty when streaming, is skipped).
+fn read_message<'a>(s: &mut Scanner<'a>, u: &mut Update<'a>) -> Scan<()> {
+    if !s.object()? {
+        return Ok(());
+    }
     let mut first = true;
     while let Some(key) = s.key(&mut first)? {
         match key.as_bytes() {
-            b"id" => m.id = s.str()?,
-            b"model" => m.model = s.str()?,
-            b"usage" => m.usage = if s.object()? { Some(read_usage(s)?) } else { None },
+            b"id" => u.id = s.str()?.filter(|id| !id.is_empty()),
+            b"model" => u.model = s.str()?.filter(|model| !model.is_empty()),
+            b"usage" => u.usage = if s.object()? { Some(read_usage(s)?) } else { None },
             _ => s.skip_value()?,
         }
     }
-    Ok(m)
+    Ok(())
 }
 
 /// After a Messages `usage`'s `{`: normalised to chat-completion names
@@ -561,5 +579,20 @@ mod tests {
         assert!(matches!(parse("message_stop", "{"), Err(Error::Json(_))));
         // Without a `type`, the event type says what it is.
         assert_eq!(update("message_stop", "{}"), Update { end: true, ..Update::default() });
+        assert_eq!(update("content_block_stop", r#"{"index":1}"#), Update::default());
+        // The type may come last; a key repeated counts once, the last.
+        let u = update(
+            "message",
+            r#"{"index":2,"delta":{"partial_json":"{}","type":"input_json_delta"},"delta":{"text":"x","type":"text_delta"},"type":"content_block_delta"}"#,
+        );
+        assert_eq!((u.content, u.tool_call), (text("x"), None));
+        let u = update(
+            "message",
+            r#"{"delta":{"type":"input_json_delta","partial_json":"{}"},"index":2,"type":"content_block_delta"}"#,
+        );
+        assert_eq!(
+            u.tool_call,
+            Some(ToolCall { index: 2, arguments: text("{}"), ..ToolCall::default() })
+        );
     }
 }

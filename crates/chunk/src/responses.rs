@@ -28,9 +28,9 @@
 
 use std::borrow::Cow;
 
-use crate::error::{ApiError, Error, read_api_error};
+use crate::error::{Error, read_api_error};
 use crate::scan::{Known, Reject, Scan, Scanner};
-use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
+use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
 use crate::usage::{Usage, read_token_details};
 
 /// Reads one event of a Responses API stream: its SSE event type (`message`
@@ -39,7 +39,7 @@ use crate::usage::{Usage, read_token_details};
 /// The data's `type` names the event; without one, the event type does.
 /// `[DONE]` (which some gateways add) is `end`. An `error` event whose data
 /// is not a JSON object is read as [`parse_event`](crate::parse_event)
-/// reads it.
+/// reads it. When a key repeats, the last value wins.
 ///
 /// # Errors
 ///
@@ -49,21 +49,14 @@ pub fn parse<'a>(event_type: &str, data: &'a str) -> Result<Update<'a>, Error> {
     if data.trim_ascii() == "[DONE]" {
         return Ok(Update { end: true, ..Update::default() });
     }
-    let mut s = Scanner::new(data);
-    let raw = match read_event(&mut s) {
-        Ok(Some(raw)) => raw,
-        Ok(None) | Err(Reject) if event_type == "error" => return error_event(data),
-        Ok(None) => return Err(Error::Shape("payload is not a json object")),
-        Err(Reject) => return Err(Error::json(data)),
-    };
-    let kind = match raw.kind.as_deref() {
-        Some(t) => Kind::of(t),
-        None if event_type.starts_with("response.") || event_type == "error" => {
-            Kind::of(event_type)
-        }
-        None => return Err(Error::Shape("responses event without a type")),
-    };
-    Ok(raw.into_update(kind))
+    let mut u = Update::default();
+    match read_event(&mut Scanner::new(data), event_type, &mut u) {
+        Ok(Read::Event) => Ok(u),
+        Ok(Read::NotAnObject) | Err(Reject) if event_type == "error" => error_event(data),
+        Ok(Read::NotAnObject) => Err(Error::Shape("payload is not a json object")),
+        Ok(Read::NoType) => Err(Error::Shape("responses event without a type")),
+        Err(Reject) => Err(Error::json(data)),
+    }
 }
 
 /// An `error` event whose data is not an object: as chat completions read it.
@@ -113,130 +106,24 @@ impl Kind {
             _ => Kind::Other,
         }
     }
-}
 
-/// The fields of one event, as read (their meaning depends on `type`,
-/// which may come last).
-#[derive(Debug, Default)]
-struct Raw<'a> {
-    kind: Option<Cow<'a, str>>,
-    delta: Option<Cow<'a, str>>,
-    output_index: Option<u64>,
-    item: Option<Item<'a>>,
-    response: Option<Response<'a>>,
-    /// `code`, `message`, `param` at the top level (an `error` event).
-    error: ApiError<'a>,
-    /// `error` at the top level.
-    nested_error: Option<ApiError<'a>>,
-}
-
-/// An `item` of `response.output_item.added` / `.done`.
-#[derive(Debug, Default)]
-struct Item<'a> {
-    kind: Option<Cow<'a, str>>,
-    id: Option<Cow<'a, str>>,
-    call_id: Option<Cow<'a, str>>,
-    name: Option<Cow<'a, str>>,
-    /// `arguments` (function and MCP calls) or `input` (custom tools).
-    arguments: Option<Cow<'a, str>>,
-    encrypted: bool,
-}
-
-/// The `response` of `response.created`, `.completed`, ...
-#[derive(Debug, Default)]
-struct Response<'a> {
-    id: Option<Cow<'a, str>>,
-    model: Option<Cow<'a, str>>,
-    created: Option<i64>,
-    status: Option<Cow<'a, str>>,
-    incomplete_reason: Option<Cow<'a, str>>,
-    usage: Option<Usage>,
-    error: Option<ApiError<'a>>,
-}
-
-impl<'a> Raw<'a> {
-    fn into_update(self, kind: Kind) -> Update<'a> {
-        let mut u = Update::default();
-        let index = self.output_index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0);
-        let reasoning = |kind, text| Some(Reasoning { kind, text });
-        match kind {
-            Kind::Text => u.content = self.delta,
-            Kind::Summary => {
-                u.reasoning = self.delta.and_then(|t| reasoning(ReasoningKind::Summary, t))
-            }
-            Kind::ReasoningText => {
-                u.reasoning = self.delta.and_then(|t| reasoning(ReasoningKind::ReasoningText, t))
-            }
-            Kind::Arguments => {
-                u.tool_call = Some(ToolCall { index, arguments: self.delta, ..ToolCall::default() })
-            }
-            Kind::ItemAdded | Kind::ItemDone => {
-                if let Some(item) = self.item {
-                    item.fill(kind, index, &mut u);
-                }
-            }
-            Kind::Created
-            | Kind::InProgress
-            | Kind::Completed
-            | Kind::Incomplete
-            | Kind::Failed => {
-                u.start = kind == Kind::Created;
-                if let Some(r) = self.response {
-                    r.fill(kind, &mut u);
-                }
-                if matches!(kind, Kind::Completed | Kind::Incomplete | Kind::Failed) {
-                    u.end = true;
-                    let status = match kind {
-                        Kind::Completed => "completed",
-                        Kind::Incomplete => "incomplete",
-                        _ => "failed",
-                    };
-                    u.finish_reason.get_or_insert(Cow::Borrowed(status));
-                }
-            }
-            Kind::Error => u.error = Some(self.nested_error.unwrap_or(self.error)),
-            Kind::Other => {}
-        }
-        u
+    /// The events that end a response.
+    fn is_terminal(self) -> bool {
+        matches!(self, Kind::Completed | Kind::Incomplete | Kind::Failed)
     }
 }
 
-impl<'a> Item<'a> {
-    fn fill(self, kind: Kind, index: u32, u: &mut Update<'a>) {
-        u.marks = Marks { encrypted: self.encrypted, ..Marks::default() };
-        match (kind, self.kind.as_deref()) {
-            (Kind::ItemAdded, Some("function_call" | "custom_tool_call" | "mcp_call")) => {
-                u.tool_call = Some(ToolCall {
-                    index,
-                    id: self.call_id.or(self.id),
-                    name: self.name,
-                    arguments: self.arguments.filter(|a| !a.is_empty()),
-                });
-            }
-            (Kind::ItemAdded, Some("reasoning")) => {
-                u.reasoning =
-                    Some(Reasoning { kind: ReasoningKind::Summary, text: Cow::Borrowed("") });
-            }
-            _ => {}
-        }
-    }
-}
-
-impl<'a> Response<'a> {
-    fn fill(self, kind: Kind, u: &mut Update<'a>) {
-        u.id = self.id.filter(|s| !s.is_empty());
-        u.model = self.model.filter(|s| !s.is_empty());
-        u.created = self.created.filter(|&t| t != 0);
-        if matches!(kind, Kind::Completed | Kind::Incomplete | Kind::Failed) {
-            u.usage = self.usage;
-            u.finish_reason = self.incomplete_reason.or(self.status);
-            u.error = self.error;
-        }
-    }
+/// How reading an event went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Event,
+    NotAnObject,
+    NoType,
 }
 
 // === reading ===
 
+/// The top-level keys.
 #[derive(Debug, Clone, Copy)]
 enum Field {
     Type,
@@ -256,12 +143,12 @@ enum Field {
 /// cheaper than scanning them.
 const FIELDS: &[Known<Field>] = &[
     Known::new(b"type", Field::Type),
+    Known::new(b"sequence_number", Field::Other),
     Known::new(b"item_id", Field::Other),
     Known::new(b"output_index", Field::OutputIndex),
     Known::new(b"content_index", Field::Other),
     Known::new(b"summary_index", Field::Other),
     Known::new(b"delta", Field::Delta),
-    Known::new(b"sequence_number", Field::Other),
     Known::new(b"obfuscation", Field::Other),
     Known::new(b"logprobs", Field::Other),
     Known::new(b"item", Field::Item),
@@ -272,82 +159,206 @@ const FIELDS: &[Known<Field>] = &[
     Known::new(b"error", Field::Error),
 ];
 
-/// Reads the whole event: `None` if it is not an object.
-fn read_event<'a>(s: &mut Scanner<'a>) -> Scan<Option<Raw<'a>>> {
+/// Reads the whole event into `u`.
+///
+/// A value is read as the event's `type` says, so it is read where it
+/// stands when the type came first (as it always does on the wire), and
+/// otherwise from where it was (remembered) once the object is read.
+/// Values the type does not use are skipped.
+fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> Scan<Read> {
     if !s.object()? {
         s.finish()?;
-        return Ok(None);
+        return Ok(Read::NotAnObject);
     }
-    let mut raw = Raw::default();
+    let (mut kind, mut index) = (None, None);
+    // Whether `error` held the error (it wins over top-level fields).
+    let mut nested = false;
+    let mut later: Vec<(Field, usize)> = Vec::new();
     let mut first = true;
     while let Some(field) = s.field(&mut first, FIELDS, Field::Other)? {
-        match field {
-            Field::Type => raw.kind = s.str()?,
-            Field::Delta => raw.delta = s.text()?,
-            Field::OutputIndex => raw.output_index = s.u64()?,
-            Field::Item => raw.item = if s.object()? { Some(read_item(s)?) } else { None },
-            Field::Response => {
-                raw.response = if s.object()? { Some(read_response(s)?) } else { None }
+        match (field, kind) {
+            (Field::Type, _) => kind = read_kind(s)?,
+            (Field::OutputIndex, _) => index = s.u64()?,
+            (Field::Other, _) => s.skip_value()?,
+            (_, Some(kind)) => read_value(s, kind, field, u, &mut nested)?,
+            (_, None) => {
+                s.peek()?;
+                later.push((field, s.pos()));
+                s.skip_value()?;
             }
-            Field::Code => raw.error.code = s.code()?,
-            Field::Message => raw.error.message = s.str()?,
-            Field::Param => raw.error.param = s.str()?,
-            Field::Error => raw.nested_error = read_api_error(s)?,
-            Field::Other => s.skip_value()?,
         }
     }
     s.finish()?;
-    Ok(Some(raw))
+    let kind = match kind {
+        Some(kind) => kind,
+        None if event_type.starts_with("response.") || event_type == "error" => {
+            Kind::of(event_type)
+        }
+        None => return Ok(Read::NoType),
+    };
+    for (field, at) in later {
+        read_value(&mut Scanner::at(s.src(), at), kind, field, u, &mut nested)?;
+    }
+    match kind {
+        Kind::Created => u.start = true,
+        Kind::Completed | Kind::Incomplete | Kind::Failed => {
+            u.end = true;
+            let status = match kind {
+                Kind::Completed => "completed",
+                Kind::Incomplete => "incomplete",
+                _ => "failed",
+            };
+            u.finish_reason.get_or_insert(Cow::Borrowed(status));
+        }
+        Kind::Error => {
+            u.error.get_or_insert_default();
+        }
+        _ => {}
+    }
+    if let Some(call) = &mut u.tool_call {
+        call.index = index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0);
+    }
+    Ok(Read::Event)
 }
 
-/// After an item's `{`.
-fn read_item<'a>(s: &mut Scanner<'a>) -> Scan<Item<'a>> {
-    let mut item = Item::default();
+/// `type`: the kind of a string (the hot ones compared in place); `None`
+/// for any other value.
+#[inline]
+fn read_kind(s: &mut Scanner<'_>) -> Scan<Option<Kind>> {
+    for (hot, kind) in [
+        (&b"response.output_text.delta"[..], Kind::Text),
+        (b"response.reasoning_summary_text.delta", Kind::Summary),
+        (b"response.reasoning_text.delta", Kind::ReasoningText),
+        (b"response.function_call_arguments.delta", Kind::Arguments),
+    ] {
+        if s.eat_str(hot)? {
+            return Ok(Some(kind));
+        }
+    }
+    Ok(s.str()?.map(|t| Kind::of(&t)))
+}
+
+/// A top-level value, as an event of `kind` reads it.
+fn read_value<'a>(
+    s: &mut Scanner<'a>,
+    kind: Kind,
+    field: Field,
+    u: &mut Update<'a>,
+    nested: &mut bool,
+) -> Scan<()> {
+    let reasoning = |kind, text| Some(Reasoning { kind, text });
+    match (kind, field) {
+        (Kind::Text, Field::Delta) => u.content = s.text()?,
+        (Kind::Summary, Field::Delta) => {
+            u.reasoning = s.text()?.and_then(|t| reasoning(ReasoningKind::Summary, t));
+        }
+        (Kind::ReasoningText, Field::Delta) => {
+            u.reasoning = s.text()?.and_then(|t| reasoning(ReasoningKind::ReasoningText, t));
+        }
+        (Kind::Arguments, Field::Delta) => {
+            u.tool_call = Some(ToolCall { arguments: s.text()?, ..ToolCall::default() });
+        }
+        (Kind::ItemAdded | Kind::ItemDone, Field::Item) => {
+            read_item(s, kind == Kind::ItemAdded, u)?
+        }
+        (
+            Kind::Created | Kind::InProgress | Kind::Completed | Kind::Incomplete | Kind::Failed,
+            Field::Response,
+        ) => read_response(s, kind.is_terminal(), u)?,
+        (Kind::Error, Field::Error) => {
+            u.error = Some(read_api_error(s)?.unwrap_or_default());
+            *nested = true;
+        }
+        (Kind::Error, Field::Code | Field::Message | Field::Param) if !*nested => {
+            let e = u.error.get_or_insert_default();
+            match field {
+                Field::Code => e.code = s.code()?,
+                Field::Message => e.message = s.str()?,
+                _ => e.param = s.str()?,
+            }
+        }
+        _ => s.skip_value()?,
+    }
+    Ok(())
+}
+
+/// An item of `response.output_item.added` / `.done`: when added, a
+/// function (or custom tool, or MCP) call's first piece, or an empty
+/// [`Summary`](ReasoningKind::Summary) part for a reasoning item; either
+/// way, `encrypted_content` marks the reasoning encrypted.
+fn read_item<'a>(s: &mut Scanner<'a>, added: bool, u: &mut Update<'a>) -> Scan<()> {
+    let (mut kind, mut id, mut call_id, mut name, mut arguments) = (None, None, None, None, None);
+    let mut encrypted = false;
+    if s.object()? {
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"type" => kind = s.str()?,
+                b"id" => id = s.str()?,
+                b"call_id" => call_id = s.str()?,
+                b"name" => name = s.str()?,
+                b"arguments" | b"input" => arguments = s.text()?,
+                b"encrypted_content" => encrypted = s.str()?.is_some_and(|c| !c.is_empty()),
+                _ => s.skip_value()?,
+            }
+        }
+    }
+    (u.reasoning, u.tool_call) = (None, None);
+    u.marks.encrypted = encrypted;
+    match (added, kind.as_deref()) {
+        (true, Some("function_call" | "custom_tool_call" | "mcp_call")) => {
+            let (id, arguments) = (call_id.or(id), arguments.filter(|a| !a.is_empty()));
+            u.tool_call = Some(ToolCall { index: 0, id, name, arguments });
+        }
+        (true, Some("reasoning")) => {
+            u.reasoning = Some(Reasoning { kind: ReasoningKind::Summary, text: Cow::Borrowed("") });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The `response` of `response.created`, `.completed`, ...: its id, model
+/// and creation time; for a terminal event also its usage, finish reason
+/// (`incomplete_details.reason`, else `status`) and error. Its `output`
+/// (every item again, whole) is skipped: the deltas carried it.
+fn read_response<'a>(s: &mut Scanner<'a>, terminal: bool, u: &mut Update<'a>) -> Scan<()> {
+    if !s.object()? {
+        return Ok(());
+    }
+    let (mut status, mut reason) = (None, None);
     let mut first = true;
     while let Some(key) = s.key(&mut first)? {
         match key.as_bytes() {
-            b"type" => item.kind = s.str()?,
-            b"id" => item.id = s.str()?,
-            b"call_id" => item.call_id = s.str()?,
-            b"name" => item.name = s.str()?,
-            b"arguments" | b"input" => item.arguments = s.text()?,
-            b"encrypted_content" => item.encrypted = s.str()?.is_some_and(|c| !c.is_empty()),
+            b"id" => u.id = s.str()?.filter(|id| !id.is_empty()),
+            b"model" => u.model = s.str()?.filter(|model| !model.is_empty()),
+            b"created_at" => u.created = s.i64()?.filter(|&t| t != 0),
+            b"status" if terminal => status = s.str()?,
+            b"usage" if terminal => {
+                u.usage = if s.object()? { Some(read_usage(s)?) } else { None };
+            }
+            b"incomplete_details" if terminal => reason = read_incomplete(s)?,
+            b"error" if terminal => u.error = read_api_error(s)?,
             _ => s.skip_value()?,
         }
     }
-    Ok(item)
+    u.finish_reason = reason.or(status);
+    Ok(())
 }
 
-/// After a response's `{`. Its `output` (every item again, whole) is
-/// skipped: the deltas carried it.
-fn read_response<'a>(s: &mut Scanner<'a>) -> Scan<Response<'a>> {
-    let mut r = Response::default();
-    let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"id" => r.id = s.str()?,
-            b"model" => r.model = s.str()?,
-            b"created_at" => r.created = s.i64()?,
-            b"status" => r.status = s.str()?,
-            b"usage" => {
-                r.usage = if s.object()? { Some(read_usage(s)?) } else { None };
+/// `incomplete_details`: its `reason`.
+fn read_incomplete<'a>(s: &mut Scanner<'a>) -> Scan<Option<Cow<'a, str>>> {
+    let mut reason = None;
+    if s.object()? {
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"reason" => reason = s.str()?,
+                _ => s.skip_value()?,
             }
-            b"incomplete_details" => {
-                if s.object()? {
-                    let mut first = true;
-                    while let Some(key) = s.key(&mut first)? {
-                        match key.as_bytes() {
-                            b"reason" => r.incomplete_reason = s.str()?,
-                            _ => s.skip_value()?,
-                        }
-                    }
-                }
-            }
-            b"error" => r.error = read_api_error(s)?,
-            _ => s.skip_value()?,
         }
     }
-    Ok(r)
+    Ok(reason)
 }
 
 /// After a Responses `usage`'s `{`: normalised to chat-completion names.
@@ -374,6 +385,7 @@ fn read_usage(s: &mut Scanner<'_>) -> Scan<Usage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::update::Marks;
 
     fn update<'a>(event_type: &str, data: &'a str) -> Update<'a> {
         parse(event_type, data).unwrap_or_else(|e| panic!("{data}: {e}"))
@@ -554,5 +566,20 @@ mod tests {
         // The event type stands in for a missing `type`.
         let u = update("response.output_text.delta", r#"{"delta":"hi"}"#);
         assert_eq!(u.content, text("hi"));
+        // The type may come last; the nested error wins over top-level fields.
+        let u = update(
+            "message",
+            r#"{"delta":"{}","output_index":3,"type":"response.function_call_arguments.delta"}"#,
+        );
+        assert_eq!(
+            u.tool_call,
+            Some(ToolCall { index: 3, arguments: text("{}"), ..ToolCall::default() })
+        );
+        let u = update(
+            "message",
+            r#"{"message":"outer","error":{"message":"inner","code":"c"},"code":"x","type":"error"}"#,
+        );
+        let e = u.error.unwrap();
+        assert_eq!((e.message.as_deref(), e.code.as_deref()), (Some("inner"), Some("c")));
     }
 }
