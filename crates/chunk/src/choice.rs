@@ -36,7 +36,7 @@ pub struct Choice<'a> {
     /// whole completion has each call whole. An entry without an `index`
     /// (or with one that is not an integer in `0..=u32::MAX`) is keyed by
     /// its position in the array.
-    pub tool_calls: Vec<ToolCall<'a>>,
+    pub tool_calls: ToolCalls<'a>,
     /// Opaque reasoning in this delta: `reasoning_details` items of type
     /// `reasoning.encrypted` (encrypted) or with a `signature` (signed);
     /// `thinking_blocks` with a `signature` (signed) or of type
@@ -171,11 +171,52 @@ impl Choice<'_> {
             content: own(self.content),
             reasoning: own(self.reasoning),
             reasoning_field: self.reasoning_field,
-            tool_calls: self.tool_calls.into_iter().map(ToolCall::into_owned).collect(),
+            tool_calls: self.tool_calls.into_owned(),
             marks: self.marks,
             finish_reason: self.finish_reason.map(FinishReason::into_owned),
             filters: self.filters,
         }
+    }
+}
+
+// === impl ToolCalls ===
+
+/// The tool-call pieces of a choice, in wire order; a slice (through
+/// `Deref`).
+///
+/// Nearly every chunk has none, and then this is a null pointer: a chunk is
+/// moved and dropped on every event, and as a `Vec` (8 bytes more, and its
+/// drop) the pipeline ran about 1 % more instructions on chat streams
+/// (callgrind, 1 MiB of the R1 stream, event-aligned).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCalls<'a>(Option<Box<[ToolCall<'a>]>>);
+
+impl<'a> ToolCalls<'a> {
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> ToolCalls<'static> {
+        ToolCalls(self.0.map(|calls| calls.into_iter().map(ToolCall::into_owned).collect()))
+    }
+}
+
+impl<'a> From<Vec<ToolCall<'a>>> for ToolCalls<'a> {
+    fn from(calls: Vec<ToolCall<'a>>) -> Self {
+        ToolCalls((!calls.is_empty()).then(|| calls.into_boxed_slice()))
+    }
+}
+
+impl<'a> std::ops::Deref for ToolCalls<'a> {
+    type Target = [ToolCall<'a>];
+    #[inline]
+    fn deref(&self) -> &[ToolCall<'a>] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl<'b, 'a> IntoIterator for &'b ToolCalls<'a> {
+    type Item = &'b ToolCall<'a>;
+    type IntoIter = std::slice::Iter<'b, ToolCall<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
     }
 }
 
@@ -312,7 +353,7 @@ struct MessageParts<'a> {
     blocks: Option<Cow<'a, str>>,
     /// The marks of `thinking_blocks`.
     blocks_marks: Marks,
-    tool_calls: Vec<ToolCall<'a>>,
+    tool_calls: ToolCalls<'a>,
 }
 
 impl<'a> MessageParts<'a> {
@@ -355,7 +396,7 @@ fn read_message<'a>(s: &mut Scanner<'a>) -> Scan<Option<MessageParts<'a>>> {
                 parts.details_marks = Marks::default();
                 parts.details = read_details(s, &mut parts.details_marks)?;
             }
-            MessageField::ToolCalls => parts.tool_calls = read_tool_calls(s)?,
+            MessageField::ToolCalls => parts.tool_calls = read_tool_calls(s)?.into(),
             MessageField::ThinkingBlocks => {
                 (parts.blocks, parts.blocks_marks) = read_thinking_blocks(s)?;
             }
@@ -869,7 +910,7 @@ mod tests {
             r#"{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}"#,
         );
         assert_eq!(
-            c.tool_calls,
+            *c.tool_calls,
             [ToolCall {
                 index: 0,
                 id: Some("call_abc".into()),
@@ -881,7 +922,7 @@ mod tests {
             r#"{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"city\":"}},{"function":{"arguments":"\"Paris\"}"}}]}}"#,
         );
         assert_eq!(
-            c.tool_calls,
+            *c.tool_calls,
             [
                 ToolCall { index: 1, arguments: Some("{\"city\":".into()), ..ToolCall::default() },
                 ToolCall { index: 1, arguments: Some("\"Paris\"}".into()), ..ToolCall::default() },
@@ -893,7 +934,7 @@ mod tests {
             r#"{"message":{"tool_calls":[7,{"index":"x","id":"c","function":{"name":"f","arguments":{"a": [1, 2]}}},{"index":null,"function":{"arguments":null}}]}}"#,
         );
         assert_eq!(
-            c.tool_calls,
+            *c.tool_calls,
             [
                 ToolCall {
                     index: 1,

@@ -81,7 +81,7 @@ mod text;
 mod update;
 mod usage;
 
-pub use choice::{Choice, FinishReason, ReasoningField};
+pub use choice::{Choice, FinishReason, ReasoningField, ToolCalls};
 pub use error::{ApiError, Error};
 pub use filter::{FilterEvent, FilterOffsets, FilterSource};
 pub use format::Format;

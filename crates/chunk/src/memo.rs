@@ -26,7 +26,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::choice::{Choice, FinishReason, ReasoningField};
+use crate::choice::{Choice, FinishReason, ReasoningField, ToolCalls};
 use crate::error::Error;
 use crate::payload::{Choices, Chunk, Payload, parse_with};
 use crate::scan::Scanner;
@@ -274,7 +274,7 @@ impl Kept {
                 content,
                 reasoning,
                 reasoning_field: self.reasoning,
-                tool_calls: Vec::new(),
+                tool_calls: ToolCalls::default(),
                 marks: Marks::default(),
                 finish_reason,
                 filters: Vec::new(),

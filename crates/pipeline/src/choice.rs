@@ -88,6 +88,7 @@ impl ChoiceState {
         }
     }
 
+    #[inline]
     pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
@@ -108,6 +109,7 @@ impl ChoiceState {
     }
 
     /// Inline text: through the splitter; a close tag ends thinking.
+    #[inline]
     pub(crate) fn inline<S: Sink>(
         &mut self,
         index: u32,
@@ -125,6 +127,7 @@ impl ChoiceState {
     }
 
     /// Reasoning text from `source` (possibly empty: the part began).
+    #[inline]
     pub(crate) fn reasoning<S: Sink>(
         &mut self,
         index: u32,
@@ -133,10 +136,8 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) {
-        match self.source {
-            None => self.source = Some((source, !text.is_empty())),
-            Some((_, false)) if !text.is_empty() => self.source = Some((source, true)),
-            Some(_) => {}
+        if !matches!(self.source, Some((_, true))) {
+            self.note_source(source, text);
         }
         if !text.is_empty() {
             self.begin_reasoning();
@@ -148,6 +149,7 @@ impl ChoiceState {
     }
 
     /// Answer text in its own field or part.
+    #[inline]
     pub(crate) fn answer<S: Sink>(
         &mut self,
         index: u32,
@@ -185,6 +187,7 @@ impl ChoiceState {
     /// Marks of opaque reasoning. Redacted or encrypted reasoning is
     /// reasoning: it begins a segment if none is under way. A signature
     /// only vouches for reasoning already counted.
+    #[inline]
     pub(crate) fn marks(&mut self, marks: Marks) {
         self.marks = self.marks.union(marks);
         if marks.redacted || marks.encrypted {
@@ -193,6 +196,7 @@ impl ChoiceState {
     }
 
     /// The choice's finish reason.
+    #[inline]
     pub(crate) fn finish<S: Sink>(
         &mut self,
         index: u32,
@@ -245,7 +249,16 @@ impl ChoiceState {
         (end, self.splitter)
     }
 
+    /// Where the reasoning comes from, while no part with text said so.
+    #[cold]
+    fn note_source(&mut self, source: ReasoningSource, text: &str) {
+        if self.source.is_none() || !text.is_empty() {
+            self.source = Some((source, !text.is_empty()));
+        }
+    }
+
     /// Reasoning is said: a segment begins unless one is under way.
+    #[inline]
     fn begin_reasoning(&mut self) {
         if self.phase != Phase::Reasoning {
             self.phase = Phase::Reasoning;
@@ -255,6 +268,7 @@ impl ChoiceState {
 
     /// Something other than reasoning is said: a segment under way ends
     /// (and, in field mode, thinking with it).
+    #[inline]
     fn leave_reasoning<S: Sink>(&mut self, index: u32, stream: u64, em: &mut Emitter<'_, S>) {
         if self.phase == Phase::Reasoning && self.mode == Mode::Field {
             em.emit(stream, Event::ThinkingEnd { choice: index });

@@ -482,6 +482,7 @@ impl StreamState {
     }
 
     /// Keeps the first non-empty id and model, and the first creation time.
+    #[inline]
     fn meta(&mut self, id: Option<&str>, model: Option<&str>, created: Option<i64>) {
         if self.id.is_none() {
             self.id = id.map(meta);
@@ -551,8 +552,10 @@ impl StreamState {
     /// The state of choice `index`, created on first sight; `None` for a
     /// choice past the limit, which is only counted (and reported once
     /// per stream).
-    /// A new choice starts in `mode`.
-    #[inline]
+    /// A new choice starts in `mode`. Inlined always: once per choice of
+    /// every chunk, and left to the compiler it was not (callgrind, 1 MiB
+    /// of the R1 stream: 1 % more instructions).
+    #[inline(always)]
     fn choice<S: Sink>(
         &mut self,
         index: u32,
@@ -625,6 +628,7 @@ impl StreamState {
 
 /// One choice of a chat chunk: its parts, in the order the wire gives
 /// them (reasoning, content, tool calls), then its finish reason.
+#[inline]
 fn on_choice<S: Sink>(
     state: &mut ChoiceState,
     choice: &Choice<'_>,
@@ -644,13 +648,28 @@ fn on_choice<S: Sink>(
             Mode::Field => state.answer(index, text, stream, em),
         }
     }
-    for call in &choice.tool_calls {
-        state.tool_call(index, call, stream, em);
+    if !choice.tool_calls.is_empty() || choice.marks.any() {
+        on_calls_and_marks(state, choice, stream, em);
     }
-    state.marks(choice.marks);
     if let Some(reason) = &choice.finish_reason {
         state.finish(index, reason.as_str(), stream, em);
     }
+}
+
+/// A chat choice's tool calls and marks, which few chunks have: kept out
+/// of the path every chunk takes.
+#[cold]
+#[inline(never)]
+fn on_calls_and_marks<S: Sink>(
+    state: &mut ChoiceState,
+    choice: &Choice<'_>,
+    stream: u64,
+    em: &mut Emitter<'_, S>,
+) {
+    for call in &choice.tool_calls {
+        state.tool_call(choice.index, call, stream, em);
+    }
+    state.marks(choice.marks);
 }
 
 /// The error kind of a payload the chunk parser refused.

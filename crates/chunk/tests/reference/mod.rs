@@ -827,7 +827,7 @@ impl<'a> MessageParts<'a> {
     fn fill(self, choice: &mut Choice<'a>) {
         choice.role = self.role;
         choice.content = self.content;
-        choice.tool_calls = self.tool_calls;
+        choice.tool_calls = self.tool_calls.into();
         let details_marks = self.details.as_ref().map(|d| d.marks).unwrap_or_default();
         let blocks_marks = self.blocks.as_ref().map(|b| b.marks).unwrap_or_default();
         choice.marks = Marks {
