@@ -544,9 +544,9 @@ pub struct Expected {
     /// that choice that carries a reasoning field (from there on its
     /// content is answer).
     pub tagged: BTreeMap<(u64, u32), String>,
-    /// Per stream of another format: its reasoning text and its answer text,
-    /// each concatenated as sent.
-    pub parts: BTreeMap<u64, (String, String)>,
+    /// Per `(stream, choice)` of another format: its reasoning text and its
+    /// answer text, each concatenated as sent.
+    pub parts: BTreeMap<(u64, u32), (String, String)>,
     /// Per `(stream, choice)`: its tool calls as the pieces assemble them,
     /// in the order they began.
     pub tool_calls: BTreeMap<(u64, u32), Vec<ToolCallRecord>>,
@@ -596,6 +596,14 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
     let mut stream = 0;
     let mut format: Option<Format> = None;
     let (mut began, mut after_terminal) = (false, false);
+    // A Gemini stream's first `responseId`, as the pipeline keeps it.
+    let mut first_id: Option<String> = None;
+    // Per stream, the choices within the limit.
+    let mut tracked: std::collections::BTreeSet<(u64, u32)> = std::collections::BTreeSet::new();
+    let mut track = |stream: u64, choice: u32| {
+        let n = tracked.range((stream, 0)..=(stream, u32::MAX)).count();
+        tracked.contains(&(stream, choice)) || (n < max_choices && tracked.insert((stream, choice)))
+    };
     let mut field: BTreeMap<(u64, u32), bool> = BTreeMap::new();
     let mut calls: BTreeMap<(u64, u32), Vec<(u32, ToolCallRecord)>> = BTreeMap::new();
     for event in &events {
@@ -618,6 +626,38 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
         let update = match f {
             Format::Responses => thinktee_chunk::responses::parse(event_type, data),
             Format::Messages => thinktee_chunk::messages::parse(event_type, data),
+            Format::Gemini => {
+                let Ok(r) = thinktee_chunk::gemini::parse(data) else { continue };
+                let id = r.id.as_deref().map(|id| cut_meta(id).to_owned());
+                if let (Some(id), Some(first)) = (&id, &first_id)
+                    && id != first
+                {
+                    stream += 1;
+                    first_id = None;
+                }
+                if first_id.is_none() {
+                    first_id = id;
+                }
+                out.other_formats.insert(stream);
+                for c in &r.candidates {
+                    if !track(stream, c.index) {
+                        continue;
+                    }
+                    let (reasoning, answer) = out.parts.entry((stream, c.index)).or_default();
+                    reasoning.push_str(c.thought.as_deref().unwrap_or_default());
+                    answer.push_str(c.text.as_deref().unwrap_or_default());
+                    let calls = calls.entry((stream, c.index)).or_default();
+                    for piece in &c.tool_calls {
+                        // Sent whole: each a call of its own.
+                        let fresh = u32::MAX - calls.len() as u32;
+                        add_tool_call(
+                            calls,
+                            &thinktee_chunk::ToolCall { index: fresh, ..piece.clone() },
+                        );
+                    }
+                }
+                continue;
+            }
             _ => {
                 match thinktee_chunk::parse_event(event_type, data) {
                     Ok(Payload::Done) => {
@@ -627,8 +667,7 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
                     Ok(Payload::Chunk(chunk) | Payload::Completion(chunk)) => {
                         for choice in &chunk.choices {
                             let key = (stream, choice.index);
-                            let tracked = field.range((stream, 0)..=(stream, u32::MAX)).count();
-                            if !field.contains_key(&key) && tracked >= max_choices {
+                            if !track(stream, choice.index) {
                                 continue;
                             }
                             let in_field = field.entry(key).or_default();
@@ -653,7 +692,7 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
         }
         began |= u.start;
         out.other_formats.insert(stream);
-        let (reasoning, answer) = out.parts.entry(stream).or_default();
+        let (reasoning, answer) = out.parts.entry((stream, 0)).or_default();
         if let Some(r) = &u.reasoning {
             reasoning.push_str(&r.text);
         }
@@ -678,6 +717,16 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
     out
 }
 
+/// An id as a stream keeps it: cut to [`MAX_META_LEN`] bytes at a
+/// character boundary.
+fn cut_meta(s: &str) -> &str {
+    let mut end = s.len().min(MAX_META_LEN);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// `data[0]`: chunking; `data[1]`: options (see [`pipeline_options`]); the
 /// rest is an SSE body.
 pub fn check_pipeline_stream(data: &[u8]) {
@@ -693,13 +742,13 @@ pub fn check_pipeline_stream(data: &[u8]) {
 
     let expected = decode_independently(&options, input);
     let mut tagged: BTreeMap<(u64, u32), String> = BTreeMap::new();
-    let mut parts: BTreeMap<u64, (String, String)> = BTreeMap::new();
+    let mut parts: BTreeMap<(u64, u32), (String, String)> = BTreeMap::new();
     for record in &whole {
         let OwnedRecord::Text { stream, choice, kind, source, text } = record else { continue };
         if *source == ReasoningSource::Tags {
             tagged.entry((*stream, *choice)).or_default().push_str(text);
         } else if expected.other_formats.contains(stream) {
-            let (reasoning, answer) = parts.entry(*stream).or_default();
+            let (reasoning, answer) = parts.entry((*stream, *choice)).or_default();
             match kind {
                 SegmentKind::Thinking => reasoning.push_str(text),
                 SegmentKind::Answer => answer.push_str(text),

@@ -1,7 +1,5 @@
 //! [`Format`]: which API a stream speaks, told from its first event.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 use crate::scan::{Known, Scan, Scanner};
@@ -26,6 +24,10 @@ pub enum Format {
     /// [`messages::parse`](crate::messages::parse).
     #[serde(rename = "messages")]
     Messages,
+    /// Google Gemini's `streamGenerateContent?alt=sse`: read with
+    /// [`gemini::parse`](crate::gemini::parse).
+    #[serde(rename = "gemini")]
+    Gemini,
 }
 
 /// The event types of an Anthropic Messages stream (besides `error`, which
@@ -41,12 +43,14 @@ const MESSAGES_EVENTS: [&str; 7] = [
 ];
 
 impl Format {
-    /// The name in records: `chat.completions`, `responses` or `messages`.
+    /// The name in records: `chat.completions`, `responses`, `messages` or
+    /// `gemini`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::ChatCompletions => "chat.completions",
             Format::Responses => "responses",
             Format::Messages => "messages",
+            Format::Gemini => "gemini",
         }
     }
 
@@ -56,17 +60,14 @@ impl Format {
     /// The event type decides when it names an event of one of the formats
     /// (`response.*`, or a Messages event such as `message_start`);
     /// otherwise (`message`, the default, or `error`) the data's top-level
-    /// `type` does, the same way, for streams whose `event:` lines were
-    /// dropped on the way. Anything else, invalid JSON included, is chat
-    /// completions (whose reader reports what is wrong with it).
+    /// keys do: a `type` the same way, for streams whose `event:` lines
+    /// were dropped on the way; `candidates` (without `choices`) is
+    /// Gemini. Anything else, invalid JSON included, is chat completions
+    /// (whose reader reports what is wrong with it).
     pub fn detect(event_type: &str, data: &str) -> Format {
         match Format::of_type(event_type) {
             Some(format) => format,
-            None => top_level_type(data)
-                .ok()
-                .flatten()
-                .and_then(|t| Format::of_type(&t))
-                .unwrap_or(Format::ChatCompletions),
+            None => of_keys(data).ok().flatten().unwrap_or(Format::ChatCompletions),
         }
     }
 
@@ -83,22 +84,47 @@ impl Format {
     }
 }
 
-/// The top-level `type` of a JSON object, if it is a string; other keys
-/// are skipped (syntax only) until it is found.
-fn top_level_type(data: &str) -> Scan<Option<Cow<'_, str>>> {
-    const TYPE: &[Known<bool>] = &[Known::new(b"type", true)];
+/// The format a JSON object's top-level keys say: its `type`, if it is a
+/// string naming one; else Gemini if it has `candidates` and no `choices`.
+/// Other values are skipped (syntax only).
+fn of_keys(data: &str) -> Scan<Option<Format>> {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Key {
+        Type,
+        Candidates,
+        Choices,
+        Other,
+    }
+    const KEYS: &[Known<Key>] = &[
+        Known::new(b"type", Key::Type),
+        Known::new(b"candidates", Key::Candidates),
+        Known::new(b"choices", Key::Choices),
+    ];
     let mut s = Scanner::new(data);
     if !s.object()? {
         return Ok(None);
     }
+    let (mut candidates, mut choices) = (false, false);
     let mut first = true;
-    while let Some(is_type) = s.field(&mut first, TYPE, false)? {
-        if is_type {
-            return s.str();
+    while let Some(key) = s.field(&mut first, KEYS, Key::Other)? {
+        match key {
+            Key::Type => {
+                if let Some(format) = s.str()?.and_then(|t| Format::of_type(&t)) {
+                    return Ok(Some(format));
+                }
+            }
+            Key::Candidates => {
+                candidates = true;
+                s.skip_value()?;
+            }
+            Key::Choices => {
+                choices = true;
+                s.skip_value()?;
+            }
+            Key::Other => s.skip_value()?,
         }
-        s.skip_value()?;
     }
-    Ok(None)
+    Ok((candidates && !choices).then_some(Format::Gemini))
 }
 
 #[cfg(test)]
@@ -124,14 +150,23 @@ mod tests {
         assert_eq!(Format::detect("error", error), Format::ChatCompletions);
         let escaped = r#"{"type":"resp\u006fnse.created"}"#;
         assert_eq!(Format::detect("message", escaped), Format::Responses);
-        for chat in ["[DONE]", "{", r#"{"type":1}"#, r#"{"type":"responses"}"#, "[1]"] {
+        let gemini = r#"{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}],"modelVersion":"gemini-2.5-flash"}"#;
+        assert_eq!(Format::detect("message", gemini), Format::Gemini);
+        for chat in [
+            "[DONE]",
+            "{",
+            r#"{"type":1}"#,
+            r#"{"type":"responses"}"#,
+            "[1]",
+            r#"{"candidates":[],"choices":[]}"#,
+        ] {
             assert_eq!(Format::detect("message", chat), Format::ChatCompletions, "{chat}");
         }
     }
 
     #[test]
     fn names_round_trip_through_serde() {
-        for f in [Format::ChatCompletions, Format::Responses, Format::Messages] {
+        for f in [Format::ChatCompletions, Format::Responses, Format::Messages, Format::Gemini] {
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.as_str()));
             assert_eq!(serde_json::from_str::<Format>(&json).unwrap(), f);

@@ -22,6 +22,8 @@
 //!   choice (reasoning with its [`ReasoningKind`], answer text, a tool-call
 //!   piece, marks, finish reason, usage, error) for the one output such a
 //!   stream has.
+//! - [`gemini::parse`]: one chunk of a Gemini `alt=sse` stream, the same
+//!   parts per candidate.
 //! - [`Usage`]: token counts, including reasoning, cached and DeepSeek cache
 //!   hit/miss tokens.
 //! - [`FilterEvent`], [`FilterSource`], [`FilterOffsets`]: Azure
@@ -72,6 +74,7 @@ mod choice;
 mod error;
 mod filter;
 mod format;
+pub mod gemini;
 mod memo;
 pub mod messages;
 mod payload;

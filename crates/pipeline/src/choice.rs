@@ -184,6 +184,21 @@ impl ChoiceState {
         }
     }
 
+    /// A tool call sent whole (Gemini's `functionCall`): always a call of
+    /// its own, whatever its key.
+    pub(crate) fn whole_tool_call<S: Sink>(
+        &mut self,
+        index: u32,
+        call: &ToolCall<'_>,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        // Keys counted down from the top are never a wire's (Gemini's
+        // calls have none): each whole call gets a fresh one.
+        let fresh = u32::MAX - u32::try_from(self.tools.len()).unwrap_or(u32::MAX);
+        self.tool_call(index, &ToolCall { index: fresh, ..call.clone() }, stream, em);
+    }
+
     /// Marks of opaque reasoning. Redacted or encrypted reasoning is
     /// reasoning: it begins a segment if none is under way. A signature
     /// only vouches for reasoning already counted.

@@ -373,6 +373,10 @@ impl StreamState {
             Format::Messages => {
                 self.on_update(format, thinktee_chunk::messages::parse(event_type, data), data, em)
             }
+            Format::Gemini => match &thinktee_chunk::gemini::parse(data) {
+                Ok(response) => self.on_gemini(response, data.len(), em),
+                Err(e) => self.chunk_error(e, em),
+            },
             // Chat completions, and any format a later chunk crate adds.
             _ => self.on_chat(event_type, data, parser, em),
         }
@@ -478,6 +482,58 @@ impl StreamState {
             self.done = true;
             self.end(em);
             self.after_terminal = true;
+        }
+    }
+
+    /// One chunk of a Gemini stream: its candidates are the choices. Gemini
+    /// has no terminal event: the stream is done once a chunk gives every
+    /// candidate it carries a finish reason, and it ends at another
+    /// `responseId` (another response) or at the end of input.
+    fn on_gemini<S: Sink>(
+        &mut self,
+        r: &thinktee_chunk::gemini::Response<'_>,
+        bytes: usize,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if let (Some(id), Some(ours)) = (r.id.as_deref(), self.id.as_deref())
+            && meta(id) != ours
+        {
+            self.end(em);
+            self.format = Some(Format::Gemini);
+        }
+        self.start(em);
+        self.chunks += 1;
+        let stream = self.index;
+        self.meta(r.id.as_deref(), r.model.as_deref(), None);
+        let (id, model) = (r.id.as_deref(), r.model.as_deref());
+        let info = ChunkInfo { id, model, created: None, bytes, completion: false };
+        em.emit(stream, Event::Chunk(info));
+        if let Some(api) = &r.error {
+            self.on_api_error(api, em);
+        }
+        for c in &r.candidates {
+            let Some(state) = self.choice(c.index, Mode::Field, em) else { continue };
+            if let Some(text) = &c.thought {
+                state.reasoning(c.index, ReasoningSource::Thought, text, stream, em);
+            }
+            if let Some(text) = &c.text {
+                state.answer(c.index, text, stream, em);
+            }
+            for call in &c.tool_calls {
+                state.whole_tool_call(c.index, call, stream, em);
+            }
+            state.marks(c.marks);
+            if let Some(reason) = &c.finish_reason {
+                state.finish(c.index, reason, stream, em);
+            }
+        }
+        if !r.candidates.is_empty() && r.candidates.iter().all(|c| c.finish_reason.is_some()) {
+            self.done = true;
+        }
+        if let Some(usage) = &r.usage {
+            // Cumulative and whole on every chunk: the last one wins.
+            self.usage = Some(*usage);
+            em.emit(stream, Event::Usage(usage));
         }
     }
 

@@ -221,13 +221,15 @@ pub enum ReasoningSource {
     /// Thinking blocks or parts (Anthropic `thinking`, Mistral's typed
     /// `thinking` parts, LiteLLM's `thinking_blocks`).
     Thinking,
+    /// Thought parts (Gemini's `"thought": true`).
+    Thought,
     /// No reasoning found.
     None,
 }
 
 impl ReasoningSource {
-    /// `"tags"`, `"field"`, `"summary"`, `"reasoning_text"`, `"thinking"`
-    /// or `"none"`.
+    /// `"tags"`, `"field"`, `"summary"`, `"reasoning_text"`, `"thinking"`,
+    /// `"thought"` or `"none"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningSource::Tags => "tags",
@@ -235,6 +237,7 @@ impl ReasoningSource {
             ReasoningSource::Summary => "summary",
             ReasoningSource::ReasoningText => "reasoning_text",
             ReasoningSource::Thinking => "thinking",
+            ReasoningSource::Thought => "thought",
             ReasoningSource::None => "none",
         }
     }
@@ -305,7 +308,8 @@ pub struct StreamEnd {
     pub usage: Option<Usage>,
     /// The format's terminal event was seen: `data: [DONE]` (or a whole
     /// completion body), `response.completed` / `.incomplete` / `.failed`,
-    /// `message_stop`.
+    /// `message_stop`; for Gemini, which has none, a chunk in which every
+    /// candidate has its `finishReason`.
     pub done: bool,
     /// How it ended.
     pub outcome: StreamOutcome,
