@@ -658,6 +658,27 @@ pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
                 }
                 continue;
             }
+            Format::Ollama => {
+                let Ok(line) = thinktee_chunk::ollama::parse(data) else { continue };
+                out.other_formats.insert(stream);
+                let (reasoning, answer) = out.parts.entry((stream, 0)).or_default();
+                reasoning.push_str(line.thinking.as_deref().unwrap_or_default());
+                answer.push_str(line.content.as_deref().unwrap_or_default());
+                let calls = calls.entry((stream, 0)).or_default();
+                for piece in &line.tool_calls {
+                    // Sent whole: each a call of its own.
+                    let fresh = u32::MAX - calls.len() as u32;
+                    add_tool_call(
+                        calls,
+                        &thinktee_chunk::ToolCall { index: fresh, ..piece.clone() },
+                    );
+                }
+                if line.done {
+                    stream += 1;
+                    (format, began) = (None, false);
+                }
+                continue;
+            }
             _ => {
                 match thinktee_chunk::parse_event(event_type, data) {
                     Ok(Payload::Done) => {

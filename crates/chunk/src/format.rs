@@ -28,6 +28,10 @@ pub enum Format {
     /// [`gemini::parse`](crate::gemini::parse).
     #[serde(rename = "gemini")]
     Gemini,
+    /// Ollama's native NDJSON (`/api/chat`, `/api/generate`): read with
+    /// [`ollama::parse`](crate::ollama::parse).
+    #[serde(rename = "ollama")]
+    Ollama,
 }
 
 /// The event types of an Anthropic Messages stream (besides `error`, which
@@ -43,14 +47,15 @@ const MESSAGES_EVENTS: [&str; 7] = [
 ];
 
 impl Format {
-    /// The name in records: `chat.completions`, `responses`, `messages` or
-    /// `gemini`.
+    /// The name in records: `chat.completions`, `responses`, `messages`,
+    /// `gemini` or `ollama`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::ChatCompletions => "chat.completions",
             Format::Responses => "responses",
             Format::Messages => "messages",
             Format::Gemini => "gemini",
+            Format::Ollama => "ollama",
         }
     }
 
@@ -62,8 +67,9 @@ impl Format {
     /// otherwise (`message`, the default, or `error`) the data's top-level
     /// keys do: a `type` the same way, for streams whose `event:` lines
     /// were dropped on the way; `candidates` (without `choices`) is
-    /// Gemini. Anything else, invalid JSON included, is chat completions
-    /// (whose reader reports what is wrong with it).
+    /// Gemini; a boolean `done` with `message` or `response` is Ollama.
+    /// Anything else, invalid JSON included, is chat completions (whose
+    /// reader reports what is wrong with it).
     pub fn detect(event_type: &str, data: &str) -> Format {
         match Format::of_type(event_type) {
             Some(format) => format,
@@ -93,18 +99,23 @@ fn of_keys(data: &str) -> Scan<Option<Format>> {
         Type,
         Candidates,
         Choices,
+        Done,
+        Message,
         Other,
     }
     const KEYS: &[Known<Key>] = &[
         Known::new(b"type", Key::Type),
         Known::new(b"candidates", Key::Candidates),
         Known::new(b"choices", Key::Choices),
+        Known::new(b"done", Key::Done),
+        Known::new(b"message", Key::Message),
+        Known::new(b"response", Key::Message),
     ];
     let mut s = Scanner::new(data);
     if !s.object()? {
         return Ok(None);
     }
-    let (mut candidates, mut choices) = (false, false);
+    let (mut candidates, mut choices, mut done, mut message) = (false, false, false, false);
     let mut first = true;
     while let Some(key) = s.field(&mut first, KEYS, Key::Other)? {
         match key {
@@ -121,10 +132,23 @@ fn of_keys(data: &str) -> Scan<Option<Format>> {
                 choices = true;
                 s.skip_value()?;
             }
+            Key::Done => done = s.bool()?.is_some(),
+            Key::Message => {
+                message = true;
+                s.skip_value()?;
+            }
             Key::Other => s.skip_value()?,
         }
     }
-    Ok((candidates && !choices).then_some(Format::Gemini))
+    Ok(if choices {
+        None
+    } else if candidates {
+        Some(Format::Gemini)
+    } else if done && message {
+        Some(Format::Ollama)
+    } else {
+        None
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +176,11 @@ mod tests {
         assert_eq!(Format::detect("message", escaped), Format::Responses);
         let gemini = r#"{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}],"modelVersion":"gemini-2.5-flash"}"#;
         assert_eq!(Format::detect("message", gemini), Format::Gemini);
+        let ollama =
+            r#"{"model":"qwen3","message":{"role":"assistant","content":"Hi"},"done":false}"#;
+        assert_eq!(Format::detect("message", ollama), Format::Ollama);
+        let generate = r#"{"model":"qwen3","response":"Hi","done":true}"#;
+        assert_eq!(Format::detect("message", generate), Format::Ollama);
         for chat in [
             "[DONE]",
             "{",
@@ -159,6 +188,7 @@ mod tests {
             r#"{"type":"responses"}"#,
             "[1]",
             r#"{"candidates":[],"choices":[]}"#,
+            r#"{"message":{},"done":"no"}"#,
         ] {
             assert_eq!(Format::detect("message", chat), Format::ChatCompletions, "{chat}");
         }
@@ -166,7 +196,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_serde() {
-        for f in [Format::ChatCompletions, Format::Responses, Format::Messages, Format::Gemini] {
+        for f in [
+            Format::ChatCompletions,
+            Format::Responses,
+            Format::Messages,
+            Format::Gemini,
+            Format::Ollama,
+        ] {
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.as_str()));
             assert_eq!(serde_json::from_str::<Format>(&json).unwrap(), f);

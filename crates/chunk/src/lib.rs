@@ -23,7 +23,7 @@
 //!   piece, marks, finish reason, usage, error) for the one output such a
 //!   stream has.
 //! - [`gemini::parse`]: one chunk of a Gemini `alt=sse` stream, the same
-//!   parts per candidate.
+//!   parts per candidate; [`ollama::parse`]: one line of Ollama's NDJSON.
 //! - [`Usage`]: token counts, including reasoning, cached and DeepSeek cache
 //!   hit/miss tokens.
 //! - [`FilterEvent`], [`FilterSource`], [`FilterOffsets`]: Azure
@@ -77,6 +77,7 @@ mod format;
 pub mod gemini;
 mod memo;
 pub mod messages;
+pub mod ollama;
 mod payload;
 pub mod responses;
 mod scan;

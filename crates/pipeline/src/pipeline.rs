@@ -291,7 +291,10 @@ impl Pipeline {
     }
 
     /// Reads one whole non-streaming body (a `chat.completion` or an error
-    /// object) as one stream.
+    /// object) as one stream; or one line of Ollama's NDJSON, which
+    /// belongs to the stream of the lines before it up to the one with
+    /// `"done": true` (a line of another kind ends such a stream cut
+    /// short, and is a stream of its own).
     pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
         if self.stopped {
             return Ok(Flow::Stop);
@@ -299,8 +302,12 @@ impl Pipeline {
         let mut em = Emitter::new(sink, None, self.stopped);
         let stream = &mut self.stream;
         em.emit(stream.index, Event::Input { bytes: json.len() });
+        let ollama = Format::detect("message", json) == Format::Ollama;
+        if stream.started && stream.format == Some(Format::Ollama) && !ollama {
+            stream.end(&mut em);
+        }
         stream.on_data("message", json, &mut self.parser, &mut em);
-        if stream.started {
+        if stream.started && !ollama {
             stream.end(&mut em);
         }
         em.status(&mut self.stopped)
@@ -375,6 +382,10 @@ impl StreamState {
             }
             Format::Gemini => match &thinktee_chunk::gemini::parse(data) {
                 Ok(response) => self.on_gemini(response, data.len(), em),
+                Err(e) => self.chunk_error(e, em),
+            },
+            Format::Ollama => match &thinktee_chunk::ollama::parse(data) {
+                Ok(line) => self.on_ollama(line, data.len(), em),
                 Err(e) => self.chunk_error(e, em),
             },
             // Chat completions, and any format a later chunk crate adds.
@@ -534,6 +545,52 @@ impl StreamState {
             // Cumulative and whole on every chunk: the last one wins.
             self.usage = Some(*usage);
             em.emit(stream, Event::Usage(usage));
+        }
+    }
+
+    /// One line of an Ollama stream (choice 0): a line with `"done": true`
+    /// is the last of its stream.
+    fn on_ollama<S: Sink>(
+        &mut self,
+        line: &thinktee_chunk::ollama::Line<'_>,
+        bytes: usize,
+        em: &mut Emitter<'_, S>,
+    ) {
+        self.start(em);
+        self.chunks += 1;
+        let stream = self.index;
+        self.meta(None, line.model.as_deref(), None);
+        let model = line.model.as_deref();
+        let info = ChunkInfo { id: None, model, created: None, bytes, completion: false };
+        em.emit(stream, Event::Chunk(info));
+        if let Some(api) = &line.error {
+            self.on_api_error(api, em);
+        }
+        let says = line.thinking.is_some()
+            || line.content.is_some()
+            || !line.tool_calls.is_empty()
+            || line.done_reason.is_some();
+        if says && let Some(state) = self.choice(0, Mode::Field, em) {
+            if let Some(text) = &line.thinking {
+                state.reasoning(0, ReasoningSource::Field, text, stream, em);
+            }
+            if let Some(text) = &line.content {
+                state.answer(0, text, stream, em);
+            }
+            for call in &line.tool_calls {
+                state.whole_tool_call(0, call, stream, em);
+            }
+            if let Some(reason) = &line.done_reason {
+                state.finish(0, reason, stream, em);
+            }
+        }
+        if let Some(usage) = &line.usage {
+            self.usage = Some(*usage);
+            em.emit(stream, Event::Usage(usage));
+        }
+        if line.done {
+            self.done = true;
+            self.end(em);
         }
     }
 

@@ -308,8 +308,8 @@ pub struct StreamEnd {
     pub usage: Option<Usage>,
     /// The format's terminal event was seen: `data: [DONE]` (or a whole
     /// completion body), `response.completed` / `.incomplete` / `.failed`,
-    /// `message_stop`; for Gemini, which has none, a chunk in which every
-    /// candidate has its `finishReason`.
+    /// `message_stop`, Ollama's `"done": true`; for Gemini, which has none,
+    /// a chunk in which every candidate has its `finishReason`.
     pub done: bool,
     /// How it ended.
     pub outcome: StreamOutcome,
