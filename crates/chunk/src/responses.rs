@@ -10,7 +10,7 @@
 //! | `response.created` | `start`; id, model, `created_at` of `response` |
 //! | `response.in_progress`, `response.queued` | id, model, `created_at` |
 //! | `response.output_item.added` | a `function_call` (also `custom_tool_call`, `mcp_call`) item: a tool call's first piece (`call_id`, `name`, `arguments` if any) keyed by `output_index`; a `reasoning` item: an empty [`Summary`](ReasoningKind::Summary) reasoning part |
-//! | `response.output_item.done` | a `reasoning` item's `encrypted_content`: [`Marks::encrypted`] |
+//! | `response.output_item.done` | a `reasoning` item's `encrypted_content`: [`Marks::encrypted`](crate::Marks::encrypted) |
 //! | `response.reasoning_summary_text.delta` | reasoning, [`Summary`](ReasoningKind::Summary) |
 //! | `response.reasoning_text.delta` | reasoning, [`ReasoningText`](ReasoningKind::ReasoningText) |
 //! | `response.output_text.delta`, `response.refusal.delta` | answer text |
