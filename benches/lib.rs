@@ -12,11 +12,15 @@
 //!   adapters of the baselines.
 //! - [`user_today`]: the owned structs and `String`-buffer tag splitter of
 //!   the end-to-end baseline.
+//! - [`formats`]: realistic Responses API and Anthropic Messages streams,
+//!   and the SDK-shaped owned types a user reads them into today.
 //! - [`bench_mode`]: whether criterion measures (`cargo bench`) or only runs
 //!   each bench once (`cargo test`), to size the inputs.
 //!
 //! Everything is generated from a fixed seed: every run measures the same
 //! bytes.
+
+pub mod formats;
 
 /// Where a stream carries its reasoning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +208,7 @@ const WORDS: &[&str] = &[
 const SPECIAL: &[&str] = &["\n", "\n\n", "\"quoted\"", "path\\to\\file", "a\tb", "say \"hi\"\n"];
 
 /// One token-sized delta: 1 to 8 words, with escapes now and then.
-fn delta(rng: &mut Rng) -> String {
+pub(crate) fn delta(rng: &mut Rng) -> String {
     let mut out = String::new();
     for _ in 0..rng.range(1, 8) {
         if rng.percent(8) {

@@ -1,6 +1,6 @@
 //! The pure pipeline gives the same records whatever the chunking.
 
-use thinktee_pipeline::{Collector, DocumentKind, Pipeline, SplitChoice, detect};
+use thinktee_pipeline::{Collector, DocumentKind, DocumentReader, Pipeline, SplitChoice, detect};
 
 use crate::support::sse_fixtures;
 
@@ -35,6 +35,41 @@ fn every_fixture_whole_bytewise_and_split_at_every_offset() {
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} stream fixtures");
+}
+
+/// A document (JSON bodies, JSON Lines such as Ollama's NDJSON) read by a
+/// `DocumentReader` fed `pieces`.
+fn read(pieces: &[&[u8]]) -> Vec<SplitChoice> {
+    let mut reader = DocumentReader::new(Pipeline::default());
+    let mut collector = Collector::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        reader.feed(piece, &mut collector).unwrap();
+        out.extend(collector.drain());
+    }
+    reader.finish(&mut collector).unwrap();
+    out.extend(collector.drain());
+    out
+}
+
+#[test]
+fn every_json_fixture_whole_bytewise_and_split_at_every_offset() {
+    let mut checked = 0;
+    for (stem, bytes) in sse_fixtures("e2e") {
+        if detect(&bytes) != DocumentKind::Json {
+            continue;
+        }
+        let whole = read(&[&bytes]);
+        assert!(!whole.is_empty(), "{stem}");
+        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(read(&singles), whole, "{stem}: 1-byte pieces");
+        for k in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(k);
+            assert_eq!(read(&[a, b]), whole, "{stem}: split at {k}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} json fixtures");
 }
 
 #[test]

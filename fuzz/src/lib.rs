@@ -13,17 +13,17 @@
 //! | `sse_feed` | chunking, limits | chunked == whole; no event, type, id or comment longer than the limits; a truncated tail bounded by them; a finished decoder is as new |
 //! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
 //! | `chunk_json` | event type | never panics; same payload (or error kind) as the serde_json-driven reference parser (`crates/chunk/tests/reference`); rejected as JSON iff serde_json rejects it as a `Value`, except for the documented leniencies, which `IgnoredAny` still bounds; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
-//! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged); per choice, tag-mode text (thinking + answer + markup) == the concatenated `content` an independent decode of the same bytes finds, for the choices within the choice limit; the `Collector`'s records chunked == whole, within the limits (choices per stream, errors per kind, `id`/`model` length, stream-level fields on the first record only) and their counts add up |
+//! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged), in every format; against an independent decode of the same bytes ([`decode_independently`]): per chat choice, tag-mode text (thinking + answer + markup) == the concatenated `content`, for the choices within the choice limit; per Responses/Messages stream, reasoning and answer == its parts' text; per choice, tool calls == their pieces assembled; the `Collector`'s records chunked == whole, within the limits (choices per stream, errors per kind, `id`/`model` length, stream-level fields on the first record only) and their counts add up |
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use thinktee_chunk::{Chunk, FilterSource, Payload, ReasoningField};
+use thinktee_chunk::{Chunk, FilterSource, Format, Payload, ReasoningField};
 use thinktee_pipeline::{
     Collector, ErrorKind, Event, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN, Options, Pipeline,
-    ReasoningSource, Record, Sink, SplitChoice, StreamEnd,
+    ReasoningSource, Record, Sink, SplitChoice, StreamEnd, ToolCallRecord,
 };
 use thinktee_sse::{Decoder, Frame, OwnedFrame};
 use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, SegmentKind, StartMode};
@@ -530,50 +530,222 @@ fn check_collected(options: &Options, records: &[SplitChoice], ends: &[StreamEnd
     assert_eq!(at, records.len(), "records of no stream");
 }
 
-/// Per `(stream, choice)`, the concatenated `content` of the deltas the
-/// pipeline should tag-split: decoded independently of the pipeline (SSE
-/// decoder, then `parse_event`), up to the first delta of that choice that
-/// carries a reasoning field (from there on its content is answer); only
-/// the first [`Options::max_choices`] distinct choices of each stream are
-/// read.
-pub fn tag_mode_content(options: &Options, input: &[u8]) -> BTreeMap<(u64, u32), String> {
+/// What an independent decode of an input finds: the SSE decoder, then
+/// the chunk crate's public readers, with the stream boundaries the
+/// pipeline documents (a stream's format is detected from its first data
+/// event; it ends at `[DONE]`, at its format's terminal event, or where
+/// another response starts; a `[DONE]` right after a terminal event is no
+/// stream). Only the first [`Options::max_choices`] distinct choices of
+/// each stream are read.
+#[derive(Debug, Default)]
+pub struct Expected {
+    /// Per `(stream, choice)` of chat streams, the concatenated `content` of
+    /// the deltas the pipeline should tag-split: up to the first delta of
+    /// that choice that carries a reasoning field (from there on its
+    /// content is answer).
+    pub tagged: BTreeMap<(u64, u32), String>,
+    /// Per `(stream, choice)` of another format: its reasoning text and its
+    /// answer text, each concatenated as sent.
+    pub parts: BTreeMap<(u64, u32), (String, String)>,
+    /// Per `(stream, choice)`: its tool calls as the pieces assemble them,
+    /// in the order they began.
+    pub tool_calls: BTreeMap<(u64, u32), Vec<ToolCallRecord>>,
+    /// The streams of formats other than chat completions.
+    pub other_formats: std::collections::BTreeSet<u64>,
+}
+
+/// Tool-call pieces of one choice, assembled by the wire's key.
+fn add_tool_call(calls: &mut Vec<(u32, ToolCallRecord)>, piece: &thinktee_chunk::ToolCall<'_>) {
+    let at = match calls.iter().position(|(key, _)| *key == piece.index) {
+        Some(at) => at,
+        None => {
+            calls.push((piece.index, ToolCallRecord::default()));
+            calls.len() - 1
+        }
+    };
+    let call = &mut calls[at].1;
+    if call.id.is_none() {
+        call.id = piece.id.as_deref().map(str::to_owned);
+    }
+    if call.name.is_none() {
+        call.name = piece.name.as_deref().map(str::to_owned);
+    }
+    call.arguments.push_str(piece.arguments.as_deref().unwrap_or_default());
+}
+
+/// See [`Expected`].
+pub fn decode_independently(options: &Options, input: &[u8]) -> Expected {
+    /// Where an event stands.
+    enum Seen {
+        Data(String, String),
+        /// A frame that is an error of the stream (and starts one).
+        Error,
+    }
     let mut decoder = Decoder::builder()
         .max_line_len(options.max_line_len.unwrap_or(thinktee_sse::MAX_LINE_LEN))
         .max_event_len(options.max_event_len.unwrap_or(thinktee_sse::MAX_EVENT_LEN))
         .build();
-    let mut events: Vec<(String, String)> = Vec::new();
-    decoder.feed(input, |frame| {
-        if let Frame::Event(e) = frame {
-            events.push((e.event.to_owned(), e.data.to_owned()));
-        }
+    let mut events: Vec<Seen> = Vec::new();
+    decoder.feed(input, |frame| match frame {
+        Frame::Event(e) => events.push(Seen::Data(e.event.to_owned(), e.data.to_owned())),
+        Frame::Skipped(_) | Frame::Truncated(_) => events.push(Seen::Error),
+        Frame::Comment(_) => {}
     });
     let max_choices = options.max_choices.unwrap_or(MAX_CHOICES);
+    let mut out = Expected::default();
     let mut stream = 0;
+    let mut format: Option<Format> = None;
+    let (mut began, mut after_terminal) = (false, false);
+    // A Gemini stream's first `responseId`, as the pipeline keeps it.
+    let mut first_id: Option<String> = None;
+    // Per stream, the choices within the limit.
+    let mut tracked: std::collections::BTreeSet<(u64, u32)> = std::collections::BTreeSet::new();
+    let mut track = |stream: u64, choice: u32| {
+        let n = tracked.range((stream, 0)..=(stream, u32::MAX)).count();
+        tracked.contains(&(stream, choice)) || (n < max_choices && tracked.insert((stream, choice)))
+    };
     let mut field: BTreeMap<(u64, u32), bool> = BTreeMap::new();
-    let mut content: BTreeMap<(u64, u32), String> = BTreeMap::new();
-    for (event_type, data) in &events {
-        match thinktee_chunk::parse_event(event_type, data) {
-            Ok(Payload::Done) => stream += 1,
-            Ok(Payload::Chunk(chunk) | Payload::Completion(chunk)) => {
-                for choice in &chunk.choices {
-                    let key = (stream, choice.index);
-                    let tracked = field.range((stream, 0)..=(stream, u32::MAX)).count();
-                    if !field.contains_key(&key) && tracked >= max_choices {
+    let mut calls: BTreeMap<(u64, u32), Vec<(u32, ToolCallRecord)>> = BTreeMap::new();
+    for event in &events {
+        let (event_type, data) = match event {
+            Seen::Data(event_type, data) => (event_type, data),
+            Seen::Error => {
+                after_terminal = false;
+                continue;
+            }
+        };
+        let f = match format {
+            Some(f) => f,
+            None if after_terminal && data.trim_ascii() == "[DONE]" => {
+                after_terminal = false;
+                continue;
+            }
+            None => *format.insert(Format::detect(event_type, data)),
+        };
+        after_terminal = false;
+        let update = match f {
+            Format::Responses => thinktee_chunk::responses::parse(event_type, data),
+            Format::Messages => thinktee_chunk::messages::parse(event_type, data),
+            Format::Gemini => {
+                let Ok(r) = thinktee_chunk::gemini::parse(data) else { continue };
+                let id = r.id.as_deref().map(|id| cut_meta(id).to_owned());
+                if let (Some(id), Some(first)) = (&id, &first_id)
+                    && id != first
+                {
+                    stream += 1;
+                    first_id = None;
+                }
+                if first_id.is_none() {
+                    first_id = id;
+                }
+                out.other_formats.insert(stream);
+                for c in &r.candidates {
+                    if !track(stream, c.index) {
                         continue;
                     }
-                    let in_field = field.entry(key).or_default();
-                    *in_field |= choice.reasoning_field.is_some();
-                    let text = content.entry(key).or_default();
-                    if !*in_field {
-                        text.push_str(choice.content.as_deref().unwrap_or_default());
+                    let (reasoning, answer) = out.parts.entry((stream, c.index)).or_default();
+                    reasoning.push_str(c.thought.as_deref().unwrap_or_default());
+                    answer.push_str(c.text.as_deref().unwrap_or_default());
+                    let calls = calls.entry((stream, c.index)).or_default();
+                    for piece in &c.tool_calls {
+                        // Sent whole: each a call of its own.
+                        let fresh = u32::MAX - calls.len() as u32;
+                        add_tool_call(
+                            calls,
+                            &thinktee_chunk::ToolCall { index: fresh, ..piece.clone() },
+                        );
                     }
                 }
+                continue;
             }
-            _ => {}
+            Format::Ollama => {
+                let Ok(line) = thinktee_chunk::ollama::parse(data) else { continue };
+                out.other_formats.insert(stream);
+                let (reasoning, answer) = out.parts.entry((stream, 0)).or_default();
+                reasoning.push_str(line.thinking.as_deref().unwrap_or_default());
+                answer.push_str(line.content.as_deref().unwrap_or_default());
+                let calls = calls.entry((stream, 0)).or_default();
+                for piece in &line.tool_calls {
+                    // Sent whole: each a call of its own.
+                    let fresh = u32::MAX - calls.len() as u32;
+                    add_tool_call(
+                        calls,
+                        &thinktee_chunk::ToolCall { index: fresh, ..piece.clone() },
+                    );
+                }
+                if line.done {
+                    stream += 1;
+                    (format, began) = (None, false);
+                }
+                continue;
+            }
+            _ => {
+                match thinktee_chunk::parse_event(event_type, data) {
+                    Ok(Payload::Done) => {
+                        stream += 1;
+                        (format, began) = (None, false);
+                    }
+                    Ok(Payload::Chunk(chunk) | Payload::Completion(chunk)) => {
+                        for choice in &chunk.choices {
+                            let key = (stream, choice.index);
+                            if !track(stream, choice.index) {
+                                continue;
+                            }
+                            let in_field = field.entry(key).or_default();
+                            *in_field |= choice.reasoning_field.is_some();
+                            let text = out.tagged.entry(key).or_default();
+                            if !*in_field {
+                                text.push_str(choice.content.as_deref().unwrap_or_default());
+                            }
+                            for piece in &choice.tool_calls {
+                                add_tool_call(calls.entry(key).or_default(), piece);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+        };
+        let Ok(u) = update else { continue };
+        if u.start && began {
+            stream += 1;
+        }
+        began |= u.start;
+        out.other_formats.insert(stream);
+        let (reasoning, answer) = out.parts.entry((stream, 0)).or_default();
+        if let Some(r) = &u.reasoning {
+            reasoning.push_str(&r.text);
+        }
+        if let Some(text) = &u.content {
+            answer.push_str(text);
+        }
+        if let Some(piece) = &u.tool_call {
+            add_tool_call(calls.entry((stream, 0)).or_default(), piece);
+        }
+        if u.end {
+            stream += 1;
+            (format, began, after_terminal) = (None, false, true);
         }
     }
-    content.retain(|_, text| !text.is_empty());
-    content
+    out.tagged.retain(|_, text| !text.is_empty());
+    out.parts.retain(|_, (reasoning, answer)| !reasoning.is_empty() || !answer.is_empty());
+    out.tool_calls = calls
+        .into_iter()
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(key, c)| (key, c.into_iter().map(|(_, call)| call).collect()))
+        .collect();
+    out
+}
+
+/// An id as a stream keeps it: cut to [`MAX_META_LEN`] bytes at a
+/// character boundary.
+fn cut_meta(s: &str) -> &str {
+    let mut end = s.len().min(MAX_META_LEN);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// `data[0]`: chunking; `data[1]`: options (see [`pipeline_options`]); the
@@ -589,17 +761,34 @@ pub fn check_pipeline_stream(data: &[u8]) {
     assert_eq!(chunked_collected, whole_collected, "collected records: chunked differs from whole");
     check_collected(&options, &whole_collected, &ends);
 
+    let expected = decode_independently(&options, input);
     let mut tagged: BTreeMap<(u64, u32), String> = BTreeMap::new();
+    let mut parts: BTreeMap<(u64, u32), (String, String)> = BTreeMap::new();
     for record in &whole {
-        if let OwnedRecord::Text { stream, choice, source: ReasoningSource::Tags, text, .. } =
-            record
-        {
+        let OwnedRecord::Text { stream, choice, kind, source, text } = record else { continue };
+        if *source == ReasoningSource::Tags {
             tagged.entry((*stream, *choice)).or_default().push_str(text);
+        } else if expected.other_formats.contains(stream) {
+            let (reasoning, answer) = parts.entry((*stream, *choice)).or_default();
+            match kind {
+                SegmentKind::Thinking => reasoning.push_str(text),
+                SegmentKind::Answer => answer.push_str(text),
+                SegmentKind::Markup => panic!("markup outside tag splitting"),
+            }
         }
     }
-    let expected = tag_mode_content(&options, input);
     assert_eq!(
-        tagged, expected,
+        tagged, expected.tagged,
         "tag-mode text (thinking + answer + markup) is not the concatenated content"
     );
+    assert_eq!(
+        parts, expected.parts,
+        "reasoning and answer of a responses or messages stream are not its parts' text"
+    );
+    let collected: BTreeMap<(u64, u32), Vec<ToolCallRecord>> = whole_collected
+        .iter()
+        .filter(|r| !r.tool_calls.is_empty())
+        .filter_map(|r| Some(((r.stream, r.choice?), r.tool_calls.clone())))
+        .collect();
+    assert_eq!(collected, expected.tool_calls, "tool calls are not their pieces assembled");
 }

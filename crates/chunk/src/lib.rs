@@ -1,5 +1,6 @@
 //! Borrowed model of OpenAI-compatible chat-completion chunks, usage and
-//! content-filter annotations.
+//! content-filter annotations, and of the events of the other streaming
+//! APIs (the Responses API, Anthropic Messages) in the same terms.
 //!
 //! This crate turns one SSE `data` payload into typed items that borrow from
 //! the caller's buffer (strings are copied only when the JSON escaped them):
@@ -12,8 +13,17 @@
 //! - [`Chunk`]: `id`, `model`, `created`, choices, [`Usage`] and prompt-level
 //!   [`FilterEvent`]s.
 //! - [`Choice`]: role, content, the de-duplicated reasoning text (and the
-//!   [`ReasoningField`] it came from), [`FinishReason`], completion-level
-//!   filter events.
+//!   [`ReasoningField`] it came from), [`ToolCall`] pieces, [`Marks`] of
+//!   opaque reasoning, [`FinishReason`], completion-level filter events.
+//! - [`Format`]: which API a stream speaks, told from its first event
+//!   ([`Format::detect`]).
+//! - [`responses::parse`], [`messages::parse`]: one event of a Responses
+//!   API or Anthropic Messages stream, as an [`Update`]: the same parts as a
+//!   choice (reasoning with its [`ReasoningKind`], answer text, a tool-call
+//!   piece, marks, finish reason, usage, error) for the one output such a
+//!   stream has.
+//! - [`gemini::parse`]: one chunk of a Gemini `alt=sse` stream, the same
+//!   parts per candidate; [`ollama::parse`]: one line of Ollama's NDJSON.
 //! - [`Usage`]: token counts, including reasoning, cached and DeepSeek cache
 //!   hit/miss tokens.
 //! - [`FilterEvent`], [`FilterSource`], [`FilterOffsets`]: Azure
@@ -23,7 +33,8 @@
 //!
 //! Every dialect in the project's FORMATS.md is accepted: `<think>` inline in
 //! `content`, `reasoning_content` (DeepSeek, SGLang, older vLLM), `reasoning`
-//! (newer vLLM, OpenRouter), `reasoning_details[]` (OpenRouter),
+//! (newer vLLM, OpenRouter), `reasoning_details[]` (OpenRouter), `content`
+//! as typed parts (Mistral), `thinking_blocks[]` (LiteLLM), `tool_calls[]`,
 //! `choices: []` usage and annotation chunks, `"usage": null` on every
 //! chunk, and errors inside the stream. Unknown fields are skipped; `null`
 //! and absent mean the same; a known field of an unexpected type is treated
@@ -73,16 +84,24 @@
 mod choice;
 mod error;
 mod filter;
+mod format;
+pub mod gemini;
 mod memo;
+pub mod messages;
+pub mod ollama;
 mod payload;
+pub mod responses;
 mod scan;
 mod special;
 mod text;
+mod update;
 mod usage;
 
-pub use choice::{Choice, FinishReason, ReasoningField};
+pub use choice::{Choice, FinishReason, ReasoningField, ToolCalls};
 pub use error::{ApiError, Error};
 pub use filter::{FilterEvent, FilterOffsets, FilterSource};
+pub use format::Format;
 pub use memo::Parser;
 pub use payload::{Choices, Chunk, Payload, parse, parse_event};
+pub use update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
 pub use usage::Usage;

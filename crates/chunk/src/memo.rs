@@ -26,11 +26,12 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::choice::{Choice, FinishReason, ReasoningField};
+use crate::choice::{Choice, FinishReason, ReasoningField, ToolCalls};
 use crate::error::Error;
 use crate::payload::{Choices, Chunk, Payload, parse_with};
 use crate::scan::Scanner;
 use crate::text::unescape;
+use crate::update::Marks;
 use crate::usage::Usage;
 
 /// Payloads longer than this are parsed without being kept: keeping them
@@ -169,7 +170,12 @@ impl Kept {
         // A whole completion is read once, not streamed: not worth keeping.
         let Payload::Chunk(chunk) = payload else { return None };
         let [choice] = &*chunk.choices else { return None };
-        if !chunk.filters.is_empty() || chunk.error.is_some() || !choice.filters.is_empty() {
+        if !chunk.filters.is_empty()
+            || chunk.error.is_some()
+            || !choice.filters.is_empty()
+            || !choice.tool_calls.is_empty()
+            || choice.marks.any()
+        {
             return None;
         }
         // The one text string must be the choice's one text value (it could
@@ -180,7 +186,11 @@ impl Kept {
             (
                 None,
                 Some(text),
-                field @ Some(ReasoningField::Reasoning | ReasoningField::ReasoningContent),
+                field @ Some(
+                    ReasoningField::Reasoning
+                    | ReasoningField::ReasoningContent
+                    | ReasoningField::Thinking,
+                ),
             ) => (text, field),
             _ => return None,
         };
@@ -264,6 +274,8 @@ impl Kept {
                 content,
                 reasoning,
                 reasoning_field: self.reasoning,
+                tool_calls: ToolCalls::default(),
+                marks: Marks::default(),
                 finish_reason,
                 filters: Vec::new(),
             }),

@@ -34,6 +34,33 @@ pub struct Usage {
     pub cache_miss_tokens: Option<u64>,
 }
 
+// === impl Usage ===
+
+impl Usage {
+    /// Takes `newer`'s counts, keeping this one's where `newer` has none:
+    /// how cumulative usage that carries only some counts each time
+    /// (Anthropic's `message_delta`) adds up.
+    pub fn merge(&mut self, newer: &Usage) {
+        let Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens,
+            reasoning_tokens,
+            cached_tokens,
+            cache_hit_tokens,
+            cache_miss_tokens,
+        } = *newer;
+        let keep = |old: &mut Option<u64>, new: Option<u64>| *old = new.or(*old);
+        keep(&mut self.prompt_tokens, prompt_tokens);
+        keep(&mut self.completion_tokens, completion_tokens);
+        keep(&mut self.total_tokens, total_tokens);
+        keep(&mut self.reasoning_tokens, reasoning_tokens);
+        keep(&mut self.cached_tokens, cached_tokens);
+        keep(&mut self.cache_hit_tokens, cache_hit_tokens);
+        keep(&mut self.cache_miss_tokens, cache_miss_tokens);
+    }
+}
+
 // === parsing ===
 
 /// After `usage`'s `{`: fills `usage`.
@@ -61,13 +88,13 @@ pub(crate) fn read_usage(s: &mut Scanner<'_>, usage: &mut Usage) -> Scan<()> {
 /// `completion_tokens_details` / `prompt_tokens_details`: the one count of
 /// each that thinktee reports.
 #[derive(Debug, Default)]
-struct TokenDetails {
-    reasoning_tokens: Option<u64>,
-    cached_tokens: Option<u64>,
+pub(crate) struct TokenDetails {
+    pub(crate) reasoning_tokens: Option<u64>,
+    pub(crate) cached_tokens: Option<u64>,
 }
 
 /// A details object; `None` unless an object.
-fn read_token_details(s: &mut Scanner<'_>) -> Scan<Option<TokenDetails>> {
+pub(crate) fn read_token_details(s: &mut Scanner<'_>) -> Scan<Option<TokenDetails>> {
     if !s.object()? {
         return Ok(None);
     }
@@ -157,6 +184,26 @@ mod tests {
         assert_eq!(usage("null"), None);
         assert_eq!(usage("[1,2]"), None);
         assert_eq!(usage("{}"), Some(Usage::default()));
+    }
+
+    #[test]
+    fn merge_keeps_counts_the_newer_lacks() {
+        let mut u =
+            Usage { prompt_tokens: Some(10), completion_tokens: Some(1), ..Usage::default() };
+        u.merge(&Usage {
+            completion_tokens: Some(7),
+            reasoning_tokens: Some(3),
+            ..Usage::default()
+        });
+        assert_eq!(
+            u,
+            Usage {
+                prompt_tokens: Some(10),
+                completion_tokens: Some(7),
+                reasoning_tokens: Some(3),
+                ..Usage::default()
+            }
+        );
     }
 
     #[test]

@@ -116,7 +116,8 @@ fn some_str() -> impl Strategy<Value = String> {
         4 => prop::sample::select(vec![
             "", "stop", "length", "content_filter", "tool_calls", "error", "assistant",
             "chat.completion", "chat.completion.chunk", "reasoning.text", "reasoning.summary",
-            "reasoning.encrypted", "safe", "high", "self-harm", "x",
+            "reasoning.encrypted", "safe", "high", "self-harm", "x", "text", "thinking",
+            "redacted_thinking", "function",
         ])
         .prop_map(str::to_owned),
         3 => str_body(),
@@ -190,6 +191,14 @@ const KEYS: &[&str] = &[
     "content_filter_raw",
     "custom_blocklists",
     "logprobs",
+    "tool_calls",
+    "thinking_blocks",
+    "thinking",
+    "signature",
+    "function",
+    "name",
+    "arguments",
+    "data",
     "x",
 ];
 
@@ -305,14 +314,27 @@ fn results() -> BoxedStrategy<J> {
         .boxed()
 }
 
+/// A typed `content` part (Mistral): `text`, or `thinking` holding text
+/// parts or a string.
+fn content_part() -> BoxedStrategy<J> {
+    let text_part = obj(vec![("type", s()), ("text", s())]);
+    obj(vec![("type", s()), ("text", s()), ("thinking", prop_oneof![s(), arr(text_part)].boxed())])
+}
+
 fn message() -> BoxedStrategy<J> {
-    let item = obj(vec![("type", s()), ("text", s()), ("summary", s())]);
+    let item = obj(vec![("type", s()), ("text", s()), ("summary", s()), ("signature", s())]);
+    let block = obj(vec![("type", s()), ("thinking", s()), ("signature", s()), ("data", s())]);
+    let function =
+        obj(vec![("name", s()), ("arguments", prop_oneof![3 => s(), 1 => any_value()].boxed())]);
+    let call = obj(vec![("index", index()), ("id", s()), ("type", s()), ("function", function)]);
     obj(vec![
         ("role", s()),
-        ("content", s()),
+        ("content", prop_oneof![s(), arr(content_part())].boxed()),
         ("reasoning", s()),
         ("reasoning_content", s()),
         ("reasoning_details", arr(item)),
+        ("thinking_blocks", arr(block)),
+        ("tool_calls", arr(call)),
     ])
 }
 

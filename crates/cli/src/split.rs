@@ -68,7 +68,9 @@ pub(crate) struct Args {
     /// Output format (default: text on a terminal, json otherwise).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Recorded SSE streams, JSON bodies or JSON Lines; `-` is stdin.
+    /// Recorded streams (chat completions, Responses API, Anthropic
+    /// Messages: told apart by their events), JSON bodies or JSON Lines;
+    /// `-` is stdin.
     paths: Vec<String>,
 }
 
@@ -137,10 +139,23 @@ fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &SplitChoice) 
         Some(choice) => write!(out, " · choice {choice}")?,
         None => write!(out, " · no choice")?,
     }
+    write!(out, " · {}", r.format.as_str())?;
     if let Some(model) = &r.model {
         write!(out, " · {}", escape(model))?;
     }
     write!(out, " · reasoning: {}", r.reasoning_source.as_str())?;
+    if r.reasoning_segments > 1 {
+        write!(out, " ({} segments)", r.reasoning_segments)?;
+    }
+    for (flag, name) in [
+        (r.reasoning_signed, "signed"),
+        (r.reasoning_redacted, "redacted"),
+        (r.reasoning_encrypted, "encrypted"),
+    ] {
+        if flag {
+            write!(out, ", {name}")?;
+        }
+    }
     match &r.finish_reason {
         Some(reason) => write!(out, " · finish: {}", escape(reason))?,
         None => write!(out, " · no finish reason")?,
@@ -149,7 +164,7 @@ fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &SplitChoice) 
         write!(out, " · thinking unterminated")?;
     }
     if !r.done {
-        write!(out, " · no [DONE]")?;
+        write!(out, " · no end event")?;
     }
     writeln!(out, "{reset}")?;
     if !r.reasoning.is_empty() {
@@ -157,6 +172,11 @@ fn print_text(out: &mut impl Write, style: &Style, path: &str, r: &SplitChoice) 
     }
     if !r.content.is_empty() {
         writeln!(out, "{}", escape(r.content.trim_start_matches('\n')))?;
+    }
+    for call in &r.tool_calls {
+        let name = call.name.as_deref().map_or_else(|| "-".into(), escape);
+        let id = call.id.as_deref().map_or_else(|| "-".into(), escape);
+        writeln!(out, "tool call {name} ({id}): {}", escape(&call.arguments))?;
     }
     if let Some(u) = &r.usage {
         let n = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());

@@ -56,6 +56,10 @@ pub struct StreamMetrics {
     pub time_to_first_byte_ms: Option<f64>,
     /// Time to the first chunk.
     pub time_to_first_chunk_ms: Option<f64>,
+    /// Time to the first token: the first non-empty text of any kind and
+    /// any choice (thinking, answer, or tool-call arguments).
+    #[serde(default)]
+    pub time_to_first_token_ms: Option<f64>,
     /// Time to the first thinking text of any choice.
     pub time_to_first_thinking_ms: Option<f64>,
     /// Time to the first answer text of any choice.
@@ -97,6 +101,7 @@ struct ChoiceAcc {
 struct StreamAcc {
     first_byte: Option<Duration>,
     first_chunk: Option<Duration>,
+    first_token: Option<Duration>,
     chunks: u64,
     data_bytes: u64,
     gaps: GapRecorder,
@@ -214,6 +219,7 @@ impl MetricsSink {
             stream,
             time_to_first_byte_ms: acc.first_byte.map(ms),
             time_to_first_chunk_ms: acc.first_chunk.map(ms),
+            time_to_first_token_ms: acc.first_token.map(ms),
             time_to_first_thinking_ms: first_thinking.map(ms),
             time_to_first_answer_ms: first_answer.map(ms),
             thinking_duration_ms: match (first_thinking, thinking_end) {
@@ -254,6 +260,9 @@ impl Sink for MetricsSink {
                 }
             }
             Event::Text { choice, kind, text, .. } => {
+                if kind != SegmentKind::Markup {
+                    self.current.first_token = self.current.first_token.or(at);
+                }
                 let seq = self.current.chunks;
                 let c = self.choice(choice);
                 match kind {
@@ -275,6 +284,9 @@ impl Sink for MetricsSink {
                     }
                     SegmentKind::Markup => {}
                 }
+            }
+            Event::ToolCall { arguments, .. } if !arguments.is_empty() => {
+                self.current.first_token = self.current.first_token.or(at);
             }
             Event::ThinkingEnd { choice } => {
                 let c = self.choice(choice);
@@ -385,6 +397,33 @@ mod tests {
         assert_eq!(m.time_to_first_thinking_ms, Some(30.0));
         assert_eq!(m.thinking_duration_ms, Some(270.0));
         assert_eq!(m.time_to_first_answer_ms, Some(300.0));
+    }
+
+    #[test]
+    fn first_token_is_the_first_text_of_any_kind() {
+        // Tool-call arguments count; a call's empty first piece does not.
+        let m = &measure(&[
+            (10, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"),
+            (
+                20,
+                "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n",
+            ),
+            (
+                35,
+                "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n",
+            ),
+            (50, "data: {\"choices\":[{\"delta\":{\"content\":\"done\"}}]}\n\n"),
+            (60, DONE),
+        ])[0];
+        assert_eq!(m.time_to_first_chunk_ms, Some(10.0));
+        assert_eq!(m.time_to_first_token_ms, Some(35.0));
+        assert_eq!(m.time_to_first_answer_ms, Some(50.0));
+        let m = &measure(&[
+            (5, "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"\"}}]}\n\n"),
+            (15, "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n"),
+            (60, DONE),
+        ])[0];
+        assert_eq!(m.time_to_first_token_ms, Some(15.0));
     }
 
     #[test]

@@ -206,6 +206,8 @@ impl OtelSink {
     /// metrics sink: they are left empty here.
     fn end_open_stream(&mut self, outcome: StreamOutcome) {
         let end = StreamEnd {
+            // Not read: this sink's spans do not name the format yet.
+            format: thinktee_pipeline::Format::default(),
             id: self.acc.id.clone(),
             model: self.acc.model.clone(),
             created: None,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use serde::Serialize;
-use thinktee_chunk::{FilterEvent, Usage};
+use thinktee_chunk::{FilterEvent, Format, Usage};
 use thinktee_think::SegmentKind;
 
 use crate::choices::ChoiceMap;
@@ -18,8 +18,8 @@ pub const MAX_ERRORS_PER_KIND: usize = 8;
 
 /// The assembled result of one choice of one stream.
 ///
-/// Fields about the stream rather than the choice (`stream`, `id`,
-/// `model`, `usage`, `done`) are on every record of the stream; those that
+/// Fields about the stream rather than the choice (`stream`, `format`,
+/// `id`, `model`, `usage`, `done`) are on every record of the stream; those that
 /// could be large are stream-level, on the first record of its stream
 /// only (the lowest choice, or the record with no choice), and empty on
 /// the others: `errors`, `errors_omitted`, `untracked_deltas` and the
@@ -32,18 +32,40 @@ pub struct SplitChoice {
     /// The choice index; `None` for a stream that carried no choice (an
     /// error body, an exchange that failed before any response).
     pub choice: Option<u32>,
+    /// The stream's wire format (`chat.completions`, `responses`,
+    /// `messages`).
+    #[serde(default)]
+    pub format: Format,
     /// The first non-empty `id` of the stream (at most
     /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes).
     pub id: Option<String>,
     /// The first non-empty `model` of the stream (at most
     /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes).
     pub model: Option<String>,
-    /// All thinking text, concatenated.
+    /// All thinking text, concatenated exactly as sent (in order, from
+    /// every reasoning segment, with nothing added between them).
     pub reasoning: String,
-    /// All answer text, concatenated.
+    /// All answer text, concatenated exactly as sent.
     pub content: String,
-    /// Where the reasoning came from.
+    /// The choice's tool calls, in the order they began.
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Where the reasoning came from (see
+    /// [`ChoiceEnd::reasoning_source`]).
     pub reasoning_source: ReasoningSource,
+    /// How many reasoning segments it had (see
+    /// [`ChoiceEnd::reasoning_segments`]).
+    #[serde(default)]
+    pub reasoning_segments: u32,
+    /// Its reasoning was signed.
+    #[serde(default)]
+    pub reasoning_signed: bool,
+    /// Some of its reasoning was redacted (sent without text).
+    #[serde(default)]
+    pub reasoning_redacted: bool,
+    /// Some of its reasoning was sent encrypted (without text).
+    #[serde(default)]
+    pub reasoning_encrypted: bool,
     /// The last `finish_reason`.
     pub finish_reason: Option<String>,
     /// Thinking was never closed.
@@ -69,8 +91,19 @@ pub struct SplitChoice {
     /// stream-level, on the first record of its stream); left out when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub untracked_deltas: u64,
-    /// The stream ended with `[DONE]` (or was a whole completion body).
+    /// The stream's terminal event was seen (see [`StreamEnd::done`]).
     pub done: bool,
+}
+
+/// One tool call of a choice, assembled from its pieces.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct ToolCallRecord {
+    /// The call's id (the first piece that had one).
+    pub id: Option<String>,
+    /// The function's name (the first piece that had one).
+    pub name: Option<String>,
+    /// Its arguments: every piece's, concatenated exactly as sent.
+    pub arguments: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -81,6 +114,7 @@ fn is_zero(n: &u64) -> bool {
 struct Partial {
     reasoning: String,
     content: String,
+    tool_calls: Vec<ToolCallRecord>,
     filters: Vec<FilterEvent>,
     end: Option<ChoiceEnd>,
 }
@@ -144,6 +178,10 @@ impl Collector {
             let e = p.end.unwrap_or(ChoiceEnd {
                 choice: choice.unwrap_or(0),
                 reasoning_source: ReasoningSource::None,
+                reasoning_segments: 0,
+                reasoning_signed: false,
+                reasoning_redacted: false,
+                reasoning_encrypted: false,
                 finish_reason: None,
                 unterminated: false,
                 hold_limit_hit: false,
@@ -158,11 +196,17 @@ impl Collector {
             self.finished.push(SplitChoice {
                 stream,
                 choice,
+                format: end.format,
                 id: end.id.clone(),
                 model: end.model.clone(),
                 reasoning: p.reasoning,
                 content: p.content,
+                tool_calls: p.tool_calls,
                 reasoning_source: e.reasoning_source,
+                reasoning_segments: e.reasoning_segments,
+                reasoning_signed: e.reasoning_signed,
+                reasoning_redacted: e.reasoning_redacted,
+                reasoning_encrypted: e.reasoning_encrypted,
                 finish_reason: e.finish_reason,
                 unterminated: e.unterminated,
                 usage: end.usage,
@@ -188,6 +232,27 @@ impl Sink for Collector {
                     SegmentKind::Answer => p.content.push_str(text),
                     SegmentKind::Markup => {}
                 }
+            }
+            Event::ToolCall { choice, call, id, name, arguments } => {
+                let calls =
+                    &mut self.choices.get_or_insert_with(choice, Partial::default).tool_calls;
+                // The pipeline numbers calls in the order they began: a new
+                // one is the next.
+                let at = match usize::try_from(call).ok().filter(|&c| c < calls.len()) {
+                    Some(at) => at,
+                    None => {
+                        calls.push(ToolCallRecord::default());
+                        calls.len() - 1
+                    }
+                };
+                let c = &mut calls[at];
+                if c.id.is_none() {
+                    c.id = id.map(str::to_owned);
+                }
+                if c.name.is_none() {
+                    c.name = name.map(str::to_owned);
+                }
+                c.arguments.push_str(arguments);
             }
             Event::Filter { choice: None, filter } => {
                 self.stream.prompt_filters.push(filter.clone());

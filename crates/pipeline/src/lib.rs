@@ -1,5 +1,6 @@
 //! Pure, synchronous composition of the thinktee stages:
-//! bytes → SSE events → chunks → thinking/answer segments → records → sinks.
+//! bytes → SSE events → chunks or events of the stream's format →
+//! thinking/answer/tool-call parts per choice → records → sinks.
 //!
 //! - [`Pipeline`]: feed it each network read ([`Pipeline::feed`] or
 //!   [`Pipeline::feed_at`] with a timestamp), then [`Pipeline::finish`];
@@ -16,14 +17,22 @@
 //!   errors become [`SinkError`]s). A sink's `Stop` holds for the rest of
 //!   the input.
 //! - [`Collector`]: a sink assembling one [`SplitChoice`] per choice of
-//!   each stream (what `thinktee split --format json` prints).
+//!   each stream, its tool calls as [`ToolCallRecord`]s (what
+//!   `thinktee split --format json` prints).
 //! - [`ChoiceMap`]: per-choice values of one stream, found by index in
 //!   constant time (what the pipeline and the sinks keep per choice).
 //!
-//! Each choice with inline reasoning gets its own splitter; a choice that
-//! carries a reasoning field (`reasoning_content`, `reasoning`,
-//! `reasoning_details`) is in field mode and its content is answer. A
-//! malformed event becomes an [`Event::Error`] record; the stream goes on.
+//! Each stream's [`Format`] is told from its first event: chat
+//! completions, the OpenAI Responses API or Anthropic Messages. Every format
+//! feeds the same model per choice (the other formats have one output,
+//! choice 0): reasoning text with its [`ReasoningSource`], answer text,
+//! tool-call pieces ([`Event::ToolCall`]), marks of opaque reasoning, a
+//! finish reason, usage. A chat choice with inline reasoning gets its own
+//! splitter; a choice whose reasoning has its own field or part
+//! (`reasoning_content`, `reasoning`, `reasoning_details`, thinking parts,
+//! and every part of the other formats) is in field mode and its content is
+//! answer. A malformed event becomes an [`Event::Error`] record; the stream
+//! goes on.
 //!
 //! Limits keep every cost in proportion to the input: at most
 //! [`MAX_CHOICES`] distinct choices per stream (further ones are counted,
@@ -54,6 +63,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
+mod choice;
 mod choices;
 mod collect;
 mod document;
@@ -62,7 +72,7 @@ mod record;
 mod sink;
 
 pub use choices::ChoiceMap;
-pub use collect::{Collector, MAX_ERRORS_PER_KIND, SplitChoice};
+pub use collect::{Collector, MAX_ERRORS_PER_KIND, SplitChoice, ToolCallRecord};
 pub use document::{
     Builder as DocumentBuilder, DocumentError, DocumentKind, DocumentReader, Framer,
     MAX_DOCUMENT_LEN, Part, detect,
@@ -74,5 +84,7 @@ pub use record::{
 };
 pub use sink::{DynSink, FanOut, Flow, FnSink, Sink, SinkError, Stamped, dyn_sink};
 
-pub use thinktee_chunk::{FilterEvent, FilterOffsets, FilterSource, ReasoningField, Usage};
+pub use thinktee_chunk::{
+    FilterEvent, FilterOffsets, FilterSource, Format, ReasoningField, ReasoningKind, Usage,
+};
 pub use thinktee_think::{Config as SplitterConfig, SegmentKind, StartMode};

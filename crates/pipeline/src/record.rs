@@ -4,14 +4,15 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
-use thinktee_chunk::{FilterEvent, Usage};
+use thinktee_chunk::{FilterEvent, Format, Usage};
 use thinktee_think::SegmentKind;
 
 /// One thing that happened in a stream, in order.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     /// 0-based index of the stream within this pipeline's input (streams
-    /// are separated by `data: [DONE]`).
+    /// end at their format's terminal event: `data: [DONE]`,
+    /// `response.completed`, `message_stop`, ...).
     pub stream: u64,
     /// When the bytes that produced this record were fed, if the caller
     /// said (see [`Pipeline::feed_at`](crate::Pipeline::feed_at)).
@@ -41,13 +42,33 @@ pub enum Event<'a> {
         choice: u32,
         /// Thinking, answer or markup.
         kind: SegmentKind,
-        /// Whether it came from a reasoning field or from tag splitting.
+        /// How it was told apart: for thinking, the part it came from
+        /// ([`ReasoningSource::Tags`] when tag splitting found it); for
+        /// answer, [`ReasoningSource::Tags`] when a splitter decided it and
+        /// [`ReasoningSource::Field`] when it came in its own field or part.
         source: ReasoningSource,
         /// The text; never empty.
         text: &'a str,
     },
-    /// A choice left thinking: its close tag arrived, or (in field mode) its
-    /// first answer text after reasoning.
+    /// A piece of one of a choice's tool calls: its first piece (with its
+    /// `id` and `name` when the wire gave them), then more of its
+    /// arguments.
+    ToolCall {
+        /// The choice index.
+        choice: u32,
+        /// Which call of the choice: 0, 1, 2, ... in the order they began.
+        call: u32,
+        /// The call's id, when this piece carries it.
+        id: Option<&'a str>,
+        /// The function's name, when this piece carries it.
+        name: Option<&'a str>,
+        /// More of its arguments, exactly as sent; empty only on a call's
+        /// first piece.
+        arguments: &'a str,
+    },
+    /// A choice left thinking: its close tag arrived, or (reasoning in its
+    /// own field or part) answer text or a tool call followed reasoning;
+    /// once per reasoning segment.
     ThinkingEnd {
         /// The choice index.
         choice: u32,
@@ -186,22 +207,55 @@ pub struct ChunkInfo<'a> {
 /// Where a choice's reasoning came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReasoningSource {
     /// Inline `<think>` tags in `content`.
     Tags,
-    /// A separate `reasoning_content` / `reasoning` / `reasoning_details` field.
+    /// A separate `reasoning_content` / `reasoning` / `reasoning_details`
+    /// field of a chat completion.
     Field,
+    /// A reasoning summary (the Responses API's `reasoning_summary_text`).
+    Summary,
+    /// Raw reasoning text (the Responses API's `reasoning_text`).
+    ReasoningText,
+    /// Thinking blocks or parts (Anthropic `thinking`, Mistral's typed
+    /// `thinking` parts, LiteLLM's `thinking_blocks`).
+    Thinking,
+    /// Thought parts (Gemini's `"thought": true`).
+    Thought,
     /// No reasoning found.
     None,
 }
 
 impl ReasoningSource {
-    /// `"tags"`, `"field"` or `"none"`.
+    /// `"tags"`, `"field"`, `"summary"`, `"reasoning_text"`, `"thinking"`,
+    /// `"thought"` or `"none"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningSource::Tags => "tags",
             ReasoningSource::Field => "field",
+            ReasoningSource::Summary => "summary",
+            ReasoningSource::ReasoningText => "reasoning_text",
+            ReasoningSource::Thinking => "thinking",
+            ReasoningSource::Thought => "thought",
             ReasoningSource::None => "none",
+        }
+    }
+
+    /// The source of a chat completion's reasoning read from `field`.
+    pub fn of_field(field: thinktee_chunk::ReasoningField) -> ReasoningSource {
+        match field {
+            thinktee_chunk::ReasoningField::Thinking => ReasoningSource::Thinking,
+            _ => ReasoningSource::Field,
+        }
+    }
+
+    /// The source of reasoning of kind `kind`.
+    pub fn of_kind(kind: thinktee_chunk::ReasoningKind) -> ReasoningSource {
+        match kind {
+            thinktee_chunk::ReasoningKind::Summary => ReasoningSource::Summary,
+            thinktee_chunk::ReasoningKind::ReasoningText => ReasoningSource::ReasoningText,
+            thinktee_chunk::ReasoningKind::Thinking => ReasoningSource::Thinking,
         }
     }
 }
@@ -211,8 +265,23 @@ impl ReasoningSource {
 pub struct ChoiceEnd {
     /// The choice index.
     pub choice: u32,
-    /// Where its reasoning came from.
+    /// Where its reasoning came from: the part its first reasoning text
+    /// came from, or without any text the first reasoning part it had (a
+    /// reasoning field even if empty, an empty thinking block, a reasoning
+    /// item without summary); [`ReasoningSource::Tags`] when tag splitting
+    /// found thinking.
     pub reasoning_source: ReasoningSource,
+    /// How many reasoning segments it had. With tags: thinking blocks
+    /// (closed, or open at the end). Otherwise: runs of reasoning text (or
+    /// of redacted or encrypted reasoning) not interrupted by answer text
+    /// or a tool call.
+    pub reasoning_segments: u32,
+    /// Its reasoning was signed.
+    pub reasoning_signed: bool,
+    /// Some of its reasoning was redacted.
+    pub reasoning_redacted: bool,
+    /// Some of its reasoning was sent encrypted.
+    pub reasoning_encrypted: bool,
     /// The last `finish_reason` seen.
     pub finish_reason: Option<String>,
     /// Thinking was never closed.
@@ -224,6 +293,8 @@ pub struct ChoiceEnd {
 /// How a stream ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamEnd {
+    /// Its wire format, told from its first event.
+    pub format: Format,
     /// The first non-empty `id`, cut to
     /// [`MAX_META_LEN`](crate::MAX_META_LEN) bytes.
     pub id: Option<String>,
@@ -232,9 +303,13 @@ pub struct StreamEnd {
     pub model: Option<String>,
     /// The first non-zero `created`.
     pub created: Option<i64>,
-    /// The last `usage` seen.
+    /// The last `usage` seen (Messages streams: every usage merged, as
+    /// their counts are cumulative and each may carry only some).
     pub usage: Option<Usage>,
-    /// The stream ended with `data: [DONE]` (or was a whole completion body).
+    /// The format's terminal event was seen: `data: [DONE]` (or a whole
+    /// completion body), `response.completed` / `.incomplete` / `.failed`,
+    /// `message_stop`, Ollama's `"done": true`; for Gemini, which has none,
+    /// a chunk in which every candidate has its `finishReason`.
     pub done: bool,
     /// How it ended.
     pub outcome: StreamOutcome,

@@ -46,7 +46,8 @@ use crate::line_reader::{At, Line, Tail};
 ///
 /// Comments, blank lines and reads that end leave `FirstField` as it is (a
 /// lone `data` line followed by a blank line is emitted at once, and stays
-/// there too); comments, field lines and reads that end leave `MoreFields`
+/// there too; so is a `data` line followed by a blank line that is the
+/// first data of the pending event, from `MoreFields`); comments, field lines and reads that end leave `MoreFields`
 /// as it is; anything but a blank line leaves `SkipToBlank` as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventState {
@@ -187,11 +188,20 @@ impl EventBuilder {
     ) {
         match self.state {
             EventState::FirstField => {
-                if !(line.blank_after && self.lone_data_event(line.bytes, out)) {
+                let fast = if line.blank_after {
+                    self.lone_data_event(line.bytes, out)
+                } else {
+                    self.event_line(line)
+                };
+                if !fast {
                     self.first_line(line, chunk, out);
                 }
             }
-            EventState::MoreFields => self.add_line(line, chunk, out),
+            EventState::MoreFields => {
+                if !(line.blank_after && self.last_data_line(line, chunk, out)) {
+                    self.add_line(line, chunk, out);
+                }
+            }
             // Only a blank line ends a skipped event.
             EventState::SkipToBlank => {}
         }
@@ -231,6 +241,76 @@ impl EventBuilder {
             }
             EventState::MoreFields => self.stash(chunk, unfinished),
         }
+    }
+
+    /// The first line of the events of the Responses API and Anthropic
+    /// Messages (`event: TYPE`, then `data: JSON`): in `FirstField`,
+    /// `line` is in this read and not followed by a blank line. If it is an
+    /// `event` line within the event limit, starts the event with it (what
+    /// `first_line` and `add_line` would do: the type is its value) and
+    /// returns true. Else returns false, and the general path takes the
+    /// line.
+    ///
+    /// Measured with [`EventBuilder::last_data_line`] (callgrind, 1 MiB of
+    /// each bench stream, event-aligned reads): without the two the decoder
+    /// runs 68 % more instructions on Anthropic Messages events and 57 %
+    /// more on Responses API ones (this one alone 30 % and 25 %); chat
+    /// completions' lone `data` events are unchanged (within 0.01 %).
+    #[inline]
+    fn event_line(&mut self, line: Line<'_>) -> bool {
+        let At::Chunk { start } = line.at else { return false };
+        let Some(value) = line.bytes.strip_prefix(b"event:") else { return false };
+        let len = line.bytes.len();
+        if len > self.max_event_len {
+            return false;
+        }
+        let space = usize::from(value.first() == Some(&b' '));
+        self.mark = start;
+        self.event_len = len;
+        self.event_type = Some(Loc::Chunk { start: start + 6 + space, end: start + len });
+        self.state = EventState::MoreFields;
+        true
+    }
+
+    /// The second fast path, for the events of the Responses API and
+    /// Anthropic Messages (`event: TYPE`, then `data: JSON`): in
+    /// `MoreFields` with no data yet, `line` is in this read and followed
+    /// at once by a blank line. If it is a `data` line within the event
+    /// limit, emits the event (what `add_line` and `dispatch` would make of
+    /// it: its type, this one data value, the event's `retry`) and returns
+    /// true, leaving the builder in `FirstField`, where the blank line finds
+    /// nothing to dispatch. Else returns false, and the general path takes
+    /// the line.
+    ///
+    /// Measured: see [`EventBuilder::event_line`].
+    #[inline]
+    fn last_data_line<F: FnMut(Frame<'_>)>(
+        &mut self,
+        line: Line<'_>,
+        chunk: &[u8],
+        out: &mut F,
+    ) -> bool {
+        let (Data::None, At::Chunk { .. }) = (self.data, line.at) else { return false };
+        let Some(value) = line.bytes.strip_prefix(b"data:") else { return false };
+        if self.event_len.saturating_add(line.bytes.len()) > self.max_event_len {
+            return false;
+        }
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        let data = text(value, &mut self.data_buf);
+        let event = match self.event_type {
+            Some(loc) => text(slice(chunk, &self.raw, loc), &mut self.type_buf),
+            None => "",
+        };
+        let id = if self.last_id.is_empty() { None } else { Some(self.last_id.as_str()) };
+        out(Frame::Event(Event {
+            event: if event.is_empty() { "message" } else { event },
+            data,
+            id,
+            retry: self.event_retry,
+        }));
+        self.reset_event();
+        self.state = EventState::FirstField;
+        true
     }
 
     /// In `FirstField`, a line that is not blank and not a lone `data`

@@ -3,9 +3,11 @@
 //! differential tests in `tests/differential.rs` and the fuzz oracle
 //! `chunk_json` (which includes this file with `#[path]`).
 //!
-//! Kept verbatim apart from imports and one later rule (a choice `index`
-//! that is present but not an integer in `0..=u32::MAX` refuses the
-//! payload, `Error::ChoiceIndex`): it builds the crate's public types
+//! Kept verbatim apart from imports and later rules (a choice `index` that
+//! is present but not an integer in `0..=u32::MAX` refuses the payload,
+//! `Error::ChoiceIndex`; issue 15: `content` as typed parts,
+//! `thinking_blocks`, `tool_calls`, and the marks of opaque reasoning,
+//! written here from the formats, not from the scanner): it builds the crate's public types
 //! through the serde visitors, so `reference::parse(x) == parse(x)` (and the
 //! same error kind) is the behaviour contract of the fast parser.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::all)]
@@ -17,8 +19,8 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use thinktee_chunk::{
-    ApiError, Choice, Choices, Chunk, Error, FilterEvent, FilterOffsets, FilterSource, Payload,
-    ReasoningField, Usage,
+    ApiError, Choice, Choices, Chunk, Error, FilterEvent, FilterOffsets, FilterSource, Marks,
+    Payload, ReasoningField, ToolCall, Usage,
 };
 
 // ---- de.rs ----
@@ -274,6 +276,13 @@ pub(crate) enum Field {
     Type,
     Text,
     Summary,
+    Signature,
+    ThinkingBlocks,
+    Thinking,
+    ToolCalls,
+    Function,
+    Name,
+    Arguments,
     // usage
     PromptTokens,
     CompletionTokens,
@@ -328,6 +337,13 @@ impl Field {
             "type" => Field::Type,
             "text" => Field::Text,
             "summary" => Field::Summary,
+            "signature" => Field::Signature,
+            "thinking_blocks" => Field::ThinkingBlocks,
+            "thinking" => Field::Thinking,
+            "tool_calls" => Field::ToolCalls,
+            "function" => Field::Function,
+            "name" => Field::Name,
+            "arguments" => Field::Arguments,
             "prompt_tokens" => Field::PromptTokens,
             "completion_tokens" => Field::CompletionTokens,
             "total_tokens" => Field::TotalTokens,
@@ -800,22 +816,36 @@ struct MessageParts<'a> {
     reasoning: Option<Cow<'a, str>>,
     reasoning_content: Option<Cow<'a, str>>,
     details: Option<Details<'a>>,
+    /// Thinking parts of `content` (Mistral), when it had any.
+    content_thinking: Option<Cow<'a, str>>,
+    /// `thinking_blocks` (LiteLLM), when it was an array.
+    blocks: Option<Blocks<'a>>,
+    tool_calls: Vec<ToolCall<'a>>,
 }
 
 impl<'a> MessageParts<'a> {
     fn fill(self, choice: &mut Choice<'a>) {
         choice.role = self.role;
         choice.content = self.content;
-        let (reasoning, field) = match (self.details, self.reasoning, self.reasoning_content) {
-            (Some(Details { text: Some(text) }), _, _) => {
-                (Some(text), Some(ReasoningField::ReasoningDetails))
-            }
-            (_, Some(text), _) => (Some(text), Some(ReasoningField::Reasoning)),
-            (_, None, Some(text)) => (Some(text), Some(ReasoningField::ReasoningContent)),
-            (Some(Details { text: None }), None, None) => {
+        choice.tool_calls = self.tool_calls.into();
+        let details_marks = self.details.as_ref().map(|d| d.marks).unwrap_or_default();
+        let blocks_marks = self.blocks.as_ref().map(|b| b.marks).unwrap_or_default();
+        choice.marks = Marks {
+            signed: details_marks.signed || blocks_marks.signed,
+            redacted: details_marks.redacted || blocks_marks.redacted,
+            encrypted: details_marks.encrypted || blocks_marks.encrypted,
+        };
+        let thinking = self.content_thinking.or(self.blocks.map(|b| b.text));
+        let details = self.details.map(|d| d.text);
+        let (reasoning, field) = match (details, self.reasoning, self.reasoning_content, thinking) {
+            (Some(Some(text)), _, _, _) => (Some(text), Some(ReasoningField::ReasoningDetails)),
+            (_, Some(text), _, _) => (Some(text), Some(ReasoningField::Reasoning)),
+            (_, None, Some(text), _) => (Some(text), Some(ReasoningField::ReasoningContent)),
+            (_, None, None, Some(text)) => (Some(text), Some(ReasoningField::Thinking)),
+            (Some(None), None, None, None) => {
                 (Some(Cow::Borrowed("")), Some(ReasoningField::ReasoningDetails))
             }
-            (None, None, None) => (None, None),
+            (None, None, None, None) => (None, None),
         };
         choice.reasoning = reasoning;
         choice.reasoning_field = field;
@@ -828,10 +858,17 @@ impl<'de> Lenient<'de> for MessageParts<'de> {
         while let Some(field) = map.next_key::<Field>()? {
             match field {
                 Field::Role => parts.role = value(&mut map)?,
-                Field::Content => parts.content = text_value(&mut map)?,
+                Field::Content => {
+                    (parts.content, parts.content_thinking) = content_value(&mut map)?;
+                }
                 Field::Reasoning => parts.reasoning = text_value(&mut map)?,
                 Field::ReasoningContent => parts.reasoning_content = text_value(&mut map)?,
                 Field::ReasoningDetails => parts.details = value(&mut map)?,
+                Field::ThinkingBlocks => parts.blocks = value(&mut map)?,
+                Field::ToolCalls => {
+                    parts.tool_calls =
+                        value::<ToolCalls<'de>, _>(&mut map)?.map_or_else(Vec::new, |t| t.0);
+                }
                 _ => skip_value(&mut map)?,
             }
         }
@@ -839,25 +876,264 @@ impl<'de> Lenient<'de> for MessageParts<'de> {
     }
 }
 
+/// Appends a piece to text joined from parts (the first piece as is).
+fn join<'a>(text: &mut Option<Cow<'a, str>>, piece: Cow<'a, str>) {
+    match text {
+        None => *text = Some(piece),
+        Some(acc) if acc.is_empty() => *text = Some(piece),
+        Some(acc) => acc.to_mut().push_str(&piece),
+    }
+}
+
+/// Reads the raw value again as `T` (its syntax was checked when it was
+/// taken raw; reading it checks what a read value must be).
+fn reread<'de, T: Lenient<'de>, E: de::Error>(raw: &'de RawValue) -> Result<Option<T>, E> {
+    serde_json::from_str::<L<T>>(raw.get()).map(|l| l.0).map_err(E::custom)
+}
+
+/// `content`: a string (as a text field), or an array of typed parts whose
+/// `text` parts are the text and `thinking` parts the thinking text.
+fn content_value<'de, A: MapAccess<'de>>(
+    map: &mut A,
+) -> Result<(Option<Cow<'de, str>>, Option<Cow<'de, str>>), A::Error> {
+    let raw: &'de RawValue = map.next_value()?;
+    if raw.get().starts_with('[') {
+        let parts = reread::<ContentParts<'de>, A::Error>(raw)?.unwrap_or_default();
+        return Ok((parts.text, parts.thinking));
+    }
+    Ok((from_literal(raw.get()), None))
+}
+
+/// Typed parts: the joined text of `text` parts and of `thinking` parts.
+#[derive(Debug, Default)]
+struct ContentParts<'a> {
+    text: Option<Cow<'a, str>>,
+    thinking: Option<Cow<'a, str>>,
+}
+
+impl<'de> Lenient<'de> for ContentParts<'de> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut out = ContentParts::default();
+        while let Some(L(part)) = seq.next_element::<L<Part<'de>>>()? {
+            let Some(part) = part else { continue };
+            match part.kind.as_deref() {
+                Some("text") => {
+                    if let Some(text) = part.text {
+                        join(&mut out.text, text);
+                    }
+                }
+                Some("thinking") => join(&mut out.thinking, part.thinking.unwrap_or_default()),
+                _ => {}
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// One typed part: `type`, `text`, and `thinking` (a string, or parts
+/// whose `text` parts are joined).
+#[derive(Debug, Default)]
+struct Part<'a> {
+    kind: Option<Cow<'a, str>>,
+    text: Option<Cow<'a, str>>,
+    thinking: Option<Cow<'a, str>>,
+}
+
+impl<'de> Lenient<'de> for Part<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut part = Part::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Type => part.kind = value(&mut map)?,
+                Field::Text => part.text = text_value(&mut map)?,
+                Field::Thinking => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    part.thinking = if raw.get().starts_with('[') {
+                        reread::<ThinkingParts<'de>, A::Error>(raw)?.and_then(|t| t.0)
+                    } else {
+                        from_literal(raw.get())
+                    };
+                }
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(part))
+    }
+}
+
+/// A thinking part's `thinking` array: the joined text of its `text` parts.
+#[derive(Debug)]
+struct ThinkingParts<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Lenient<'de> for ThinkingParts<'de> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut text = None;
+        while let Some(L(part)) = seq.next_element::<L<Part<'de>>>()? {
+            if let Some(Part { kind: Some(kind), text: Some(piece), .. }) = part {
+                if kind == "text" {
+                    join(&mut text, piece);
+                }
+            }
+        }
+        Ok(Some(ThinkingParts(text)))
+    }
+}
+
+/// `thinking_blocks[]`: the joined `thinking` of `thinking` blocks (`""`
+/// without any), and their marks.
+#[derive(Debug)]
+struct Blocks<'a> {
+    text: Cow<'a, str>,
+    marks: Marks,
+}
+
+impl<'de> Lenient<'de> for Blocks<'de> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut text: Option<Cow<'de, str>> = None;
+        let mut marks = Marks::default();
+        while let Some(L(block)) = seq.next_element::<L<Block<'de>>>()? {
+            let Some(block) = block else { continue };
+            match block.kind.as_deref() {
+                Some("thinking") => {
+                    marks.signed |= block.signature.is_some_and(|s| !s.is_empty());
+                    if let Some(piece) = block.thinking {
+                        join(&mut text, piece);
+                    }
+                }
+                Some("redacted_thinking") => marks.redacted = true,
+                _ => {}
+            }
+        }
+        Ok(Some(Blocks { text: text.unwrap_or_default(), marks }))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Block<'a> {
+    kind: Option<Cow<'a, str>>,
+    thinking: Option<Cow<'a, str>>,
+    signature: Option<Cow<'a, str>>,
+}
+
+impl<'de> Lenient<'de> for Block<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut block = Block::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Type => block.kind = value(&mut map)?,
+                Field::Thinking => block.thinking = text_value(&mut map)?,
+                Field::Signature => block.signature = value(&mut map)?,
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(block))
+    }
+}
+
+/// `tool_calls[]`: the entries that are objects, each keyed by its `index`
+/// or, without a valid one, its position in the array.
+#[derive(Debug)]
+struct ToolCalls<'a>(Vec<ToolCall<'a>>);
+
+impl<'de> Lenient<'de> for ToolCalls<'de> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut calls = Vec::new();
+        let mut position = 0u32;
+        while let Some(L(entry)) = seq.next_element::<L<CallEntry<'de>>>()? {
+            if let Some(e) = entry {
+                let (name, arguments) = e.function.map_or((None, None), |f| (f.name, f.arguments));
+                calls.push(ToolCall {
+                    index: e.index.unwrap_or(position),
+                    id: e.id,
+                    name,
+                    arguments,
+                });
+            }
+            position = position.saturating_add(1);
+        }
+        Ok(Some(ToolCalls(calls)))
+    }
+}
+
+#[derive(Debug, Default)]
+struct CallEntry<'a> {
+    index: Option<u32>,
+    id: Option<Cow<'a, str>>,
+    function: Option<Function<'a>>,
+}
+
+impl<'de> Lenient<'de> for CallEntry<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut entry = CallEntry::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Index => entry.index = value(&mut map)?,
+                Field::Id => entry.id = value(&mut map)?,
+                Field::Function => entry.function = value(&mut map)?,
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(entry))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Function<'a> {
+    name: Option<Cow<'a, str>>,
+    arguments: Option<Cow<'a, str>>,
+}
+
+impl<'de> Lenient<'de> for Function<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut f = Function::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Name => f.name = value(&mut map)?,
+                Field::Arguments => {
+                    // A string's text; any other value but `null` as sent.
+                    let raw: &'de RawValue = map.next_value()?;
+                    f.arguments = match from_literal(raw.get()) {
+                        Some(text) => Some(text),
+                        None if raw.get() == "null" => None,
+                        None => Some(Cow::Borrowed(raw.get())),
+                    };
+                }
+                _ => skip_value(&mut map)?,
+            }
+        }
+        Ok(Some(f))
+    }
+}
+
 /// `reasoning_details[]`: the concatenated text of its text-bearing items
-/// (`None` when no item had any). One item stays borrowed; several are
-/// joined into one owned string.
+/// (`None` when no item had any), and the marks of opaque ones. One item
+/// stays borrowed; several are joined into one owned string.
 #[derive(Debug)]
 struct Details<'a> {
     text: Option<Cow<'a, str>>,
+    marks: Marks,
 }
 
 impl<'de> Lenient<'de> for Details<'de> {
     fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
         let mut text: Option<Cow<'de, str>> = None;
+        let mut marks = Marks::default();
         while let Some(L(item)) = seq.next_element::<L<DetailItem<'de>>>()? {
-            let Some(piece) = item.and_then(DetailItem::into_text) else { continue };
+            let Some(item) = item else { continue };
+            match item.kind.as_deref() {
+                Some("reasoning.encrypted") => marks.encrypted = true,
+                Some("reasoning.text") => {
+                    marks.signed |= item.signature.as_deref().is_some_and(|s| !s.is_empty());
+                }
+                _ => {}
+            }
+            let Some(piece) = item.into_text() else { continue };
             match &mut text {
                 None => text = Some(piece),
                 Some(acc) => acc.to_mut().push_str(&piece),
             }
         }
-        Ok(Some(Details { text }))
+        Ok(Some(Details { text, marks }))
     }
 }
 
@@ -866,6 +1142,7 @@ struct DetailItem<'a> {
     kind: Option<Cow<'a, str>>,
     text: Option<Cow<'a, str>>,
     summary: Option<Cow<'a, str>>,
+    signature: Option<Cow<'a, str>>,
 }
 
 impl<'a> DetailItem<'a> {
@@ -886,6 +1163,7 @@ impl<'de> Lenient<'de> for DetailItem<'de> {
                 Field::Type => item.kind = value(&mut map)?,
                 Field::Text => item.text = value(&mut map)?,
                 Field::Summary => item.summary = value(&mut map)?,
+                Field::Signature => item.signature = value(&mut map)?,
                 _ => skip_value(&mut map)?,
             }
         }

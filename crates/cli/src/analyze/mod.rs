@@ -11,10 +11,11 @@
 //! read files ahead of the one being folded, at most [`AHEAD`].
 //!
 //! Counting units: choices (one per choice of each stream) for text sizes,
-//! reasoning sources, finish reasons, unterminated thinking and
-//! completion-level filter events; streams for tokens, timings, errors,
-//! outcomes and prompt-level filter events (which every choice of a stream
-//! repeats). A transcript's stream is a run of consecutive lines with the
+//! reasoning sources and segments (of the choices that had any), opaque
+//! (signed, redacted, encrypted) reasoning, tool calls, finish reasons,
+//! unterminated thinking and completion-level filter events; streams for
+//! wire formats, tokens, timings, errors, outcomes and prompt-level filter
+//! events (which every choice of a stream repeats). A transcript's stream is a run of consecutive lines with the
 //! same request, stream index and id whose choice index goes up.
 //! Percentiles are nearest-rank (exact up to 10,000 values, within 0.1 %
 //! past that).
@@ -144,6 +145,7 @@ fn write_per_stream(out: &mut dyn Write, path: &Path, s: &StreamStat) -> io::Res
     struct Line<'a> {
         source: String,
         stream: u64,
+        format: &'static str,
         id: &'a Option<String>,
         model: &'a Option<String>,
         request_id: &'a Option<String>,
@@ -173,6 +175,7 @@ fn write_per_stream(out: &mut dyn Write, path: &Path, s: &StreamStat) -> io::Res
         let line = Line {
             source: path.display().to_string(),
             stream: s.stream,
+            format: s.format,
             id: &s.id,
             model: &s.model,
             request_id: &s.request_id,

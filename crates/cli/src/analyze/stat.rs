@@ -15,8 +15,13 @@ use crate::files::Tally;
 pub(crate) struct ChoiceStat {
     pub(crate) choice: Option<u32>,
     pub(crate) reasoning_source: &'static str,
+    pub(crate) reasoning_segments: u32,
+    pub(crate) reasoning_signed: bool,
+    pub(crate) reasoning_redacted: bool,
+    pub(crate) reasoning_encrypted: bool,
     pub(crate) reasoning_bytes: u64,
     pub(crate) answer_bytes: u64,
+    pub(crate) tool_calls: u64,
     pub(crate) finish_reason: Option<String>,
     pub(crate) unterminated: bool,
     #[serde(skip)]
@@ -28,8 +33,13 @@ impl ChoiceStat {
         ChoiceStat {
             choice,
             reasoning_source: "none",
+            reasoning_segments: 0,
+            reasoning_signed: false,
+            reasoning_redacted: false,
+            reasoning_encrypted: false,
             reasoning_bytes: 0,
             answer_bytes: 0,
+            tool_calls: 0,
             finish_reason: None,
             unterminated: false,
             filters: FilterCounts::default(),
@@ -41,6 +51,8 @@ impl ChoiceStat {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StreamStat {
     pub(crate) stream: u64,
+    /// The wire format (`chat.completions`, `responses`, `messages`, ...).
+    pub(crate) format: &'static str,
     pub(crate) id: Option<String>,
     pub(crate) model: Option<String>,
     pub(crate) request_id: Option<String>,
@@ -88,12 +100,17 @@ impl StreamStat {
     fn from_transcript(r: &TranscriptRecord) -> StreamStat {
         let m = &r.metrics;
         let tokens = (!m.tokens.estimated).then_some(m.tokens);
-        let ttft = match (m.time_to_first_thinking_ms, m.time_to_first_answer_ms) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // Transcripts written before time to first token was recorded:
+        // the first text of either channel.
+        let ttft = m.time_to_first_token_ms.or(
+            match (m.time_to_first_thinking_ms, m.time_to_first_answer_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        );
         let mut s = StreamStat {
             stream: r.split.stream,
+            format: r.split.format.as_str(),
             id: r.split.id.clone(),
             model: r.split.model.clone(),
             request_id: r.request.as_ref().and_then(|m| m.request_id.clone()),
@@ -124,6 +141,11 @@ impl StreamStat {
     fn add_transcript_choice(&mut self, r: &TranscriptRecord) {
         let mut c = ChoiceStat::new(r.split.choice);
         c.reasoning_source = r.split.reasoning_source.as_str();
+        c.reasoning_segments = r.split.reasoning_segments;
+        c.reasoning_signed = r.split.reasoning_signed;
+        c.reasoning_redacted = r.split.reasoning_redacted;
+        c.reasoning_encrypted = r.split.reasoning_encrypted;
+        c.tool_calls = r.split.tool_calls.len() as u64;
         c.reasoning_bytes = r.split.reasoning.len() as u64;
         c.answer_bytes = r.split.content.len() as u64;
         c.finish_reason = r.split.finish_reason.clone();
@@ -160,14 +182,23 @@ impl Sink for StatSink {
             Event::Filter { choice: None, filter } => s.prompt_filters.add(filter),
             Event::Filter { choice: Some(c), filter } => s.choice(c).filters.add(filter),
             Event::Error(e) => s.error(e.kind.as_str()),
+            Event::ToolCall { choice, call, .. } => {
+                let c = s.choice(choice);
+                c.tool_calls = c.tool_calls.max(u64::from(call) + 1);
+            }
             Event::ChoiceEnd(end) => {
                 let c = s.choice(end.choice);
                 c.reasoning_source = end.reasoning_source.as_str();
+                c.reasoning_segments = end.reasoning_segments;
+                c.reasoning_signed = end.reasoning_signed;
+                c.reasoning_redacted = end.reasoning_redacted;
+                c.reasoning_encrypted = end.reasoning_encrypted;
                 c.finish_reason.clone_from(&end.finish_reason);
                 c.unterminated = end.unterminated;
             }
             Event::StreamEnd(end) => {
                 s.stream = record.stream;
+                s.format = end.format.as_str();
                 s.id.clone_from(&end.id);
                 s.model.clone_from(&end.model);
                 s.outcome = end.outcome.as_str();

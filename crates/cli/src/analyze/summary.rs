@@ -225,9 +225,14 @@ pub(crate) struct Percentiles<T> {
 pub(crate) struct Totals {
     files: FileCounts,
     streams: u64,
+    formats: Counts,
     choices: u64,
     with_reasoning: u64,
     reasoning_sources: Counts,
+    reasoning_segments: Dist<u64>,
+    opaque_reasoning: Opaque,
+    with_tool_calls: u64,
+    tool_calls: u64,
     reasoning_bytes: Dist<u64>,
     answer_bytes: Dist<u64>,
     reasoning_tokens: Dist<u64>,
@@ -261,6 +266,7 @@ impl Totals {
 
     pub(crate) fn add_stream(&mut self, s: &StreamStat) {
         self.streams += 1;
+        self.formats.bump(s.format);
         self.outcomes.bump(s.outcome);
         for (kind, n) in &s.errors {
             self.errors.add(kind, *n);
@@ -277,6 +283,14 @@ impl Totals {
             self.with_reasoning += u64::from(c.reasoning_bytes > 0);
             self.unterminated += u64::from(c.unterminated);
             self.reasoning_sources.bump(c.reasoning_source);
+            if c.reasoning_segments > 0 {
+                self.reasoning_segments.add(u64::from(c.reasoning_segments));
+            }
+            self.opaque_reasoning.signed += u64::from(c.reasoning_signed);
+            self.opaque_reasoning.redacted += u64::from(c.reasoning_redacted);
+            self.opaque_reasoning.encrypted += u64::from(c.reasoning_encrypted);
+            self.with_tool_calls += u64::from(c.tool_calls > 0);
+            self.tool_calls += c.tool_calls;
             self.finish_reasons.bump(c.finish_reason.as_deref().unwrap_or("none"));
             self.reasoning_bytes.add(c.reasoning_bytes);
             self.answer_bytes.add(c.answer_bytes);
@@ -288,6 +302,7 @@ impl Totals {
         Summary {
             files: self.files.clone(),
             streams: self.streams,
+            formats: self.formats.clone(),
             choices: self.choices,
             with_reasoning: self.with_reasoning,
             reasoning_share: if self.choices > 0 {
@@ -296,6 +311,10 @@ impl Totals {
                 0.0
             },
             reasoning_sources: self.reasoning_sources.clone(),
+            reasoning_segments: self.reasoning_segments.summary(),
+            opaque_reasoning: self.opaque_reasoning.clone(),
+            with_tool_calls: self.with_tool_calls,
+            tool_calls: self.tool_calls,
             reasoning_bytes: self.reasoning_bytes.summary(),
             answer_bytes: self.answer_bytes.summary(),
             reasoning_tokens: self.reasoning_tokens.summary(),
@@ -327,11 +346,19 @@ pub(crate) struct FileCounts {
     malformed: u64,
 }
 
+/// Choices whose reasoning was (partly) opaque.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Opaque {
+    signed: u64,
+    redacted: u64,
+    encrypted: u64,
+}
+
 /// Per-stream timings in milliseconds (inputs with arrival times only:
 /// transcripts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Timings {
-    /// First text of any kind.
+    /// First text of any kind (thinking, answer, tool-call arguments).
     ttft: Percentiles<f64>,
     first_answer: Percentiles<f64>,
     thinking: Percentiles<f64>,
@@ -343,11 +370,20 @@ pub(crate) struct Timings {
 pub(crate) struct Summary {
     files: FileCounts,
     streams: u64,
+    /// Streams by wire format.
+    formats: Counts,
     choices: u64,
     /// Choices with non-empty reasoning text.
     with_reasoning: u64,
     reasoning_share: f64,
     reasoning_sources: Counts,
+    /// Reasoning segments of the choices that had any.
+    reasoning_segments: Percentiles<u64>,
+    opaque_reasoning: Opaque,
+    /// Choices with at least one tool call.
+    with_tool_calls: u64,
+    /// Tool calls, all choices.
+    tool_calls: u64,
     reasoning_bytes: Percentiles<u64>,
     answer_bytes: Percentiles<u64>,
     reasoning_tokens: Percentiles<u64>,
@@ -378,7 +414,7 @@ impl Summary {
             "files              {} ({} recordings, {} transcripts, {} skipped, {} malformed)",
             f.total, f.recordings, f.transcripts, f.skipped, f.malformed
         )?;
-        writeln!(out, "streams            {}", self.streams)?;
+        writeln!(out, "streams            {}   {}", self.streams, self.formats.text())?;
         writeln!(out, "choices            {}", self.choices)?;
         writeln!(
             out,
@@ -392,6 +428,7 @@ impl Summary {
             "{:<18} {:>7} {:>9} {:>9} {:>9} {:>9}",
             "", "count", "p50", "p90", "p99", "max"
         )?;
+        dist_row(out, "reasoning segments", &self.reasoning_segments)?;
         dist_row(out, "reasoning bytes", &self.reasoning_bytes)?;
         dist_row(out, "answer bytes", &self.answer_bytes)?;
         dist_row(out, "reasoning tokens", &self.reasoning_tokens)?;
@@ -401,6 +438,17 @@ impl Summary {
         dist_row(out, "first answer ms", &t.first_answer)?;
         dist_row(out, "thinking ms", &t.thinking)?;
         dist_row(out, "total ms", &t.total)?;
+        let o = &self.opaque_reasoning;
+        writeln!(
+            out,
+            "opaque reasoning   signed {} · redacted {} · encrypted {}",
+            o.signed, o.redacted, o.encrypted
+        )?;
+        writeln!(
+            out,
+            "tool calls         {} in {} choices",
+            self.tool_calls, self.with_tool_calls
+        )?;
         writeln!(out, "finish reasons     {}", self.finish_reasons.text())?;
         writeln!(out, "unterminated       {}", self.unterminated)?;
         let fc = &self.filters;

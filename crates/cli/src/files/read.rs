@@ -10,7 +10,9 @@
 //!
 //! - a transcript line: the file is a transcript; a line that is not one is
 //!   counted as malformed (before or after the first good one) and skipped;
-//! - a chat-completion body (the pipeline found a chunk or an API error):
+//! - a chat-completion body (the pipeline found a chunk or an API error),
+//!   or a line of another format a JSON document can hold (Ollama's NDJSON,
+//!   Gemini chunks):
 //!   the file is a recording; bodies that do not parse are streams with an
 //!   `invalid_json` error, as `split` shows them;
 //! - valid JSON of another shape: the file is skipped (like the `split`
@@ -282,8 +284,10 @@ impl<T: Tally> FileReader<'_, T> {
             self.class = Class::Transcript(t);
             return;
         }
+        let other_format = thinktee_pipeline::Format::detect("message", text)
+            != thinktee_pipeline::Format::ChatCompletions;
         match serde_json::from_str::<Shape>(text) {
-            Ok(shape) if shape.choices.is_some() || shape.error.is_some() => {
+            Ok(shape) if shape.choices.is_some() || shape.error.is_some() || other_format => {
                 for (s, _, _) in held.drain(..) {
                     (self.emit)(s);
                 }

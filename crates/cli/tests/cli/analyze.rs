@@ -47,6 +47,10 @@ fn expected_summary(stems: &[String]) -> Value {
     let mut errors = BTreeMap::new();
     let mut outcomes = BTreeMap::new();
     let mut streams = 0u64;
+    let mut formats = BTreeMap::new();
+    let mut segments = Vec::new();
+    let (mut signed, mut redacted, mut encrypted) = (0u64, 0u64, 0u64);
+    let (mut with_tool_calls, mut tool_calls) = (0u64, 0u64);
     for stem in stems {
         let text =
             std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl"))).unwrap();
@@ -57,6 +61,7 @@ fn expected_summary(stems: &[String]) -> Value {
         for lines in by_stream.values() {
             streams += 1;
             let first = &lines[0];
+            bump(&mut formats, first["format"].as_str().unwrap());
             // Stream level: errors, outcome, tokens, prompt filters.
             let kinds: Vec<&str> = first["errors"]
                 .as_array()
@@ -104,6 +109,16 @@ fn expected_summary(stems: &[String]) -> Value {
                 reasoning_bytes.push(reasoning.len() as u64);
                 answer_bytes.push(l["content"].as_str().unwrap().len() as u64);
                 bump(&mut sources, l["reasoning_source"].as_str().unwrap());
+                let n = l["reasoning_segments"].as_u64().unwrap();
+                if n > 0 {
+                    segments.push(n);
+                }
+                signed += u64::from(l["reasoning_signed"] == true);
+                redacted += u64::from(l["reasoning_redacted"] == true);
+                encrypted += u64::from(l["reasoning_encrypted"] == true);
+                let calls = l["tool_calls"].as_array().unwrap().len() as u64;
+                with_tool_calls += u64::from(calls > 0);
+                tool_calls += calls;
                 bump(&mut finish, l["finish_reason"].as_str().unwrap_or("none"));
                 unterminated += u64::from(l["unterminated"] == true);
             }
@@ -111,10 +126,15 @@ fn expected_summary(stems: &[String]) -> Value {
     }
     json!({
         "streams": streams,
+        "formats": formats,
         "choices": choices,
         "with_reasoning": with_reasoning,
         "reasoning_share": with_reasoning as f64 / choices as f64,
         "reasoning_sources": sources,
+        "reasoning_segments": dist(segments),
+        "opaque_reasoning": {"signed": signed, "redacted": redacted, "encrypted": encrypted},
+        "with_tool_calls": with_tool_calls,
+        "tool_calls": tool_calls,
         "reasoning_bytes": dist(reasoning_bytes),
         "answer_bytes": dist(answer_bytes),
         "reasoning_tokens": dist(reasoning_tokens),

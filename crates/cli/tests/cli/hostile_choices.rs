@@ -25,8 +25,13 @@ fn split(input: &str) -> (usize, Vec<Value>, Option<i32>) {
     (out.stdout.len(), json_lines(&out.stdout), out.status.code())
 }
 
+/// The bound is a constant factor of the input, so that nothing is copied
+/// per record in proportion to something else (a huge id per choice, the
+/// stream's errors per choice). The factor is set by the smallest case: a
+/// one-byte delta (about 59 bytes of SSE) makes a record with every key of
+/// the record shape (about 355 bytes).
 #[test]
-fn hostile_split_output_stays_within_four_times_the_input() {
+fn hostile_split_output_stays_within_seven_times_the_input() {
     let invalid_events = "data: {oops\n\n".repeat(2000);
     let huge = "i".repeat(64 << 10);
     let huge_id = format!("data: {{\"id\":\"{huge}\",\"model\":\"{huge}\",\"choices\":[]}}\n\n");
@@ -39,7 +44,7 @@ fn hostile_split_output_stays_within_four_times_the_input() {
     for (name, body) in shapes {
         let input = [body, DONE.to_owned()].concat();
         let (bytes, records, _) = split(&input);
-        let bound = 4 * input.len() + 4096;
+        let bound = 7 * input.len() + 4096;
         assert!(bytes <= bound, "{name}: {bytes} bytes out of {} in", input.len());
         assert!(records.len() <= 1024, "{name}: {} records", records.len());
     }

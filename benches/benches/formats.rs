@@ -1,0 +1,165 @@
+//! The formats other than chat completions, end to end: bytes →
+//! `Pipeline` (which tells the format from the first event) → a sink that
+//! counts text by channel, against what a user writes today for that
+//! format.
+//!
+//! "User today" is the SSE parser users pick (eventsource-stream, driven as
+//! in the `e2e` bench: `futures::stream::iter` over pre-cut `Bytes`,
+//! `block_on`), then serde_json into owned types shaped like the provider's
+//! SDK types ([`thinktee_benches::formats::responses_today`],
+//! [`thinktee_benches::formats::messages_today`]): one enum internally
+//! tagged by `type`, one struct per event, `String` fields, the big objects
+//! (`response`, output items) whole, as async-openai and the Anthropic SDKs
+//! declare them. It counts reasoning text from the summary (or thinking)
+//! deltas and answer text from the text deltas, as a program following
+//! the stream does; the `.done` events, which repeat the text, are parsed
+//! and not counted. Both sides must find the same bytes of each.
+//!
+//! The inputs are [`responses_stream`] and [`messages_stream`]: realistic
+//! streams back to back (100 to 700 reasoning deltas and 30 to 200 answer
+//! deltas of 1 to 8 words each, escapes now and then), cut per event (what
+//! an HTTP client hands on when the server flushes each event) and in
+//! 1460-byte pieces (one TCP segment).
+//!
+//! Measured (issue 15, on the shared 2-core machine under a load average of
+//! about 11, so the times swing by a factor of two between runs; the
+//! instruction counts do not): callgrind, 1 MiB of each stream, instructions
+//! of the user-today code over thinktee's, both fed the same pieces:
+//!
+//! | stream | event-aligned | 1460-byte pieces |
+//! |---|---|---|
+//! | Responses API | 5.1x (57.6M / 11.2M) | 7.4x (86.4M / 11.7M) |
+//! | Anthropic Messages | 5.3x (89.8M / 16.9M) | 5.5x (91.4M / 16.7M) |
+//!
+//! One short criterion run (`--warm-up-time 1 --measurement-time 3
+//! --sample-size 10`), medians, thinktee / user today: Responses 221 / 67
+//! MiB/s event-aligned (3.3x), 256 / 28 MiB/s at 1460 bytes (9.0x); Messages
+//! 151 / 26 MiB/s (5.8x), 109 / 23 MiB/s (4.7x).
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use futures::executor::block_on;
+use thinktee_benches::formats::messages_today::{ContentBlockDelta, MessageStreamEvent};
+use thinktee_benches::formats::responses_today::ResponseStreamEvent;
+use thinktee_benches::formats::{Generated, messages_stream, responses_stream};
+use thinktee_benches::{Chunking, cut, input_sizes, shared_pieces};
+use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
+
+/// Bytes of thinking and of answer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    thinking: usize,
+    answer: usize,
+}
+
+/// Counts text by channel; keeps nothing.
+#[derive(Debug, Default)]
+struct CountingSink(Tally);
+
+impl Sink for CountingSink {
+    type Error = Infallible;
+
+    #[inline]
+    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
+        if let Event::Text { kind, text, .. } = record.event {
+            match kind {
+                SegmentKind::Thinking => self.0.thinking += text.len(),
+                SegmentKind::Answer => self.0.answer += text.len(),
+                SegmentKind::Markup => {}
+            }
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+fn thinktee(pieces: &[&[u8]]) -> Tally {
+    let mut pipeline = Pipeline::default();
+    let mut sink = CountingSink::default();
+    for piece in pieces {
+        let _ = pipeline.feed(piece, &mut sink);
+    }
+    let _ = pipeline.finish(&mut sink);
+    sink.0
+}
+
+fn responses_today(pieces: &[Bytes]) -> Tally {
+    block_on(async {
+        let mut events =
+            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
+        let mut tally = Tally::default();
+        while let Some(Ok(event)) = events.next().await {
+            let Ok(event) = serde_json::from_str::<ResponseStreamEvent>(&event.data) else {
+                continue;
+            };
+            match event {
+                ResponseStreamEvent::SummaryTextDelta { delta, .. } => {
+                    tally.thinking += delta.len()
+                }
+                ResponseStreamEvent::OutputTextDelta { delta, .. } => tally.answer += delta.len(),
+                _ => {}
+            }
+        }
+        tally
+    })
+}
+
+fn messages_today(pieces: &[Bytes]) -> Tally {
+    block_on(async {
+        let mut events =
+            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
+        let mut tally = Tally::default();
+        while let Some(Ok(event)) = events.next().await {
+            let Ok(event) = serde_json::from_str::<MessageStreamEvent>(&event.data) else {
+                continue;
+            };
+            if let MessageStreamEvent::ContentBlockDelta { delta, .. } = event {
+                match delta {
+                    ContentBlockDelta::ThinkingDelta { thinking } => {
+                        tally.thinking += thinking.len()
+                    }
+                    ContentBlockDelta::TextDelta { text } => tally.answer += text.len(),
+                    _ => {}
+                }
+            }
+        }
+        tally
+    })
+}
+
+type Today = fn(&[Bytes]) -> Tally;
+
+fn formats(c: &mut Criterion) {
+    let (main, _) = input_sizes();
+    let mut group = c.benchmark_group("formats");
+    let inputs: [(&str, Generated, Today); 2] = [
+        ("responses", responses_stream(main), responses_today),
+        ("messages", messages_stream(main), messages_today),
+    ];
+    for (name, input, today) in &inputs {
+        for chunking in [Chunking::Events, Chunking::Bytes(1460)] {
+            let pieces = cut(&input.bytes, chunking);
+            let owned = shared_pieces(&pieces);
+            let expected = Tally { thinking: input.thinking_bytes, answer: input.answer_bytes };
+            assert_eq!(thinktee(&pieces), expected, "thinktee, {name}");
+            assert_eq!(today(&owned), expected, "user today, {name}");
+
+            group.throughput(Throughput::Bytes(input.bytes.len() as u64));
+            let id = format!("{name}/{}", chunking.name());
+            group.bench_function(BenchmarkId::new("thinktee", &id), |b| {
+                b.iter(|| thinktee(black_box(&pieces)))
+            });
+            group.bench_function(BenchmarkId::new("user-today", &id), |b| {
+                b.iter(|| today(black_box(&owned)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, formats);
+criterion_main!(benches);

@@ -1,0 +1,163 @@
+//! The format-neutral model: what one event of a stream says about its
+//! output, whatever the API. Chat completions say it per choice
+//! ([`Choice`](crate::Choice), which carries the same parts); the other
+//! formats have one output per stream and say it in an [`Update`].
+
+use std::borrow::Cow;
+
+use crate::error::ApiError;
+use crate::text::own;
+use crate::usage::Usage;
+
+/// Where a piece of reasoning text came from, in the formats whose
+/// reasoning has its own parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasoningKind {
+    /// A summary of the model's reasoning: the Responses API's
+    /// `reasoning_summary_text`.
+    Summary,
+    /// The reasoning itself, as the model wrote it: the Responses API's
+    /// `reasoning_text` (open-weight models served that way).
+    ReasoningText,
+    /// A thinking block: Anthropic Messages' `thinking`.
+    Thinking,
+}
+
+/// Reasoning the stream carried in a form that cannot be read: its
+/// presence is recorded, never its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Marks {
+    /// A signature over the reasoning (Anthropic `signature`, LiteLLM's
+    /// `thinking_blocks[].signature`, OpenRouter's `reasoning.text`
+    /// `signature`).
+    pub signed: bool,
+    /// Reasoning withheld from the client (Anthropic `redacted_thinking`).
+    pub redacted: bool,
+    /// Reasoning sent encrypted (the Responses API's `encrypted_content`,
+    /// OpenRouter's `reasoning.encrypted`).
+    pub encrypted: bool,
+}
+
+impl Marks {
+    /// Whether any mark is set.
+    #[inline]
+    pub fn any(self) -> bool {
+        self.signed || self.redacted || self.encrypted
+    }
+
+    /// The marks of both.
+    #[inline]
+    pub fn union(self, other: Marks) -> Marks {
+        Marks {
+            signed: self.signed || other.signed,
+            redacted: self.redacted || other.redacted,
+            encrypted: self.encrypted || other.encrypted,
+        }
+    }
+}
+
+/// One piece of a tool call, as the wire streams it: the first piece of a
+/// call carries its `id` and `name`, later ones more of its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCall<'a> {
+    /// Which call of the output this piece belongs to: the key the wire
+    /// tells calls apart by (chat `tool_calls[].index`, or its position
+    /// when absent; the Responses API's `output_index`; a Messages content
+    /// block's `index`). Keys need not be dense or start at 0.
+    pub index: u32,
+    /// The call's id (chat `id`, Responses `call_id`, Messages `id`).
+    pub id: Option<Cow<'a, str>>,
+    /// The function's name.
+    pub name: Option<Cow<'a, str>>,
+    /// More of its arguments, exactly as sent: the text of a JSON string,
+    /// or the JSON text of any other value (an object sent whole).
+    pub arguments: Option<Cow<'a, str>>,
+}
+
+impl ToolCall<'_> {
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> ToolCall<'static> {
+        ToolCall {
+            index: self.index,
+            id: own(self.id),
+            name: own(self.name),
+            arguments: own(self.arguments),
+        }
+    }
+}
+
+/// Reasoning text and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reasoning<'a> {
+    /// Where it came from.
+    pub kind: ReasoningKind,
+    /// The text; `""` when a reasoning part began without text yet (a
+    /// thinking block's start, a reasoning item with no summary).
+    pub text: Cow<'a, str>,
+}
+
+/// What one event of a stream in a format other than chat completions says
+/// (the Responses API, Anthropic Messages): a stream there has one output,
+/// so there is no choice index.
+///
+/// The parts apply in field order: reasoning, answer text, the tool call,
+/// marks, finish reason, usage, error; `start` before all of them and
+/// `end` after.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Update<'a> {
+    /// The event begins a response (`response.created`, `message_start`):
+    /// a stream already begun ends before it.
+    pub start: bool,
+    /// The response's id, when this event carries it.
+    pub id: Option<Cow<'a, str>>,
+    /// The model, when this event carries it.
+    pub model: Option<Cow<'a, str>>,
+    /// When the response was created (Unix seconds), when this event says.
+    pub created: Option<i64>,
+    /// Reasoning text.
+    pub reasoning: Option<Reasoning<'a>>,
+    /// Answer text (a refusal is answer text too).
+    pub content: Option<Cow<'a, str>>,
+    /// A piece of a tool call.
+    pub tool_call: Option<ToolCall<'a>>,
+    /// Opaque reasoning this event carried.
+    pub marks: Marks,
+    /// Why the output ended, as the wire says it (`end_turn`, `tool_use`,
+    /// `max_tokens`; `completed`, `max_output_tokens`, ...).
+    pub finish_reason: Option<Cow<'a, str>>,
+    /// Token counts, normalised (see [`Usage`]); in Messages streams they
+    /// are cumulative and may cover only some counts: merge them with
+    /// [`Usage::merge`].
+    pub usage: Option<Usage>,
+    /// An error the API sent.
+    pub error: Option<ApiError<'a>>,
+    /// The format's terminal event (`response.completed`,
+    /// `response.incomplete`, `response.failed`, `message_stop`).
+    pub end: bool,
+    /// A keep-alive (`ping`): it says nothing and is not counted as a
+    /// chunk.
+    pub keepalive: bool,
+}
+
+impl Update<'_> {
+    /// Detaches from the input buffer.
+    pub fn into_owned(self) -> Update<'static> {
+        Update {
+            start: self.start,
+            id: own(self.id),
+            model: own(self.model),
+            created: self.created,
+            reasoning: self
+                .reasoning
+                .map(|r| Reasoning { kind: r.kind, text: r.text.into_owned().into() }),
+            content: own(self.content),
+            tool_call: self.tool_call.map(ToolCall::into_owned),
+            marks: self.marks,
+            finish_reason: own(self.finish_reason),
+            usage: self.usage,
+            error: self.error.map(ApiError::into_owned),
+            end: self.end,
+            keepalive: self.keepalive,
+        }
+    }
+}

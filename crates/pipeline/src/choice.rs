@@ -1,0 +1,343 @@
+//! What the pipeline keeps per choice of a stream, and how the parts that a
+//! choice's events carry become records: the format-neutral model that
+//! every format's reader feeds (chat completions per choice, the other
+//! formats for their one output, choice 0).
+//!
+//! A part is reasoning text (with its source), answer text, a piece of a
+//! tool call, marks of opaque reasoning, or a finish reason. Inline text
+//! (chat `content` with no reasoning field) goes through the choice's
+//! splitter instead.
+
+use std::time::Duration;
+
+use thinktee_chunk::{Marks, ToolCall};
+use thinktee_think::{Config, Segment, SegmentKind, Splitter};
+
+use crate::choices::ChoiceMap;
+use crate::pipeline::Emitter;
+use crate::record::{ChoiceEnd, Event, ReasoningSource};
+use crate::sink::Sink;
+
+/// A choice's state, from its first part to the end of its stream.
+#[derive(Debug)]
+pub(crate) struct ChoiceState {
+    splitter: Splitter,
+    /// How its text is read.
+    mode: Mode,
+    /// What it said last, for segments and the end of thinking.
+    phase: Phase,
+    /// Reasoning segments so far (in field mode).
+    segments: u32,
+    /// Where its reasoning came from, and whether that part had text.
+    source: Option<(ReasoningSource, bool)>,
+    marks: Marks,
+    /// Its tool calls by the wire's key: the order each began.
+    tools: ChoiceMap<u32>,
+    finish_reason: Option<String>,
+    /// When the oldest byte the splitter still holds arrived.
+    pending_since: Option<Duration>,
+}
+
+/// How a choice's text is read. A chat choice starts in `Tags`; the first
+/// reasoning part it carries moves it to `Field` for good. The choice of a
+/// format whose reasoning always has its own parts starts in `Field`.
+///
+/// ```text
+///   Tags ── a reasoning part (splitter flushed) ──▶ Field
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Content is inline text, split by the choice's splitter.
+    Tags,
+    /// Reasoning arrives in its own parts and content is answer.
+    Field,
+}
+
+/// What a choice said last (text or tool calls; markup and marks do not
+/// count).
+///
+/// ```text
+///   Start ── reasoning ──▶ Reasoning ── answer or tool call ──▶ Other
+///                              ▲          (emits ThinkingEnd      │
+///                              │           in field mode)         │
+///                              └──────────── reasoning ───────────┘
+/// ```
+///
+/// Entering `Reasoning` begins a reasoning segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Reasoning,
+    Other,
+}
+
+impl ChoiceState {
+    /// A choice's state on first sight, with a spare splitter if there is
+    /// one.
+    pub(crate) fn new(spare: &mut Vec<Splitter>, config: &Config, mode: Mode) -> ChoiceState {
+        ChoiceState {
+            splitter: spare.pop().unwrap_or_else(|| Splitter::with_config(config.clone())),
+            mode,
+            phase: Phase::Start,
+            segments: 0,
+            source: None,
+            marks: Marks::default(),
+            tools: ChoiceMap::new(),
+            finish_reason: None,
+            pending_since: None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Reasoning arrives in its own parts from now on: anything already
+    /// given to the splitter is flushed as is.
+    pub(crate) fn enter_field<S: Sink>(
+        &mut self,
+        index: u32,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if self.mode == Mode::Tags {
+            self.mode = Mode::Field;
+            let mut stamp = HeldStamp::new(self);
+            self.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
+        }
+    }
+
+    /// Inline text: through the splitter; a close tag ends thinking.
+    #[inline]
+    pub(crate) fn inline<S: Sink>(
+        &mut self,
+        index: u32,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        let closed = self.splitter.closed_blocks();
+        let mut stamp = HeldStamp::new(self);
+        self.splitter.feed(text, |seg| stamp.emit(em, stream, index, seg));
+        stamp.update(self, em.at);
+        if self.splitter.closed_blocks() != closed {
+            em.emit(stream, Event::ThinkingEnd { choice: index });
+        }
+    }
+
+    /// Reasoning text from `source` (possibly empty: the part began).
+    #[inline]
+    pub(crate) fn reasoning<S: Sink>(
+        &mut self,
+        index: u32,
+        source: ReasoningSource,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if !matches!(self.source, Some((_, true))) {
+            self.note_source(source, text);
+        }
+        if !text.is_empty() {
+            self.begin_reasoning();
+            em.emit(
+                stream,
+                Event::Text { choice: index, kind: SegmentKind::Thinking, source, text },
+            );
+        }
+    }
+
+    /// Answer text in its own field or part.
+    #[inline]
+    pub(crate) fn answer<S: Sink>(
+        &mut self,
+        index: u32,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        self.leave_reasoning(index, stream, em);
+        let source = ReasoningSource::Field;
+        em.emit(stream, Event::Text { choice: index, kind: SegmentKind::Answer, source, text });
+    }
+
+    /// A piece of a tool call: recorded on the call's first sight (even
+    /// with no arguments yet), and when it carries anything.
+    pub(crate) fn tool_call<S: Sink>(
+        &mut self,
+        index: u32,
+        call: &ToolCall<'_>,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        let next = u32::try_from(self.tools.len()).unwrap_or(u32::MAX);
+        let ordinal = *self.tools.get_or_insert_with(call.index, || next);
+        let arguments = call.arguments.as_deref().unwrap_or_default();
+        let (id, name) = (call.id.as_deref(), call.name.as_deref());
+        if ordinal == next || id.is_some() || name.is_some() || !arguments.is_empty() {
+            self.leave_reasoning(index, stream, em);
+            em.emit(stream, Event::ToolCall { choice: index, call: ordinal, id, name, arguments });
+        }
+    }
+
+    /// A tool call sent whole (Gemini's `functionCall`): always a call of
+    /// its own, whatever its key.
+    pub(crate) fn whole_tool_call<S: Sink>(
+        &mut self,
+        index: u32,
+        call: &ToolCall<'_>,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        // Keys counted down from the top are never a wire's (Gemini's
+        // calls have none): each whole call gets a fresh one.
+        let fresh = u32::MAX - u32::try_from(self.tools.len()).unwrap_or(u32::MAX);
+        self.tool_call(index, &ToolCall { index: fresh, ..call.clone() }, stream, em);
+    }
+
+    /// Marks of opaque reasoning. Redacted or encrypted reasoning is
+    /// reasoning: it begins a segment if none is under way. A signature
+    /// only vouches for reasoning already counted.
+    #[inline]
+    pub(crate) fn marks(&mut self, marks: Marks) {
+        self.marks = self.marks.union(marks);
+        if marks.redacted || marks.encrypted {
+            self.begin_reasoning();
+        }
+    }
+
+    /// The choice's finish reason.
+    #[inline]
+    pub(crate) fn finish<S: Sink>(
+        &mut self,
+        index: u32,
+        reason: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        self.finish_reason = Some(reason.to_owned());
+        em.emit(stream, Event::Finish { choice: index, reason });
+    }
+
+    /// Whether it had a finish reason.
+    pub(crate) fn finished(&self) -> bool {
+        self.finish_reason.is_some()
+    }
+
+    /// The stream ended: flushes the splitter and reports how the choice
+    /// ended. Gives back the splitter, ready for another stream.
+    pub(crate) fn end<S: Sink>(
+        mut self,
+        index: u32,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) -> (ChoiceEnd, Splitter) {
+        let closed = self.splitter.closed_blocks();
+        let mut stamp = HeldStamp::new(&self);
+        let outcome = self.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
+        let field = self.mode == Mode::Field;
+        let reasoning_source = match self.source {
+            Some((source, _)) => source,
+            None if outcome.thinking => ReasoningSource::Tags,
+            None => ReasoningSource::None,
+        };
+        let blocks = closed + u64::from(outcome.unterminated);
+        let end = ChoiceEnd {
+            choice: index,
+            reasoning_source,
+            reasoning_segments: if field {
+                self.segments
+            } else {
+                u32::try_from(blocks).unwrap_or(u32::MAX)
+            },
+            reasoning_signed: self.marks.signed,
+            reasoning_redacted: self.marks.redacted,
+            reasoning_encrypted: self.marks.encrypted,
+            finish_reason: self.finish_reason.take(),
+            unterminated: !field && outcome.unterminated,
+            hold_limit_hit: outcome.hold_limit_hit,
+        };
+        (end, self.splitter)
+    }
+
+    /// Where the reasoning comes from, while no part with text said so.
+    #[cold]
+    fn note_source(&mut self, source: ReasoningSource, text: &str) {
+        if self.source.is_none() || !text.is_empty() {
+            self.source = Some((source, !text.is_empty()));
+        }
+    }
+
+    /// Reasoning is said: a segment begins unless one is under way.
+    #[inline]
+    fn begin_reasoning(&mut self) {
+        if self.phase != Phase::Reasoning {
+            self.phase = Phase::Reasoning;
+            self.segments = self.segments.saturating_add(1);
+        }
+    }
+
+    /// Something other than reasoning is said: a segment under way ends
+    /// (and, in field mode, thinking with it).
+    #[inline]
+    fn leave_reasoning<S: Sink>(&mut self, index: u32, stream: u64, em: &mut Emitter<'_, S>) {
+        if self.phase == Phase::Reasoning && self.mode == Mode::Field {
+            em.emit(stream, Event::ThinkingEnd { choice: index });
+        }
+        self.phase = Phase::Other;
+    }
+}
+
+/// Stamps the segments of one splitter call: text the splitter held from
+/// earlier feeds (undecided text in `auto` mode, a partial tag) is stamped
+/// with the time it arrived, not the time it was decided, so "time to first
+/// answer" of a stream without reasoning is when its text came.
+struct HeldStamp {
+    /// Bytes still to emit that were held before this call.
+    held: usize,
+    since: Option<Duration>,
+    emitted: usize,
+}
+
+impl HeldStamp {
+    #[inline]
+    fn new(state: &ChoiceState) -> HeldStamp {
+        HeldStamp { held: state.splitter.pending_len(), since: state.pending_since, emitted: 0 }
+    }
+
+    #[inline]
+    fn emit<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        seg: Segment<'_>,
+    ) {
+        let event =
+            Event::Text { choice, kind: seg.kind, source: ReasoningSource::Tags, text: seg.text };
+        if self.emitted < self.held && self.since.is_some() {
+            let now = std::mem::replace(&mut em.at, self.since);
+            em.emit(stream, event);
+            em.at = now;
+        } else {
+            em.emit(stream, event);
+        }
+        self.emitted += seg.text.len();
+    }
+
+    /// After a feed: when did the oldest byte still held arrive?
+    #[inline]
+    fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
+        state.pending_since = if state.splitter.pending_len() == 0 {
+            None
+        } else if self.emitted < self.held {
+            self.since // some of the old held bytes are still held
+        } else {
+            now
+        };
+    }
+}
