@@ -29,8 +29,8 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, read_api_error};
-use crate::scan::{Known, Reject, Scan, Scanner};
-use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
+use crate::scan::{Known, Scan, Scanner};
+use crate::update::{Read, Reasoning, ReasoningKind, ToolCall, Update, typed_event};
 use crate::usage::{Usage, read_token_details};
 
 /// Reads one event of a Responses API stream: its SSE event type (`message`
@@ -46,26 +46,7 @@ use crate::usage::{Usage, read_token_details};
 /// [`Error::Json`] if the data is not JSON; [`Error::Shape`] if it is not
 /// an object, or has no `type` and no event type says what it is.
 pub fn parse<'a>(event_type: &str, data: &'a str) -> Result<Update<'a>, Error> {
-    if data.trim_ascii() == "[DONE]" {
-        return Ok(Update { end: true, ..Update::default() });
-    }
-    let mut u = Update::default();
-    match read_event(&mut Scanner::new(data), event_type, &mut u) {
-        Ok(Read::Event) => Ok(u),
-        Ok(Read::NotAnObject) | Err(Reject) if event_type == "error" => error_event(data),
-        Ok(Read::NotAnObject) => Err(Error::Shape("payload is not a json object")),
-        Ok(Read::NoType) => Err(Error::Shape("responses event without a type")),
-        Err(Reject) => Err(Error::json(data)),
-    }
-}
-
-/// An `error` event whose data is not an object: as chat completions read it.
-fn error_event(data: &str) -> Result<Update<'_>, Error> {
-    match crate::parse_event("error", data)? {
-        crate::Payload::Error(e) => Ok(Update { error: Some(e), ..Update::default() }),
-        // `parse_event` reads every `error` event as an error.
-        _ => Err(Error::Shape("error event that is no error")),
-    }
+    typed_event(event_type, data, "responses event without a type", read_event)
 }
 
 /// The events this module reads, by `type`.
@@ -111,14 +92,6 @@ impl Kind {
     fn is_terminal(self) -> bool {
         matches!(self, Kind::Completed | Kind::Incomplete | Kind::Failed)
     }
-}
-
-/// How reading an event went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read {
-    Event,
-    NotAnObject,
-    NoType,
 }
 
 // === reading ===

@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
+use crate::scan::{Reject, Scan, Scanner};
 use crate::text::own;
 use crate::usage::Usage;
 
@@ -159,5 +160,47 @@ impl Update<'_> {
             end: self.end,
             keepalive: self.keepalive,
         }
+    }
+}
+
+// === typed events (Responses, Messages) ===
+
+/// How reading a typed event (one whose JSON names its `type`) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    Event,
+    NotAnObject,
+    NoType,
+}
+
+/// Reads one typed event's `data` with `read` into an [`Update`]: `[DONE]`
+/// ends the stream, an `error` event that is not an object is read as chat
+/// completions read it, and a failure is a typed [`Error`]; `no_type` names
+/// an object without a `type`.
+pub(crate) fn typed_event<'a>(
+    event_type: &str,
+    data: &'a str,
+    no_type: &'static str,
+    read: impl FnOnce(&mut Scanner<'a>, &str, &mut Update<'a>) -> Scan<Read>,
+) -> Result<Update<'a>, Error> {
+    if data.trim_ascii() == "[DONE]" {
+        return Ok(Update { end: true, ..Update::default() });
+    }
+    let mut u = Update::default();
+    match read(&mut Scanner::new(data), event_type, &mut u) {
+        Ok(Read::Event) => Ok(u),
+        Ok(Read::NotAnObject) | Err(Reject) if event_type == "error" => error_event(data),
+        Ok(Read::NotAnObject) => Err(Error::Shape("payload is not a json object")),
+        Ok(Read::NoType) => Err(Error::Shape(no_type)),
+        Err(Reject) => Err(Error::json(data)),
+    }
+}
+
+/// An `error` event whose data is not an object: as chat completions read it.
+fn error_event(data: &str) -> Result<Update<'_>, Error> {
+    match crate::parse_event("error", data)? {
+        crate::Payload::Error(e) => Ok(Update { error: Some(e), ..Update::default() }),
+        // `parse_event` reads every `error` event as an error.
+        _ => Err(Error::Shape("error event that is no error")),
     }
 }
