@@ -37,8 +37,10 @@ mod summary;
 
 use stat::Stats;
 pub(crate) use stat::{ChoiceStat, StreamStat};
-pub(crate) use summary::{Dist, FilterCounts, Summary};
+#[cfg(test)]
+pub(crate) use summary::EXACT_SAMPLES;
 use summary::Totals;
+pub(crate) use summary::{Dist, FilterCounts, Summary};
 
 /// Workers read at most 4 files of 256 streams ahead of the fold (counts
 /// hold no text).

@@ -35,7 +35,7 @@ const MAX_CATEGORIES: usize = 20;
 const WIDTH: f64 = 1080.0;
 const LABEL_W: f64 = 230.0;
 const X0: f64 = 240.0;
-const X1: f64 = 900.0;
+const X1: f64 = 860.0;
 const ROW: f64 = 30.0;
 const TOP: f64 = 34.0;
 const AXIS_H: f64 = 28.0;
@@ -383,7 +383,13 @@ fn thinking_tax(out: &mut String, report: &Report) {
             let y = y + dy;
             if let Some(answer) = answer {
                 svg.line((scale(first, max), y), (scale(answer, max), y), "#afb8c1", w);
-                svg.dot(scale(answer, max), y, r, C_ANSWER, &format!("first answer {}", ms(answer)));
+                svg.dot(
+                    scale(answer, max),
+                    y,
+                    r,
+                    C_ANSWER,
+                    &format!("first answer {}", ms(answer)),
+                );
             }
             svg.dot(scale(first, max), y, r, C_FIRST, &format!("first token {}", ms(first)));
         }
@@ -400,7 +406,9 @@ fn thinking(out: &mut String, report: &Report) {
     let rows: Vec<_> = report
         .rows()
         .filter(|(_, m)| m.thinking.count() > 0)
-        .map(|(name, m)| (name, m.thinking.quantiles([0.1, 0.25, 0.5, 0.75, 0.9, 0.99]), &m.thinking))
+        .map(|(name, m)| {
+            (name, m.thinking.quantiles([0.1, 0.25, 0.5, 0.75, 0.9, 0.99]), &m.thinking)
+        })
         .collect();
     if rows.is_empty() {
         return Svg::empty(out, id, title, &no_timings(report));
@@ -498,7 +506,8 @@ fn tokens(out: &mut String, report: &Report) {
     for (i, (name, r, a)) in rows.into_iter().enumerate() {
         svg.label(i, name);
         let y = Svg::y(i);
-        for (q, colour, top, what) in [(r, C_REASONING, y - 10.0, "reasoning"), (a, C_TEXT, y, "answer")]
+        for (q, colour, top, what) in
+            [(r, C_REASONING, y - 10.0, "reasoning"), (a, C_TEXT, y, "answer")]
         {
             let tip = format!("{what} tokens: p50 {} · p90 {}", num(q[0]), num(q[1]));
             svg.rect(X0, top, scale(q[0] as f64, max) - X0, 9.0, colour, &tip);
@@ -522,7 +531,12 @@ fn outcomes(out: &mut String, report: &Report) {
     let mut svg = Svg::open(out, id, rows.len(), title);
     let legend: Vec<_> = Class::ALL
         .iter()
-        .map(|c| (C_CLASSES[*c as usize], format!("{} {}", c.label(), num(report.all.classes[*c as usize]))))
+        .map(|c| {
+            (
+                C_CLASSES[*c as usize],
+                format!("{} {}", c.label(), num(report.all.classes[*c as usize])),
+            )
+        })
         .collect();
     svg.legend(&legend);
     for (i, (name, m)) in rows.into_iter().enumerate() {
@@ -537,7 +551,10 @@ fn outcomes(out: &mut String, report: &Report) {
             x += w;
         }
         let complete = m.classes[Class::Complete as usize];
-        svg.note(i, &format!("{} streams · {} complete", num(m.streams), percent(complete, m.streams)));
+        svg.note(
+            i,
+            &format!("{} streams · {} complete", num(m.streams), percent(complete, m.streams)),
+        );
     }
     svg.axis(1.0, |v| format!("{:.0} %", v * 100.0));
     svg.close();
@@ -590,11 +607,8 @@ fn filters(out: &mut String, report: &Report) {
     severities.dedup();
     let max = nice_max(rows.iter().map(|(_, s)| s.values().sum::<u64>()).max().unwrap_or(0) as f64);
     let mut svg = Svg::open(out, id, rows.len(), title);
-    let legend: Vec<_> = severities
-        .iter()
-        .take(8)
-        .map(|(_, s)| (severity_colour(s), cut(s, 16)))
-        .collect();
+    let legend: Vec<_> =
+        severities.iter().take(8).map(|(_, s)| (severity_colour(s), cut(s, 16))).collect();
     svg.legend(&legend);
     for (i, (category, counts)) in rows.iter().enumerate() {
         svg.label(i, category);
@@ -614,10 +628,12 @@ fn filters(out: &mut String, report: &Report) {
 // === the table ===
 
 fn slowest(out: &mut String, slowest: &[Slow]) {
-    out.push_str("<table id=\"table-slowest\"><thead><tr><th>#</th><th>total</th>\
+    out.push_str(
+        "<table id=\"table-slowest\"><thead><tr><th>#</th><th>total</th>\
         <th>first token</th><th>first answer</th><th>thinking</th><th>model</th>\
         <th>outcome</th><th>source</th><th>stream</th><th>choice</th><th>request id</th>\
-        </tr></thead><tbody>\n");
+        </tr></thead><tbody>\n",
+    );
     if slowest.is_empty() {
         out.push_str("<tr><td colspan=\"11\">No stream with a total duration (they come from transcripts).</td></tr>\n");
     }
@@ -719,8 +735,11 @@ mod tests {
 
     #[test]
     fn numbers_read_as_people_write_them() {
-        assert_eq!([num(0), num(999), num(1_000), num(1_234_567)], ["0", "999", "1,000", "1,234,567"]);
-        assert_eq!([ms(850.4), ms(1_250.0), ms(90_000.0)], ["850 ms", "1.3 s", "1.5 min"]);
+        assert_eq!(
+            [num(0), num(999), num(1_000), num(1_234_567)],
+            ["0", "999", "1,000", "1,234,567"]
+        );
+        assert_eq!([ms(850.4), ms(1_260.0), ms(90_000.0)], ["850 ms", "1.3 s", "1.5 min"]);
         assert_eq!(cut("abcdef", 3), "abc…");
         assert_eq!(cut("ab", 3), "ab");
         assert_eq!([nice_max(0.0), nice_max(7.0), nice_max(1_234.0)], [1.0, 10.0, 2_500.0]);

@@ -69,8 +69,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let (report, analysis) = report(&args.paths, workers, &args.select)?;
     analysis.report_skipped();
     let page = html::page(&report, &analysis.summary);
-    fs::write(&args.html, page)
-        .with_context(|| format!("cannot write {}", args.html.display()))?;
+    fs::write(&args.html, page).with_context(|| format!("cannot write {}", args.html.display()))?;
     Ok(analysis.outcome())
 }
 
@@ -311,11 +310,14 @@ impl Report {
 
 /// The page for `report`, as `run` writes it (for the tests).
 #[cfg(test)]
-pub(crate) fn page_for(paths: &[PathBuf], select: &SelectArgs) -> (Report, analyze::Summary, String) {
+pub(crate) fn page_for(
+    paths: &[PathBuf],
+    select: &SelectArgs,
+) -> (Report, analyze::Summary, String) {
     let (report, analysis) = report(paths, 1, select).unwrap();
     let page = html::page(&report, &analysis.summary);
     (report, analysis.summary, page)
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests;
