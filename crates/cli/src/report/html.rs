@@ -411,7 +411,11 @@ fn thinking(out: &mut String, report: &Report) {
         })
         .collect();
     if rows.is_empty() {
-        return Svg::empty(out, id, title, &no_timings(report));
+        let why = match report.all.ttft.count() {
+            0 => no_timings(report),
+            _ => "No thinking: none of the streams with timings had reasoning.".into(),
+        };
+        return Svg::empty(out, id, title, &why);
     }
     let max = nice_max(rows.iter().filter_map(|(_, q, _)| q[5]).fold(0.0, f64::max));
     let mut svg = Svg::open(out, id, rows.len(), title);
@@ -551,10 +555,8 @@ fn outcomes(out: &mut String, report: &Report) {
             x += w;
         }
         let complete = m.classes[Class::Complete as usize];
-        svg.note(
-            i,
-            &format!("{} streams · {} complete", num(m.streams), percent(complete, m.streams)),
-        );
+        let share = percent(complete, m.streams);
+        svg.note(i, &format!("{} · {share} complete", plural(m.streams, "stream")));
     }
     svg.axis(1.0, |v| format!("{:.0} %", v * 100.0));
     svg.close();
@@ -577,6 +579,9 @@ fn severity_colour(severity: &str) -> &'static str {
     }
 }
 
+/// Events per severity (by [`severity_rank`]) of one category.
+type Severities<'a> = BTreeMap<(usize, &'a str), u64>;
+
 fn filters(out: &mut String, report: &Report) {
     let id = CHARTS[5];
     let title = "Content-filter events by category and severity";
@@ -585,11 +590,11 @@ fn filters(out: &mut String, report: &Report) {
         return Svg::empty(out, id, title, "No content-filter events.");
     }
     // Per category: its severities and their counts; most events first.
-    let mut categories: BTreeMap<&str, BTreeMap<(usize, &str), u64>> = BTreeMap::new();
+    let mut categories: BTreeMap<&str, Severities<'_>> = BTreeMap::new();
     for ((category, severity), n) in pairs {
         *categories.entry(category).or_default().entry(severity_rank(severity)).or_default() += n;
     }
-    let mut rows: Vec<(String, BTreeMap<(usize, &str), u64>)> =
+    let mut rows: Vec<(String, Severities<'_>)> =
         categories.into_iter().map(|(c, s)| (c.to_owned(), s)).collect();
     rows.sort_by_key(|(_, s)| std::cmp::Reverse(s.values().sum::<u64>()));
     if rows.len() > MAX_CATEGORIES {
@@ -619,7 +624,7 @@ fn filters(out: &mut String, report: &Report) {
             svg.rect(x, y, w, 18.0, severity_colour(severity), &format!("{severity}: {}", num(*n)));
             x += w;
         }
-        svg.note(i, &format!("{} events", num(counts.values().sum())));
+        svg.note(i, &plural(counts.values().sum(), "event"));
     }
     svg.axis(max, |v| num(v.round() as u64));
     svg.close();
@@ -699,12 +704,17 @@ fn num(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
     }
     out
+}
+
+/// `1 event`, `2 events`.
+fn plural(n: u64, what: &str) -> String {
+    format!("{} {what}{}", num(n), if n == 1 { "" } else { "s" })
 }
 
 fn percent(n: u64, of: u64) -> String {

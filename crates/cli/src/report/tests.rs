@@ -131,7 +131,7 @@ fn strings_from_the_input_are_escaped() {
         .join("<img src=x onerror=alert(2)>\"'");
     fs::create_dir_all(&dir).unwrap();
     fs::copy(fixture().join("transcripts.jsonl"), dir.join("t.jsonl")).unwrap();
-    let (_, _, page) = page_for(&[dir.clone()], &select(&[]));
+    let (_, _, page) = page_for(std::slice::from_ref(&dir), &select(&[]));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;&quot;&#39;/t.jsonl"));
     let lower = page.to_ascii_lowercase();
@@ -246,7 +246,7 @@ fn hostile_the_fold_holds_no_more_when_the_input_grows_tenfold() {
             let line = format!(
                 r#"{{"source":"prompt","category":"category-{}","severity":"low","filtered":{}}}"#,
                 i % 3_000,
-                i % 2 == 0
+                i.is_multiple_of(2)
             );
             serde_json::from_str(&line).unwrap()
         };
