@@ -54,7 +54,8 @@ svg text{font-size:12px;fill:#1f2328}svg .muted{fill:#57606a}\
 table{border-collapse:collapse;font-size:13px;width:100%}\
 th,td{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}\
 td.n{text-align:right;white-space:nowrap}td.src{word-break:break-all}\
-footer{margin-top:32px;font-size:13px;color:#57606a;white-space:pre-wrap}";
+footer{margin-top:32px;font-size:12px;color:#57606a;white-space:pre-wrap;\
+font-family:ui-monospace,'DejaVu Sans Mono',monospace}";
 
 /// Colours: first token, first answer; reasoning, answer.
 const C_FIRST: &str = "#0969da";
@@ -354,6 +355,11 @@ fn nice_max(v: f64) -> f64 {
     nice.unwrap_or(10.0 * power) * 5.0
 }
 
+/// [`nice_max`] for counts: at least 5, so the five ticks are whole numbers.
+fn count_max(max: u64) -> f64 {
+    nice_max(max.max(5) as f64)
+}
+
 fn thinking_tax(out: &mut String, report: &Report) {
     let id = CHARTS[0];
     let title = "Time to first token against time to first answer, per model";
@@ -504,7 +510,7 @@ fn tokens(out: &mut String, report: &Report) {
         return Svg::empty(out, id, title, &no_tokens(report));
     }
     let max = rows.iter().map(|(_, r, a)| r[1].max(a[1])).max().unwrap_or(0);
-    let max = nice_max(max as f64);
+    let max = count_max(max);
     let mut svg = Svg::open(out, id, rows.len(), title);
     svg.legend(&[(C_REASONING, "reasoning p50".into()), (C_TEXT, "answer p50".into())]);
     for (i, (name, r, a)) in rows.into_iter().enumerate() {
@@ -610,7 +616,7 @@ fn filters(out: &mut String, report: &Report) {
         rows.iter().flat_map(|(_, s)| s.keys().copied()).collect();
     severities.sort();
     severities.dedup();
-    let max = nice_max(rows.iter().map(|(_, s)| s.values().sum::<u64>()).max().unwrap_or(0) as f64);
+    let max = count_max(rows.iter().map(|(_, s)| s.values().sum::<u64>()).max().unwrap_or(0));
     let mut svg = Svg::open(out, id, rows.len(), title);
     let legend: Vec<_> =
         severities.iter().take(8).map(|(_, s)| (severity_colour(s), cut(s, 16))).collect();
@@ -753,5 +759,7 @@ mod tests {
         assert_eq!(cut("abcdef", 3), "abc…");
         assert_eq!(cut("ab", 3), "ab");
         assert_eq!([nice_max(0.0), nice_max(7.0), nice_max(1_234.0)], [1.0, 10.0, 2_500.0]);
+        // Counts tick at whole numbers.
+        assert_eq!([count_max(0), count_max(2), count_max(12)], [5.0, 5.0, 25.0]);
     }
 }
