@@ -17,6 +17,7 @@ mod prom;
 mod proxy;
 mod query;
 mod replay;
+mod report;
 mod select;
 mod split;
 mod term;
@@ -76,6 +77,10 @@ enum Command {
     Events(events::Args),
     /// Summarize recordings and transcripts: sizes, tokens, timings, filters, outcomes.
     Analyze(analyze::Args),
+    /// Write one HTML page of charts for reasoning models: the thinking
+    /// tax, thinking durations, reasoning share of tokens, outcomes,
+    /// content filters, the slowest streams.
+    Report(report::Args),
     /// Write the streams table (one row per choice of each stream) as
     /// Parquet or CSV files that DuckDB, Spark, Trino, ClickHouse, BigQuery
     /// and DataFusion read.
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
         Command::Split(args) => split::run(args),
         Command::Events(args) => events::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Report(args) => report::run(args),
         Command::Export(args) => export::run(args),
         Command::Query(args) => query::run(args),
         Command::Demo(args) => demo::run(args),

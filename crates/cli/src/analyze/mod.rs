@@ -35,9 +35,12 @@ use crate::select::SelectArgs;
 mod stat;
 mod summary;
 
-use stat::{ChoiceStat, Stats, StreamStat};
-pub(crate) use summary::Summary;
+use stat::Stats;
+pub(crate) use stat::{ChoiceStat, StreamStat};
+#[cfg(test)]
+pub(crate) use summary::EXACT_SAMPLES;
 use summary::Totals;
+pub(crate) use summary::{Dist, FilterCounts, Summary};
 
 /// Workers read at most 4 files of 256 streams ahead of the fold (counts
 /// hold no text).
@@ -111,7 +114,24 @@ pub(crate) fn analyze(
     paths: &[PathBuf],
     workers: usize,
     select: &Select,
-    mut per_stream: Option<&mut dyn Write>,
+    per_stream: Option<&mut dyn Write>,
+) -> io::Result<Analysis> {
+    match per_stream {
+        Some(out) => analyze_each(paths, workers, select, &mut |path, s| {
+            write_per_stream(&mut *out, path, s)
+        }),
+        None => analyze_each(paths, workers, select, &mut |_, _| Ok(())),
+    }
+}
+
+/// [`analyze`], handing each stream `select` takes (and the file it came
+/// from) to `each` as it is folded, in input order; stops at the first
+/// error `each` returns.
+pub(crate) fn analyze_each(
+    paths: &[PathBuf],
+    workers: usize,
+    select: &Select,
+    each: &mut dyn FnMut(&Path, &StreamStat) -> io::Result<()>,
 ) -> io::Result<Analysis> {
     let listed = files::list(paths);
     let mut report = FileReport::new(listed.len());
@@ -124,9 +144,7 @@ pub(crate) fn analyze(
                     return Ok(());
                 }
                 totals.add_stream(&s);
-                if let Some(out) = &mut per_stream {
-                    write_per_stream(&mut **out, &listed[i].path, &s)?;
-                }
+                each(&listed[i].path, &s)?;
             }
             Item::File(i, kind) => {
                 totals.add_file(kind);

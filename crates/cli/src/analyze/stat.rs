@@ -29,7 +29,7 @@ pub(crate) struct ChoiceStat {
 }
 
 impl ChoiceStat {
-    fn new(choice: Option<u32>) -> ChoiceStat {
+    pub(crate) fn new(choice: Option<u32>) -> ChoiceStat {
         ChoiceStat {
             choice,
             reasoning_source: "none",

@@ -75,6 +75,9 @@ pub(crate) struct FilterCounts {
     by_source: Counts,
     by_category: Counts,
     by_severity: Counts,
+    /// Events per category and severity, for `report`'s chart.
+    #[serde(skip)]
+    pub(crate) by_category_severity: Pairs,
 }
 
 impl FilterCounts {
@@ -86,6 +89,7 @@ impl FilterCounts {
         if let Some(severity) = &f.severity {
             self.by_severity.bump(severity);
         }
+        self.by_category_severity.add(&f.category, f.severity.as_deref().unwrap_or("none"), 1);
     }
 
     pub(crate) fn merge(&mut self, other: &FilterCounts) {
@@ -94,6 +98,27 @@ impl FilterCounts {
         self.by_source.merge(&other.by_source);
         self.by_category.merge(&other.by_category);
         self.by_severity.merge(&other.by_severity);
+        for ((category, severity), n) in &other.by_category_severity.0 {
+            self.by_category_severity.add(category, severity, *n);
+        }
+    }
+}
+
+/// Counts per pair of keys, at most [`MAX_KEYS`] pairs; later new pairs
+/// count under ([`OTHER_KEY`], [`OTHER_KEY`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Pairs(pub(crate) BTreeMap<(String, String), u64>);
+
+impl Pairs {
+    pub(crate) fn add(&mut self, a: &str, b: &str, n: u64) {
+        let key = (a.to_owned(), b.to_owned());
+        if let Some(count) = self.0.get_mut(&key) {
+            *count += n;
+        } else if self.0.len() < MAX_KEYS {
+            self.0.insert(key, n);
+        } else {
+            *self.0.entry((OTHER_KEY.to_owned(), OTHER_KEY.to_owned())).or_default() += n;
+        }
     }
 }
 
@@ -171,32 +196,39 @@ impl<T: Value> Dist<T> {
         }
     }
 
+    /// Values added.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
     /// Nearest-rank percentiles (exact, or within the histogram's precision).
     pub(crate) fn summary(&self) -> Percentiles<T> {
-        let (p50, p90, p99) = match &self.sample {
+        let [p50, p90, p99] = self.quantiles([0.50, 0.90, 0.99]);
+        Percentiles { count: self.count, p50, p90, p99, max: self.max }
+    }
+
+    /// The nearest-rank value at each quantile (0 < q <= 1): exact, or
+    /// within the histogram's precision and never above the maximum.
+    pub(crate) fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<T>; N] {
+        match &self.sample {
             Sample::Exact(values) => {
                 let mut sorted = values.clone();
                 sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-                let rank = |q: f64| {
+                qs.map(|q| {
                     let n = sorted.len();
                     let i = ((q * n as f64).ceil() as usize).max(1) - 1;
                     sorted.get(i.min(n.saturating_sub(1))).copied()
-                };
-                (rank(0.50), rank(0.90), rank(0.99))
+                })
             }
-            Sample::Histogram(h) => {
+            Sample::Histogram(h) => qs.map(|q| {
                 // A bucket's highest value may pass the exact maximum.
-                let at = |q: f64| {
-                    let v = T::from_hist(h.value_at_quantile(q));
-                    Some(match self.max {
-                        Some(max) if v > max => max,
-                        _ => v,
-                    })
-                };
-                (at(0.50), at(0.90), at(0.99))
-            }
-        };
-        Percentiles { count: self.count, p50, p90, p99, max: self.max }
+                let v = T::from_hist(h.value_at_quantile(q));
+                Some(match self.max {
+                    Some(max) if v > max => max,
+                    _ => v,
+                })
+            }),
+        }
     }
 }
 
@@ -339,11 +371,11 @@ impl Totals {
 /// How many files were of which kind.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct FileCounts {
-    total: u64,
-    recordings: u64,
-    transcripts: u64,
-    skipped: u64,
-    malformed: u64,
+    pub(crate) total: u64,
+    pub(crate) recordings: u64,
+    pub(crate) transcripts: u64,
+    pub(crate) skipped: u64,
+    pub(crate) malformed: u64,
 }
 
 /// Choices whose reasoning was (partly) opaque.
@@ -368,13 +400,13 @@ pub(crate) struct Timings {
 /// The summary `analyze` prints.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Summary {
-    files: FileCounts,
-    streams: u64,
+    pub(crate) files: FileCounts,
+    pub(crate) streams: u64,
     /// Streams by wire format.
     formats: Counts,
-    choices: u64,
+    pub(crate) choices: u64,
     /// Choices with non-empty reasoning text.
-    with_reasoning: u64,
+    pub(crate) with_reasoning: u64,
     reasoning_share: f64,
     reasoning_sources: Counts,
     /// Reasoning segments of the choices that had any.
