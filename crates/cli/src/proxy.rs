@@ -320,8 +320,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Records every chat completion into the transcript, the raw capture
-/// directory and OpenTelemetry, as configured.
+/// Records every LLM API call (chat completions, Responses, Messages,
+/// Gemini: see [`Route`](thinktee_record::Route)) into the transcript, the
+/// raw capture directory and OpenTelemetry, as configured.
 struct CliRecorder {
     /// Counted for `/metrics` (with --admin-listen).
     metrics: Option<Arc<Metrics>>,
@@ -346,7 +347,7 @@ impl Recorder for CliRecorder {
         if let Some(metrics) = &self.metrics {
             metrics.request(exchange);
         }
-        if !exchange.is_chat_completion() {
+        if exchange.route().is_none() {
             return None;
         }
         let body = self
