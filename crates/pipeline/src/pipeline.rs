@@ -992,12 +992,15 @@ mod tests {
         });
         assert_eq!(whole, want);
         // Through a document reader told it is JSON (`application/json`),
-        // cut at every offset.
+        // and one finding out from its first byte, cut at every offset.
         let bytes = GEMINI_ARRAY.as_bytes();
-        for cut in 0..=bytes.len() {
+        let told = crate::document::Builder::new().kind(crate::DocumentKind::Json);
+        for (builder, cut) in [told, crate::document::Builder::new()]
+            .into_iter()
+            .flat_map(|b| (0..=bytes.len()).map(move |cut| (b, cut)))
+        {
             let got = seen(|f| {
-                let reader = crate::document::Builder::new().kind(crate::DocumentKind::Json);
-                let mut reader = reader.reader(Pipeline::default());
+                let mut reader = builder.reader(Pipeline::default());
                 let mut sink = FnSink::new(|r| f(r));
                 reader.feed(&bytes[..cut], &mut sink).unwrap();
                 reader.feed(&bytes[cut..], &mut sink).unwrap();

@@ -8,8 +8,8 @@
 //! | `/chat/completions` | chat completions | `/chat/completions` |
 //! | `/responses` | Responses | `/responses` |
 //! | `/messages` | Anthropic Messages | `/messages` |
-//! | `/MODEL:streamGenerateContent` | Gemini (a stream) | `/models/{model}:streamGenerateContent` |
-//! | `/MODEL:generateContent` | Gemini (one body) | `/models/{model}:generateContent` |
+//! | `/MODEL:streamGenerateContent` | Gemini (a stream) | `/models/*:streamGenerateContent` |
+//! | `/MODEL:generateContent` | Gemini (one body) | `/models/*:generateContent` |
 //!
 //! A query string and a trailing `/` are ignored.
 
@@ -20,8 +20,9 @@ use thinktee_pipeline::Format;
 pub struct Route<'a> {
     /// The API, hence the wire format its responses should have.
     pub format: Format,
-    /// The path's end with variable parts replaced (`{model}`): a label
-    /// value of bounded cardinality.
+    /// The path's end with variable parts replaced by `*` (the model): a
+    /// label value of bounded cardinality. (No `{model}`: some exposition
+    /// parsers trip on braces inside label values.)
     pub template: &'static str,
     /// The model the path names (Gemini's), if any.
     pub model: Option<&'a str>,
@@ -39,8 +40,8 @@ const BODY_ROUTES: [(&str, Format); 3] = [
 
 /// Gemini's methods: the last path segment is `MODEL:METHOD`.
 const GEMINI_METHODS: [(&str, &str, bool); 2] = [
-    ("streamGenerateContent", "/models/{model}:streamGenerateContent", true),
-    ("generateContent", "/models/{model}:generateContent", false),
+    ("streamGenerateContent", "/models/*:streamGenerateContent", true),
+    ("generateContent", "/models/*:generateContent", false),
 ];
 
 impl<'a> Route<'a> {
@@ -84,7 +85,7 @@ mod tests {
                 "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
                 Some((
                     Format::Gemini,
-                    "/models/{model}:streamGenerateContent",
+                    "/models/*:streamGenerateContent",
                     Some("gemini-2.5-flash"),
                     Some(true),
                 )),
@@ -93,14 +94,14 @@ mod tests {
                 "/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro:generateContent",
                 Some((
                     Format::Gemini,
-                    "/models/{model}:generateContent",
+                    "/models/*:generateContent",
                     Some("gemini-2.5-pro"),
                     Some(false),
                 )),
             ),
             (
                 "/v1beta/models/:generateContent",
-                Some((Format::Gemini, "/models/{model}:generateContent", None, Some(false))),
+                Some((Format::Gemini, "/models/*:generateContent", None, Some(false))),
             ),
             ("/v1beta/models/g:countTokens", None),
             ("/v1/messages/count_tokens", None),

@@ -11,5 +11,6 @@ mod ops;
 mod proxy;
 mod query;
 mod replay;
+mod routes;
 mod split;
 mod support;
