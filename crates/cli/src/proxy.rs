@@ -347,9 +347,7 @@ impl Recorder for CliRecorder {
         if let Some(metrics) = &self.metrics {
             metrics.request(exchange);
         }
-        if exchange.route().is_none() {
-            return None;
-        }
+        let route = exchange.route()?;
         let body = self
             .capture_content
             .then(|| serde_json::from_slice::<serde_json::Value>(&exchange.request_body).ok())
@@ -383,8 +381,12 @@ impl Recorder for CliRecorder {
             info.server_address = Some(self.upstream.host().to_owned());
             info.server_port = Some(self.upstream.port());
             info.stream = exchange.stream;
-            info.request_messages_json =
-                body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
+            info.format = route.format;
+            if let Some(body) = &body {
+                let input = thinktee_otel::input_messages(route.format, body);
+                info.request_messages_json = input.messages;
+                info.system_instructions_json = input.system_instructions;
+            }
             info.start = exchange.started;
             info.trace = exchange.extensions.get::<RequestTrace>().cloned();
             sinks.push(dyn_sink(otel.sink(info)));
