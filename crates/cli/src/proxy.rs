@@ -45,7 +45,8 @@ pub(crate) struct Args {
     /// https; a path is a prefix: `https://x.openai.azure.com/openai/v1`).
     #[arg(long, value_name = "URL")]
     upstream: String,
-    /// Write a JSON Lines transcript of every chat completion to
+    /// Write a JSON Lines transcript of every LLM call (chat completions,
+    /// Responses, Messages, Gemini generateContent) to
     /// `DIR/transcripts.jsonl` (files mode 0600). Rotated by size, at UTC
     /// midnight and on SIGUSR1: renamed after the UTC time of its first
     /// line, `DIR/transcripts-2025-01-15T000003.117Z.jsonl`, then compressed
@@ -55,14 +56,15 @@ pub(crate) struct Args {
     transcripts: Option<PathBuf>,
     #[command(flatten)]
     rotation: crate::transcripts::RotationArgs,
-    /// Keep the exact bytes of every chat-completion response in
+    /// Keep the exact bytes of every recorded response in
     /// `DIR/<unique-id>.sse` (mode 0600; the proxy's own UUIDv7 for the
     /// exchange, `unique_id` in the transcript); `thinktee replay DIR`
     /// serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
-    /// Rewrite inline thinking into a reasoning delta field. Needs
-    /// --start explicit (the default here) or implicit.
+    /// Rewrite inline thinking into a reasoning delta field (chat
+    /// completions only). Needs --start explicit (the default here) or
+    /// implicit.
     #[arg(long, value_enum, default_value = "none")]
     normalize: Normalize,
     /// How the start of the output is read: auto, explicit or implicit
