@@ -164,7 +164,7 @@ fn recording_a_credential_header_is_a_usage_error() {
 
 /// An OTLP/HTTP receiver on a thread: the spans of every
 /// `POST /v1/traces` come out of the receiver.
-fn otlp_receiver() -> (String, mpsc::Receiver<Vec<Span>>) {
+pub(crate) fn otlp_receiver() -> (String, mpsc::Receiver<Vec<Span>>) {
     use prost::Message;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

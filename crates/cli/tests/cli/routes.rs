@@ -207,3 +207,89 @@ fn responses_messages_and_gemini_are_recorded_like_chat_completions() {
     assert_eq!(lines[2]["request"]["model"], "gemini-2.5-flash");
     assert_eq!(lines.len(), 75, "every call leaves a record");
 }
+
+/// A Messages request with instructions apart and a tool round trip.
+const MESSAGES_REQUEST: &str = r#"{"model":"claude-x","stream":true,"system":"Be brief.","messages":[
+    {"role":"user","content":"Weather in Paris?"},
+    {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]},
+    {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]}"#;
+
+/// A Gemini request: history in `contents`, the model in the path.
+const GEMINI_REQUEST: &str = r#"{"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"Which is larger?"}]}]}"#;
+
+#[test]
+fn exported_spans_carry_the_provider_and_messages_of_each_api() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Pv;
+    let (otlp, exported) = crate::ops::otlp_receiver();
+    let url = upstream();
+    let p = Running::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &url,
+        "--otlp-endpoint",
+        &otlp,
+        "--otlp-protocol",
+        "http",
+        "--capture-content",
+    ]);
+    assert_eq!(post(&p.addr, "/v1/messages", &[], MESSAGES_REQUEST).status, 200);
+    assert_eq!(post(&p.addr, GEMINI_SSE, &[], GEMINI_REQUEST).status, 200);
+    assert!(p.terminate().success());
+
+    let spans: Vec<_> = exported.try_iter().flatten().collect();
+    let span = |name: &str| {
+        spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name}"))
+    };
+    // The span's attributes and those of its details event, as text.
+    let attrs = |name: &str| {
+        let s = span(name);
+        let event = s.events.iter().find(|e| e.name == "gen_ai.client.inference.operation.details");
+        let all = s.attributes.iter().chain(event.into_iter().flat_map(|e| &e.attributes));
+        all.filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Pv::StringValue(v) => Some((kv.key.clone(), v.clone())),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeMap<String, String>>()
+    };
+    let json = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+
+    let claude = attrs("chat claude-x");
+    // The upstream is 127.0.0.1: the API names the provider.
+    assert_eq!(claude["gen_ai.provider.name"], "anthropic");
+    assert_eq!(
+        json(&claude["gen_ai.input.messages"]),
+        json!([
+            {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
+            {"role": "assistant", "parts": [
+                {"type": "tool_call", "id": "toolu_1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+            {"role": "user", "parts": [{"type": "tool_call_response", "id": "toolu_1", "response": "sunny"}]},
+        ])
+    );
+    assert_eq!(
+        json(&claude["gen_ai.system_instructions"]),
+        json!([{"type": "text", "content": "Be brief."}])
+    );
+    assert_eq!(
+        json(&claude["gen_ai.output.messages"]),
+        json!([{"role": "assistant", "finish_reason": "stop", "parts": [
+            {"type": "reasoning", "content": "Paris weather?"},
+            {"type": "text", "content": "Sunny."},
+        ]}])
+    );
+
+    let gemini = attrs("chat gemini-2.5-flash");
+    assert_eq!(gemini["gen_ai.provider.name"], "gcp.gemini");
+    assert_eq!(
+        json(&gemini["gen_ai.input.messages"]),
+        json!([{"role": "user", "parts": [{"type": "text", "content": "Which is larger?"}]}])
+    );
+    assert_eq!(
+        json(&gemini["gen_ai.output.messages"]),
+        json!([{"role": "assistant", "finish_reason": "stop", "parts": [
+            {"type": "reasoning", "content": "Compare"},
+            {"type": "text", "content": "9.8"},
+        ]}])
+    );
+}
