@@ -46,17 +46,16 @@ pub fn input_messages(format: Format, body: &Value) -> InputMessages {
         }
         Format::Gemini => {
             let system = body.get("systemInstruction").or_else(|| body.get("system_instruction"));
-            (gemini_contents(body.get("contents")), system.map(gemini_parts).filter(has_parts))
+            (
+                gemini_contents(body.get("contents")),
+                system.map(gemini_parts).filter(|p| !p.is_empty()),
+            )
         }
         Format::Ollama => (ollama_messages(body.get("messages")), None),
         _ => (chat_messages(body.get("messages")), None),
     };
     let text = |parts: Vec<Value>| Value::Array(parts).to_string();
     InputMessages { messages: history.map(text), system_instructions: system.map(text) }
-}
-
-fn has_parts(parts: &Vec<Value>) -> bool {
-    !parts.is_empty()
 }
 
 /// A message of `role` with `parts`.
@@ -139,7 +138,7 @@ fn text_parts(value: Option<&Value>) -> Option<Vec<Value>> {
             .collect(),
         _ => return None,
     };
-    Some(parts).filter(has_parts)
+    Some(parts).filter(|p| !p.is_empty())
 }
 
 // === chat completions ===

@@ -68,9 +68,12 @@ impl<'a> Route<'a> {
 mod tests {
     use super::*;
 
+    /// (format, template, model, stream) of a route.
+    type Named<'a> = (Format, &'a str, Option<&'a str>, Option<bool>);
+
     #[test]
     fn routes_by_the_end_of_the_path() {
-        let cases: [(&str, Option<(Format, &str, Option<&str>, Option<bool>)>); 12] = [
+        let cases: [(&str, Option<Named<'_>>); 12] = [
             (
                 "/v1/chat/completions",
                 Some((Format::ChatCompletions, "/chat/completions", None, None)),
