@@ -4,21 +4,6 @@
 //! `arguments`), `tool_call_response` (`id`, `response`), `blob` / `uri`
 //! (`modality`, `mime_type`, `content` / `uri`), and a part of any other
 //! type carried by its `type` alone.
-//!
-//! [`input_messages`] reads them from a request body of each API:
-//!
-//! | format | history | system instructions |
-//! |---|---|---|
-//! | chat completions | `messages` (`content` string or parts, `reasoning_content` / `reasoning`, `tool_calls`, role `tool` with `tool_call_id`) | in the history (role `system` / `developer`) |
-//! | Responses | `input` (a string, or items: messages, `function_call`, `function_call_output`, `reasoning` summaries) | `instructions` |
-//! | Messages | `messages` (`content` string or blocks: `text`, `thinking`, `tool_use`, `tool_result`) | `system` |
-//! | Gemini | `contents` (role `model` is `assistant`; parts: `text`, `thought`, `functionCall`, `functionResponse`, `inlineData`, `fileData`) | `systemInstruction` |
-//! | Ollama | `messages` (`content`, `thinking`, `tool_calls`, role `tool`) | in the history |
-//!
-//! Instructions given apart from the history go to
-//! `gen_ai.system_instructions` (a list of parts), as the conventions ask.
-//! Tool-call arguments that are a JSON text become the JSON value; others
-//! stay a string.
 
 use serde_json::{Map, Value, json};
 use thinktee_pipeline::Format;
@@ -33,9 +18,21 @@ pub struct InputMessages {
     pub system_instructions: Option<String>,
 }
 
-/// Reads the messages of a request `body` of `format`'s API (see the
-/// [module docs](self)); what it does not hold (a body of another shape)
-/// is `None`.
+/// Reads the messages of a request `body` of `format`'s API; what it does
+/// not hold (a body of another shape) is `None`:
+///
+/// | format | history | system instructions |
+/// |---|---|---|
+/// | chat completions | `messages` (`content` string or parts, `reasoning_content` / `reasoning`, `tool_calls`, role `tool` with `tool_call_id`) | in the history (role `system` / `developer`) |
+/// | Responses | `input` (a string, or items: messages, `function_call`, `function_call_output`, `reasoning` summaries) | `instructions` |
+/// | Messages | `messages` (`content` string or blocks: `text`, `thinking`, `tool_use`, `tool_result`) | `system` |
+/// | Gemini | `contents` (role `model` is `assistant`; parts: `text`, `thought`, `functionCall`, `functionResponse`, `inlineData`, `fileData`) | `systemInstruction` |
+/// | Ollama | `messages` (`content`, `thinking`, `tool_calls`, role `tool`) | in the history |
+///
+/// Instructions given apart from the history go to
+/// `gen_ai.system_instructions` (a list of parts), as the conventions ask.
+/// Tool-call arguments that are a JSON text become the JSON value; others
+/// stay a string.
 pub fn input_messages(format: Format, body: &Value) -> InputMessages {
     let (history, system) = match format {
         Format::Responses => {

@@ -1,21 +1,21 @@
 //! [`Route`]: which LLM API call a request path names, if any.
-//!
-//! The path's end decides, so that prefixes (`/openai/v1`), Azure
-//! deployment names and Gemini model names do not matter:
-//!
-//! | path ends with | format | template |
-//! |---|---|---|
-//! | `/chat/completions` | chat completions | `/chat/completions` |
-//! | `/responses` | Responses | `/responses` |
-//! | `/messages` | Anthropic Messages | `/messages` |
-//! | `/MODEL:streamGenerateContent` | Gemini (a stream) | `/models/*:streamGenerateContent` |
-//! | `/MODEL:generateContent` | Gemini (one body) | `/models/*:generateContent` |
-//!
-//! A query string and a trailing `/` are ignored.
 
 use thinktee_pipeline::Format;
 
-/// An LLM API call named by a request path.
+/// An LLM API call named by a request path: what thinktee records.
+///
+/// The path's end decides, so that prefixes (`/openai/v1`), Azure
+/// deployment names and Gemini model names do not matter:
+///
+/// | path ends with | format | template |
+/// |---|---|---|
+/// | `/chat/completions` | chat completions | `/chat/completions` |
+/// | `/responses` | Responses | `/responses` |
+/// | `/messages` | Anthropic Messages | `/messages` |
+/// | `/MODEL:streamGenerateContent` | Gemini (a stream) | `/models/*:streamGenerateContent` |
+/// | `/MODEL:generateContent` | Gemini (one body) | `/models/*:generateContent` |
+///
+/// A query string and a trailing `/` are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route<'a> {
     /// The API, hence the wire format its responses should have.
@@ -46,7 +46,7 @@ const GEMINI_METHODS: [(&str, &str, bool); 2] = [
 
 impl<'a> Route<'a> {
     /// The route of a request path (query string allowed), if it names one
-    /// of the APIs in the [module docs](self). The method is not looked at.
+    /// of the APIs in the table above. The method is not looked at.
     pub fn of_path(path: &'a str) -> Option<Route<'a>> {
         let path = path.split_once('?').map_or(path, |(p, _)| p).trim_end_matches('/');
         if let Some(&(template, format)) = BODY_ROUTES.iter().find(|(end, _)| path.ends_with(end)) {
