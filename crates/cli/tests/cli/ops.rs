@@ -116,8 +116,16 @@ fn request_ids_reach_the_client_the_upstream_and_the_transcript() {
     assert!(p.terminate().success());
 
     let text = std::fs::read_to_string(transcripts.join("transcripts.jsonl")).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4, "{text}");
+    // Lines are written as streams end, not in request order (each stream
+    // is parsed on the pool): put them in request order.
+    let order = |l: &Value| match l["request"]["request_id"].as_str() {
+        Some("client-7") => 0,
+        Some("client-8") => 2,
+        _ => 1,
+    };
+    lines.sort_by_key(order);
     for line in &lines[..2] {
         let request = &line["request"];
         assert_eq!(request["request_id"], "client-7");
