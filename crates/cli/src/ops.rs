@@ -18,12 +18,14 @@ pub(crate) struct Ops {
     pub(crate) record_headers: Vec<HeaderName>,
     /// `gen_ai.provider.name` for the upstream, for one whose host does not
     /// say which provider it is (a private gateway): otherwise derived
-    /// from the host.
+    /// from the host, else from the API (openai for Responses, anthropic
+    /// for Messages, gcp.gemini for Gemini).
     #[arg(long, value_name = "NAME")]
     pub(crate) provider_name: Option<String>,
     /// Serve `/healthz`, `/readyz` (503 once shutdown begins) and
     /// `/metrics` (Prometheus) on this address; off by default. Never on
-    /// --listen, where every path belongs to the upstream.
+    /// --listen, where every path belongs to the upstream. At most 16
+    /// connections, each closed after 10 s without a request.
     #[arg(long, value_name = "ADDR")]
     pub(crate) admin_listen: Option<std::net::SocketAddr>,
 }

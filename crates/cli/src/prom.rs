@@ -20,7 +20,7 @@ use thinktee_otel::Otel;
 use thinktee_otel::semconv::DURATION_BUCKETS;
 use thinktee_pipeline::{Flow, Record, Sink};
 use thinktee_proxy::Connections;
-use thinktee_record::Exchange;
+use thinktee_record::{Exchange, Route};
 use thinktee_transcript::{Assembler, TranscriptRecord};
 
 /// Most distinct `model` label values; requests naming others count
@@ -30,10 +30,10 @@ pub(crate) const MAX_MODEL_LABELS: usize = 64;
 /// The label value for models past the cap, routes not known and
 /// missing values.
 pub(crate) const OTHER: &str = "_other";
-/// The routes counted by name (the path's end, so that prefixes and
-/// Azure deployment names do not make series); other paths are [`OTHER`].
-pub(crate) const ROUTES: [&str; 6] =
-    ["/chat/completions", "/completions", "/responses", "/embeddings", "/models", "/messages"];
+/// Routes counted by name besides the recorded ones (whose template
+/// [`Route`] gives): the path's end, so that prefixes and Azure deployment
+/// names do not make series; other paths are [`OTHER`].
+pub(crate) const OTHER_ROUTES: [&str; 3] = ["/completions", "/embeddings", "/models"];
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -168,9 +168,11 @@ impl Metrics {
 
     /// Counts one exchange (every one the proxy sees, recorded or not).
     pub(crate) fn request(&self, exchange: &Exchange) {
-        let path = exchange.path.split_once('?').map_or(exchange.path.as_str(), |(p, _)| p);
-        let path = path.trim_end_matches('/');
-        let route = ROUTES.iter().find(|r| path.ends_with(*r)).copied().unwrap_or(OTHER);
+        let route = Route::of_path(&exchange.path).map(|r| r.template).unwrap_or_else(|| {
+            let path = exchange.path.split_once('?').map_or(exchange.path.as_str(), |(p, _)| p);
+            let path = path.trim_end_matches('/');
+            OTHER_ROUTES.iter().find(|r| path.ends_with(*r)).copied().unwrap_or(OTHER)
+        });
         let status = exchange
             .response_status
             .or(exchange.status)

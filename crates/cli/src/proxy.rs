@@ -45,7 +45,8 @@ pub(crate) struct Args {
     /// https; a path is a prefix: `https://x.openai.azure.com/openai/v1`).
     #[arg(long, value_name = "URL")]
     upstream: String,
-    /// Write a JSON Lines transcript of every chat completion to
+    /// Write a JSON Lines transcript of every LLM call (chat completions,
+    /// Responses, Messages, Gemini generateContent) to
     /// `DIR/transcripts.jsonl` (files mode 0600). Rotated by size, at UTC
     /// midnight and on SIGUSR1: renamed after the UTC time of its first
     /// line, `DIR/transcripts-2025-01-15T000003.117Z.jsonl`, then compressed
@@ -55,14 +56,15 @@ pub(crate) struct Args {
     transcripts: Option<PathBuf>,
     #[command(flatten)]
     rotation: crate::transcripts::RotationArgs,
-    /// Keep the exact bytes of every chat-completion response in
+    /// Keep the exact bytes of every recorded response in
     /// `DIR/<unique-id>.sse` (mode 0600; the proxy's own UUIDv7 for the
     /// exchange, `unique_id` in the transcript); `thinktee replay DIR`
     /// serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
-    /// Rewrite inline thinking into a reasoning delta field. Needs
-    /// --start explicit (the default here) or implicit.
+    /// Rewrite inline thinking into a reasoning delta field (chat
+    /// completions only). Needs --start explicit (the default here) or
+    /// implicit.
     #[arg(long, value_enum, default_value = "none")]
     normalize: Normalize,
     /// How the start of the output is read: auto, explicit or implicit
@@ -320,8 +322,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Records every chat completion into the transcript, the raw capture
-/// directory and OpenTelemetry, as configured.
+/// Records every LLM API call (chat completions, Responses, Messages,
+/// Gemini: see [`Route`](thinktee_record::Route)) into the transcript, the
+/// raw capture directory and OpenTelemetry, as configured.
 struct CliRecorder {
     /// Counted for `/metrics` (with --admin-listen).
     metrics: Option<Arc<Metrics>>,
@@ -346,9 +349,7 @@ impl Recorder for CliRecorder {
         if let Some(metrics) = &self.metrics {
             metrics.request(exchange);
         }
-        if !exchange.is_chat_completion() {
-            return None;
-        }
+        let route = exchange.route()?;
         let body = self
             .capture_content
             .then(|| serde_json::from_slice::<serde_json::Value>(&exchange.request_body).ok())
@@ -382,8 +383,12 @@ impl Recorder for CliRecorder {
             info.server_address = Some(self.upstream.host().to_owned());
             info.server_port = Some(self.upstream.port());
             info.stream = exchange.stream;
-            info.request_messages_json =
-                body.as_ref().and_then(|b| b.get("messages")).map(ToString::to_string);
+            info.format = route.format;
+            if let Some(body) = &body {
+                let input = thinktee_otel::input_messages(route.format, body);
+                info.request_messages_json = input.messages;
+                info.system_instructions_json = input.system_instructions;
+            }
             info.start = exchange.started;
             info.trace = exchange.extensions.get::<RequestTrace>().cloned();
             sinks.push(dyn_sink(otel.sink(info)));

@@ -15,7 +15,10 @@
 //!   verdicts. [`OtelSink::record_http_error`] covers error responses
 //!   without a stream (the 400 of a filtered prompt).
 //! - [`OtelStats`]: exported, failed and dropped counts.
-//! - [`provider_for_host`] / [`resolve_provider`]: `gen_ai.provider.name`.
+//! - [`provider_for_host`] / [`provider_for_format`] / [`resolve_provider`]:
+//!   `gen_ai.provider.name`.
+//! - [`input_messages`]: `gen_ai.input.messages` and
+//!   `gen_ai.system_instructions` from a request body of each API.
 //! - [`semconv`]: every attribute, event and metric name emitted, with the
 //!   units' bucket boundaries.
 //!
@@ -73,6 +76,7 @@
 mod config;
 mod error;
 mod export;
+mod messages;
 mod otel;
 mod provider;
 pub mod semconv;
@@ -85,7 +89,8 @@ pub use config::{
     SHUTDOWN_TIMEOUT, parse_capture_content,
 };
 pub use error::Error;
+pub use messages::{InputMessages, input_messages};
 pub use otel::{Otel, OtelStats, SCOPE_NAME};
-pub use provider::{provider_for_host, resolve_provider};
+pub use provider::{provider_for_format, provider_for_host, resolve_provider};
 pub use sink::{MAX_CAPTURE_BYTES, MAX_ERROR_TYPE_LEN, MAX_FILTER_EVENTS, OtelSink, RequestInfo};
 pub use trace::RequestTrace;

@@ -18,7 +18,6 @@ use tokio::runtime::Handle;
 use crate::config::{MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, OtelConfig};
 use crate::error::Error;
 use crate::export::{Counters, Exporters};
-use crate::provider::resolve_provider;
 use crate::semconv::*;
 use crate::sink::{OtelSink, RequestInfo};
 
@@ -274,16 +273,11 @@ impl Otel {
     }
 
     /// A sink for the records of one request. Its `gen_ai.provider.name` is
-    /// resolved now: [`RequestInfo::provider_name`], else the configured
-    /// override, else from the host ([`resolve_provider`]).
+    /// [`RequestInfo::provider_name`], else the configured override, else
+    /// what the host and the stream's format say ([`resolve_provider`](crate::resolve_provider)).
     pub fn sink(&self, info: RequestInfo) -> OtelSink {
-        let configured = self.inner.as_ref().and_then(|i| i.provider_name.as_deref());
-        let provider = resolve_provider(
-            info.provider_name.as_deref(),
-            configured,
-            info.server_address.as_deref(),
-        );
-        OtelSink::new(self.inner.clone(), info, provider)
+        let configured = self.inner.as_ref().and_then(|i| i.provider_name.clone());
+        OtelSink::new(self.inner.clone(), info, configured)
     }
 
     /// Reports records dropped outside this crate (e.g. by a tee whose

@@ -35,6 +35,8 @@ pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.o
 pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
 /// `gen_ai.input.messages` (opt-in; a JSON string here).
 pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// `gen_ai.system_instructions` (opt-in; a JSON string here).
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
 /// `gen_ai.output.messages` (opt-in; a JSON string here).
 pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
 /// `gen_ai.token.type` on `gen_ai.client.token.usage`: `input` or `output`.

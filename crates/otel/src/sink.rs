@@ -9,10 +9,14 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use thinktee_metrics::{MetricsSink, StreamMetrics, Tokens};
+use thinktee_pipeline::Format;
 use thinktee_pipeline::{
     ChoiceEnd, ChoiceMap, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record,
     SegmentKind, Sink, Stamped, StreamEnd, StreamOutcome,
 };
+
+use crate::messages::{arguments, finish_reason};
+use crate::provider::resolve_provider;
 
 use crate::otel::Inner;
 use crate::semconv::*;
@@ -20,8 +24,9 @@ use crate::trace::{RequestTrace, with_preset};
 
 /// Content-filter verdicts kept per stream; later ones are dropped and counted.
 pub const MAX_FILTER_EVENTS: usize = 4096;
-/// Bytes of thinking and answer text captured per stream (only with content
-/// capture on); the rest is cut at a character boundary and counted.
+/// Bytes of thinking and answer text and tool calls captured per stream
+/// (only with content capture on); the rest is cut at a character boundary
+/// and counted.
 pub const MAX_CAPTURE_BYTES: usize = 1 << 20;
 /// Longest upstream error code used as `error.type` as is; longer ones (and
 /// codes with characters other than `[A-Za-z0-9_.-]`) become `_OTHER`.
@@ -37,15 +42,27 @@ pub struct RequestInfo {
     /// The upstream port (`server.port`, exported only with an address).
     pub server_port: Option<u16>,
     /// `gen_ai.provider.name` for this request; when `None`, the configured
-    /// override, then the host decide (see [`resolve_provider`](crate::resolve_provider)).
+    /// override, then the host and the format decide (see
+    /// [`resolve_provider`](crate::resolve_provider)).
     pub provider_name: Option<String>,
+    /// The wire format the request's API answers in (its route's): the
+    /// format of a stream that does not tell its own (an error body that
+    /// reads as chat completions, no body at all), for
+    /// `gen_ai.provider.name` and the output messages' finish reasons.
+    pub format: Format,
     /// The request asked for a stream: then (only) `gen_ai.request.stream`
     /// is set, and the time-to-first-chunk attribute and metrics and the
     /// time-per-output-chunk metric are recorded.
     pub stream: bool,
-    /// The request's `messages` array as JSON, exported as
-    /// `gen_ai.input.messages` only when content capture is on.
+    /// `gen_ai.input.messages`: the request's history as a JSON array of
+    /// messages in the conventions' format ([`input_messages`](crate::input_messages)
+    /// reads it from a request body); exported only when content capture
+    /// is on.
     pub request_messages_json: Option<String>,
+    /// `gen_ai.system_instructions`: instructions given apart from the
+    /// history, a JSON array of parts ([`input_messages`](crate::input_messages));
+    /// exported only when content capture is on.
+    pub system_instructions_json: Option<String>,
     /// When the request was sent: the span's start. Record timestamps
     /// (`Record::at`) are durations since this instant.
     pub start: SystemTime,
@@ -63,8 +80,10 @@ impl RequestInfo {
             server_address: None,
             server_port: None,
             provider_name: None,
+            format: Format::ChatCompletions,
             stream: true,
             request_messages_json: None,
+            system_instructions_json: None,
             start: SystemTime::now(),
             trace: None,
         }
@@ -77,11 +96,52 @@ impl Default for RequestInfo {
     }
 }
 
-/// Thinking and answer text of one choice (content capture only).
+/// One part of a choice's output message, in arrival order.
+#[derive(Debug)]
+enum OutPart {
+    Reasoning(String),
+    Text(String),
+    ToolCall { id: Option<String>, name: Option<String>, arguments: String },
+}
+
+/// The output message of one choice (content capture only): its parts,
+/// consecutive text of one kind in one part, and where each tool call
+/// (by its number in the choice) is among them.
 #[derive(Debug, Default)]
-struct ChoiceText {
-    reasoning: String,
-    content: String,
+struct ChoiceParts {
+    parts: Vec<OutPart>,
+    calls: Vec<(u32, usize)>,
+}
+
+impl ChoiceParts {
+    fn has_tool_calls(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
+    /// The parts as the conventions' JSON. Chat completions and Ollama
+    /// carry a message's tool calls in a field of their own, after its
+    /// text (answer text held back by tag splitting may be recorded after
+    /// the calls): their tool calls go last. The other formats' blocks do
+    /// interleave: their parts keep arrival order.
+    fn to_json(&self, format: Format) -> Vec<serde_json::Value> {
+        let mut parts: Vec<&OutPart> = self.parts.iter().collect();
+        if matches!(format, Format::ChatCompletions | Format::Ollama) {
+            parts.sort_by_key(|p| matches!(p, OutPart::ToolCall { .. }));
+        }
+        let part = |p: &&OutPart| match p {
+            OutPart::Reasoning(t) => serde_json::json!({"type": "reasoning", "content": t}),
+            OutPart::Text(t) => serde_json::json!({"type": "text", "content": t}),
+            OutPart::ToolCall { id, name, arguments: args } => {
+                let mut call = serde_json::json!({"type": "tool_call", "name": name});
+                if let Some(id) = id {
+                    call["id"] = id.as_str().into();
+                }
+                call["arguments"] = arguments(args);
+                call
+            }
+        };
+        parts.iter().map(part).collect()
+    }
 }
 
 /// One content-filter verdict and when it arrived.
@@ -101,7 +161,7 @@ struct StreamAcc {
     id: Option<String>,
     model: Option<String>,
     choices: Vec<ChoiceEnd>,
-    texts: ChoiceMap<ChoiceText>,
+    texts: ChoiceMap<ChoiceParts>,
     captured: usize,
     filters: Vec<FilterRecord>,
     /// The first upstream error: its code and message.
@@ -136,6 +196,8 @@ struct StreamAcc {
 pub struct OtelSink {
     otel: Option<Arc<Inner>>,
     info: RequestInfo,
+    /// The configured `gen_ai.provider.name` override.
+    configured: Option<String>,
     provider: String,
     metrics: MetricsSink,
     acc: StreamAcc,
@@ -146,10 +208,16 @@ pub struct OtelSink {
 // === impl OtelSink ===
 
 impl OtelSink {
-    pub(crate) fn new(otel: Option<Arc<Inner>>, info: RequestInfo, provider: String) -> OtelSink {
+    pub(crate) fn new(
+        otel: Option<Arc<Inner>>,
+        info: RequestInfo,
+        configured: Option<String>,
+    ) -> OtelSink {
+        let provider = provider_of(&info, configured.as_deref(), info.format);
         OtelSink {
             otel,
             info,
+            configured,
             provider,
             metrics: MetricsSink::new(),
             acc: StreamAcc::default(),
@@ -167,7 +235,8 @@ impl OtelSink {
         &self.info
     }
 
-    /// The resolved `gen_ai.provider.name`.
+    /// The resolved `gen_ai.provider.name`: by the request's
+    /// [format](RequestInfo::format) until a stream tells its own.
     pub fn provider_name(&self) -> &str {
         &self.provider
     }
@@ -206,8 +275,8 @@ impl OtelSink {
     /// metrics sink: they are left empty here.
     fn end_open_stream(&mut self, outcome: StreamOutcome) {
         let end = StreamEnd {
-            // Not read: this sink's spans do not name the format yet.
-            format: thinktee_pipeline::Format::default(),
+            // The stream did not end by itself: the route's format.
+            format: self.info.format,
             id: self.acc.id.clone(),
             model: self.acc.model.clone(),
             created: None,
@@ -222,11 +291,13 @@ impl OtelSink {
         let _ = self.record(&Record { stream: 0, at, event: Event::StreamEnd(&end) });
     }
 
-    fn on_text(&mut self, choice: u32, kind: SegmentKind, text: &str) {
-        let capture = self.otel.as_ref().is_some_and(|o| o.capture_content);
-        if !capture || kind == SegmentKind::Markup {
-            return;
-        }
+    fn captures(&self) -> bool {
+        self.otel.as_ref().is_some_and(|o| o.capture_content)
+    }
+
+    /// As much of `text` as the capture bound leaves room for, counted; a
+    /// cut counts as a dropped record.
+    fn take<'t>(&mut self, text: &'t str) -> &'t str {
         let acc = &mut self.acc;
         let room = MAX_CAPTURE_BYTES.saturating_sub(acc.captured);
         let mut take = text.len().min(room);
@@ -236,14 +307,58 @@ impl OtelSink {
         if take < text.len() {
             acc.dropped += 1;
         }
-        if take == 0 {
+        acc.captured += take;
+        &text[..take]
+    }
+
+    fn on_text(&mut self, choice: u32, kind: SegmentKind, text: &str) {
+        if !self.captures() || kind == SegmentKind::Markup {
             return;
         }
-        acc.captured += take;
-        let t = acc.texts.get_or_insert_with(choice, ChoiceText::default);
-        match kind {
-            SegmentKind::Thinking => t.reasoning.push_str(&text[..take]),
-            _ => t.content.push_str(&text[..take]),
+        let text = self.take(text);
+        if text.is_empty() {
+            return;
+        }
+        let parts = &mut self.acc.texts.get_or_insert_with(choice, ChoiceParts::default).parts;
+        match (kind, parts.last_mut()) {
+            (SegmentKind::Thinking, Some(OutPart::Reasoning(t))) => t.push_str(text),
+            (SegmentKind::Thinking, _) => parts.push(OutPart::Reasoning(text.to_owned())),
+            (_, Some(OutPart::Text(t))) => t.push_str(text),
+            _ => parts.push(OutPart::Text(text.to_owned())),
+        }
+    }
+
+    fn on_tool_call(
+        &mut self,
+        choice: u32,
+        call: u32,
+        id: Option<&str>,
+        name: Option<&str>,
+        args: &str,
+    ) {
+        if !self.captures() {
+            return;
+        }
+        let (id, name, args) =
+            (id.map(|s| self.take(s)), name.map(|s| self.take(s)), self.take(args));
+        let choice = self.acc.texts.get_or_insert_with(choice, ChoiceParts::default);
+        let at = match choice.calls.iter().find(|(c, _)| *c == call) {
+            Some(&(_, at)) => at,
+            None => {
+                let empty = OutPart::ToolCall { id: None, name: None, arguments: String::new() };
+                choice.parts.push(empty);
+                choice.calls.push((call, choice.parts.len() - 1));
+                choice.parts.len() - 1
+            }
+        };
+        if let OutPart::ToolCall { id: i, name: n, arguments } = &mut choice.parts[at] {
+            if let Some(id) = id.filter(|s| !s.is_empty()) {
+                i.get_or_insert_with(|| id.to_owned());
+            }
+            if let Some(name) = name.filter(|s| !s.is_empty()) {
+                n.get_or_insert_with(|| name.to_owned());
+            }
+            arguments.push_str(args);
         }
     }
 
@@ -265,8 +380,23 @@ impl OtelSink {
         let acc = std::mem::take(&mut self.acc);
         let measured = self.metrics.drain().next_back();
         let Some(otel) = self.otel.clone() else { return };
-        let report =
-            Report::new(&self.info, &self.provider, self.http_status, end, at, acc, measured);
+        // A stream that reads as chat completions may be an error body of
+        // another API: the route's format knows better then.
+        let format = match end.format {
+            Format::ChatCompletions => self.info.format,
+            told => told,
+        };
+        self.provider = provider_of(&self.info, self.configured.as_deref(), format);
+        let report = Report::new(
+            &self.info,
+            &self.provider,
+            format,
+            self.http_status,
+            end,
+            at,
+            acc,
+            measured,
+        );
         report.emit(&otel, &self.metrics);
     }
 }
@@ -296,6 +426,9 @@ impl Sink for OtelSink {
                 }
             }
             Event::Text { choice, kind, text, .. } => self.on_text(choice, kind, text),
+            Event::ToolCall { choice, call, id, name, arguments } => {
+                self.on_tool_call(choice, call, id, name, arguments)
+            }
             Event::Filter { choice, filter } => {
                 let acc = &mut self.acc;
                 if acc.filters.len() < MAX_FILTER_EVENTS {
@@ -323,9 +456,16 @@ impl Drop for OtelSink {
 
 // === impl Report ===
 
+/// `gen_ai.provider.name` of a request whose response is in `format`.
+fn provider_of(info: &RequestInfo, configured: Option<&str>, format: Format) -> String {
+    let host = info.server_address.as_deref();
+    resolve_provider(info.provider_name.as_deref(), configured, host, format)
+}
+
 /// Everything emitted for one stream, computed once.
 struct Report<'a> {
     info: &'a RequestInfo,
+    format: Format,
     span_name: String,
     start: SystemTime,
     end: SystemTime,
@@ -361,19 +501,12 @@ fn error_type_of_code(code: &str) -> String {
     if plain { code.to_owned() } else { "_OTHER".to_owned() }
 }
 
-/// Maps an OpenAI finish reason to the output-messages schema's enum.
-fn schema_finish_reason(reason: Option<&str>) -> &str {
-    match reason {
-        Some("tool_calls" | "function_call") => "tool_call",
-        Some(r) => r,
-        None => "error",
-    }
-}
-
 impl<'a> Report<'a> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         info: &'a RequestInfo,
         provider: &str,
+        format: Format,
         http_status: Option<u16>,
         end: &StreamEnd,
         at: Option<Duration>,
@@ -481,6 +614,7 @@ impl<'a> Report<'a> {
 
         Report {
             info,
+            format,
             span_name: match &info.request_model {
                 Some(m) => format!("{OPERATION_CHAT} {m}"),
                 None => OPERATION_CHAT.to_owned(),
@@ -508,24 +642,16 @@ impl<'a> Report<'a> {
             .choices
             .iter()
             .filter_map(|c| {
-                let text = self.acc.texts.get(c.choice);
-                let mut parts = Vec::new();
-                if let Some(t) = text {
-                    if !t.reasoning.is_empty() {
-                        parts
-                            .push(serde_json::json!({"type": "reasoning", "content": t.reasoning}));
-                    }
-                    if !t.content.is_empty() {
-                        parts.push(serde_json::json!({"type": "text", "content": t.content}));
-                    }
-                }
+                let choice = self.acc.texts.get(c.choice);
+                let parts = choice.map(|c| c.to_json(self.format)).unwrap_or_default();
                 if parts.is_empty() && c.finish_reason.is_none() {
                     return None;
                 }
+                let calls = choice.is_some_and(ChoiceParts::has_tool_calls);
                 Some(serde_json::json!({
                     "role": "assistant",
                     "parts": parts,
-                    "finish_reason": schema_finish_reason(c.finish_reason.as_deref()),
+                    "finish_reason": finish_reason(self.format, c.finish_reason.as_deref(), calls),
                 }))
             })
             .collect();
@@ -570,8 +696,12 @@ impl<'a> Report<'a> {
                 .cloned()
                 .collect();
             let input = self.info.request_messages_json.clone();
+            let system = self.info.system_instructions_json.clone();
             let output = self.output_messages();
-            if input.is_some() || output.is_some() {
+            if input.is_some() || system.is_some() || output.is_some() {
+                if let Some(system) = system {
+                    attributes.push(KeyValue::new(GEN_AI_SYSTEM_INSTRUCTIONS, system));
+                }
                 if let Some(input) = input {
                     attributes.push(KeyValue::new(GEN_AI_INPUT_MESSAGES, input));
                 }
@@ -763,14 +893,6 @@ mod tests {
         assert_eq!(error_type_of_code("rate limit: try in 20s"), "_OTHER");
         assert_eq!(error_type_of_code(&"x".repeat(65)), "_OTHER");
         assert_eq!(error_type_of_code(""), "_OTHER");
-    }
-
-    #[test]
-    fn finish_reasons_follow_the_output_schema() {
-        assert_eq!(schema_finish_reason(Some("tool_calls")), "tool_call");
-        assert_eq!(schema_finish_reason(Some("function_call")), "tool_call");
-        assert_eq!(schema_finish_reason(Some("content_filter")), "content_filter");
-        assert_eq!(schema_finish_reason(None), "error");
     }
 
     #[test]

@@ -44,7 +44,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{Value as Json, json};
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo};
-use thinktee_pipeline::{InputEnd, Pipeline};
+use thinktee_pipeline::{Format, InputEnd, Pipeline};
 use tokio::net::TcpListener;
 
 // === the receiver ===
@@ -1258,4 +1258,140 @@ fn handles_and_sinks_move_across_tasks() {
     send_sync::<Otel>();
     send::<thinktee_otel::OtelSink>();
     send_sync::<RequestInfo>();
+}
+
+// === formats: providers, tool calls, messages in the conventions' parts ===
+
+/// Anthropic Messages (FORMATS-MORE §2): thinking, text, then a tool call
+/// whose arguments come in two pieces; `stop_reason` `tool_use`.
+const MESSAGES_TOOL: &str = "event: message_start\n\
+data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n\
+event: content_block_start\n\
+data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Need the weather.\"}}\n\n\
+event: content_block_stop\n\
+data: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+event: content_block_start\n\
+data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Checking.\"}}\n\n\
+event: content_block_stop\n\
+data: {\"type\":\"content_block_stop\",\"index\":1}\n\n\
+event: content_block_start\n\
+data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \"}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Paris\\\"}\"}}\n\n\
+event: content_block_stop\n\
+data: {\"type\":\"content_block_stop\",\"index\":2}\n\n\
+event: message_delta\n\
+data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":30}}\n\n\
+event: message_stop\n\
+data: {\"type\":\"message_stop\"}\n\n";
+
+/// Gemini (FORMATS-MORE §3): a thought, then a whole function call; `STOP`.
+const GEMINI_TOOL: &str = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Use the tool.\",\"thought\":true}],\"role\":\"model\"},\"index\":0}],\"responseId\":\"g-1\",\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n\
+data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"get_weather\",\"args\":{\"city\":\"Paris\"}}}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}]}\r\n\r\n";
+
+/// Chat completions (FORMATS-MORE §5): two tool calls, the first one's
+/// arguments in two pieces; `tool_calls`.
+const CHAT_TOOLS: &str = "data: {\"id\":\"c-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Two calls.\"}}]}\n\n\
+data: {\"id\":\"c-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]}}]}\n\n\
+data: {\"id\":\"c-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]}}]}\n\n\
+data: {\"id\":\"c-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"not json\"}}]}}]}\n\n\
+data: {\"id\":\"c-1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n\
+data: [DONE]\n\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formats_name_their_provider_and_tool_calls_are_output_parts() {
+    let (endpoint, store) = receiver(Protocol::Grpc).await;
+    let otel = Otel::init(config(&endpoint, Protocol::Grpc, true)).unwrap();
+    let run = |model: &str, host: &str, format: Format, stream: &str| {
+        let mut info = info(model, host);
+        info.format = format;
+        info.system_instructions_json =
+            Some(json!([{"type": "text", "content": "Be brief."}]).to_string());
+        let mut sink = otel.sink(info);
+        let mut pipeline = Pipeline::default();
+        pipeline.feed_at(stream.as_bytes(), STEP, &mut sink).unwrap();
+        pipeline.finish_with(&InputEnd::Complete, Some(STEP), &mut sink).unwrap();
+    };
+    run("claude-x", "127.0.0.1", Format::Messages, MESSAGES_TOOL);
+    // The route did not say (chat completions): the stream does.
+    run("gemini-2.5-flash", "localhost", Format::ChatCompletions, GEMINI_TOOL);
+    run("gpt-x", "api.openai.com", Format::ChatCompletions, CHAT_TOOLS);
+    run("local-chat", "vllm.local", Format::ChatCompletions, CHAT_TOOLS);
+    // An error body of the Messages API, no stream: the route's format.
+    let mut error = info("claude-err", "127.0.0.1");
+    error.format = Format::Messages;
+    error.start = SystemTime::now();
+    let mut sink = otel.sink(error);
+    assert_eq!(sink.provider_name(), "anthropic");
+    sink.record_http_error(
+        529,
+        br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    );
+    drop(sink);
+
+    otel.shutdown().await.unwrap();
+    let r = store.lock().unwrap();
+    let spans = spans(&r);
+    assert_eq!(spans.len(), 5);
+    let span = |model: &str| spans.iter().find(|s| s.name == format!("chat {model}")).unwrap();
+    let provider = |model: &str| attrs(&span(model).attributes)["gen_ai.provider.name"].clone();
+    for (model, want) in [
+        ("claude-x", "anthropic"),
+        ("gemini-2.5-flash", "gcp.gemini"),
+        ("gpt-x", "openai"),
+        ("local-chat", "vllm.local"),
+        ("claude-err", "anthropic"),
+    ] {
+        assert!(matches(&provider(model), &s(want)), "{model}: {:?}", provider(model));
+    }
+    let details = |model: &str| {
+        let event = span(model)
+            .events
+            .iter()
+            .find(|e| e.name == "gen_ai.client.inference.operation.details")
+            .unwrap_or_else(|| panic!("{model}: no details"));
+        attrs(&event.attributes)
+    };
+    let output = |model: &str| {
+        let Pv::StringValue(out) = &details(model)["gen_ai.output.messages"] else { panic!() };
+        serde_json::from_str::<Json>(out).unwrap()
+    };
+    assert_eq!(
+        output("claude-x"),
+        json!([{"role": "assistant", "finish_reason": "tool_call", "parts": [
+            {"type": "reasoning", "content": "Need the weather."},
+            {"type": "text", "content": "Checking."},
+            {"type": "tool_call", "id": "toolu_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+        ]}])
+    );
+    assert_eq!(
+        output("gemini-2.5-flash"),
+        json!([{"role": "assistant", "finish_reason": "tool_call", "parts": [
+            {"type": "reasoning", "content": "Use the tool."},
+            {"type": "tool_call", "name": "get_weather", "arguments": {"city": "Paris"}},
+        ]}])
+    );
+    assert_eq!(
+        output("gpt-x"),
+        json!([{"role": "assistant", "finish_reason": "tool_call", "parts": [
+            {"type": "text", "content": "Two calls."},
+            {"type": "tool_call", "id": "call_a", "name": "get_weather", "arguments": {"city": "Paris"}},
+            {"type": "tool_call", "id": "call_b", "name": "get_time", "arguments": "not json"},
+        ]}])
+    );
+    // The wire's finish reasons stay as sent on the span.
+    let reasons =
+        |model: &str| attrs(&span(model).attributes)["gen_ai.response.finish_reasons"].clone();
+    assert!(matches(&reasons("claude-x"), &V::A(vec!["tool_use".into()])));
+    assert!(matches(&reasons("gemini-2.5-flash"), &V::A(vec!["STOP".into()])));
+    assert!(matches(
+        &details("claude-x")["gen_ai.system_instructions"],
+        &s(r#"[{"content":"Be brief.","type":"text"}]"#)
+    ));
 }

@@ -2,10 +2,10 @@
 //! JSON Lines of bodies; one notion of a document for every reader.
 //!
 //! The kind is decided by the first byte that is neither a byte order mark
-//! nor whitespace, however many reads it takes to come: `{` is JSON,
-//! anything else SSE. JSON is one body if the input holds one value and
-//! nothing but whitespace after it; otherwise each non-blank line is a
-//! body (JSON Lines).
+//! nor whitespace, however many reads it takes to come: `{` or `[` is
+//! JSON (an array is Gemini's unframed stream), anything else SSE. JSON
+//! is one body if the input holds one value and nothing but whitespace
+//! after it; otherwise each non-blank line is a body (JSON Lines).
 //!
 //! ```text
 //!            BOM, whitespace
@@ -13,7 +13,7 @@
 //!             ▼  │
 //!           Leading ── other byte ──▶ Sse (every read passes through)
 //!              │
-//!             `{`
+//!          `{` `[`
 //!              ▼
 //!          FirstValue ── value ends ──▶ AfterValue ── input ends ──▶ one body
 //!              │                            │
@@ -56,13 +56,13 @@ pub enum DocumentKind {
     Json,
 }
 
-/// Tells a JSON document (first non-whitespace byte `{`, after an optional
-/// BOM) from an SSE one, for input already whole. Input that is only
+/// Tells a JSON document (first non-whitespace byte `{` or `[`, after an
+/// optional BOM) from an SSE one, for input already whole. Input that is only
 /// whitespace is called SSE; [`Framer`] waits for a deciding byte instead.
 pub fn detect(input: &[u8]) -> DocumentKind {
     let input = input.strip_prefix(BOM).unwrap_or(input);
     match input.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => DocumentKind::Json,
+        Some(b'{' | b'[') => DocumentKind::Json,
         _ => DocumentKind::Sse,
     }
 }
@@ -365,7 +365,7 @@ impl Framer {
     /// The first content byte came (at `content[0]`): decides the kind and
     /// feeds `content` in it.
     fn start(&mut self, content: &[u8], lead: Leading, out: &mut dyn FnMut(Part<'_>)) {
-        let kind = self.forced.unwrap_or(if content[0] == b'{' {
+        let kind = self.forced.unwrap_or(if matches!(content[0], b'{' | b'[') {
             DocumentKind::Json
         } else {
             DocumentKind::Sse

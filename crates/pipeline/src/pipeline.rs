@@ -312,7 +312,9 @@ impl Pipeline {
     /// object) as one stream; or one line of Ollama's NDJSON, which
     /// belongs to the stream of the lines before it up to the one with
     /// `"done": true` (a line of another kind ends such a stream cut
-    /// short, and is a stream of its own).
+    /// short, and is a stream of its own); or a JSON array, whose items
+    /// are the events of one stream (Gemini's `streamGenerateContent`
+    /// without `alt=sse` sends the chunks of its stream so).
     pub fn body<S: Sink>(&mut self, json: &str, sink: &mut S) -> Result<Flow, S::Error> {
         if self.stopped {
             return Ok(Flow::Stop);
@@ -320,6 +322,18 @@ impl Pipeline {
         let mut em = Emitter::new(sink, None, self.stopped);
         let stream = &mut self.stream;
         em.emit(stream.index, Event::Input { bytes: json.len() });
+        if let Some(items) = ArrayItems::of(json) {
+            if stream.started {
+                stream.end(&mut em);
+            }
+            for item in items {
+                stream.on_data("message", item, &mut self.parser, &mut em);
+            }
+            if stream.started {
+                stream.end(&mut em);
+            }
+            return em.status(&mut self.stopped);
+        }
         let ollama = Format::detect("message", json) == Format::Ollama;
         if stream.started && stream.format == Some(Format::Ollama) && !ollama {
             stream.end(&mut em);
@@ -329,6 +343,64 @@ impl Pipeline {
             stream.end(&mut em);
         }
         em.status(&mut self.stopped)
+    }
+}
+
+// === ArrayItems ===
+
+/// The items of a top-level JSON array, as text, found without parsing
+/// them: brackets outside strings are counted, an item ends at a `,` or
+/// the `]` at its own level. Items that are not valid JSON are handed on
+/// as they are (their parser reports them); an array cut short ends with
+/// what it holds.
+#[derive(Debug)]
+struct ArrayItems<'a> {
+    rest: &'a str,
+}
+
+impl<'a> ArrayItems<'a> {
+    /// The items of `json` if it is an array (its first non-whitespace
+    /// character is `[`).
+    fn of(json: &'a str) -> Option<ArrayItems<'a>> {
+        let rest = json.trim_ascii_start().strip_prefix('[')?;
+        Some(ArrayItems { rest })
+    }
+}
+
+impl<'a> Iterator for ArrayItems<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_ascii_start();
+        if s.is_empty() || s.starts_with(']') {
+            self.rest = "";
+            return None;
+        }
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (i, b) in s.bytes().enumerate() {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b',' | b']' if depth == 0 => {
+                    // ASCII: `i` is a character boundary.
+                    self.rest = if b == b',' { &s[i + 1..] } else { "" };
+                    return Some(s[..i].trim_ascii_end());
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        self.rest = "";
+        Some(s.trim_ascii_end())
     }
 }
 
@@ -839,7 +911,7 @@ fn meta(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FnSink;
+    use crate::{FnSink, SegmentKind};
 
     fn outcomes(input: &[u8], end: &InputEnd) -> Vec<StreamOutcome> {
         let mut pipeline = Pipeline::default();
@@ -882,6 +954,74 @@ mod tests {
         ] {
             assert_eq!(outcomes(&finished, &end), [outcome], "{end:?}");
         }
+    }
+
+    /// Gemini's `streamGenerateContent` without `alt=sse`: one JSON array
+    /// of the chunks (pretty-printed, `,\r\n` between items, as Google
+    /// sends it; FORMATS-MORE §3 for the parts).
+    const GEMINI_ARRAY: &str = "[{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Compare [a, b]\", \"thought\": true}], \"role\": \"model\"}, \"index\": 0}]\n}\n,\r\n{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"9.8 \\\"wins\\\"}\"}], \"role\": \"model\"}, \"finishReason\": \"STOP\", \"index\": 0}],\n  \"usageMetadata\": {\"promptTokenCount\": 5, \"candidatesTokenCount\": 3, \"thoughtsTokenCount\": 2}\n}\n]";
+
+    /// (kind, text) of every text record, then (format, done, chunks,
+    /// outcome) of every stream end.
+    type Seen = (Vec<(SegmentKind, String)>, Vec<(Format, bool, u64, StreamOutcome)>);
+
+    fn seen(feed: impl FnOnce(&mut dyn FnMut(&Record<'_>))) -> Seen {
+        let (mut texts, mut ends) = (Vec::new(), Vec::new());
+        feed(&mut |r: &Record<'_>| match r.event {
+            Event::Text { kind, text, .. } => texts.push((kind, text.to_owned())),
+            Event::StreamEnd(e) => ends.push((e.format, e.done, e.chunks, e.outcome)),
+            _ => {}
+        });
+        (texts, ends)
+    }
+
+    #[test]
+    fn a_json_array_body_is_one_stream_of_its_items() {
+        let want: Seen = (
+            vec![
+                (SegmentKind::Thinking, "Compare [a, b]".to_owned()),
+                (SegmentKind::Answer, "9.8 \"wins\"}".to_owned()),
+            ],
+            vec![(Format::Gemini, true, 2, StreamOutcome::Complete)],
+        );
+        let whole = seen(|f| {
+            let mut pipeline = Pipeline::default();
+            let mut sink = FnSink::new(|r| f(r));
+            pipeline.body(GEMINI_ARRAY, &mut sink).unwrap();
+            pipeline.finish(&mut sink).unwrap();
+        });
+        assert_eq!(whole, want);
+        // Through a document reader told it is JSON (`application/json`),
+        // and one finding out from its first byte, cut at every offset.
+        let bytes = GEMINI_ARRAY.as_bytes();
+        let told = crate::document::Builder::new().kind(crate::DocumentKind::Json);
+        for (builder, cut) in [told, crate::document::Builder::new()]
+            .into_iter()
+            .flat_map(|b| (0..=bytes.len()).map(move |cut| (b, cut)))
+        {
+            let got = seen(|f| {
+                let mut reader = builder.reader(Pipeline::default());
+                let mut sink = FnSink::new(|r| f(r));
+                reader.feed(&bytes[..cut], &mut sink).unwrap();
+                reader.feed(&bytes[cut..], &mut sink).unwrap();
+                reader.finish(&mut sink).unwrap();
+            });
+            assert_eq!(got, want, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn array_items_are_cut_at_their_own_level() {
+        let items = |s| ArrayItems::of(s).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(items(" [ ]"), Some(vec![]));
+        assert_eq!(
+            items("[{\"a\":[1,2]}, {\"b\":\"],\\\"\"}]"),
+            Some(vec!["{\"a\":[1,2]}", "{\"b\":\"],\\\"\"}"])
+        );
+        // Cut short: what it holds.
+        assert_eq!(items("[{\"a\":1},{\"b\""), Some(vec!["{\"a\":1}", "{\"b\""]));
+        assert_eq!(items("[1,,2]"), Some(vec!["1", "", "2"]));
+        assert_eq!(items("{\"a\":[1]}"), None);
     }
 
     /// What a sink sees of an input: (stream, choices ended, outcome) per stream.

@@ -1,21 +1,40 @@
 //! The admin listener: `/healthz`, `/readyz` and `/metrics` on an address
 //! of their own. (Never on the proxied address: every path there belongs
 //! to the upstream.)
+//!
+//! It is served by the proxy's own accept loop ([`Server`]), with limits
+//! of its own: at most [`ADMIN_MAX_CONNECTIONS`] connections (at the cap
+//! the oldest silent or idle one is closed for a newcomer), each closed
+//! after [`ADMIN_IDLE_TIMEOUT`] without a request in flight, a request
+//! head included. Probes and scrapes send their request at once and are
+//! answered at once: a client that stays silent, or sends its head slowly,
+//! holds a connection only that long.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
-use crate::Error;
+use crate::conn::Connections;
+use crate::reply::full;
+use crate::serve::Handler;
+use crate::{Error, ProxyBody, Server};
+
+/// The most connections the admin listener holds open at once: a
+/// scraper, a few probes, a person with curl.
+pub const ADMIN_MAX_CONNECTIONS: usize = 16;
+
+/// How long an admin connection may stay without a request in flight
+/// (from accept to its first request head, between keep-alive requests)
+/// before it is closed.
+pub const ADMIN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest request header block the admin listener reads.
+pub const ADMIN_MAX_REQUEST_HEADERS: usize = 8 * 1024;
 
 /// The content type of `/metrics`: the OpenMetrics text format, which
 /// Prometheus reads (and which its classic text parsers read too).
@@ -51,50 +70,57 @@ pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// A bound admin listener; [`run`](AdminServer::run) serves it until its
 /// task is dropped or aborted.
+#[derive(Debug)]
 pub struct AdminServer {
-    listener: TcpListener,
-    readiness: Readiness,
-    metrics: MetricsText,
-}
-
-impl std::fmt::Debug for AdminServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminServer").field("listener", &self.listener).finish_non_exhaustive()
-    }
+    server: Server,
 }
 
 impl AdminServer {
-    /// Binds `addr`.
+    /// Binds `addr`, with the limits [`ADMIN_MAX_CONNECTIONS`] and
+    /// [`ADMIN_IDLE_TIMEOUT`].
     pub async fn bind(
         addr: SocketAddr,
         readiness: Readiness,
         metrics: MetricsText,
     ) -> Result<AdminServer, Error> {
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
-        Ok(AdminServer { listener, readiness, metrics })
+        let handler: Handler = Arc::new(move |req| {
+            let response = answer(&req, &readiness, &metrics);
+            Box::pin(async move { response })
+        });
+        let server = Server::bind(addr, handler, ADMIN_MAX_REQUEST_HEADERS)
+            .await?
+            .max_connections(ADMIN_MAX_CONNECTIONS)
+            .client_idle_timeout(Some(ADMIN_IDLE_TIMEOUT));
+        Ok(AdminServer { server })
+    }
+
+    /// The most connections open at once (default
+    /// [`ADMIN_MAX_CONNECTIONS`]; at least 1).
+    pub fn max_connections(self, max: usize) -> AdminServer {
+        AdminServer { server: self.server.max_connections(max) }
+    }
+
+    /// How long a connection may stay without a request in flight (default
+    /// [`ADMIN_IDLE_TIMEOUT`]; `None`: forever).
+    pub fn idle_timeout(self, timeout: Option<Duration>) -> AdminServer {
+        AdminServer { server: self.server.client_idle_timeout(timeout) }
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.server.local_addr()
     }
 
-    /// Serves HTTP/1.1, one task per connection, forever.
+    /// A handle counting this listener's connections (open, peak, closed
+    /// idle, closed at the cap).
+    pub fn connections(&self) -> Connections {
+        self.server.connections()
+    }
+
+    /// Serves HTTP/1.1 (and HTTP/2 with prior knowledge), forever.
     pub async fn run(self) {
-        loop {
-            let Ok((stream, _)) = self.listener.accept().await else { continue };
-            let (readiness, metrics) = (self.readiness.clone(), self.metrics.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let response = answer(&req, &readiness, &metrics);
-                    async move { Ok::<_, Infallible>(response) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+        // Only an abort ends it: no shutdown to wait for.
+        let _ = self.server.run(std::future::pending()).await;
     }
 }
 
@@ -102,12 +128,12 @@ fn answer(
     req: &Request<Incoming>,
     readiness: &Readiness,
     metrics: &MetricsText,
-) -> Response<Full<Bytes>> {
+) -> Response<ProxyBody> {
     let text = |status: StatusCode, content_type: &str, body: String| {
         Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, content_type)
-            .body(Full::new(Bytes::from(body)))
+            .body(full(Bytes::from(body)))
             .expect("a valid response")
     };
     let plain = "text/plain; charset=utf-8";

@@ -11,7 +11,9 @@
 //!   OpenAI-shaped JSON ([`error_response`]): 400, 408, 413, 431, 502, 503,
 //!   504. Request bodies are buffered within a shared [`BodyBudget`].
 //! - [`AdminServer`] / [`Readiness`]: `/healthz`, `/readyz` and
-//!   `/metrics` on an address of their own.
+//!   `/metrics` on an address of their own, with a connection cap and an
+//!   idle timeout of their own ([`ADMIN_MAX_CONNECTIONS`],
+//!   [`ADMIN_IDLE_TIMEOUT`]).
 //! - [`Normalizer`] / [`ReasoningTarget`]: rewrites inline `<think>` text
 //!   into `reasoning_content` (or `reasoning`), copying every other field.
 //! - [`replay`]: an OpenAI-compatible server that serves recordings.
@@ -66,7 +68,9 @@ mod request;
 mod serve;
 mod upstream;
 
-pub use admin::{AdminServer, Readiness};
+pub use admin::{
+    ADMIN_IDLE_TIMEOUT, ADMIN_MAX_CONNECTIONS, ADMIN_MAX_REQUEST_HEADERS, AdminServer, Readiness,
+};
 pub use conn::Connections;
 pub use error::Error;
 pub use ids::{MAX_CLIENT_REQUEST_ID, REQUEST_ID, THINKTEE_REQUEST_ID, UPSTREAM_REQUEST_IDS};

@@ -55,8 +55,9 @@ pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 256 << 20;
 pub struct Config {
     /// Where every request goes.
     pub upstream: Upstream,
-    /// Rewrite inline thinking into this delta field (`None`: forward the
-    /// upstream's bytes untouched).
+    /// Rewrite the inline thinking of successful chat-completion responses
+    /// into this delta field (`None`: forward the upstream's bytes
+    /// untouched; other APIs' responses are always forwarded untouched).
     pub normalize: Option<ReasoningTarget>,
     /// The splitter policy used to normalize. Its start mode must not be
     /// `auto` when normalizing ([`Proxy::new`] refuses it).
@@ -325,8 +326,11 @@ impl Proxy {
             };
         let summary = summarize(&request_body);
         exchange.request_body = request_body.clone();
-        exchange.model = summary.model;
-        exchange.stream = summary.stream.unwrap_or(false);
+        // Gemini names the model and the streaming in the path, not the body.
+        let route = exchange.route();
+        let path_model = route.and_then(|r| r.model).map(str::to_owned);
+        exchange.stream = route.and_then(|r| r.stream).or(summary.stream).unwrap_or(false);
+        exchange.model = summary.model.or(path_model);
 
         let mut upstream_req = Request::new(Full::new(request_body));
         *upstream_req.method_mut() = parts.method;
@@ -383,6 +387,8 @@ impl Proxy {
         tracing::info!(id, request_id = exchange.request_id.as_deref(), method = %exchange.method, path = %exchange.path, status = head.status.as_u16(), "proxied");
         let tap = self.tap(&exchange);
         let event_stream = exchange.is_event_stream();
+        // Only chat completions carry inline thinking to move.
+        let chat = exchange.is_chat_completion();
         // The request body has gone upstream: its bytes leave the budget.
         drop(exchange);
         drop(reservation);
@@ -390,7 +396,7 @@ impl Proxy {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
         };
-        let normalize = config.normalize.filter(|_| head.status.is_success());
+        let normalize = config.normalize.filter(|_| chat && head.status.is_success());
         let body = match (tap, normalize) {
             (None, None) => body,
             (Some(tap), None) => RecordBody::new(body, tap).boxed_unsync(),

@@ -8,6 +8,8 @@ use http::{Method, StatusCode};
 use thinktee_pipeline::DocumentKind;
 use thinktee_tee::{ContentEncoding, ParsePool, Tap};
 
+use crate::Route;
+
 /// What a [`Recorder`] learns about one exchange when its response head
 /// arrives (or, in thinktee's own proxy, when the proxy answered it
 /// itself).
@@ -66,6 +68,13 @@ impl Exchange {
     pub fn is_chat_completion(&self) -> bool {
         let path = self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p);
         self.method == Method::POST && path.trim_end_matches('/').ends_with("/chat/completions")
+    }
+
+    /// The LLM API call this exchange is, if it is one: a `POST` to a
+    /// path [`Route::of_path`] knows (chat completions, Responses,
+    /// Messages, Gemini's `generateContent` and `streamGenerateContent`).
+    pub fn route(&self) -> Option<Route<'_>> {
+        (self.method == Method::POST).then(|| Route::of_path(&self.path)).flatten()
     }
 
     /// Whether the response body is an SSE stream.

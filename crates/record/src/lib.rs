@@ -106,10 +106,12 @@ mod body;
 mod exchange;
 pub mod headers;
 mod layer;
+mod route;
 
 pub use body::{IdleTimeout, RecordBody};
 pub use exchange::{Exchange, Recorder, content_encoding};
 pub use layer::{RecordFuture, RecordLayer, RecordService};
+pub use route::Route;
 
 /// The pipeline: [`Sink`], [`Record`](thinktee_pipeline::Record),
 /// [`Collector`](thinktee_pipeline::Collector), [`FnSink`](thinktee_pipeline::FnSink), ...

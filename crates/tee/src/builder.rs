@@ -82,7 +82,7 @@ impl Builder {
     /// What the body is (say, from its `Content-Type`). The body is read
     /// as every thinktee reader reads a document
     /// ([`DocumentReader`](thinktee_pipeline::DocumentReader)): by its first
-    /// byte after a BOM and whitespace, `{` for JSON (one body, held until
+    /// byte after a BOM and whitespace, `{` or `[` for JSON (one body, held until
     /// it ends, or JSON Lines, each line when it ends), anything else SSE.
     /// [`DocumentKind::Sse`] reads it as SSE whatever its first byte;
     /// [`DocumentKind::Json`] still goes by the first byte (an HTML error

@@ -12,5 +12,6 @@ mod proxy;
 mod query;
 mod replay;
 mod report;
+mod routes;
 mod split;
 mod support;

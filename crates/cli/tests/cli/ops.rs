@@ -169,7 +169,7 @@ fn recording_a_credential_header_is_a_usage_error() {
 
 /// An OTLP/HTTP receiver on a thread: the spans of every
 /// `POST /v1/traces` come out of the receiver.
-fn otlp_receiver() -> (String, mpsc::Receiver<Vec<Span>>) {
+pub(crate) fn otlp_receiver() -> (String, mpsc::Receiver<Vec<Span>>) {
     use prost::Message;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -302,13 +302,13 @@ fn the_proxy_span_joins_the_callers_trace_and_names_itself_upstream() {
 }
 
 /// A free loopback port, for an address the test must know beforehand.
-fn free_addr() -> String {
+pub(crate) fn free_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }
 
 /// `GET path` on the admin address: (status, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin address");
     let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).unwrap();
@@ -320,7 +320,7 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// The samples of a scrape, parsed by a Prometheus text parser.
-fn scrape(addr: &str) -> Vec<prometheus_parse::Sample> {
+pub(crate) fn scrape(addr: &str) -> Vec<prometheus_parse::Sample> {
     let (status, body) = get(addr, "/metrics");
     assert_eq!(status, 200);
     let lines = body.lines().map(|l| Ok(l.to_owned()));
@@ -328,7 +328,11 @@ fn scrape(addr: &str) -> Vec<prometheus_parse::Sample> {
 }
 
 /// The value of the sample `name` whose labels include `labels`.
-fn value(samples: &[prometheus_parse::Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(
+    samples: &[prometheus_parse::Sample],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> f64 {
     use prometheus_parse::Value as V;
     let sample = samples
         .iter()
