@@ -56,12 +56,14 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod config;
+pub mod markup;
 mod segment;
 mod splitter;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Builder, Config, ConfigError, DEFAULT_MAX_HOLD, MAX_TAG_LEN, StartMode};
+pub use config::{Builder, Config, ConfigError, DEFAULT_MAX_HOLD, MAX_TAG_LEN, Preset, StartMode};
+pub use markup::{Call, MarkupError, parse_calls};
 pub use segment::{Outcome, Segment, SegmentKind};
 pub use splitter::{Splitter, split_all};
