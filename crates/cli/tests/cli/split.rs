@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{fixtures, json_lines, root, thinktee};
+use crate::support::{fixtures, json_lines, preset_of, root, thinktee};
 
 /// Our own error messages are not part of the contract: for errors other
 /// than upstream (`api`) ones only the kind is compared.
@@ -26,7 +26,11 @@ fn every_e2e_fixture_matches_its_expected_output() {
     let mut checked = 0;
     for stem in fixtures("e2e") {
         let path = format!("fixtures/e2e/{stem}.sse");
-        let out = thinktee(&["split", "--format", "json", &path], b"");
+        let mut args = vec!["split", "--format", "json", &path];
+        if let Some(preset) = preset_of(&stem) {
+            args.extend(["--preset", preset]);
+        }
+        let out = thinktee(&args, b"");
         let expected_text =
             std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl")))
                 .expect("expected file");
