@@ -323,16 +323,36 @@ impl HeldStamp {
         seg: Segment<'_>,
         tools: &mut Tools,
     ) {
-        let held = self.emitted < self.held && self.since.is_some();
-        self.emitted += seg.text.len();
-        let now = if held { std::mem::replace(&mut em.at, self.since) } else { em.at };
         if seg.kind == SegmentKind::ToolCall {
-            tools.markup(em, stream, choice, seg.text);
-        } else {
-            let source = ReasoningSource::Tags;
-            em.emit(stream, Event::Text { choice, kind: seg.kind, source, text: seg.text });
+            return self.emit_markup(em, stream, choice, seg.text, tools);
         }
+        let event =
+            Event::Text { choice, kind: seg.kind, source: ReasoningSource::Tags, text: seg.text };
+        if self.emitted < self.held && self.since.is_some() {
+            let now = std::mem::replace(&mut em.at, self.since);
+            em.emit(stream, event);
+            em.at = now;
+        } else {
+            em.emit(stream, event);
+        }
+        self.emitted += seg.text.len();
+    }
+
+    /// Tool-call markup: its records are stamped as text is.
+    #[cold]
+    fn emit_markup<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        text: &str,
+        tools: &mut Tools,
+    ) {
+        let held = self.emitted < self.held && self.since.is_some();
+        let now = if held { std::mem::replace(&mut em.at, self.since) } else { em.at };
+        tools.markup(em, stream, choice, text);
         em.at = now;
+        self.emitted += text.len();
     }
 
     /// After a feed: when did the oldest byte still held arrive?

@@ -149,16 +149,23 @@ pub struct Config {
     /// Derived: the first byte of every marker that matters inside
     /// thinking, when they all share it (the splitter's fast path).
     pub(crate) think_first: Option<u8>,
-    /// Derived: what matters in the answer: nothing, markers that all start
-    /// with one byte, or more (`Firsts::Many`).
-    pub(crate) answer_first: Firsts,
+    /// Derived: what matters in the answer (the splitter's fast path).
+    pub(crate) answer_marker: AnswerMarker,
 }
 
-/// The first bytes of the markers that matter in one state.
+/// The markers that matter in the answer, as the splitter's fast path
+/// looks for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Firsts {
+pub(crate) enum AnswerMarker {
+    /// None: answer text is answer.
     None,
-    One(u8),
+    /// One, starting with `first` then `second` (`first` again for a
+    /// one-byte marker): text with no `second` byte that does not end with
+    /// `first` cannot hold the start of it. Searching for the second byte
+    /// keeps answers that merely contain `<` on the fast path: DeepSeek's
+    /// tool tokens go on with a byte (0xEF) that ASCII text never has.
+    One { first: u8, second: u8 },
+    /// Several.
     Many,
 }
 
@@ -182,7 +189,7 @@ impl Config {
             trim: false,
             max_hold: DEFAULT_MAX_HOLD,
             think_first: None,
-            answer_first: Firsts::Many,
+            answer_marker: AnswerMarker::Many,
         }
         .derive()
     }
@@ -196,12 +203,15 @@ impl Config {
             Some(c) if self.call_ends_thinking && c != close => None,
             _ => Some(close),
         };
-        let open = self.interleaved.then(|| first(&self.open));
-        self.answer_first = match (open, call_first) {
-            (None, None) => Firsts::None,
-            (Some(a), None) | (None, Some(a)) => Firsts::One(a),
-            (Some(a), Some(b)) if a == b => Firsts::One(a),
-            (Some(_), Some(_)) => Firsts::Many,
+        let open = self.interleaved.then_some(&self.open);
+        let call_open = self.call.as_ref().map(|(open, _)| open);
+        self.answer_marker = match (open, call_open) {
+            (None, None) => AnswerMarker::None,
+            (Some(marker), None) | (None, Some(marker)) => {
+                let bytes = marker.as_bytes();
+                AnswerMarker::One { first: bytes[0], second: *bytes.get(1).unwrap_or(&bytes[0]) }
+            }
+            (Some(_), Some(_)) => AnswerMarker::Many,
         };
         self
     }
