@@ -28,13 +28,19 @@ pub(crate) enum Format {
 /// analyze, export, proxy).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct SplitterArgs {
-    /// Markers of a model family: deepseek-r1 (<think>, DeepSeek tool
-    /// tokens), qwen3 (<think>, <tool_call>, which ends thinking), kimi
-    /// (◁think▷), magistral ([THINK]), granite ("Here is my thought
-    /// process:"), gpt-oss (harmony channels). --tags, --start and
-    /// --interleaved override it. Output that starts with a harmony header
-    /// is read as harmony channels whatever the preset.
-    #[arg(long, value_name = "NAME", default_value = "deepseek-r1", value_parser = parse_preset)]
+    /// The markers of a model family (the help text names them).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "deepseek-r1",
+        value_parser = parse_preset,
+        help = "Markers of a model family: deepseek-r1 (<think>, DeepSeek tool tokens), \
+                qwen3 (<think>, <tool_call>, which ends thinking), kimi (◁think▷), \
+                magistral ([THINK]), granite (\"Here is my thought process:\"), gpt-oss \
+                (harmony channels). --tags, --start and --interleaved override it. Output \
+                that starts with a harmony header is read as harmony channels whatever the \
+                preset."
+    )]
     pub(crate) preset: Preset,
     /// How the start of the output is read: auto, explicit or implicit
     /// (default: auto; explicit for `proxy --normalize`).

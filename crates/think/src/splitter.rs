@@ -365,16 +365,14 @@ impl Splitter {
     }
 
     fn tag_text(&self, tag: Tag) -> TagText {
-        let call = |pick: fn(&(Arc<str>, Arc<str>)) -> &Arc<str>| match &self.config.call {
-            Some(markers) => TagText::Shared(Arc::clone(pick(markers))),
-            None => TagText::Static(""),
-        };
-        match tag {
-            Open => TagText::Shared(Arc::clone(&self.config.open)),
-            Close => TagText::Shared(Arc::clone(&self.config.close)),
-            CallOpen => call(|(open, _)| open),
-            CallClose => call(|(_, close)| close),
-            H(token) => TagText::Static(token.text()),
+        let shared = |text: &Arc<str>| TagText::Shared(Arc::clone(text));
+        match (tag, &self.config.call) {
+            (Open, _) => shared(&self.config.open),
+            (Close, _) => shared(&self.config.close),
+            (CallOpen, Some((open, _))) => shared(open),
+            (CallClose, Some((_, close))) => shared(close),
+            (CallOpen | CallClose, None) => TagText::Static(""),
+            (H(token), _) => TagText::Static(token.text()),
         }
     }
 

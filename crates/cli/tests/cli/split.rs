@@ -87,6 +87,25 @@ fn policy_flags_change_the_split() {
 }
 
 #[test]
+fn explicit_flags_override_the_preset() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[THINK]a[/THINK]<think>b</think>c\"}}]}\n\ndata: [DONE]\n\n";
+    let split = |args: &[&str]| {
+        let mut all = vec!["split", "--format", "json"];
+        all.extend(args);
+        let out = thinktee(&all, body.as_bytes());
+        let r = json_lines(&out.stdout).remove(0);
+        (r["reasoning"].as_str().unwrap().to_owned(), r["content"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(split(&["--preset", "magistral"]), ("a".into(), "<think>b</think>c".into()));
+    // --tags replaces the preset's tags; --interleaved adds to it.
+    let tags = ["--preset", "magistral", "--tags", "<think>,</think>"];
+    assert_eq!(split(&tags), ("".into(), "[THINK]a[/THINK]<think>b</think>c".into()));
+    let interleaved = ["--preset", "magistral", "--interleaved", "--start", "explicit"];
+    assert_eq!(split(&interleaved), ("a".into(), "<think>b</think>c".into()));
+    assert_eq!(thinktee(&["split", "--preset", "r1"], b"").status.code(), Some(2));
+}
+
+#[test]
 fn usage_errors_exit_2_and_missing_files_exit_1() {
     assert_eq!(thinktee(&["split", "--tags", "<think>"], b"").status.code(), Some(2));
     assert_eq!(thinktee(&["split", "--start", "sideways"], b"").status.code(), Some(2));
