@@ -1,11 +1,13 @@
 //! The pure pipeline gives the same records whatever the chunking.
 
-use thinktee_pipeline::{Collector, DocumentKind, DocumentReader, Pipeline, SplitChoice, detect};
+use thinktee_pipeline::{
+    Collector, DocumentKind, DocumentReader, Options, Pipeline, SplitChoice, SplitterConfig, detect,
+};
 
-use crate::support::sse_fixtures;
+use crate::support::{splitter_of, sse_fixtures};
 
-fn run(pieces: &[&[u8]]) -> Vec<SplitChoice> {
-    let mut pipeline = Pipeline::default();
+fn run(splitter: &SplitterConfig, pieces: &[&[u8]]) -> Vec<SplitChoice> {
+    let mut pipeline = Pipeline::new(Options { splitter: splitter.clone(), ..Options::default() });
     let mut collector = Collector::new();
     let mut out = Vec::new();
     for piece in pieces {
@@ -24,13 +26,14 @@ fn every_fixture_whole_bytewise_and_split_at_every_offset() {
         if detect(&bytes) == DocumentKind::Json {
             continue; // whole bodies, not streams
         }
-        let whole = run(&[&bytes]);
+        let splitter = splitter_of(&stem);
+        let whole = run(&splitter, &[&bytes]);
         assert!(!whole.is_empty(), "{stem}");
         let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(run(&singles), whole, "{stem}: 1-byte pieces");
+        assert_eq!(run(&splitter, &singles), whole, "{stem}: 1-byte pieces");
         for k in 0..=bytes.len() {
             let (a, b) = bytes.split_at(k);
-            assert_eq!(run(&[a, b]), whole, "{stem}: split at {k}");
+            assert_eq!(run(&splitter, &[a, b]), whole, "{stem}: split at {k}");
         }
         checked += 1;
     }

@@ -8,6 +8,16 @@ pub(crate) fn fixtures_dir() -> PathBuf {
 }
 
 /// `(stem, bytes)` of every `fixtures/<dir>/*.sse`, sorted by stem.
+/// The splitter policy a fixture is split with: `preset_<name>_….sse`
+/// names its preset (`-` written `_`); the others take the default.
+pub(crate) fn splitter_of(stem: &str) -> thinktee_pipeline::SplitterConfig {
+    let preset = thinktee_pipeline::Preset::ALL
+        .into_iter()
+        .find(|p| stem.starts_with(&format!("preset_{}_", p.as_str().replace('-', "_"))))
+        .unwrap_or_default();
+    thinktee_pipeline::SplitterConfig::preset(preset)
+}
+
 pub(crate) fn sse_fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
     let dir = fixtures_dir().join(dir);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)

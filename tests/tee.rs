@@ -18,7 +18,7 @@ use thinktee_tee::{Builder, ParsePool};
 use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::time::Instant;
 
-use crate::support::{fixtures_dir, sse_fixtures};
+use crate::support::{fixtures_dir, splitter_of, sse_fixtures};
 
 /// Gap between two pieces of a paced stream. The tests that pace run on
 /// tokio's paused clock: the gaps cost no real time, and every arrival time
@@ -169,7 +169,12 @@ async fn every_fixture_paced_through_the_tee_gives_its_transcript() {
                 TranscriptSink::with_meta(JsonlWriter::create(&path, u64::MAX).unwrap(), meta);
             let sent: Arc<Mutex<Vec<Bytes>>> = Arc::default();
             let upstream = paced(pieces(&bytes), None, Arc::clone(&sent));
-            let (stream, handle) = Builder::new(&pool).start(Instant::now()).stream(upstream, sink);
+            let options = thinktee_pipeline::Options {
+                splitter: splitter_of(&stem),
+                ..thinktee_pipeline::Options::default()
+            };
+            let (stream, handle) =
+                Builder::new(&pool).start(Instant::now()).pipeline(options).stream(upstream, sink);
             let forwarded = forward(stream).await;
             let report = handle.join().await.unwrap();
             (stem, bytes, forwarded, sent, report, path)

@@ -70,7 +70,7 @@ impl Sink for CountingSink {
             match kind {
                 SegmentKind::Thinking => self.0.thinking += text.len(),
                 SegmentKind::Answer => self.0.answer += text.len(),
-                SegmentKind::Markup => {}
+                SegmentKind::Markup | SegmentKind::ToolCall => {}
             }
         }
         Ok(Flow::Continue)

@@ -15,7 +15,7 @@ fn tally(tally: &mut Tally, kind: SegmentKind, len: usize) {
     tally[match kind {
         SegmentKind::Thinking => 0,
         SegmentKind::Answer => 1,
-        SegmentKind::Markup => 2,
+        SegmentKind::Markup | SegmentKind::ToolCall => 2,
     }] += len;
 }
 

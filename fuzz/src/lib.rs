@@ -26,7 +26,7 @@ use thinktee_pipeline::{
     ReasoningSource, Record, Sink, SplitChoice, StreamEnd, ToolCallRecord,
 };
 use thinktee_sse::{Decoder, Frame, OwnedFrame};
-use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, SegmentKind, StartMode};
+use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, Preset, SegmentKind, StartMode};
 
 // === chunkings ===
 
@@ -425,16 +425,32 @@ impl Sink for Recorder {
 }
 
 /// Pipeline options chosen by one control byte: bits 0-3 as in
-/// [`splitter_config`] (start, trim, interleaved; default tags), bits 4-5
-/// the tag pair (first four of [`TAGS`]), bit 6 a 32-byte hold bound, bit 7
-/// small limits (SSE lines of 256 bytes, events of 1024, one choice per
-/// stream).
+/// [`splitter_config`] (start, trim, interleaved), bits 4-6 the markers:
+/// 0 to 5 the presets of [`Preset::ALL`] (deepseek-r1, qwen3, kimi,
+/// magistral, granite, gpt-oss), 6 the tags `<t>`/`</t>`, 7 qwen3 with a
+/// 32-byte hold bound (markup held past it); bit 7 small limits (SSE lines
+/// of 256 bytes, events of 1024, one choice per stream).
 pub fn pipeline_options(control: u8) -> Options {
-    let policy = (control & 0x0f) | ((control >> 4) & 3) << 4;
-    let hold = if control & 0x40 != 0 { 0x80 | 32 } else { 0 };
+    let start = match control & 3 {
+        1 => StartMode::Explicit,
+        2 => StartMode::Implicit,
+        _ => StartMode::Auto,
+    };
+    let markers = usize::from((control >> 4) & 7);
+    let builder = match markers {
+        0..=5 => Builder::new().preset(Preset::ALL[markers]),
+        6 => Builder::new().tags("<t>", "</t>"),
+        _ => Builder::new().preset(Preset::Qwen3).max_hold(32),
+    };
+    let splitter = builder
+        .start(start)
+        .trim(control & 4 != 0)
+        .interleaved(control & 8 != 0)
+        .config()
+        .expect("every preset and TAGS pair is valid");
     let small = control & 0x80 != 0;
     Options {
-        splitter: splitter_config(policy, hold),
+        splitter,
         max_line_len: small.then_some(256),
         max_event_len: small.then_some(1024),
         max_choices: small.then_some(1),
@@ -449,6 +465,9 @@ struct Run {
     records: Recorder,
     collected: Collector,
     ends: Vec<StreamEnd>,
+    /// The calls read from tool-call markup in each choice's text (markup
+    /// text that parses as calls): the wire's calls are the others.
+    markup_calls: BTreeMap<(u64, u32), Vec<ToolCallRecord>>,
 }
 
 impl Sink for Run {
@@ -458,15 +477,27 @@ impl Sink for Run {
         if let Event::StreamEnd(end) = r.event {
             self.ends.push(end.clone());
         }
+        if let Event::Text { kind: SegmentKind::Markup, text, choice, .. } = r.event
+            && let Ok(calls) = thinktee_think::parse_calls(text)
+        {
+            let of_choice = self.markup_calls.entry((r.stream, choice)).or_default();
+            of_choice.extend(calls.into_iter().map(|c| ToolCallRecord {
+                id: None,
+                name: Some(c.name.to_owned()),
+                arguments: c.arguments.to_owned(),
+            }));
+        }
         let Ok(_) = self.collected.record(r);
         self.records.record(r)
     }
 }
 
-fn run_pipeline(
-    options: &Options,
-    pieces: &[&[u8]],
-) -> (Vec<OwnedRecord>, Vec<SplitChoice>, Vec<StreamEnd>) {
+/// What [`run_pipeline`] gives: records, the `Collector`'s records, stream
+/// ends, and the calls read from markup.
+type Ran =
+    (Vec<OwnedRecord>, Vec<SplitChoice>, Vec<StreamEnd>, BTreeMap<(u64, u32), Vec<ToolCallRecord>>);
+
+fn run_pipeline(options: &Options, pieces: &[&[u8]]) -> Ran {
     let mut pipeline = Pipeline::new(options.clone());
     let mut run = Run::default();
     for piece in pieces {
@@ -474,7 +505,7 @@ fn run_pipeline(
     }
     let _ = pipeline.finish(&mut run);
     let collected = run.collected.drain().collect();
-    (run.records.records, collected, run.ends)
+    (run.records.records, collected, run.ends, run.markup_calls)
 }
 
 /// The `Collector`'s records of each stream against that stream's end:
@@ -754,9 +785,9 @@ pub fn check_pipeline_stream(data: &[u8]) {
     let [chunking, control, input @ ..] = data else { return };
     let options = pipeline_options(*control);
 
-    let (whole, whole_collected, ends) = run_pipeline(&options, &[input]);
+    let (whole, whole_collected, ends, markup_calls) = run_pipeline(&options, &[input]);
     let pieces = byte_pieces(*chunking, input);
-    let (chunked, chunked_collected, _) = run_pipeline(&options, &pieces);
+    let (chunked, chunked_collected, _, _) = run_pipeline(&options, &pieces);
     assert_eq!(chunked, whole, "chunked ({} pieces) differs from whole", pieces.len());
     assert_eq!(chunked_collected, whole_collected, "collected records: chunked differs from whole");
     check_collected(&options, &whole_collected, &ends);
@@ -773,7 +804,9 @@ pub fn check_pipeline_stream(data: &[u8]) {
             match kind {
                 SegmentKind::Thinking => reasoning.push_str(text),
                 SegmentKind::Answer => answer.push_str(text),
-                SegmentKind::Markup => panic!("markup outside tag splitting"),
+                SegmentKind::Markup | SegmentKind::ToolCall => {
+                    panic!("markup outside tag splitting")
+                }
             }
         }
     }
@@ -785,10 +818,22 @@ pub fn check_pipeline_stream(data: &[u8]) {
         parts, expected.parts,
         "reasoning and answer of a responses or messages stream are not its parts' text"
     );
-    let collected: BTreeMap<(u64, u32), Vec<ToolCallRecord>> = whole_collected
+    // The calls read from markup are among the choice's calls; the others
+    // are the wire's, assembled from their pieces.
+    let mut collected: BTreeMap<(u64, u32), Vec<ToolCallRecord>> = whole_collected
         .iter()
         .filter(|r| !r.tool_calls.is_empty())
         .filter_map(|r| Some(((r.stream, r.choice?), r.tool_calls.clone())))
         .collect();
+    for (key, calls) in &markup_calls {
+        let of_choice = collected.get_mut(key).expect("markup calls are the choice's calls");
+        for call in calls {
+            let at = of_choice.iter().position(|c| c == call).expect("a markup call is collected");
+            of_choice.remove(at);
+        }
+        if of_choice.is_empty() {
+            collected.remove(key);
+        }
+    }
     assert_eq!(collected, expected.tool_calls, "tool calls are not their pieces assembled");
 }

@@ -110,7 +110,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         show(&mut out, &style, p, records.iter().filter(|r| request_id(r) == Some(stem)))?;
     }
     writeln!(out, "\n{}summary of the transcripts (thinktee analyze){}", style.bold, style.reset)?;
-    let analysis = analyze::analyze(&files, 1, &thinktee_export::Select::default(), None)?;
+    let analysis = analyze::analyze(
+        &files,
+        &thinktee_pipeline::SplitterConfig::default(),
+        1,
+        &thinktee_export::Select::default(),
+        None,
+    )?;
     analysis.report_skipped();
     analysis.summary.print(analyze::Format::Text, &mut out)?;
     writeln!(out)?;

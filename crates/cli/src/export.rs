@@ -21,11 +21,13 @@ use anyhow::Context;
 use thinktee_export::{
     Entry, Limits, MANIFEST_DIR, Manifest, Options, Row, Seen, SourceId, TableWriter,
 };
+use thinktee_pipeline::SplitterConfig;
 use thinktee_transcript::{Assembler, TranscriptRecord};
 
 use crate::Outcome;
 use crate::files::{self, Ahead, FileReport, Item, Tally};
 use crate::select::SelectArgs;
+use crate::split::SplitterArgs;
 use crate::term::escape;
 
 /// Workers read at most 2 files of 32 streams ahead of the writer: streams
@@ -58,6 +60,8 @@ pub(crate) struct Args {
     no_text: bool,
     #[command(flatten)]
     select: SelectArgs,
+    #[command(flatten)]
+    splitter: SplitterArgs,
     /// Recordings (.sse, .json), transcripts (.jsonl), compressed or not,
     /// or directories of them.
     #[arg(required = true, value_name = "PATH")]
@@ -104,7 +108,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         limits: Limits::default(),
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let done = export(&args.paths, &args.out, options, &args.select.select(), workers)?;
+    let splitter = args.splitter.config()?;
+    let select = args.select.select();
+    let done = export(&args.paths, &args.out, options, &splitter, &select, workers)?;
     let out = escape(&args.out.display().to_string()).into_owned();
     if done.already > 0 {
         eprintln!(
@@ -139,6 +145,7 @@ pub(crate) fn export(
     paths: &[PathBuf],
     dir: &std::path::Path,
     options: Options,
+    splitter: &SplitterConfig,
     select: &thinktee_export::Select,
     workers: usize,
 ) -> anyhow::Result<Done> {
@@ -173,34 +180,35 @@ pub(crate) fn export(
     let mut entries = Vec::new();
     let mut rows_of_file = 0;
     let mut failed = None;
-    let result = files::read_all::<Records>(&listed, workers, AHEAD, &mut |item| match item {
-        Item::Stream(i, stream) => {
-            if !stream.first().is_some_and(|r| select.matches_record(r)) {
-                return Ok(());
-            }
-            for (k, record) in stream.iter().enumerate() {
-                let source = listed[i].path.to_string_lossy();
-                let row = Row { source: &source, record, first_of_stream: k == 0 };
-                if let Err(e) = table.push(&row) {
-                    failed = Some(e);
-                    return Err(io::Error::other("export failed"));
+    let result =
+        files::read_all::<Records>(&listed, splitter, workers, AHEAD, &mut |item| match item {
+            Item::Stream(i, stream) => {
+                if !stream.first().is_some_and(|r| select.matches_record(r)) {
+                    return Ok(());
                 }
-                rows_of_file += 1;
-            }
-            Ok(())
-        }
-        Item::File(i, kind) => {
-            report.file(&listed[i].path, kind);
-            let rows = mem::take(&mut rows_of_file);
-            if rows > 0 {
-                done.sources += 1;
-                if let Some(source) = ids[i].clone() {
-                    entries.push(Entry { source, rows, export_id: export_id.clone() });
+                for (k, record) in stream.iter().enumerate() {
+                    let source = listed[i].path.to_string_lossy();
+                    let row = Row { source: &source, record, first_of_stream: k == 0 };
+                    if let Err(e) = table.push(&row) {
+                        failed = Some(e);
+                        return Err(io::Error::other("export failed"));
+                    }
+                    rows_of_file += 1;
                 }
+                Ok(())
             }
-            Ok(())
-        }
-    });
+            Item::File(i, kind) => {
+                report.file(&listed[i].path, kind);
+                let rows = mem::take(&mut rows_of_file);
+                if rows > 0 {
+                    done.sources += 1;
+                    if let Some(source) = ids[i].clone() {
+                        entries.push(Entry { source, rows, export_id: export_id.clone() });
+                    }
+                }
+                Ok(())
+            }
+        });
     if let Some(e) = failed {
         return Err(e.into());
     }
@@ -264,7 +272,8 @@ mod tests {
         let out = base.join(format!("out-{n}"));
         let options = Options { limits: LIMITS, ..Options::default() };
         let (done, peak) = thinktee_testkit::peak_bytes(|| {
-            export(&[input], &out, options, &Select::default(), 1).unwrap()
+            export(&[input], &out, options, &SplitterConfig::default(), &Select::default(), 1)
+                .unwrap()
         });
         (done, peak)
     }

@@ -9,6 +9,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::Context;
 use thinktee_otel::{Otel, OtelConfig, Protocol, RequestInfo, RequestTrace};
 use thinktee_pipeline::{DynSink, FanOut, Options, SplitterConfig, StartMode, dyn_sink};
+
+use crate::split::SplitterArgs;
 use thinktee_proxy::{
     Config, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BODY,
     DEFAULT_MAX_REQUEST_HEADERS, MAX_NORMALIZE_BODY, Proxy, Readiness, ReasoningTarget, Upstream,
@@ -67,19 +69,8 @@ pub(crate) struct Args {
     /// implicit.
     #[arg(long, value_enum, default_value = "none")]
     normalize: Normalize,
-    /// How the start of the output is read: auto, explicit or implicit
-    /// (default: auto; explicit with --normalize, which refuses auto).
-    #[arg(long, value_parser = parse_start)]
-    start: Option<StartMode>,
-    /// Open and close tags, comma-separated.
-    #[arg(long, value_name = "OPEN,CLOSE", default_value = "<think>,</think>")]
-    tags: String,
-    /// Accept thinking blocks after the first one.
-    #[arg(long)]
-    interleaved: bool,
-    /// Move whitespace around the tags and at the start of the answer into markup.
-    #[arg(long)]
-    trim: bool,
+    #[command(flatten)]
+    splitter: SplitterArgs,
     /// Export OpenTelemetry GenAI spans and metrics to this OTLP endpoint
     /// (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export).
     #[arg(long, value_name = "URL")]
@@ -140,10 +131,6 @@ pub(crate) struct Args {
     worker_threads: Option<usize>,
 }
 
-fn parse_start(s: &str) -> Result<StartMode, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
     Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} (grpc or http)"))
 }
@@ -160,7 +147,7 @@ impl Args {
     /// The splitter policy; normalizing defaults to `explicit` and refuses
     /// `auto` (it would hold undecided text back from the client).
     fn splitter(&self) -> anyhow::Result<SplitterConfig> {
-        let start = match (self.field(), self.start) {
+        let start = match (self.field(), self.splitter.start) {
             (Some(_), Some(StartMode::Auto)) => anyhow::bail!(
                 "--normalize cannot use --start auto: auto holds text back until a tag or the end \
                  decides it, which would stall the client; use --start explicit (the default with \
@@ -170,17 +157,7 @@ impl Args {
             (None, None) => StartMode::Auto,
             (_, Some(start)) => start,
         };
-        let (open, close) = self
-            .tags
-            .split_once(',')
-            .context("--tags takes OPEN,CLOSE (two tags separated by a comma)")?;
-        thinktee_think::Builder::new()
-            .start(start)
-            .tags(open, close)
-            .interleaved(self.interleaved)
-            .trim(self.trim)
-            .config()
-            .map_err(|e| anyhow::anyhow!("--tags: {e}"))
+        self.splitter.config_with_start(start)
     }
 }
 

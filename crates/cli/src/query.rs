@@ -122,7 +122,14 @@ mod engine {
             let scratch = Scratch(dir.clone());
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             let select = SelectArgs::default().select();
-            let done = crate::export::export(&raw, &dir, Options::default(), &select, workers)?;
+            let done = crate::export::export(
+                &raw,
+                &dir,
+                Options::default(),
+                &thinktee_pipeline::SplitterConfig::default(),
+                &select,
+                workers,
+            )?;
             if done.malformed > 0 {
                 outcome = Outcome::HadErrors;
             }

@@ -8,6 +8,7 @@ use thinktee_pipeline::{
     Collector, DocumentError, DocumentReader, Options, Pipeline, SplitChoice, SplitterConfig,
     StartMode,
 };
+use thinktee_think::Preset;
 
 use crate::Outcome;
 use crate::input::{for_each_input, pump};
@@ -23,15 +24,31 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Splitter policy flags, shared by every command that splits.
+/// Splitter policy flags, shared by every command that splits (split,
+/// analyze, export, proxy).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct SplitterArgs {
-    /// How the start of the output is read: auto, explicit or implicit.
-    #[arg(long, default_value = "auto", value_parser = parse_start)]
-    pub(crate) start: StartMode,
-    /// Open and close tags, comma-separated.
-    #[arg(long, value_name = "OPEN,CLOSE", default_value = "<think>,</think>")]
-    pub(crate) tags: String,
+    /// The markers of a model family (the help text names them).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "deepseek-r1",
+        value_parser = parse_preset,
+        help = "Markers of a model family: deepseek-r1 (<think>, DeepSeek tool tokens), \
+                qwen3 (<think>, <tool_call>, which ends thinking), kimi (◁think▷), \
+                magistral ([THINK]), granite (\"Here is my thought process:\"), gpt-oss \
+                (harmony channels). --tags, --start and --interleaved override it. Output \
+                that starts with a harmony header is read as harmony channels whatever the \
+                preset."
+    )]
+    pub(crate) preset: Preset,
+    /// How the start of the output is read: auto, explicit or implicit
+    /// (default: auto; explicit for `proxy --normalize`).
+    #[arg(long, value_parser = parse_start)]
+    pub(crate) start: Option<StartMode>,
+    /// Open and close tags, comma-separated (default: the preset's).
+    #[arg(long, value_name = "OPEN,CLOSE")]
+    pub(crate) tags: Option<String>,
     /// Accept thinking blocks after the first one.
     #[arg(long)]
     pub(crate) interleaved: bool,
@@ -44,19 +61,31 @@ fn parse_start(s: &str) -> Result<StartMode, String> {
     s.parse().map_err(|e| format!("{e}"))
 }
 
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
 impl SplitterArgs {
+    /// The policy: the preset's, then what the flags set (start mode
+    /// `auto` unless given).
     pub(crate) fn config(&self) -> anyhow::Result<SplitterConfig> {
-        let (open, close) = self
-            .tags
-            .split_once(',')
-            .context("--tags takes OPEN,CLOSE (two tags separated by a comma)")?;
-        thinktee_think::Builder::new()
-            .start(self.start)
-            .tags(open, close)
+        self.config_with_start(self.start.unwrap_or_default())
+    }
+
+    /// The policy with start mode `start`.
+    pub(crate) fn config_with_start(&self, start: StartMode) -> anyhow::Result<SplitterConfig> {
+        let mut builder = thinktee_think::Builder::new()
+            .preset(self.preset)
+            .start(start)
             .interleaved(self.interleaved)
-            .trim(self.trim)
-            .config()
-            .map_err(|e| anyhow::anyhow!("--tags: {e}"))
+            .trim(self.trim);
+        if let Some(tags) = &self.tags {
+            let (open, close) = tags
+                .split_once(',')
+                .context("--tags takes OPEN,CLOSE (two tags separated by a comma)")?;
+            builder = builder.tags(open, close);
+        }
+        builder.config().map_err(|e| anyhow::anyhow!("--tags: {e}"))
     }
 }
 

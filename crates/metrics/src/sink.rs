@@ -260,7 +260,7 @@ impl Sink for MetricsSink {
                 }
             }
             Event::Text { choice, kind, text, .. } => {
-                if kind != SegmentKind::Markup {
+                if matches!(kind, SegmentKind::Thinking | SegmentKind::Answer) {
                     self.current.first_token = self.current.first_token.or(at);
                 }
                 let seq = self.current.chunks;
@@ -282,7 +282,8 @@ impl Sink for MetricsSink {
                         }
                         c.first_answer = c.first_answer.or(at);
                     }
-                    SegmentKind::Markup => {}
+                    // Tool-call markup reaches sinks as markup and calls.
+                    SegmentKind::Markup | SegmentKind::ToolCall => {}
                 }
             }
             Event::ToolCall { arguments, .. } if !arguments.is_empty() => {

@@ -15,7 +15,7 @@ use thinktee_think::{Config, Segment, SegmentKind, Splitter};
 
 use crate::choices::ChoiceMap;
 use crate::pipeline::Emitter;
-use crate::record::{ChoiceEnd, Event, ReasoningSource};
+use crate::record::{ChoiceEnd, ErrorKind, Event, ReasoningSource, StreamError};
 use crate::sink::Sink;
 
 /// A choice's state, from its first part to the end of its stream.
@@ -32,7 +32,7 @@ pub(crate) struct ChoiceState {
     source: Option<(ReasoningSource, bool)>,
     marks: Marks,
     /// Its tool calls by the wire's key: the order each began.
-    tools: ChoiceMap<u32>,
+    tools: Tools,
     finish_reason: Option<String>,
     /// When the oldest byte the splitter still holds arrived.
     pending_since: Option<Duration>,
@@ -82,7 +82,7 @@ impl ChoiceState {
             segments: 0,
             source: None,
             marks: Marks::default(),
-            tools: ChoiceMap::new(),
+            tools: Tools { keys: ChoiceMap::new(), markup_errors: 0 },
             finish_reason: None,
             pending_since: None,
         }
@@ -104,7 +104,8 @@ impl ChoiceState {
         if self.mode == Mode::Tags {
             self.mode = Mode::Field;
             let mut stamp = HeldStamp::new(self);
-            self.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
+            let tools = &mut self.tools;
+            self.splitter.finish(|seg| stamp.emit(em, stream, index, seg, tools));
         }
     }
 
@@ -119,7 +120,8 @@ impl ChoiceState {
     ) {
         let closed = self.splitter.closed_blocks();
         let mut stamp = HeldStamp::new(self);
-        self.splitter.feed(text, |seg| stamp.emit(em, stream, index, seg));
+        let tools = &mut self.tools;
+        self.splitter.feed(text, |seg| stamp.emit(em, stream, index, seg, tools));
         stamp.update(self, em.at);
         if self.splitter.closed_blocks() != closed {
             em.emit(stream, Event::ThinkingEnd { choice: index });
@@ -174,8 +176,8 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) {
-        let next = u32::try_from(self.tools.len()).unwrap_or(u32::MAX);
-        let ordinal = *self.tools.get_or_insert_with(call.index, || next);
+        let next = u32::try_from(self.tools.keys.len()).unwrap_or(u32::MAX);
+        let ordinal = *self.tools.keys.get_or_insert_with(call.index, || next);
         let arguments = call.arguments.as_deref().unwrap_or_default();
         let (id, name) = (call.id.as_deref(), call.name.as_deref());
         if ordinal == next || id.is_some() || name.is_some() || !arguments.is_empty() {
@@ -195,7 +197,7 @@ impl ChoiceState {
     ) {
         // Keys counted down from the top are never a wire's (Gemini's
         // calls have none): each whole call gets a fresh one.
-        let fresh = u32::MAX - u32::try_from(self.tools.len()).unwrap_or(u32::MAX);
+        let fresh = u32::MAX - u32::try_from(self.tools.keys.len()).unwrap_or(u32::MAX);
         self.tool_call(index, &ToolCall { index: fresh, ..call.clone() }, stream, em);
     }
 
@@ -229,19 +231,22 @@ impl ChoiceState {
     }
 
     /// The stream ended: flushes the splitter and reports how the choice
-    /// ended. Gives back the splitter, ready for another stream.
+    /// ended, and how many errors its markup had. Gives back the splitter,
+    /// ready for another stream.
     pub(crate) fn end<S: Sink>(
         mut self,
         index: u32,
         stream: u64,
         em: &mut Emitter<'_, S>,
-    ) -> (ChoiceEnd, Splitter) {
+    ) -> (ChoiceEnd, Splitter, u64) {
         let closed = self.splitter.closed_blocks();
         let mut stamp = HeldStamp::new(&self);
-        let outcome = self.splitter.finish(|seg| stamp.emit(em, stream, index, seg));
+        let tools = &mut self.tools;
+        let outcome = self.splitter.finish(|seg| stamp.emit(em, stream, index, seg, tools));
         let field = self.mode == Mode::Field;
         let reasoning_source = match self.source {
             Some((source, _)) => source,
+            None if outcome.thinking && outcome.channels => ReasoningSource::Channel,
             None if outcome.thinking => ReasoningSource::Tags,
             None => ReasoningSource::None,
         };
@@ -261,7 +266,7 @@ impl ChoiceState {
             unterminated: !field && outcome.unterminated,
             hold_limit_hit: outcome.hold_limit_hit,
         };
-        (end, self.splitter)
+        (end, self.splitter, self.tools.markup_errors)
     }
 
     /// Where the reasoning comes from, while no part with text said so.
@@ -316,7 +321,11 @@ impl HeldStamp {
         stream: u64,
         choice: u32,
         seg: Segment<'_>,
+        tools: &mut Tools,
     ) {
+        if seg.kind == SegmentKind::ToolCall {
+            return self.emit_markup(em, stream, choice, seg.text, tools);
+        }
         let event =
             Event::Text { choice, kind: seg.kind, source: ReasoningSource::Tags, text: seg.text };
         if self.emitted < self.held && self.since.is_some() {
@@ -329,6 +338,23 @@ impl HeldStamp {
         self.emitted += seg.text.len();
     }
 
+    /// Tool-call markup: its records are stamped as text is.
+    #[cold]
+    fn emit_markup<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        text: &str,
+        tools: &mut Tools,
+    ) {
+        let held = self.emitted < self.held && self.since.is_some();
+        let now = if held { std::mem::replace(&mut em.at, self.since) } else { em.at };
+        tools.markup(em, stream, choice, text);
+        em.at = now;
+        self.emitted += text.len();
+    }
+
     /// After a feed: when did the oldest byte still held arrive?
     #[inline]
     fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
@@ -339,5 +365,48 @@ impl HeldStamp {
         } else {
             now
         };
+    }
+}
+
+/// A choice's tool calls: the wire's keys, in the order each began, and the
+/// calls written as markup into its text.
+#[derive(Debug)]
+struct Tools {
+    keys: ChoiceMap<u32>,
+    /// Markup that did not parse, so far.
+    markup_errors: u64,
+}
+
+impl Tools {
+    /// Tool-call markup the splitter delimited: read whole (nom, in
+    /// `thinktee_think::markup`), its text is markup and each call it holds
+    /// a whole call of its own. Markup that does not parse is an error and
+    /// answer text: nothing is lost.
+    #[cold]
+    #[inline(never)]
+    fn markup<S: Sink>(&mut self, em: &mut Emitter<'_, S>, stream: u64, choice: u32, text: &str) {
+        let source = ReasoningSource::Tags;
+        match thinktee_think::parse_calls(text) {
+            Ok(calls) => {
+                em.emit(stream, Event::Text { choice, kind: SegmentKind::Markup, source, text });
+                for call in calls {
+                    // Keys counted down from the top are never a wire's.
+                    let next = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+                    let ordinal = *self.keys.get_or_insert_with(u32::MAX - next, || next);
+                    let (name, arguments) = (Some(call.name), call.arguments);
+                    em.emit(
+                        stream,
+                        Event::ToolCall { choice, call: ordinal, id: None, name, arguments },
+                    );
+                }
+            }
+            Err(e) => {
+                self.markup_errors += 1;
+                let message = e.to_string();
+                let error = StreamError { kind: ErrorKind::ToolCallMarkup, code: None, message };
+                em.emit(stream, Event::Error(&error));
+                em.emit(stream, Event::Text { choice, kind: SegmentKind::Answer, source, text });
+            }
+        }
     }
 }

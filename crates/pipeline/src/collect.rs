@@ -230,7 +230,8 @@ impl Sink for Collector {
                 match kind {
                     SegmentKind::Thinking => p.reasoning.push_str(text),
                     SegmentKind::Answer => p.content.push_str(text),
-                    SegmentKind::Markup => {}
+                    // Tool-call markup reaches sinks as markup and calls.
+                    SegmentKind::Markup | SegmentKind::ToolCall => {}
                 }
             }
             Event::ToolCall { choice, call, id, name, arguments } => {

@@ -87,4 +87,4 @@ pub use sink::{DynSink, FanOut, Flow, FnSink, Sink, SinkError, Stamped, dyn_sink
 pub use thinktee_chunk::{
     FilterEvent, FilterOffsets, FilterSource, Format, ReasoningField, ReasoningKind, Usage,
 };
-pub use thinktee_think::{Config as SplitterConfig, SegmentKind, StartMode};
+pub use thinktee_think::{Config as SplitterConfig, Preset, SegmentKind, StartMode};

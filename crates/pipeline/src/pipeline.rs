@@ -799,7 +799,8 @@ impl StreamState {
             None => StreamOutcome::Incomplete,
         };
         for (index, c) in self.choices.drain_sorted() {
-            let (end, splitter) = c.end(index, stream, em);
+            let (end, splitter, markup_errors) = c.end(index, stream, em);
+            self.errors += markup_errors;
             em.emit(stream, Event::ChoiceEnd(&end));
             if self.spare.len() < MAX_SPARE_SPLITTERS {
                 self.spare.push(splitter);

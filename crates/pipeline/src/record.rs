@@ -43,7 +43,8 @@ pub enum Event<'a> {
         /// Thinking, answer or markup.
         kind: SegmentKind,
         /// How it was told apart: for thinking, the part it came from
-        /// ([`ReasoningSource::Tags`] when tag splitting found it); for
+        /// ([`ReasoningSource::Tags`] when the splitter found it, by tags
+        /// or harmony channels); for
         /// answer, [`ReasoningSource::Tags`] when a splitter decided it and
         /// [`ReasoningSource::Field`] when it came in its own field or part.
         source: ReasoningSource,
@@ -52,7 +53,9 @@ pub enum Event<'a> {
     },
     /// A piece of one of a choice's tool calls: its first piece (with its
     /// `id` and `name` when the wire gave them), then more of its
-    /// arguments.
+    /// arguments. A call written as markup into the text comes whole, in
+    /// one piece with no `id`, after the markup's text as
+    /// [`SegmentKind::Markup`].
     ToolCall {
         /// The choice index.
         choice: u32,
@@ -223,13 +226,16 @@ pub enum ReasoningSource {
     Thinking,
     /// Thought parts (Gemini's `"thought": true`).
     Thought,
+    /// Harmony's `analysis` channel, inline in `content` (gpt-oss served
+    /// without a reasoning parser).
+    Channel,
     /// No reasoning found.
     None,
 }
 
 impl ReasoningSource {
     /// `"tags"`, `"field"`, `"summary"`, `"reasoning_text"`, `"thinking"`,
-    /// `"thought"` or `"none"`.
+    /// `"thought"`, `"channel"` or `"none"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningSource::Tags => "tags",
@@ -238,6 +244,7 @@ impl ReasoningSource {
             ReasoningSource::ReasoningText => "reasoning_text",
             ReasoningSource::Thinking => "thinking",
             ReasoningSource::Thought => "thought",
+            ReasoningSource::Channel => "channel",
             ReasoningSource::None => "none",
         }
     }
@@ -269,7 +276,8 @@ pub struct ChoiceEnd {
     /// came from, or without any text the first reasoning part it had (a
     /// reasoning field even if empty, an empty thinking block, a reasoning
     /// item without summary); [`ReasoningSource::Tags`] when tag splitting
-    /// found thinking.
+    /// found thinking, [`ReasoningSource::Channel`] when harmony's
+    /// `analysis` channel held it.
     pub reasoning_source: ReasoningSource,
     /// How many reasoning segments it had. With tags: thinking blocks
     /// (closed, or open at the end). Otherwise: runs of reasoning text (or
@@ -355,6 +363,10 @@ pub enum ErrorKind {
     /// The proxy could not rewrite the response as asked (an event over
     /// its normalize limit): the client got it unchanged from that point on.
     NotNormalized,
+    /// Tool-call markup in the text (Qwen's `<tool_call>`, DeepSeek's tool
+    /// tokens, a harmony call) did not parse, or was cut off; its text was
+    /// kept as answer.
+    ToolCallMarkup,
 }
 
 impl ErrorKind {
@@ -371,6 +383,7 @@ impl ErrorKind {
             ErrorKind::InvalidChoiceIndex => "invalid_choice_index",
             ErrorKind::ContentEncoding => "content_encoding",
             ErrorKind::NotNormalized => "not_normalized",
+            ErrorKind::ToolCallMarkup => "tool_call_markup",
         }
     }
 }

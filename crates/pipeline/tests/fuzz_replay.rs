@@ -144,9 +144,10 @@ fn recorded_payloads_chunk_json() {
 
 #[test]
 fn recorded_streams_pipeline_stream() {
-    // Default options; trim; explicit + interleaved; implicit + hold bound;
-    // small SSE limits; everything on.
-    let options = [0x00, 0x04, 0x09, 0x42, 0x80, 0xff];
+    // Default options; trim; explicit + interleaved; implicit + qwen3 with
+    // a hold bound; the qwen3, kimi, magistral, granite and gpt-oss
+    // presets; small SSE limits; everything on.
+    let options = [0x00, 0x04, 0x09, 0x72, 0x10, 0x20, 0x30, 0x40, 0x50, 0x80, 0xff];
     for (name, bytes) in recorded_streams() {
         for chunking in CHUNKINGS {
             for option in options {

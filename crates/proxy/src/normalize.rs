@@ -445,7 +445,8 @@ impl Split {
     fn push(&mut self, kind: SegmentKind, text: &str) {
         match kind {
             SegmentKind::Thinking => self.thinking.push_str(text),
-            SegmentKind::Answer => self.answer.push_str(text),
+            // Tool-call markup stays in the content, for the client to read.
+            SegmentKind::Answer | SegmentKind::ToolCall => self.answer.push_str(text),
             SegmentKind::Markup => {}
         }
     }

@@ -50,31 +50,172 @@ impl std::str::FromStr for StartMode {
     }
 }
 
+/// Named sets of markers, one per model family (`FORMATS-MORE.md`
+/// section 4). A preset sets the tags, the tool-call markup and whether a
+/// tool call ends thinking; [`Builder`] settings made after it override it.
+/// Whatever the preset, output that starts with a harmony header
+/// (`<|channel|>`, `<|start|>`) is read as harmony channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Preset {
+    /// DeepSeek-R1, QwQ (the default): `<think>` … `</think>`, DeepSeek's
+    /// tool tokens `<｜tool▁calls▁begin｜>` … `<｜tool▁calls▁end｜>`.
+    #[default]
+    DeepseekR1,
+    /// Qwen3: `<think>` … `</think>`, `<tool_call>` … `</tool_call>`; a
+    /// tool call inside thinking ends it.
+    Qwen3,
+    /// Kimi-VL / k1.5: `◁think▷` … `◁/think▷`.
+    Kimi,
+    /// Mistral Magistral (self-hosted): `[THINK]` … `[/THINK]`.
+    Magistral,
+    /// IBM Granite 3.x: `Here is my thought process:` … `Here is my response:`.
+    Granite,
+    /// gpt-oss: harmony channels, and with the special tokens stripped,
+    /// `analysis` … `assistantfinal`.
+    GptOss,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 6] = [
+        Preset::DeepseekR1,
+        Preset::Qwen3,
+        Preset::Kimi,
+        Preset::Magistral,
+        Preset::Granite,
+        Preset::GptOss,
+    ];
+
+    /// `"deepseek-r1"`, `"qwen3"`, `"kimi"`, `"magistral"`, `"granite"` or
+    /// `"gpt-oss"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::DeepseekR1 => "deepseek-r1",
+            Preset::Qwen3 => "qwen3",
+            Preset::Kimi => "kimi",
+            Preset::Magistral => "magistral",
+            Preset::Granite => "granite",
+            Preset::GptOss => "gpt-oss",
+        }
+    }
+
+    /// Its open and close tags.
+    pub fn tags(self) -> (&'static str, &'static str) {
+        match self {
+            Preset::DeepseekR1 | Preset::Qwen3 => ("<think>", "</think>"),
+            Preset::Kimi => ("◁think▷", "◁/think▷"),
+            Preset::Magistral => ("[THINK]", "[/THINK]"),
+            Preset::Granite => ("Here is my thought process:", "Here is my response:"),
+            Preset::GptOss => ("analysis", "assistantfinal"),
+        }
+    }
+
+    /// Its tool-call markup's open and close markers, if it has any.
+    pub fn call_markers(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Preset::DeepseekR1 => {
+                Some((crate::markup::DEEPSEEK_CALLS_OPEN, crate::markup::DEEPSEEK_CALLS_CLOSE))
+            }
+            Preset::Qwen3 => Some((crate::markup::QWEN_CALL_OPEN, crate::markup::QWEN_CALL_CLOSE)),
+            Preset::Kimi | Preset::Magistral | Preset::Granite | Preset::GptOss => None,
+        }
+    }
+
+    /// Whether a tool call inside thinking ends it.
+    pub fn call_ends_thinking(self) -> bool {
+        self == Preset::Qwen3
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Preset::ALL.into_iter().find(|p| p.as_str() == s).ok_or(ConfigError::UnknownPreset)
+    }
+}
+
 /// The full policy of a [`Splitter`]. Cheap to clone (tags are shared).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub(crate) start: StartMode,
     pub(crate) open: Arc<str>,
     pub(crate) close: Arc<str>,
+    /// Tool-call markup: open and close markers.
+    pub(crate) call: Option<(Arc<str>, Arc<str>)>,
+    pub(crate) call_ends_thinking: bool,
     pub(crate) interleaved: bool,
     pub(crate) trim: bool,
     pub(crate) max_hold: usize,
+    /// Derived: the first byte of every marker that matters inside
+    /// thinking, when they all share it (the splitter's fast path).
+    pub(crate) think_first: Option<u8>,
+    /// Derived: what matters in the answer (the splitter's fast path).
+    pub(crate) answer_marker: AnswerMarker,
+}
+
+/// The markers that matter in the answer, as the splitter's fast path
+/// looks for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerMarker {
+    /// None: answer text is answer.
+    None,
+    /// One, starting with `first` then `second` (`first` again for a
+    /// one-byte marker): text with no `second` byte that does not end with
+    /// `first` cannot hold the start of it. Searching for the second byte
+    /// keeps answers that merely contain `<` on the fast path: DeepSeek's
+    /// tool tokens go on with a byte (0xEF) that ASCII text never has.
+    One { first: u8, second: u8 },
+    /// Several.
+    Many,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            start: StartMode::Auto,
-            open: Arc::from("<think>"),
-            close: Arc::from("</think>"),
-            interleaved: false,
-            trim: false,
-            max_hold: DEFAULT_MAX_HOLD,
-        }
+        Config::preset(Preset::DeepseekR1)
     }
 }
 
 impl Config {
+    /// The policy of `preset`, otherwise the defaults.
+    pub fn preset(preset: Preset) -> Config {
+        let (open, close) = preset.tags();
+        Config {
+            start: StartMode::Auto,
+            open: Arc::from(open),
+            close: Arc::from(close),
+            call: preset.call_markers().map(|(o, c)| (Arc::from(o), Arc::from(c))),
+            call_ends_thinking: preset.call_ends_thinking(),
+            interleaved: false,
+            trim: false,
+            max_hold: DEFAULT_MAX_HOLD,
+            think_first: None,
+            answer_marker: AnswerMarker::Many,
+        }
+        .derive()
+    }
+
+    /// Fills in the derived fields.
+    fn derive(mut self) -> Config {
+        let first = |t: &Arc<str>| t.as_bytes()[0];
+        let call_first = self.call.as_ref().map(|(open, _)| first(open));
+        let close = first(&self.close);
+        self.think_first = match call_first {
+            Some(c) if self.call_ends_thinking && c != close => None,
+            _ => Some(close),
+        };
+        let open = self.interleaved.then_some(&self.open);
+        let call_open = self.call.as_ref().map(|(open, _)| open);
+        self.answer_marker = match (open, call_open) {
+            (None, None) => AnswerMarker::None,
+            (Some(marker), None) | (None, Some(marker)) => {
+                let bytes = marker.as_bytes();
+                AnswerMarker::One { first: bytes[0], second: *bytes.get(1).unwrap_or(&bytes[0]) }
+            }
+            (Some(_), Some(_)) => AnswerMarker::Many,
+        };
+        self
+    }
+
     /// The start mode.
     pub fn start(&self) -> StartMode {
         self.start
@@ -86,6 +227,14 @@ impl Config {
     /// The close tag.
     pub fn close_tag(&self) -> &str {
         &self.close
+    }
+    /// The tool-call markup's open and close markers, if any.
+    pub fn call_markers(&self) -> Option<(&str, &str)> {
+        self.call.as_ref().map(|(open, close)| (&**open, &**close))
+    }
+    /// Whether a tool call inside thinking ends it.
+    pub fn call_ends_thinking(&self) -> bool {
+        self.call_ends_thinking
     }
     /// Whether later thinking blocks are accepted.
     pub fn interleaved(&self) -> bool {
@@ -113,6 +262,30 @@ impl Builder {
     pub fn new() -> Builder {
         Builder::default()
     }
+    /// Sets everything a preset sets (tags, tool-call markup, whether a
+    /// call ends thinking); later settings override it.
+    pub fn preset(mut self, preset: Preset) -> Builder {
+        let p = Config::preset(preset);
+        self.config.open = p.open;
+        self.config.close = p.close;
+        self.config.call = p.call;
+        self.config.call_ends_thinking = p.call_ends_thinking;
+        self
+    }
+    /// Sets the tool-call markup's open and close markers (`None`: no
+    /// markup is looked for).
+    pub fn call_markers(mut self, markers: Option<(&str, &str)>) -> Builder {
+        if let Some((open, close)) = markers {
+            self.error = self.error.or(check_tag(open)).or(check_tag(close));
+        }
+        self.config.call = markers.map(|(o, c)| (Arc::from(o), Arc::from(c)));
+        self
+    }
+    /// Whether a tool call inside thinking ends it.
+    pub fn call_ends_thinking(mut self, on: bool) -> Builder {
+        self.config.call_ends_thinking = on;
+        self
+    }
     /// Sets the start mode (default `auto`).
     pub fn start(mut self, start: StartMode) -> Builder {
         self.config.start = start;
@@ -120,16 +293,7 @@ impl Builder {
     }
     /// Sets the open and close tags (default `<think>` / `</think>`).
     pub fn tags(mut self, open: &str, close: &str) -> Builder {
-        let check = |t: &str| {
-            if t.is_empty() {
-                Some(ConfigError::EmptyTag)
-            } else if t.len() > MAX_TAG_LEN {
-                Some(ConfigError::TagTooLong)
-            } else {
-                None
-            }
-        };
-        self.error = self.error.or(check(open)).or(check(close));
+        self.error = self.error.or(check_tag(open)).or(check_tag(close));
         if open == close {
             self.error = self.error.or(Some(ConfigError::SameTags));
         }
@@ -157,12 +321,22 @@ impl Builder {
     pub fn config(self) -> Result<Config, ConfigError> {
         match self.error {
             Some(e) => Err(e),
-            None => Ok(self.config),
+            None => Ok(self.config.derive()),
         }
     }
     /// A splitter with this policy, or the first configuration error.
     pub fn build(self) -> Result<Splitter, ConfigError> {
         self.config().map(Splitter::with_config)
+    }
+}
+
+fn check_tag(t: &str) -> Option<ConfigError> {
+    if t.is_empty() {
+        Some(ConfigError::EmptyTag)
+    } else if t.len() > MAX_TAG_LEN {
+        Some(ConfigError::TagTooLong)
+    } else {
+        None
     }
 }
 
@@ -178,6 +352,8 @@ pub enum ConfigError {
     SameTags,
     /// A start mode other than `auto`, `explicit` or `implicit`.
     UnknownStartMode,
+    /// A preset name not in [`Preset::ALL`].
+    UnknownPreset,
 }
 
 impl fmt::Display for ConfigError {
@@ -187,6 +363,9 @@ impl fmt::Display for ConfigError {
             ConfigError::TagTooLong => "tag is longer than 64 bytes",
             ConfigError::SameTags => "open and close tags are the same",
             ConfigError::UnknownStartMode => "start mode is not auto, explicit or implicit",
+            ConfigError::UnknownPreset => {
+                "preset is not deepseek-r1, qwen3, kimi, magistral, granite or gpt-oss"
+            }
         })
     }
 }

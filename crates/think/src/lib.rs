@@ -5,8 +5,12 @@
 //!   anywhere, even inside a tag); it calls you with [`Segment`]s that borrow
 //!   your input. [`Splitter::finish`] flushes what was held and returns an
 //!   [`Outcome`].
-//! - [`Builder`] / [`Config`]: the policy ([`StartMode`], tags, interleaved
-//!   blocks, whitespace trimming, the undecided-hold bound).
+//! - [`Builder`] / [`Config`]: the policy ([`StartMode`], tags, tool-call
+//!   markers, interleaved blocks, whitespace trimming, the hold bound);
+//!   [`Preset`]: the markers of a model family (`deepseek-r1`, `qwen3`,
+//!   `kimi`, `magistral`, `granite`, `gpt-oss`).
+//! - [`markup`]: complete grammars (nom) for what the splitter delimits
+//!   whole: tool-call markup ([`parse_calls`]) and harmony headers.
 //! - [`split_all`]: one-shot helper for whole strings.
 //!
 //! Concatenating every segment in order gives back the input exactly. The
@@ -31,6 +35,18 @@
 //!    as they can no longer become a tag.
 //! 6. At the end a held partial tag is text of the current channel;
 //!    thinking never closed is reported as [`Outcome::unterminated`].
+//! 7. Tool-call markup (the configured markers: DeepSeek's tool tokens,
+//!    Qwen's `<tool_call>`) is held from its open marker to its close
+//!    marker and emitted whole as one [`SegmentKind::ToolCall`] segment, for
+//!    the caller to read with [`parse_calls`]. With `qwen3` a call inside
+//!    thinking ends it. Markup over the hold bound is emitted as far as it
+//!    was held, and the rest of the stream is answer.
+//! 8. Output that starts (after whitespace) with a harmony header
+//!    (`<|channel|>`, `<|start|>`) is read as harmony channels, whatever
+//!    the tags: `analysis` is thinking, `final` (and any channel without a
+//!    recipient) answer, a message to a recipient (`commentary
+//!    to=functions.NAME`) a tool call ending at `<|call|>`; headers and end
+//!    tokens are markup ([`Outcome::channels`]).
 //!
 //! # Example
 //! A close tag cut across two feeds (DeepSeek-R1 style, no open tag):
@@ -56,12 +72,14 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod config;
+pub mod markup;
 mod segment;
 mod splitter;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Builder, Config, ConfigError, DEFAULT_MAX_HOLD, MAX_TAG_LEN, StartMode};
+pub use config::{Builder, Config, ConfigError, DEFAULT_MAX_HOLD, MAX_TAG_LEN, Preset, StartMode};
+pub use markup::{Call, MarkupError, parse_calls};
 pub use segment::{Outcome, Segment, SegmentKind};
 pub use splitter::{Splitter, split_all};

@@ -7,18 +7,25 @@ pub enum SegmentKind {
     Thinking,
     /// The answer: everything that is not thinking or structure.
     Answer,
-    /// Structure: the tags themselves, whitespace before the open tag, and
-    /// (with `trim`) whitespace the policy assigns to the tags.
+    /// Structure: the tags themselves, whitespace before the open tag,
+    /// (with `trim`) whitespace the policy assigns to the tags, and
+    /// harmony's headers and end tokens.
     Markup,
+    /// Tool-call markup, whole: from its open marker to its close marker
+    /// (or to where the stream or the hold limit cut it). Read it with
+    /// [`parse_calls`](crate::parse_calls); what does not parse is answer
+    /// text.
+    ToolCall,
 }
 
 impl SegmentKind {
-    /// `"thinking"`, `"answer"` or `"markup"`.
+    /// `"thinking"`, `"answer"`, `"markup"` or `"tool_call"`.
     pub fn as_str(self) -> &'static str {
         match self {
             SegmentKind::Thinking => "thinking",
             SegmentKind::Answer => "answer",
             SegmentKind::Markup => "markup",
+            SegmentKind::ToolCall => "tool_call",
         }
     }
 }
@@ -45,6 +52,10 @@ pub struct Outcome {
     /// cut looks.
     pub unterminated: bool,
     /// `auto`/`explicit` mode held more undecided text than the configured
-    /// limit, and decided it was answer without seeing a tag.
+    /// limit, and decided it was answer without seeing a tag; or markup
+    /// held whole (a tool call, a harmony header) passed it.
     pub hold_limit_hit: bool,
+    /// The output was read as harmony channels (it started with a harmony
+    /// header).
+    pub channels: bool,
 }

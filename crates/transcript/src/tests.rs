@@ -49,9 +49,18 @@ fn every_fixture_round_trips_and_agrees_with_the_split_contract() {
         let input = std::fs::read(fixtures().join(format!("{stem}.sse"))).unwrap();
         let meta = RequestMeta { request_id: Some(stem.clone()), ..RequestMeta::default() };
         let mut sink = TranscriptSink::with_meta(JsonlWriter::new(Vec::new()), meta);
-        let _ = Pipeline::default().run_document(&input, &mut sink);
+        // `preset_<name>_…` fixtures are split with that preset.
+        let preset = thinktee_pipeline::Preset::ALL
+            .into_iter()
+            .find(|p| stem.starts_with(&format!("preset_{}_", p.as_str().replace('-', "_"))))
+            .unwrap_or_default();
+        let options = thinktee_pipeline::Options {
+            splitter: thinktee_pipeline::SplitterConfig::preset(preset),
+            ..thinktee_pipeline::Options::default()
+        };
+        let _ = Pipeline::new(options.clone()).run_document(&input, &mut sink);
         let mut memory = TranscriptSink::new(Vec::new());
-        let _ = Pipeline::default().run_document(&input, &mut memory);
+        let _ = Pipeline::new(options).run_document(&input, &mut memory);
         let text = String::from_utf8(sink.output().get_ref().clone()).unwrap();
         let expected =
             std::fs::read_to_string(fixtures().join(format!("{stem}.expected.jsonl"))).unwrap();

@@ -27,10 +27,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 use thinktee_export::Select;
+use thinktee_pipeline::SplitterConfig;
 
 use crate::Outcome;
 use crate::files::{self, Ahead, FileReport, Item, Skipped};
 use crate::select::SelectArgs;
+use crate::split::SplitterArgs;
 
 mod stat;
 mod summary;
@@ -66,6 +68,8 @@ pub(crate) struct Args {
     per_stream: Option<PathBuf>,
     #[command(flatten)]
     select: SelectArgs,
+    #[command(flatten)]
+    splitter: SplitterArgs,
     /// Recordings (.sse, .json), transcripts (.jsonl), compressed or not,
     /// or directories of them.
     #[arg(required = true, value_name = "PATH")]
@@ -75,17 +79,18 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let select = args.select.select();
+    let splitter = args.splitter.config()?;
     let analysis = match &args.per_stream {
         Some(path) => {
             let file = fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            let analysis = analyze(&args.paths, workers, &select, Some(&mut out))
+            let analysis = analyze(&args.paths, &splitter, workers, &select, Some(&mut out))
                 .with_context(|| format!("cannot write {}", path.display()))?;
             out.flush().with_context(|| format!("cannot write {}", path.display()))?;
             analysis
         }
-        None => analyze(&args.paths, workers, &select, None)?,
+        None => analyze(&args.paths, &splitter, workers, &select, None)?,
     };
     analysis.report_skipped();
     let stdout = io::stdout();
@@ -112,6 +117,7 @@ pub(crate) struct Analysis {
 /// `per_stream`.
 pub(crate) fn analyze(
     paths: &[PathBuf],
+    splitter: &SplitterConfig,
     workers: usize,
     select: &Select,
     per_stream: Option<&mut dyn Write>,
@@ -136,7 +142,7 @@ pub(crate) fn analyze_each(
     let listed = files::list(paths);
     let mut report = FileReport::new(listed.len());
     let mut totals = Totals::default();
-    files::read_all::<Stats>(&listed, workers, AHEAD, &mut |item| {
+    files::read_all::<Stats>(&listed, splitter, workers, AHEAD, &mut |item| {
         match item {
             Item::Stream(i, s) => {
                 let request_model = s.request_model.as_deref();
@@ -296,7 +302,8 @@ mod tests {
     fn peak(dir: &Path) -> (Summary, u64) {
         let paths = [dir.to_owned()];
         let (analysis, peak) = thinktee_testkit::peak_bytes(|| {
-            analyze(&paths, 1, &Select::default(), Some(&mut io::sink())).unwrap()
+            let splitter = SplitterConfig::default();
+            analyze(&paths, &splitter, 1, &Select::default(), Some(&mut io::sink())).unwrap()
         });
         (analysis.summary, peak)
     }

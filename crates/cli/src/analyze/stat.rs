@@ -177,7 +177,7 @@ impl Sink for StatSink {
             Event::Text { choice, kind, text, .. } => match kind {
                 SegmentKind::Thinking => s.choice(choice).reasoning_bytes += text.len() as u64,
                 SegmentKind::Answer => s.choice(choice).answer_bytes += text.len() as u64,
-                SegmentKind::Markup => {}
+                SegmentKind::Markup | SegmentKind::ToolCall => {}
             },
             Event::Filter { choice: None, filter } => s.prompt_filters.add(filter),
             Event::Filter { choice: Some(c), filter } => s.choice(c).filters.add(filter),

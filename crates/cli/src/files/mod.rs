@@ -27,6 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
+use thinktee_pipeline::SplitterConfig;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -141,6 +142,7 @@ enum Msg<S> {
 /// error `fold` returns.
 pub(crate) fn read_all<T: Tally>(
     listed: &[Listed],
+    splitter: &SplitterConfig,
     workers: usize,
     ahead: Ahead,
     fold: &mut dyn FnMut(Item<'_, T::Stream>) -> io::Result<()>,
@@ -155,7 +157,7 @@ where
                 Some(kind) => kind.clone(),
                 None => {
                     let mut result = Ok(());
-                    let kind = read_file::<T>(&file.path, &mut |s| {
+                    let kind = read_file::<T>(&file.path, splitter, &mut |s| {
                         if result.is_ok() {
                             result = fold(Item::Stream(i, s));
                         }
@@ -168,7 +170,7 @@ where
         }
         return Ok(());
     }
-    in_parallel::<T>(listed, workers, ahead, fold)
+    in_parallel::<T>(listed, splitter, workers, ahead, fold)
 }
 
 /// Workers take the next file in order and send its streams over a
@@ -177,6 +179,7 @@ where
 /// `ahead.files` files (and the ones being read) are ahead of the fold.
 fn in_parallel<T: Tally>(
     listed: &[Listed],
+    splitter: &SplitterConfig,
     workers: usize,
     ahead: Ahead,
     fold: &mut dyn FnMut(Item<'_, T::Stream>) -> io::Result<()>,
@@ -189,7 +192,7 @@ where
     let cancelled = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| worker::<T>(listed, ahead.streams, &claims, &cancelled));
+            scope.spawn(|| worker::<T>(listed, splitter, ahead.streams, &claims, &cancelled));
         }
         let result = fold_in_order(listed.len(), &files, fold);
         if result.is_err() {
@@ -223,6 +226,7 @@ impl<S> Drop for Leave<'_, S> {
 
 fn worker<T: Tally>(
     listed: &[Listed],
+    splitter: &SplitterConfig,
     streams_ahead: usize,
     claims: &Mutex<Claims<T::Stream>>,
     cancelled: &AtomicBool,
@@ -250,7 +254,7 @@ fn worker<T: Tally>(
         let mut streams = Vec::with_capacity(per_message);
         let kind = match &file.known {
             Some(kind) => kind.clone(),
-            None => read_file::<T>(&file.path, &mut |s| {
+            None => read_file::<T>(&file.path, splitter, &mut |s| {
                 streams.push(s);
                 if streams.len() >= per_message {
                     let full = std::mem::replace(&mut streams, Vec::with_capacity(per_message));

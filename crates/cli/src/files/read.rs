@@ -25,7 +25,9 @@
 use std::convert::Infallible;
 use std::path::Path;
 
-use thinktee_pipeline::{DocumentError, DocumentKind, Framer, Part, Pipeline, Sink};
+use thinktee_pipeline::{
+    DocumentError, DocumentKind, Framer, Options, Part, Pipeline, Sink, SplitterConfig,
+};
 use thinktee_transcript::TranscriptRecord;
 
 use crate::input::Input;
@@ -170,7 +172,11 @@ struct FileReader<'e, T: Tally> {
 }
 
 /// Reads the file at `path`, handing on each stream as it ends.
-pub(crate) fn read_file<T: Tally>(path: &Path, emit: &mut dyn FnMut(T::Stream)) -> FileKind {
+pub(crate) fn read_file<T: Tally>(
+    path: &Path,
+    splitter: &SplitterConfig,
+    emit: &mut dyn FnMut(T::Stream),
+) -> FileKind {
     let name = escape(&path.display().to_string()).into_owned();
     let mut input = match Input::open_path(path, name) {
         Ok(input) => input,
@@ -183,7 +189,7 @@ pub(crate) fn read_file<T: Tally>(path: &Path, emit: &mut dyn FnMut(T::Stream)) 
     let builder = if lines { builder.kind(DocumentKind::Json).json_lines(true) } else { builder };
     let mut reader = FileReader::<T> {
         framer: builder.framer(),
-        pipeline: Pipeline::default(),
+        pipeline: Pipeline::new(Options { splitter: splitter.clone(), ..Options::default() }),
         sink: T::Sink::default(),
         class: Class::Undecided(Vec::new()),
         content: false,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::support::{fixtures, json_lines, root, thinktee};
+use crate::support::{fixtures, json_lines, preset_of, root, thinktee};
 
 /// Nearest-rank percentiles, as the summary reports them.
 fn dist(mut sample: Vec<u64>) -> Value {
@@ -169,22 +169,24 @@ fn summary(stdout: &[u8]) -> Value {
 
 #[test]
 fn the_fixture_folder_sums_up_as_its_expected_outputs_say() {
+    // The fixtures split with the default preset, and their expected
+    // outputs, named one by one: the `preset_*` ones are summed up below,
+    // each group with its own preset.
+    let (with_presets, stems): (Vec<String>, Vec<String>) =
+        fixtures("e2e").into_iter().partition(|s| preset_of(s).is_some());
     let per_stream = temp_dir("per-stream").join("streams.jsonl");
-    let out = thinktee(
-        &[
-            "analyze",
-            "--format",
-            "json",
-            "--per-stream",
-            per_stream.to_str().unwrap(),
-            "fixtures/e2e",
-        ],
-        b"",
-    );
+    let mut args: Vec<String> =
+        ["analyze", "--format", "json", "--per-stream", per_stream.to_str().unwrap()]
+            .map(str::to_owned)
+            .to_vec();
+    for stem in &stems {
+        args.push(format!("fixtures/e2e/{stem}.sse"));
+        args.push(format!("fixtures/e2e/{stem}.expected.jsonl"));
+    }
+    let out = thinktee(&args.iter().map(String::as_str).collect::<Vec<_>>(), b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let mut got = summary(&out.stdout);
-    let stems = fixtures("e2e");
     let n = stems.len() as u64;
     // Every `.expected.jsonl` is skipped: it is split output, not a transcript.
     assert_eq!(
@@ -200,6 +202,21 @@ fn the_fixture_folder_sums_up_as_its_expected_outputs_say() {
     assert!(lines.iter().all(|l| l["source"].as_str().unwrap().ends_with(".sse")));
     assert_eq!(lines[0]["source"], "fixtures/e2e/azure_400_content_filter.sse");
     std::fs::remove_dir_all(per_stream.parent().unwrap()).unwrap();
+
+    let mut presets: Vec<&str> = with_presets.iter().filter_map(|s| preset_of(s)).collect();
+    presets.dedup();
+    assert!(presets.len() >= 5, "fixtures for only {presets:?}");
+    for preset in presets {
+        let group: Vec<String> =
+            with_presets.iter().filter(|s| preset_of(s) == Some(preset)).cloned().collect();
+        let paths: Vec<String> = group.iter().map(|s| format!("fixtures/e2e/{s}.sse")).collect();
+        let mut args = vec!["analyze", "--format", "json", "--preset", preset];
+        args.extend(paths.iter().map(String::as_str));
+        let out = thinktee(&args, b"");
+        let mut got = summary(&out.stdout);
+        got.as_object_mut().unwrap().remove("files");
+        assert_eq!(got, expected_summary(&group), "--preset {preset}");
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{fixtures, json_lines, root, thinktee};
+use crate::support::{fixtures, json_lines, preset_of, root, thinktee};
 
 /// Our own error messages are not part of the contract: for errors other
 /// than upstream (`api`) ones only the kind is compared.
@@ -26,7 +26,11 @@ fn every_e2e_fixture_matches_its_expected_output() {
     let mut checked = 0;
     for stem in fixtures("e2e") {
         let path = format!("fixtures/e2e/{stem}.sse");
-        let out = thinktee(&["split", "--format", "json", &path], b"");
+        let mut args = vec!["split", "--format", "json", &path];
+        if let Some(preset) = preset_of(&stem) {
+            args.extend(["--preset", preset]);
+        }
+        let out = thinktee(&args, b"");
         let expected_text =
             std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl")))
                 .expect("expected file");
@@ -80,6 +84,25 @@ fn policy_flags_change_the_split() {
     let r = &json_lines(&out.stdout)[0];
     assert_eq!((r["reasoning"].as_str(), r["content"].as_str()), (Some(""), Some("a</think>b")));
     assert_eq!(r["done"], false);
+}
+
+#[test]
+fn explicit_flags_override_the_preset() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[THINK]a[/THINK]<think>b</think>c\"}}]}\n\ndata: [DONE]\n\n";
+    let split = |args: &[&str]| {
+        let mut all = vec!["split", "--format", "json"];
+        all.extend(args);
+        let out = thinktee(&all, body.as_bytes());
+        let r = json_lines(&out.stdout).remove(0);
+        (r["reasoning"].as_str().unwrap().to_owned(), r["content"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(split(&["--preset", "magistral"]), ("a".into(), "<think>b</think>c".into()));
+    // --tags replaces the preset's tags; --interleaved adds to it.
+    let tags = ["--preset", "magistral", "--tags", "<think>,</think>"];
+    assert_eq!(split(&tags), ("".into(), "[THINK]a[/THINK]<think>b</think>c".into()));
+    let interleaved = ["--preset", "magistral", "--interleaved", "--start", "explicit"];
+    assert_eq!(split(&interleaved), ("a".into(), "<think>b</think>c".into()));
+    assert_eq!(thinktee(&["split", "--preset", "r1"], b"").status.code(), Some(2));
 }
 
 #[test]

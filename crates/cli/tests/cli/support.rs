@@ -50,6 +50,14 @@ pub(crate) fn fixtures(dir: &str) -> Vec<String> {
     stems
 }
 
+/// The preset a fixture is split with: `preset_<name>_….sse` names it
+/// (`-` written `_`); the others take the default.
+pub(crate) fn preset_of(stem: &str) -> Option<&'static str> {
+    ["deepseek-r1", "qwen3", "kimi", "magistral", "granite", "gpt-oss"]
+        .into_iter()
+        .find(|p| stem.starts_with(&format!("preset_{}_", p.replace('-', "_"))))
+}
+
 /// Parses JSON Lines.
 pub(crate) fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(bytes)

@@ -1,6 +1,7 @@
 //! Tests against a naive whole-string reference, plus hand-written vectors.
 
 mod naive;
+mod presets;
 mod properties;
 mod vectors;
 

@@ -18,9 +18,12 @@ fn cfg(f: impl FnOnce(Builder) -> Builder) -> Config {
     f(Builder::new()).config().expect("valid config")
 }
 
-const CLOSED: Outcome = Outcome { thinking: true, unterminated: false, hold_limit_hit: false };
-const NONE: Outcome = Outcome { thinking: false, unterminated: false, hold_limit_hit: false };
-const OPEN: Outcome = Outcome { thinking: true, unterminated: true, hold_limit_hit: false };
+const CLOSED: Outcome =
+    Outcome { thinking: true, unterminated: false, hold_limit_hit: false, channels: false };
+const NONE: Outcome =
+    Outcome { thinking: false, unterminated: false, hold_limit_hit: false, channels: false };
+const OPEN: Outcome =
+    Outcome { thinking: true, unterminated: true, hold_limit_hit: false, channels: false };
 
 fn vectors() -> Vec<Vector> {
     let v =
