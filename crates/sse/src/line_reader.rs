@@ -389,10 +389,18 @@ impl LineReader {
 /// 1.89 M), −6.0 % event-aligned (1.99 M → 1.87 M); the short remainders of
 /// lines cut by a read, blank lines and `data: [DONE]` are common at every
 /// chunking. 8 bytes loses most of the 10-byte gain; 32 gains nothing more.
+///
+/// The loop first asks `b <= b'\r'`, which JSON text (it escapes control
+/// characters) never passes but at a line end: one comparison per byte
+/// instead of two. Measured (`scripts/callgrind.sh`, 1.25 MB of the inline
+/// R1 stream, decoder alone): −12 % instructions at 10-byte reads (21.5 M →
+/// 18.9 M), unchanged at 1460-byte and event-aligned reads (within 0.05 %).
+/// memchr's portable word-at-a-time `Two` here saved only 8 %, and a
+/// zero-padded 16-byte block compared whole cost 9 % more.
 #[inline]
 fn find_line_end(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < 16 {
-        bytes.iter().position(|&b| b == b'\n' || b == b'\r')
+        bytes.iter().position(|&b| b <= b'\r' && (b == b'\n' || b == b'\r'))
     } else {
         memchr2(b'\n', b'\r', bytes)
     }
