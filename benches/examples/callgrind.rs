@@ -20,6 +20,7 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
+use std::process::ExitCode;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -93,42 +94,43 @@ fn counted(what: &str, pieces: &[&[u8]], shared: &[Bytes]) -> usize {
         "e2e" => e2e(pieces),
         "sse" => sse(pieces),
         "sse-stream" => sse_stream(shared),
-        _ => unreachable!("checked in main"),
+        _ => unreachable!("checked in args"),
     }
 }
 
-fn main() {
+/// The arguments: what to run, on which dialect, cut how.
+fn args() -> Option<(String, Dialect, Chunking)> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: callgrind e2e|sse|sse-stream inline|reasoning_content SIZE|event";
-    let [what, dialect, chunking] = args.as_slice() else {
-        eprintln!("{usage}");
-        std::process::exit(2);
-    };
+    let [what, dialect, chunking] = args.as_slice() else { return None };
+    if !matches!(what.as_str(), "e2e" | "sse" | "sse-stream") {
+        return None;
+    }
     let dialect = match dialect.as_str() {
         "inline" => Dialect::Inline,
         "reasoning_content" => Dialect::ReasoningContent,
-        _ => {
-            eprintln!("{usage}");
-            std::process::exit(2);
-        }
+        _ => return None,
     };
     let chunking = match chunking.as_str() {
         "event" => Chunking::Events,
-        n => match n.parse() {
-            Ok(n) if n > 0 => Chunking::Bytes(n),
-            _ => {
-                eprintln!("{usage}");
-                std::process::exit(2);
-            }
-        },
+        n => Chunking::Bytes(n.parse().ok().filter(|&n| n > 0)?),
     };
-    if !matches!(what.as_str(), "e2e" | "sse" | "sse-stream") {
-        eprintln!("{usage}");
-        std::process::exit(2);
-    }
+    Some((what.clone(), dialect, chunking))
+}
+
+fn main() -> ExitCode {
+    let Some((what, dialect, chunking)) = args() else {
+        eprintln!("usage: callgrind e2e|sse|sse-stream inline|reasoning_content SIZE|event");
+        return ExitCode::from(2);
+    };
     let input = r1_stream(dialect, INPUT_LEN);
     let pieces = cut(&input.bytes, chunking);
     let shared = if what == "sse-stream" { shared_pieces(&pieces) } else { Vec::new() };
-    let found = counted(black_box(what), black_box(&pieces), black_box(&shared));
-    println!("{what} {} {}: {} bytes in, {found} bytes found", dialect.name(), chunking.name(), input.bytes.len());
+    let found = counted(black_box(&what), black_box(&pieces), black_box(&shared));
+    println!(
+        "{what} {} {}: {} bytes in, {found} bytes found",
+        dialect.name(),
+        chunking.name(),
+        input.bytes.len()
+    );
+    ExitCode::SUCCESS
 }
