@@ -15,6 +15,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 use thinktee_pipeline::{ErrorKind, Flow, InputEnd, Record, Sink, StreamOutcome};
 use thinktee_tee::{Builder, ParsePool};
+use thinktee_testkit::network_pieces;
 use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::time::Instant;
 
@@ -37,17 +38,7 @@ type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
 /// Cuts a recording at every blank line (event boundaries) and again in the
 /// middle of every event.
 fn pieces(bytes: &[u8]) -> Vec<Bytes> {
-    let mut cuts = vec![0];
-    let mut start = 0;
-    for end in (1..bytes.len()).filter(|&i| bytes[i - 1] == b'\n' && bytes[i] == b'\n') {
-        cuts.push(start + (end + 1 - start) / 2);
-        cuts.push(end + 1);
-        start = end + 1;
-    }
-    cuts.push(start + (bytes.len() - start) / 2);
-    cuts.push(bytes.len());
-    cuts.dedup();
-    cuts.windows(2).map(|w| Bytes::copy_from_slice(&bytes[w[0]..w[1]])).collect()
+    network_pieces(bytes).into_iter().map(|range| Bytes::copy_from_slice(&bytes[range])).collect()
 }
 
 /// Yields `pieces` `GAP` apart (then `tail`, if any), keeping each piece

@@ -32,6 +32,7 @@ use thinktee_pipeline::{Flow, Record, Sink};
 use thinktee_tee::{
     Builder, ChannelOutput, ParsePool, TRANSCRIPT_QUEUE, TeeReport, TranscriptWriter,
 };
+use thinktee_testkit::network_pieces;
 use thinktee_transcript::{JsonlWriter, RequestMeta, TranscriptRecord, TranscriptSink};
 use tokio::time::{Instant, Sleep};
 
@@ -331,21 +332,7 @@ struct Paced {
 
 impl Paced {
     fn new(bytes: &Bytes) -> Paced {
-        let mut cuts = vec![0];
-        let mut start = 0;
-        for i in 1..bytes.len() {
-            let blank = matches!(&bytes[i - 1..=i], b"\n\n" | b"\r\r")
-                || bytes[..=i].ends_with(b"\r\n\r\n");
-            if blank {
-                cuts.push(start + (i + 1 - start) / 2);
-                cuts.push(i + 1);
-                start = i + 1;
-            }
-        }
-        cuts.push(start + (bytes.len() - start) / 2);
-        cuts.push(bytes.len());
-        cuts.dedup();
-        let pieces = cuts.windows(2).map(|w| bytes.slice(w[0]..w[1])).collect();
+        let pieces = network_pieces(bytes).into_iter().map(|range| bytes.slice(range)).collect();
         Paced { pieces, sleep: Box::pin(tokio::time::sleep(gap(0))), sent: 0 }
     }
 }

@@ -290,26 +290,15 @@ impl EventBuilder {
         chunk: &[u8],
         out: &mut F,
     ) -> bool {
-        let (Data::None, At::Chunk { .. }) = (self.data, line.at) else { return false };
+        let (Data::None, At::Chunk { start }) = (self.data, line.at) else { return false };
         let Some(value) = line.bytes.strip_prefix(b"data:") else { return false };
-        if self.event_len.saturating_add(line.bytes.len()) > self.max_event_len {
+        let len = line.bytes.len();
+        if self.event_len.saturating_add(len) > self.max_event_len {
             return false;
         }
-        let value = value.strip_prefix(b" ").unwrap_or(value);
-        let data = text(value, &mut self.data_buf);
-        let event = match self.event_type {
-            Some(loc) => text(slice(chunk, &self.raw, loc), &mut self.type_buf),
-            None => "",
-        };
-        let id = if self.last_id.is_empty() { None } else { Some(self.last_id.as_str()) };
-        out(Frame::Event(Event {
-            event: if event.is_empty() { "message" } else { event },
-            data,
-            id,
-            retry: self.event_retry,
-        }));
-        self.reset_event();
-        self.state = EventState::FirstField;
+        let space = usize::from(value.first() == Some(&b' '));
+        self.data = Data::One(Loc::Chunk { start: start + 5 + space, end: start + len });
+        self.dispatch(chunk, out);
         true
     }
 
@@ -331,7 +320,7 @@ impl EventBuilder {
         self.add_line(line, chunk, out);
     }
 
-    /// The one fast path, for the event of nearly every chat completion
+    /// The fast path for the event of nearly every chat completion
     /// chunk: in `FirstField`, `line` is followed at once by a blank line. If it is a `data` line within the event limit, emits the
     /// event and returns true, leaving the builder in `FirstField`: with no
     /// line before it there is no event type (so `"message"`) and no
@@ -350,9 +339,7 @@ impl EventBuilder {
             return false;
         }
         let value = value.strip_prefix(b" ").unwrap_or(value);
-        let id = if self.last_id.is_empty() { None } else { Some(self.last_id.as_str()) };
-        let data = text(value, &mut self.data_buf);
-        out(Frame::Event(Event { event: "message", data, id, retry: None }));
+        emit(out, "", text(value, &mut self.data_buf), &self.last_id, None);
         true
     }
 
@@ -506,13 +493,7 @@ impl EventBuilder {
                 Some(loc) => text(slice(chunk, &self.raw, loc), &mut self.type_buf),
                 None => "",
             };
-            let id = if self.last_id.is_empty() { None } else { Some(self.last_id.as_str()) };
-            out(Frame::Event(Event {
-                event: if event.is_empty() { "message" } else { event },
-                data,
-                id,
-                retry: self.event_retry,
-            }));
+            emit(out, event, data, &self.last_id, self.event_retry);
         }
         self.reset_event();
         self.state = EventState::FirstField;
@@ -609,6 +590,25 @@ impl Loc {
             raw @ Loc::Raw { .. } => raw,
         }
     }
+}
+
+/// Emits an event, the one place one is assembled (steps 4 to 6 of the
+/// dispatch above): of type `event`, or `message` if that is empty, with
+/// the last event ID `last_id` unless that is empty.
+#[inline]
+fn emit<F: FnMut(Frame<'_>)>(
+    out: &mut F,
+    event: &str,
+    data: &str,
+    last_id: &str,
+    retry: Option<u64>,
+) {
+    out(Frame::Event(Event {
+        event: if event.is_empty() { "message" } else { event },
+        data,
+        id: if last_id.is_empty() { None } else { Some(last_id) },
+        retry,
+    }));
 }
 
 /// The bytes at `loc`.

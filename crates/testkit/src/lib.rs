@@ -1,5 +1,8 @@
-//! Test-only helpers shared by the thinktee crates.
+//! Helpers shared by the thinktee crates' tests, and by the demo.
 //!
+//! - [`network_pieces`]: a recording cut as a network might deliver it, at
+//!   every blank line and inside every event (the tee tests and
+//!   `thinktee demo` pace these pieces over time).
 //! - [`CountingAlloc`]: a global allocator wrapper around [`std::alloc::System`]
 //!   that counts allocations made by the current thread, and the bytes they
 //!   asked for, so a test can assert that a hot path allocates nothing
@@ -15,6 +18,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::ops::Range;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
@@ -123,4 +127,43 @@ pub fn count_allocated<T>(f: impl FnOnce() -> T) -> (T, Allocated) {
     let value = f();
     let after = (ALLOCATIONS.with(Cell::get), BYTES.with(Cell::get));
     (value, Allocated { count: after.0 - before.0, bytes: after.1 - before.1 })
+}
+
+/// Where to cut a recording of server-sent events so it arrives as a body
+/// over a network might: after every blank line (`\n\n`, `\r\r` or
+/// `\r\n\r\n`) and in the middle of every event. The ranges cover `bytes`
+/// in order, none empty.
+pub fn network_pieces(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut cuts = vec![0];
+    let mut start = 0;
+    for i in 1..bytes.len() {
+        let blank =
+            matches!(&bytes[i - 1..=i], b"\n\n" | b"\r\r") || bytes[..=i].ends_with(b"\r\n\r\n");
+        if blank {
+            cuts.push(start + (i + 1 - start) / 2);
+            cuts.push(i + 1);
+            start = i + 1;
+        }
+    }
+    cuts.push(start + (bytes.len() - start) / 2);
+    cuts.push(bytes.len());
+    cuts.dedup();
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_pieces;
+
+    #[test]
+    fn cut_after_blank_lines_and_inside_events() {
+        // Written by hand: "data: a\n\n" is 0..9, cut in the middle at 4;
+        // "data: bb\r\n\r\n" is 9..21, its middle 15; the unfinished
+        // "data:c" is 21..27, its middle 24.
+        let input = b"data: a\n\ndata: bb\r\n\r\ndata:c";
+        assert_eq!(network_pieces(input), [0..4, 4..9, 9..15, 15..21, 21..24, 24..27]);
+        // CR alone ends lines too: "a\r\r" is one event.
+        assert_eq!(network_pieces(b"a\r\rb"), [0..1, 1..3, 3..4]);
+        assert_eq!(network_pieces(b""), Vec::<std::ops::Range<usize>>::new());
+    }
 }
