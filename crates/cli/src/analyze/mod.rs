@@ -123,10 +123,10 @@ pub(crate) fn analyze(
     per_stream: Option<&mut dyn Write>,
 ) -> io::Result<Analysis> {
     match per_stream {
-        Some(out) => analyze_each(paths, workers, select, &mut |path, s| {
+        Some(out) => analyze_each(paths, splitter, workers, select, &mut |path, s| {
             write_per_stream(&mut *out, path, s)
         }),
-        None => analyze_each(paths, workers, select, &mut |_, _| Ok(())),
+        None => analyze_each(paths, splitter, workers, select, &mut |_, _| Ok(())),
     }
 }
 
@@ -135,6 +135,7 @@ pub(crate) fn analyze(
 /// error `each` returns.
 pub(crate) fn analyze_each(
     paths: &[PathBuf],
+    splitter: &SplitterConfig,
     workers: usize,
     select: &Select,
     each: &mut dyn FnMut(&Path, &StreamStat) -> io::Result<()>,

@@ -19,6 +19,8 @@ use anyhow::Context;
 use crate::Outcome;
 use crate::analyze::{self, Dist, FilterCounts, StreamStat};
 use crate::select::SelectArgs;
+use crate::split::SplitterArgs;
+use thinktee_pipeline::SplitterConfig;
 
 mod html;
 
@@ -48,7 +50,7 @@ Token charts use the counts the API reported (usage), never estimates; the page 
 how many streams had none. Timings come from transcripts (recordings carry no arrival
 times).";
 
-/// `thinktee report --html FILE [--since T] [--until T] [--model M] PATH...`
+/// `thinktee report --html FILE [--since T] [--until T] [--model M] [splitter options] PATH...`
 #[derive(Debug, clap::Args)]
 #[command(after_help = OUTCOMES_HELP)]
 pub(crate) struct Args {
@@ -58,6 +60,8 @@ pub(crate) struct Args {
     html: PathBuf,
     #[command(flatten)]
     select: SelectArgs,
+    #[command(flatten)]
+    splitter: SplitterArgs,
     /// Recordings (.sse, .json), transcripts (.jsonl), compressed or not,
     /// or directories of them.
     #[arg(required = true, value_name = "PATH")]
@@ -66,7 +70,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (report, analysis) = report(&args.paths, workers, &args.select)?;
+    let splitter = args.splitter.config()?;
+    let (report, analysis) = report(&args.paths, &splitter, workers, &args.select)?;
     analysis.report_skipped();
     let page = html::page(&report, &analysis.summary);
     fs::write(&args.html, page).with_context(|| format!("cannot write {}", args.html.display()))?;
@@ -76,14 +81,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 /// Reads `paths` as `analyze` does and folds what `select` takes.
 fn report(
     paths: &[PathBuf],
+    splitter: &SplitterConfig,
     workers: usize,
     select: &SelectArgs,
 ) -> io::Result<(Report, analyze::Analysis)> {
     let mut report = Report::default();
-    let analysis = analyze::analyze_each(paths, workers, &select.select(), &mut |path, s| {
-        report.add(path, s);
-        Ok(())
-    })?;
+    let analysis =
+        analyze::analyze_each(paths, splitter, workers, &select.select(), &mut |path, s| {
+            report.add(path, s);
+            Ok(())
+        })?;
     Ok((report, analysis))
 }
 
@@ -314,7 +321,7 @@ pub(crate) fn page_for(
     paths: &[PathBuf],
     select: &SelectArgs,
 ) -> (Report, analyze::Summary, String) {
-    let (report, analysis) = report(paths, 1, select).unwrap();
+    let (report, analysis) = report(paths, &SplitterConfig::default(), 1, select).unwrap();
     let page = html::page(&report, &analysis.summary);
     (report, analysis.summary, page)
 }

@@ -174,3 +174,24 @@ fn the_report_opens_in_headless_chromium_with_every_chart() {
     assert!(dom.matches("&lt;script&gt;alert(1)&lt;/script&gt;").count() >= 3);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The splitter options reach the report: Magistral's `[THINK]` is
+/// reasoning under `--preset magistral` only (one stream, one choice).
+#[test]
+fn the_preset_decides_what_the_report_counts_as_reasoning() {
+    let dir = temp_dir("preset");
+    let fixture = root().join("fixtures/e2e/preset_magistral_think.sse");
+    let reasoning_card = |preset: &str| {
+        let page = dir.join(format!("{preset}.html"));
+        let (page_arg, fixture_arg) = (page.to_str().unwrap(), fixture.to_str().unwrap());
+        let out = thinktee(&["report", "--preset", preset, "--html", page_arg, fixture_arg], b"");
+        assert!(out.status.success(), "{preset}: {}", String::from_utf8_lossy(&out.stderr));
+        let html = fs::read_to_string(&page).unwrap();
+        let at = html.find("id=\"card-reasoning\" data-value=\"").expect("the reasoning card");
+        let value = &html[at + "id=\"card-reasoning\" data-value=\"".len()..];
+        value[..value.find('"').unwrap()].to_owned()
+    };
+    assert_eq!(reasoning_card("magistral"), "1");
+    assert_eq!(reasoning_card("deepseek-r1"), "0");
+    fs::remove_dir_all(&dir).unwrap();
+}
