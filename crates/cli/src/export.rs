@@ -151,6 +151,7 @@ pub(crate) fn export(
 ) -> anyhow::Result<Done> {
     let manifest = Manifest::load(dir)?;
     let mut done = Done::default();
+    let mut older = Vec::new();
     let mut listed = Vec::new();
     let mut ids = Vec::new();
     for file in files::list(paths) {
@@ -161,6 +162,7 @@ pub(crate) fn export(
         match id.as_ref().map(|id| manifest.seen(id)) {
             Some(Seen::Exported) => {
                 done.already += 1;
+                older.extend(id.as_ref().and_then(|id| manifest.older(id)));
                 continue;
             }
             Some(Seen::Changed) => eprintln!(
@@ -173,6 +175,15 @@ pub(crate) fn export(
         }
         listed.push(file);
         ids.push(id);
+    }
+    if let Some(version) = older.iter().min() {
+        eprintln!(
+            "thinktee: {} of the files already exported to {} were exported with schema version \
+             {version}: their rows lack the columns added since (null there; export them into \
+             a new directory to have them)",
+            older.len(),
+            escape(&dir.display().to_string()),
+        );
     }
     let export_id = thinktee_export::new_export_id();
     let mut table = TableWriter::new(dir, &export_id, options)?;
@@ -203,7 +214,12 @@ pub(crate) fn export(
                 if rows > 0 {
                     done.sources += 1;
                     if let Some(source) = ids[i].clone() {
-                        entries.push(Entry { source, rows, export_id: export_id.clone() });
+                        entries.push(Entry {
+                            source,
+                            rows,
+                            export_id: export_id.clone(),
+                            schema_version: thinktee_export::SCHEMA_VERSION,
+                        });
                     }
                 }
                 Ok(())

@@ -8,11 +8,11 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, SchemaRef};
-use thinktee_pipeline::{FilterEvent, StreamError};
+use thinktee_pipeline::{FilterEvent, StreamError, ToolCallRecord};
 
 use crate::row::Value;
 use crate::schema::{
-    COLUMNS, ERROR_FIELDS, FILTER_FIELDS, Kind, item_field, schema, struct_fields,
+    COLUMNS, ERROR_FIELDS, FILTER_FIELDS, Kind, TOOL_CALL_FIELDS, item_field, schema, struct_fields,
 };
 
 /// One column being built.
@@ -24,6 +24,7 @@ enum Builder {
     Time(TimestampMicrosecondBuilder),
     Filters(Box<FilterList>),
     Errors(Box<ErrorList>),
+    ToolCalls(Box<ToolCallList>),
 }
 
 /// `filters`: a list of structs, kept as one builder per field and the
@@ -51,6 +52,15 @@ struct ErrorList {
     kind: StringBuilder,
     code: StringBuilder,
     message: StringBuilder,
+}
+
+/// `tool_calls`: as [`FilterList`].
+#[derive(Debug, Default)]
+struct ToolCallList {
+    offsets: Vec<i32>,
+    id: StringBuilder,
+    name: StringBuilder,
+    arguments: StringBuilder,
 }
 
 impl FilterList {
@@ -111,6 +121,26 @@ impl ErrorList {
     }
 }
 
+impl ToolCallList {
+    fn push(&mut self, calls: &[ToolCallRecord]) {
+        for c in calls {
+            self.id.append_option(c.id.as_deref());
+            self.name.append_option(c.name.as_deref());
+            self.arguments.append_value(&c.arguments);
+        }
+        next_offset(&mut self.offsets, calls.len());
+    }
+
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.id.finish()),
+            Arc::new(self.name.finish()),
+            Arc::new(self.arguments.finish()),
+        ];
+        list(&mut self.offsets, TOOL_CALL_FIELDS, columns)
+    }
+}
+
 /// Ends a row's list of `len` items.
 fn next_offset(offsets: &mut Vec<i32>, len: usize) {
     if offsets.is_empty() {
@@ -144,6 +174,7 @@ impl Builder {
             Kind::Time => Builder::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
             Kind::Filters => Builder::Filters(Box::default()),
             Kind::Errors => Builder::Errors(Box::default()),
+            Kind::ToolCalls => Builder::ToolCalls(Box::default()),
         }
     }
 
@@ -158,6 +189,7 @@ impl Builder {
             (Builder::Time(b), Value::Time(v)) => b.append_option(*v),
             (Builder::Filters(b), Value::Filters(v)) => b.push(v),
             (Builder::Errors(b), Value::Errors(v)) => b.push(v),
+            (Builder::ToolCalls(b), Value::ToolCalls(v)) => b.push(v),
             _ => {}
         }
     }
@@ -170,6 +202,7 @@ impl Builder {
             Builder::Time(b) => Arc::new(b.finish()),
             Builder::Filters(b) => b.finish()?,
             Builder::Errors(b) => b.finish()?,
+            Builder::ToolCalls(b) => b.finish()?,
         })
     }
 }

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use serde_json::{Map, Value as Json};
-use thinktee_pipeline::{FilterEvent, StreamError};
+use thinktee_pipeline::{FilterEvent, StreamError, ToolCallRecord};
 
 use crate::row::Value;
 use crate::schema::COLUMNS;
@@ -39,6 +39,7 @@ pub(crate) fn write_row(out: &mut impl Write, values: &[Value<'_>]) -> io::Resul
             Value::Time(Some(us)) => out.write_all(rfc3339(*us).as_bytes())?,
             Value::Filters(f) => field(out, &filters_json(f))?,
             Value::Errors(e) => field(out, &errors_json(e))?,
+            Value::ToolCalls(c) => field(out, &tool_calls_json(c))?,
         }
     }
     out.write_all(b"\r\n")
@@ -93,6 +94,11 @@ pub(crate) fn errors_json(errors: &[StreamError]) -> String {
     serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
+/// `tool_calls` as a JSON array, as `split --format json` writes them.
+pub(crate) fn tool_calls_json(calls: &[ToolCallRecord]) -> String {
+    serde_json::to_string(calls).unwrap_or_else(|_| "[]".into())
+}
+
 #[cfg(test)]
 mod tests {
     use thinktee_pipeline::{FilterOffsets, FilterSource};
@@ -129,5 +135,11 @@ mod tests {
             r#"[{"category":"self_harm","check_offset":4,"filtered":true,"source":"prompt"}]"#
         );
         assert_eq!(filters_json(&[]), "[]");
+        let call =
+            ToolCallRecord { id: Some("call_1".into()), name: None, arguments: "{\"q\":1}".into() };
+        assert_eq!(
+            tool_calls_json(&[call]),
+            r#"[{"id":"call_1","name":null,"arguments":"{\"q\":1}"}]"#
+        );
     }
 }

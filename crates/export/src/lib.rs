@@ -56,7 +56,7 @@ pub use manifest::{Entry, MANIFEST_DIR, Manifest, Seen, SourceId, write_manifest
 pub use row::Row;
 pub use schema::{
     COLUMNS, Column, ERROR_FIELDS, FILTER_FIELDS, Kind, NO_DATE, PARTITION, SCHEMA_VERSION, TABLE,
-    schema,
+    TOOL_CALL_FIELDS, schema,
 };
 pub use select::Select;
 pub use table::{Format, Limits, MAX_ROW_BYTES, Options, Stats, TableWriter};

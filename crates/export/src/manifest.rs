@@ -8,7 +8,12 @@
 //! whose path is known but whose size or time changed (a transcript still
 //! being appended to) is exported again, whole: its earlier rows stay
 //! where they are, and readers deduplicate on `(source, stream, choice)`,
-//! keeping the greatest `export_id`. Engines skip the manifest directory
+//! keeping the greatest `export_id`. Each line also says the schema
+//! version its rows were written with (lines without one are of version
+//! 1): a source exported with an older version is still skipped (files
+//! are never rewritten), and [`Manifest::older`] says so, so that the
+//! command can tell which sources lack the newer columns. Engines skip the
+//! manifest directory
 //! (names starting with `_` are hidden in Hive layout; it holds no
 //! `.parquet` or `.csv` file).
 
@@ -21,6 +26,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, io_at};
+use crate::schema::SCHEMA_VERSION;
 
 /// The manifests' directory under the output directory.
 pub const MANIFEST_DIR: &str = "_thinktee_manifest";
@@ -61,6 +67,13 @@ pub struct Entry {
     pub rows: u64,
     /// The run that wrote them.
     pub export_id: String,
+    /// The schema version of those rows (1 when the line has none).
+    #[serde(default = "version_1")]
+    pub schema_version: i64,
+}
+
+fn version_1() -> i64 {
+    1
 }
 
 /// What the manifests say of a source.
@@ -77,7 +90,7 @@ pub enum Seen {
 /// Every source the manifests of an output directory name.
 #[derive(Debug, Default)]
 pub struct Manifest {
-    by_path: HashMap<String, Vec<SourceId>>,
+    by_path: HashMap<String, Vec<(SourceId, i64)>>,
 }
 
 impl Manifest {
@@ -111,23 +124,33 @@ impl Manifest {
                 line: i as u64 + 1,
                 source,
             })?;
-            self.add(entry.source);
+            self.add(entry.source, entry.schema_version);
         }
         Ok(())
     }
 
-    /// Counts `source` as exported (as a run's own manifest will).
-    pub fn add(&mut self, source: SourceId) {
-        self.by_path.entry(source.path.clone()).or_default().push(source);
+    /// Counts `source` as exported with `schema_version` (as a run's own
+    /// manifest will).
+    pub fn add(&mut self, source: SourceId, schema_version: i64) {
+        self.by_path.entry(source.path.clone()).or_default().push((source, schema_version));
     }
 
     /// What the manifests say of `source`.
     pub fn seen(&self, source: &SourceId) -> Seen {
         match self.by_path.get(&source.path) {
             None => Seen::New,
-            Some(known) if known.contains(source) => Seen::Exported,
+            Some(known) if known.iter().any(|(s, _)| s == source) => Seen::Exported,
             Some(_) => Seen::Changed,
         }
+    }
+
+    /// The newest schema version `source`, as it is now, was exported
+    /// with, if it is older than [`SCHEMA_VERSION`]: its rows lack the
+    /// columns added since.
+    pub fn older(&self, source: &SourceId) -> Option<i64> {
+        let known = self.by_path.get(&source.path)?;
+        let newest = known.iter().filter(|(s, _)| s == source).map(|(_, v)| *v).max()?;
+        (newest < SCHEMA_VERSION).then_some(newest)
     }
 }
 
@@ -175,7 +198,12 @@ mod tests {
         let out = dir.join("out");
         let id = SourceId::of(&source).unwrap();
         assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::New);
-        let entry = Entry { source: id.clone(), rows: 1, export_id: "run-1".into() };
+        let entry = Entry {
+            source: id.clone(),
+            rows: 1,
+            export_id: "run-1".into(),
+            schema_version: SCHEMA_VERSION,
+        };
         let written = write_manifest(&out, "run-1", &[entry]).unwrap();
         assert_eq!(written, out.join(MANIFEST_DIR).join("run-1.jsonl"));
         assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::Exported);
@@ -187,6 +215,31 @@ mod tests {
         assert_eq!(Manifest::load(&out).unwrap().seen(&grown), Seen::Changed);
         // A run's manifest is never replaced.
         assert!(matches!(write_manifest(&out, "run-1", &[]), Err(Error::Exists(_))));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_without_a_schema_version_is_of_version_1() {
+        let dir = temp("v1");
+        let source = dir.join("t.jsonl");
+        fs::write(&source, "{}\n").unwrap();
+        let id = SourceId::of(&source).unwrap();
+        // A line as the first export wrote it.
+        let line = format!(
+            r#"{{"path":{},"len":{},"modified_ns":{},"rows":1,"export_id":"run-0"}}"#,
+            serde_json::to_string(&id.path).unwrap(),
+            id.len,
+            id.modified_ns.unwrap()
+        );
+        fs::create_dir_all(dir.join(MANIFEST_DIR)).unwrap();
+        fs::write(dir.join(MANIFEST_DIR).join("run-0.jsonl"), line + "\n").unwrap();
+        let manifest = Manifest::load(&dir).unwrap();
+        assert_eq!((manifest.seen(&id), manifest.older(&id)), (Seen::Exported, Some(1)));
+        // Exported again with this version: not older any more.
+        let entry =
+            Entry { source: id.clone(), rows: 1, export_id: "run-1".into(), schema_version: 2 };
+        write_manifest(&dir, "run-1", &[entry]).unwrap();
+        assert_eq!(Manifest::load(&dir).unwrap().older(&id), None);
         fs::remove_dir_all(&dir).unwrap();
     }
 

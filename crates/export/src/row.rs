@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 use thinktee_pipeline::ErrorKind;
-use thinktee_pipeline::{FilterEvent, StreamError};
+use thinktee_pipeline::{FilterEvent, StreamError, ToolCallRecord};
 use thinktee_transcript::TranscriptRecord;
 
 use crate::schema::{COLUMNS, SCHEMA_VERSION};
@@ -20,6 +20,7 @@ pub(crate) enum Value<'a> {
     Time(Option<i64>),
     Filters(&'a [FilterEvent]),
     Errors(&'a [StreamError]),
+    ToolCalls(&'a [ToolCallRecord]),
 }
 
 /// The `extra` column: the long tail, absent keys left out. A struct
@@ -92,7 +93,16 @@ impl Row<'_> {
         let texts = if text { split.reasoning.len() + split.content.len() } else { 0 };
         let filters: usize = split.filters.iter().map(|f| 64 + f.category.len()).sum();
         let errors: usize = split.errors.iter().map(|e| 16 + e.message.len()).sum();
-        texts + filters + errors + self.source.len() + 8 * COLUMNS.len()
+        let calls: usize = split
+            .tool_calls
+            .iter()
+            .map(|c| {
+                16 + c.arguments.len()
+                    + c.id.as_ref().map_or(0, String::len)
+                    + c.name.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        texts + filters + errors + calls + self.source.len() + 8 * COLUMNS.len()
     }
 
     /// The long tail, as a JSON object (`None` when empty).
@@ -124,7 +134,7 @@ impl Row<'_> {
         options: &RowOptions<'a>,
         extra: Option<&'a str>,
     ) -> [Value<'a>; COLUMNS.len()] {
-        use Value::{Bool, Errors, Filters, Int, Str, Time};
+        use Value::{Bool, Errors, Filters, Int, Str, Time, ToolCalls};
         let r = self.record;
         let s = &r.split;
         let q = r.request.as_ref();
@@ -152,6 +162,12 @@ impl Row<'_> {
             Str(s.finish_reason.as_deref()),
             Bool(s.unterminated),
             Bool(s.done),
+            Str(Some(s.format.as_str())),
+            ToolCalls(&s.tool_calls),
+            Int(Some(i64::from(s.reasoning_segments))),
+            Bool(s.reasoning_signed),
+            Bool(s.reasoning_redacted),
+            Bool(s.reasoning_encrypted),
             Str(Some(r.outcome.as_str())),
             Str(q.and_then(|q| q.request_id.as_deref())),
             Str(q.and_then(|q| q.method.as_deref())),
@@ -189,7 +205,7 @@ mod tests {
     use crate::schema::Kind;
 
     /// A transcript line with every field set, written by hand.
-    pub(crate) const FULL: &str = r#"{"dropped_before":2,"request":{"method":"POST","path":"/v1/chat/completions","model":"m-req","request_id":"req-1","upstream":"http://up","started_unix_ms":1777637400000,"status":200,"body":{"messages":[]}},"stream":3,"choice":1,"id":"c-1","model":"m-resp","reasoning":"why","content":"yes","reasoning_source":"field","finish_reason":"stop","unterminated":false,"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18,"reasoning_tokens":4,"cached_tokens":3},"filters":[{"source":"completion","category":"hate","filtered":false,"severity":"safe"}],"errors":[{"kind":"api","code":"e","message":"boom"}],"errors_omitted":{"api":9},"untracked_deltas":1,"done":true,"outcome":"complete","metrics":{"stream":3,"time_to_first_byte_ms":1.5,"time_to_first_chunk_ms":2.0,"time_to_first_thinking_ms":2.25,"time_to_first_answer_ms":10.0,"thinking_duration_ms":7.0,"total_duration_ms":12.0,"chunks":5,"data_bytes":300,"thinking_bytes":3,"answer_bytes":3,"gaps":{"p50_ms":1.0,"p99_ms":4.0,"max_ms":4.5,"count":4},"tokens":{"prompt":11,"completion":7,"reasoning":4,"answer":3,"cached":3,"estimated":false},"choices":[{"choice":1,"time_to_first_thinking_ms":3.0,"time_to_first_answer_ms":11.0,"thinking_duration_ms":8.0,"thinking_bytes":3,"answer_bytes":3,"thinking_chunks":1,"answer_chunks":1}]}}"#;
+    pub(crate) const FULL: &str = r#"{"dropped_before":2,"request":{"method":"POST","path":"/v1/chat/completions","model":"m-req","request_id":"req-1","upstream":"http://up","started_unix_ms":1777637400000,"status":200,"body":{"messages":[]}},"stream":3,"choice":1,"id":"c-1","model":"m-resp","reasoning":"why","content":"yes","reasoning_source":"field","format":"responses","tool_calls":[{"id":"call_1","name":"f","arguments":"{\"a\":1}"}],"reasoning_segments":2,"reasoning_signed":true,"finish_reason":"stop","unterminated":false,"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18,"reasoning_tokens":4,"cached_tokens":3},"filters":[{"source":"completion","category":"hate","filtered":false,"severity":"safe"}],"errors":[{"kind":"api","code":"e","message":"boom"}],"errors_omitted":{"api":9},"untracked_deltas":1,"done":true,"outcome":"complete","metrics":{"stream":3,"time_to_first_byte_ms":1.5,"time_to_first_chunk_ms":2.0,"time_to_first_thinking_ms":2.25,"time_to_first_answer_ms":10.0,"thinking_duration_ms":7.0,"total_duration_ms":12.0,"chunks":5,"data_bytes":300,"thinking_bytes":3,"answer_bytes":3,"gaps":{"p50_ms":1.0,"p99_ms":4.0,"max_ms":4.5,"count":4},"tokens":{"prompt":11,"completion":7,"reasoning":4,"answer":3,"cached":3,"estimated":false},"choices":[{"choice":1,"time_to_first_thinking_ms":3.0,"time_to_first_answer_ms":11.0,"thinking_duration_ms":8.0,"thinking_bytes":3,"answer_bytes":3,"thinking_chunks":1,"answer_chunks":1}]}}"#;
 
     #[test]
     fn every_value_has_its_columns_kind_and_the_expected_value() {
@@ -206,6 +222,7 @@ mod tests {
                 Value::Time(_) => Kind::Time,
                 Value::Filters(_) => Kind::Filters,
                 Value::Errors(_) => Kind::Errors,
+                Value::ToolCalls(_) => Kind::ToolCalls,
             };
             assert_eq!(kind, c.kind, "{}", c.name);
         }
@@ -221,6 +238,19 @@ mod tests {
         assert_eq!(get("input_tokens"), Value::Int(Some(11)));
         assert_eq!(get("answer_tokens"), Value::Int(Some(3)));
         assert_eq!(get("status"), Value::Int(Some(200)));
+        // Schema version 2.
+        assert_eq!(get("schema_version"), Value::Int(Some(2)));
+        assert_eq!(get("format"), Value::Str(Some("responses")));
+        let Value::ToolCalls(calls) = get("tool_calls") else { panic!("tool_calls") };
+        assert_eq!(
+            (calls.len(), calls[0].id.as_deref(), calls[0].arguments.as_str()),
+            (1, Some("call_1"), "{\"a\":1}")
+        );
+        assert_eq!(get("reasoning_segments"), Value::Int(Some(2)));
+        assert_eq!(
+            (get("reasoning_signed"), get("reasoning_redacted"), get("reasoning_encrypted")),
+            (Value::Bool(true), Value::Bool(false), Value::Bool(false))
+        );
         let extra: Json = serde_json::from_str(extra.as_deref().unwrap()).unwrap();
         assert_eq!(
             extra,

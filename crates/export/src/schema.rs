@@ -13,7 +13,14 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 /// Version of the columns below: bumped when one is added, renamed or
 /// changes meaning. Every row carries it (`schema_version`), every
 /// Parquet file too (key-value metadata `thinktee.schema_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// - 1: the first columns.
+/// - 2: `format`, `tool_calls`, `reasoning_segments`, `reasoning_signed`,
+///   `reasoning_redacted`, `reasoning_encrypted` (the formats of issue 15).
+///   They are nullable so that a reader given this schema reads files of
+///   version 1 with nulls there; version 2 files have no null in them
+///   (but a tool call's `id` and `name`).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The table's name in SQL (`thinktee query`) and in the docs.
 pub const TABLE: &str = "streams";
@@ -40,6 +47,8 @@ pub enum Kind {
     Filters,
     /// A list of stream errors ([`ERROR_FIELDS`]).
     Errors,
+    /// A list of tool calls ([`TOOL_CALL_FIELDS`]).
+    ToolCalls,
 }
 
 /// One column.
@@ -59,7 +68,7 @@ const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) 
     Column { name, kind, nullable, doc }
 }
 
-use Kind::{Bool, Errors, Filters, Int, Str, Time};
+use Kind::{Bool, Errors, Filters, Int, Str, Time, ToolCalls};
 
 /// Every column, in order. Names shared with `thinktee split --format
 /// json` mean the same there.
@@ -94,9 +103,28 @@ pub const COLUMNS: &[Column] = &[
     col("finish_reason", Str, true, "The last finish_reason."),
     col("unterminated", Bool, false, "Thinking was never closed."),
     col("done", Bool, false, "The stream ended with [DONE] (or was a whole completion body)."),
-    // === the formats issue (15) adds here: `format`, `tool_calls`,
-    // `reasoning_segments` (as `split --format json` will name them), and
-    // SCHEMA_VERSION becomes 2. ===
+    // Schema version 2: null in files of version 1 (see SCHEMA_VERSION).
+    col(
+        "format",
+        Str,
+        true,
+        "The stream's wire format: chat.completions, responses, messages, gemini, ollama.",
+    ),
+    col(
+        "tool_calls",
+        ToolCalls,
+        true,
+        "The choice's tool calls in the order they began: id, name, arguments as sent.",
+    ),
+    col(
+        "reasoning_segments",
+        Int,
+        true,
+        "Reasoning segments: thinking blocks, or runs of reasoning.",
+    ),
+    col("reasoning_signed", Bool, true, "The choice's reasoning was signed."),
+    col("reasoning_redacted", Bool, true, "Some of the choice's reasoning was redacted."),
+    col("reasoning_encrypted", Bool, true, "Some of the choice's reasoning was sent encrypted."),
     col(
         "outcome",
         Str,
@@ -167,18 +195,27 @@ pub const FILTER_FIELDS: &[(&str, Kind)] = &[
 /// The fields of one stream error (`errors` item).
 pub const ERROR_FIELDS: &[(&str, Kind)] = &[("kind", Str), ("code", Str), ("message", Str)];
 
-/// Fields of a struct. The first two of a filter (`source`, `category`)
-/// and an error's `kind` and `message` are never null.
+/// The fields of one tool call (`tool_calls` item), as `split` names them.
+pub const TOOL_CALL_FIELDS: &[(&str, Kind)] = &[("id", Str), ("name", Str), ("arguments", Str)];
+
+/// Fields of a struct. The first two of a filter (`source`, `category`),
+/// an error's `kind` and `message` and a tool call's `arguments` are never
+/// null.
 pub(crate) fn struct_fields(fields: &[(&str, Kind)]) -> Fields {
-    let required: &[&str] =
-        if fields == ERROR_FIELDS { &["kind", "message"] } else { &["source", "category"] };
+    let required: &[&str] = if fields == ERROR_FIELDS {
+        &["kind", "message"]
+    } else if fields == TOOL_CALL_FIELDS {
+        &["arguments"]
+    } else {
+        &["source", "category"]
+    };
     fields
         .iter()
         .map(|(name, kind)| Field::new(*name, data_type(*kind), !required.contains(name)))
         .collect()
 }
 
-/// The list item field of `filters` and `errors`.
+/// The list item field of `filters`, `errors` and `tool_calls`.
 pub(crate) fn item_field(fields: &[(&str, Kind)]) -> Arc<Field> {
     Arc::new(Field::new("item", DataType::Struct(struct_fields(fields)), false))
 }
@@ -191,6 +228,7 @@ fn data_type(kind: Kind) -> DataType {
         Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         Filters => DataType::List(item_field(FILTER_FIELDS)),
         Errors => DataType::List(item_field(ERROR_FIELDS)),
+        ToolCalls => DataType::List(item_field(TOOL_CALL_FIELDS)),
     }
 }
 

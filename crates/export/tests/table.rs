@@ -193,7 +193,7 @@ fn csv_has_a_header_and_one_line_per_row() {
     let header: Vec<_> = thinktee_export::COLUMNS.iter().map(|c| c.name).collect();
     assert_eq!(lines[0], header.join(","));
     assert_eq!(lines.len(), 4, "{text}"); // header, two rows, and the end
-    assert!(lines[1].starts_with("1,run,s.jsonl,0,0,true,c0,m,rrr,a0,field,stop,false,true,complete,r0,,,,,,2026-05-01T12:10:00.000000Z,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("2,run,s.jsonl,0,0,true,c0,m,rrr,a0,field,stop,false,true,chat.completions,[],0,false,false,false,complete,r0,,,,,,2026-05-01T12:10:00.000000Z,"), "{}", lines[1]);
     // An empty reasoning is an empty string, not null.
     assert!(lines[2].contains(",m,\"\",a1,"), "{}", lines[2]);
     assert!(lines[1].ends_with(",[],[],"), "{}", lines[1]);

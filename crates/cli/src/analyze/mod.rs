@@ -18,7 +18,11 @@
 //! events (which every choice of a stream repeats). A transcript's stream is a run of consecutive lines with the
 //! same request, stream index and id whose choice index goes up.
 //! Percentiles are nearest-rank (exact up to 10,000 values, within 0.1 %
-//! past that).
+//! past that); reasoning tokens' are of the streams that reason only.
+//! Streams are also summed up, all together and by model (the response's,
+//! else the request's) and by day of the request (UTC): counts, token
+//! sums, the share of output tokens spent reasoning, mean timings; at most
+//! [`summary::MAX_GROUPS`] models and days, the rest under `(other)`.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};

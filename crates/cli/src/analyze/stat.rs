@@ -63,6 +63,10 @@ pub(crate) struct StreamStat {
     /// Error kinds in order of first sight, with their counts.
     pub(crate) errors: Vec<(&'static str, u64)>,
     pub(crate) prompt_filters: FilterCounts,
+    /// Reported by the stream's usage (never estimated), like the next two.
+    pub(crate) input_tokens: Option<u64>,
+    /// Output tokens, reasoning included.
+    pub(crate) output_tokens: Option<u64>,
     pub(crate) reasoning_tokens: Option<u64>,
     pub(crate) answer_tokens: Option<u64>,
     pub(crate) ttft_ms: Option<f64>,
@@ -82,6 +86,19 @@ impl StreamStat {
             Some((_, n)) => *n += count,
             None => self.errors.push((kind, count)),
         }
+    }
+
+    /// The stream reasoned: a choice had reasoning (text, segments, or
+    /// opaque reasoning), or its usage counts reasoning tokens.
+    pub(crate) fn reasons(&self) -> bool {
+        self.reasoning_tokens.is_some_and(|n| n > 0)
+            || self.choices.iter().any(|c| {
+                c.reasoning_bytes > 0
+                    || c.reasoning_segments > 0
+                    || c.reasoning_signed
+                    || c.reasoning_redacted
+                    || c.reasoning_encrypted
+            })
     }
 
     fn choice(&mut self, index: u32) -> &mut ChoiceStat {
@@ -117,6 +134,8 @@ impl StreamStat {
             started_unix_ms: r.request.as_ref().and_then(|m| m.started_unix_ms),
             request_model: r.request.as_ref().and_then(|m| m.model.clone()),
             outcome: r.outcome.as_str(),
+            input_tokens: tokens.and_then(|t| t.prompt),
+            output_tokens: tokens.and_then(|t| t.completion),
             reasoning_tokens: tokens.and_then(|t| t.reasoning),
             answer_tokens: tokens.and_then(|t| t.answer),
             ttft_ms: ttft,
@@ -203,6 +222,8 @@ impl Sink for StatSink {
                 s.model.clone_from(&end.model);
                 s.outcome = end.outcome.as_str();
                 if let Some(u) = &end.usage {
+                    s.input_tokens = u.prompt_tokens;
+                    s.output_tokens = u.completion_tokens;
                     s.reasoning_tokens = u.reasoning_tokens;
                     s.answer_tokens = match (u.completion_tokens, u.reasoning_tokens) {
                         (Some(c), Some(r)) => Some(c.saturating_sub(r)),

@@ -7,6 +7,11 @@
 //! nearest-rank value (never above the exact maximum, which is always
 //! exact). Count maps keep at most [`MAX_KEYS`] distinct keys; later new
 //! keys are counted under [`OTHER_KEY`].
+//!
+//! Streams are also summed up by model and by day ([`Group`]): counts,
+//! token sums and mean timings, which take the same few bytes per group
+//! however many streams it has. At most [`MAX_GROUPS`] of each; streams of
+//! later new models or days count under [`OTHER_KEY`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -29,6 +34,11 @@ const HISTOGRAM_SIGFIG: u8 = 3;
 pub(crate) const MAX_KEYS: usize = 1_000;
 /// Where counts of keys past [`MAX_KEYS`] go.
 pub(crate) const OTHER_KEY: &str = "(other)";
+/// Models, and days, summed up apart: a year of days. Input chooses the
+/// models, so their number is bounded.
+pub(crate) const MAX_GROUPS: usize = 366;
+/// The group of streams without a model, or without a request time.
+pub(crate) const NO_KEY: &str = "(none)";
 
 // === Counts ===
 
@@ -250,6 +260,130 @@ pub(crate) struct Percentiles<T> {
     max: Option<T>,
 }
 
+// === Group ===
+
+/// A mean being folded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mean {
+    sum: f64,
+    count: u64,
+}
+
+impl Mean {
+    fn extend(&mut self, v: Option<f64>) {
+        if let Some(v) = v {
+            self.sum += v;
+            self.count += 1;
+        }
+    }
+
+    fn value(self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+/// Sums over the streams of one group (a model, a day, or all of them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupSums {
+    streams: u64,
+    reasoning_streams: u64,
+    choices: u64,
+    unterminated: u64,
+    tool_calls: u64,
+    not_complete: u64,
+    with_errors: u64,
+    with_usage: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    reasoning_tokens: u64,
+    ttft: Mean,
+    first_answer: Mean,
+    thinking: Mean,
+    total: Mean,
+}
+
+impl GroupSums {
+    fn add(&mut self, s: &StreamStat) {
+        self.streams += 1;
+        self.reasoning_streams += u64::from(s.reasons());
+        self.choices += s.choices.len() as u64;
+        self.unterminated += s.choices.iter().filter(|c| c.unterminated).count() as u64;
+        self.tool_calls += s.choices.iter().map(|c| c.tool_calls).sum::<u64>();
+        self.not_complete += u64::from(s.outcome != "complete");
+        self.with_errors += u64::from(!s.errors.is_empty());
+        // Streams whose usage gave the output tokens: a reasoning count
+        // it left out is none.
+        if let Some(output) = s.output_tokens {
+            self.with_usage += 1;
+            self.output_tokens += output;
+            self.input_tokens += s.input_tokens.unwrap_or(0);
+            self.reasoning_tokens += s.reasoning_tokens.unwrap_or(0);
+        }
+        self.ttft.extend(s.ttft_ms);
+        self.first_answer.extend(s.first_answer_ms);
+        self.thinking.extend(s.thinking_ms);
+        self.total.extend(s.total_ms);
+    }
+
+    fn group(&self) -> Group {
+        Group {
+            streams: self.streams,
+            reasoning_streams: self.reasoning_streams,
+            choices: self.choices,
+            unterminated: self.unterminated,
+            tool_calls: self.tool_calls,
+            not_complete: self.not_complete,
+            with_errors: self.with_errors,
+            with_usage: self.with_usage,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+            reasoning_token_share: (self.output_tokens > 0)
+                .then(|| self.reasoning_tokens as f64 / self.output_tokens as f64),
+            mean_ms: Means {
+                ttft: self.ttft.value(),
+                first_answer: self.first_answer.value(),
+                thinking: self.thinking.value(),
+                total: self.total.value(),
+            },
+        }
+    }
+}
+
+/// Groups by key, at most [`MAX_GROUPS`]; later new keys go to [`OTHER_KEY`].
+#[derive(Debug, Clone, Default)]
+struct Breakdown(BTreeMap<String, GroupSums>);
+
+impl Breakdown {
+    fn add(&mut self, key: &str, s: &StreamStat) {
+        let group = if let Some(group) = self.0.get_mut(key) {
+            group
+        } else if self.0.len() < MAX_GROUPS {
+            self.0.entry(key.to_owned()).or_default()
+        } else {
+            self.0.entry(OTHER_KEY.to_owned()).or_default()
+        };
+        group.add(s);
+    }
+
+    fn groups(&self) -> BTreeMap<String, Group> {
+        self.0.iter().map(|(k, g)| (k.clone(), g.group())).collect()
+    }
+}
+
+/// The model a stream is grouped under: the response's, else the
+/// request's.
+fn model_key(s: &StreamStat) -> &str {
+    s.model.as_deref().or(s.request_model.as_deref()).unwrap_or(NO_KEY)
+}
+
+/// The day (UTC) a stream is grouped under: its request's.
+fn day_key(s: &StreamStat) -> String {
+    s.started_unix_ms
+        .and_then(thinktee_export::unix_ms_to_us)
+        .map_or_else(|| NO_KEY.to_owned(), thinktee_export::date)
+}
+
 // === Totals ===
 
 /// Everything counted so far; [`Totals::summary`] makes the [`Summary`].
@@ -278,6 +412,9 @@ pub(crate) struct Totals {
     first_answer: Dist<f64>,
     thinking: Dist<f64>,
     total: Dist<f64>,
+    all: GroupSums,
+    by_model: Breakdown,
+    by_day: Breakdown,
 }
 
 impl Totals {
@@ -304,7 +441,13 @@ impl Totals {
             self.errors.add(kind, *n);
         }
         self.filters.merge(&s.prompt_filters);
-        self.reasoning_tokens.extend(s.reasoning_tokens);
+        self.all.add(s);
+        self.by_model.add(model_key(s), s);
+        self.by_day.add(&day_key(s), s);
+        // Of streams that reason only: others report 0 or nothing.
+        if s.reasons() {
+            self.reasoning_tokens.extend(s.reasoning_tokens);
+        }
         self.answer_tokens.extend(s.answer_tokens);
         self.ttft.extend(s.ttft_ms);
         self.first_answer.extend(s.first_answer_ms);
@@ -362,6 +505,9 @@ impl Totals {
                 thinking: self.thinking.summary(),
                 total: self.total.summary(),
             },
+            totals: self.all.group(),
+            by_model: self.by_model.groups(),
+            by_day: self.by_day.groups(),
         }
     }
 }
@@ -418,6 +564,7 @@ pub(crate) struct Summary {
     tool_calls: u64,
     reasoning_bytes: Percentiles<u64>,
     answer_bytes: Percentiles<u64>,
+    /// Of the streams that reason.
     reasoning_tokens: Percentiles<u64>,
     answer_tokens: Percentiles<u64>,
     finish_reasons: Counts,
@@ -426,6 +573,47 @@ pub(crate) struct Summary {
     errors: Counts,
     outcomes: Counts,
     timings_ms: Timings,
+    totals: Group,
+    by_model: BTreeMap<String, Group>,
+    /// By the day (UTC) of the request.
+    by_day: BTreeMap<String, Group>,
+}
+
+/// What the summary says of a group of streams (a model, a day, or all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Group {
+    streams: u64,
+    /// Streams that reason (reasoning text, segments or opaque reasoning,
+    /// or reasoning tokens).
+    reasoning_streams: u64,
+    choices: u64,
+    /// Choices whose thinking never ended.
+    unterminated: u64,
+    tool_calls: u64,
+    /// Streams whose outcome is not `complete`.
+    not_complete: u64,
+    /// Streams with at least one error.
+    with_errors: u64,
+    /// Streams whose usage reported output tokens: the token sums are
+    /// theirs (a reasoning count left out counts as 0).
+    with_usage: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    reasoning_tokens: u64,
+    /// Reasoning tokens over output tokens.
+    reasoning_token_share: Option<f64>,
+    /// Mean timings of the streams that have them (transcripts); thinking
+    /// of the streams that reason.
+    mean_ms: Means,
+}
+
+/// Mean timings in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Means {
+    ttft: Option<f64>,
+    first_answer: Option<f64>,
+    thinking: Option<f64>,
+    total: Option<f64>,
 }
 
 impl Summary {
@@ -491,8 +679,49 @@ impl Summary {
             writeln!(out, "  by severity      {}", fc.by_severity.text())?;
         }
         writeln!(out, "errors             {}", self.errors.text())?;
-        writeln!(out, "outcomes           {}", self.outcomes.text())
+        writeln!(out, "outcomes           {}", self.outcomes.text())?;
+        writeln!(
+            out,
+            "{:<18} {:>7} {:>9} {:>11} {:>11} {:>10} {:>9} {:>9} {:>9}",
+            "",
+            "streams",
+            "reasoning",
+            "in tokens",
+            "out tokens",
+            "reasoning%",
+            "ttft ms",
+            "answer ms",
+            "think ms"
+        )?;
+        group_row(out, "all", &self.totals)?;
+        for (title, groups) in [("by model", &self.by_model), ("by day", &self.by_day)] {
+            writeln!(out, "{title}")?;
+            for (key, g) in groups {
+                group_row(out, &format!("  {}", escape(key)), g)?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// A group's row: streams, those that reason, token sums, the share of
+/// output tokens spent reasoning, mean timings (`-` when unknown).
+fn group_row(out: &mut impl Write, name: &str, g: &Group) -> io::Result<()> {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), Cell::cell);
+    let share =
+        g.reasoning_token_share.map_or_else(|| "-".to_owned(), |s| format!("{:.1}", s * 100.0));
+    let m = &g.mean_ms;
+    writeln!(
+        out,
+        "{name:<18} {:>7} {:>9} {:>11} {:>11} {share:>10} {:>9} {:>9} {:>9}",
+        g.streams,
+        g.reasoning_streams,
+        g.input_tokens,
+        g.output_tokens,
+        ms(m.ttft),
+        ms(m.first_answer),
+        ms(m.thinking)
+    )
 }
 
 /// How a value shows in the table.
@@ -527,6 +756,7 @@ fn dist_row<T: Cell>(out: &mut impl Write, name: &str, d: &Percentiles<T>) -> io
 
 #[cfg(test)]
 mod tests {
+    use super::super::stat::ChoiceStat;
     use super::*;
 
     fn dist<T: Value>(values: impl IntoIterator<Item = T>) -> Percentiles<T> {
@@ -566,6 +796,184 @@ mod tests {
         assert_eq!(d.max, Some(100.0));
         let p99 = d.p99.unwrap();
         assert!((p99 - 99.0).abs() / 99.0 <= 0.001, "{p99}");
+    }
+
+    /// 2026-05-01T12:10:00Z.
+    const MAY_1: u64 = 1_777_637_400_000;
+
+    fn choice(index: u32) -> ChoiceStat {
+        ChoiceStat::new(Some(index))
+    }
+
+    /// Four streams whose sums are worked out by hand in the tests below.
+    fn four_streams() -> Vec<StreamStat> {
+        let complete = |s: StreamStat| StreamStat { outcome: "complete", ..s };
+        // m-a on May 1st: reasoning text and tokens, timings.
+        let mut thinking = choice(0);
+        thinking.reasoning_bytes = 10;
+        let s1 = complete(StreamStat {
+            model: Some("m-a".into()),
+            started_unix_ms: Some(MAY_1),
+            input_tokens: Some(7),
+            output_tokens: Some(100),
+            reasoning_tokens: Some(40),
+            ttft_ms: Some(100.0),
+            first_answer_ms: Some(300.0),
+            thinking_ms: Some(200.0),
+            total_ms: Some(500.0),
+            choices: vec![thinking],
+            ..StreamStat::default()
+        });
+        // m-a (asked for; the response named none) on May 2nd: no
+        // reasoning, its usage says 0 reasoning tokens.
+        let s2 = complete(StreamStat {
+            request_model: Some("m-a".into()),
+            started_unix_ms: Some(MAY_1 + 86_400_000),
+            input_tokens: Some(5),
+            output_tokens: Some(20),
+            reasoning_tokens: Some(0),
+            ttft_ms: Some(50.0),
+            first_answer_ms: Some(50.0),
+            total_ms: Some(80.0),
+            choices: vec![choice(0)],
+            ..StreamStat::default()
+        });
+        // m-b, no request time: encrypted reasoning (no text), two
+        // choices, tool calls, cut with an error.
+        let (mut encrypted, mut cut) = (choice(0), choice(1));
+        encrypted.reasoning_encrypted = true;
+        encrypted.tool_calls = 2;
+        cut.unterminated = true;
+        let s3 = StreamStat {
+            model: Some("m-b".into()),
+            outcome: "upstream_error",
+            errors: vec![("api", 1)],
+            input_tokens: Some(9),
+            output_tokens: Some(60),
+            reasoning_tokens: Some(30),
+            choices: vec![encrypted, cut],
+            ..StreamStat::default()
+        };
+        // No model, no time, no usage.
+        let s4 = complete(StreamStat { choices: vec![choice(0)], ..StreamStat::default() });
+        vec![s1, s2, s3, s4]
+    }
+
+    fn summary_of(streams: &[StreamStat]) -> Summary {
+        let mut totals = Totals::default();
+        for s in streams {
+            totals.add_stream(s);
+        }
+        totals.summary()
+    }
+
+    #[test]
+    fn streams_are_summed_up_by_model_and_by_day() {
+        let got = serde_json::to_value(summary_of(&four_streams())).unwrap();
+        let none = serde_json::json!({"ttft": null, "first_answer": null, "thinking": null, "total": null});
+        let group = |streams, reasoning, choices, usage: [u64; 4], share: Option<f64>| {
+            serde_json::json!({
+                "streams": streams, "reasoning_streams": reasoning, "choices": choices,
+                "unterminated": 0, "tool_calls": 0, "not_complete": 0, "with_errors": 0,
+                "with_usage": usage[0], "input_tokens": usage[1], "output_tokens": usage[2],
+                "reasoning_tokens": usage[3], "reasoning_token_share": share, "mean_ms": none,
+            })
+        };
+        let cut = |mut g: serde_json::Value| {
+            g["unterminated"] = 1.into();
+            g["tool_calls"] = 2.into();
+            g["not_complete"] = 1.into();
+            g["with_errors"] = 1.into();
+            g
+        };
+        let timed = |mut g: serde_json::Value, ttft: f64, answer: f64, think, total: f64| {
+            g["mean_ms"] = serde_json::json!({
+                "ttft": ttft, "first_answer": answer, "thinking": think, "total": total
+            });
+            g
+        };
+        let totals = timed(
+            cut(group(4, 2, 5, [3, 21, 180, 70], Some(70.0 / 180.0))),
+            75.0,
+            175.0,
+            Some(200.0),
+            290.0,
+        );
+        assert_eq!(got["totals"], totals);
+        let m_a = timed(
+            group(2, 1, 2, [2, 12, 120, 40], Some(40.0 / 120.0)),
+            75.0,
+            175.0,
+            Some(200.0),
+            290.0,
+        );
+        let m_b = cut(group(1, 1, 2, [1, 9, 60, 30], Some(0.5)));
+        assert_eq!(
+            got["by_model"],
+            serde_json::json!({"(none)": group(1, 0, 1, [0; 4], None), "m-a": m_a, "m-b": m_b})
+        );
+        let may_1 =
+            timed(group(1, 1, 1, [1, 7, 100, 40], Some(0.4)), 100.0, 300.0, Some(200.0), 500.0);
+        let may_2 = timed(group(1, 0, 1, [1, 5, 20, 0], Some(0.0)), 50.0, 50.0, None, 80.0);
+        assert_eq!(
+            got["by_day"],
+            serde_json::json!({
+                "(none)": cut(group(2, 1, 3, [1, 9, 60, 30], Some(0.5))),
+                "2026-05-01": may_1,
+                "2026-05-02": may_2,
+            })
+        );
+        // Reasoning tokens of the two streams that reason (40 and 30),
+        // not the 0 of the one that does not.
+        assert_eq!(
+            got["reasoning_tokens"],
+            serde_json::json!({"count": 2, "p50": 30, "p90": 40, "p99": 40, "max": 40})
+        );
+    }
+
+    #[test]
+    fn the_text_has_a_row_per_group() {
+        let mut out = Vec::new();
+        summary_of(&four_streams()).print(Format::Text, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+        let at = |first: &str| rows.iter().position(|r| r.first() == Some(&first)).unwrap();
+        assert_eq!(
+            rows[at("all")],
+            ["all", "4", "2", "21", "180", "38.9", "75.0", "175.0", "200.0"]
+        );
+        let by_model = at("by");
+        assert_eq!(rows[by_model], ["by", "model"]);
+        assert_eq!(rows[by_model + 1], ["(none)", "1", "0", "0", "0", "-", "-", "-", "-"]);
+        assert_eq!(
+            rows[by_model + 2],
+            ["m-a", "2", "1", "12", "120", "33.3", "75.0", "175.0", "200.0"]
+        );
+        assert_eq!(rows[by_model + 3], ["m-b", "1", "1", "9", "60", "50.0", "-", "-", "-"]);
+        assert_eq!(rows[by_model + 4], ["by", "day"]);
+        assert_eq!(
+            rows[by_model + 7],
+            ["2026-05-02", "1", "0", "5", "20", "0.0", "50.0", "50.0", "-"]
+        );
+        assert_eq!(rows.len(), by_model + 8);
+    }
+
+    #[test]
+    fn groups_past_the_limit_count_as_other() {
+        let streams: Vec<StreamStat> = (0..MAX_GROUPS + 5)
+            .map(|i| StreamStat {
+                model: Some(format!("m-{i}")),
+                outcome: "complete",
+                choices: vec![choice(0)],
+                ..StreamStat::default()
+            })
+            .collect();
+        let got = serde_json::to_value(summary_of(&streams)).unwrap();
+        let by_model = got["by_model"].as_object().unwrap();
+        assert_eq!(by_model.len(), MAX_GROUPS + 1);
+        assert_eq!(by_model[OTHER_KEY]["streams"], 5);
+        assert_eq!(by_model["m-0"]["streams"], 1);
+        assert_eq!(got["totals"]["streams"], (MAX_GROUPS + 5) as u64);
     }
 
     #[test]

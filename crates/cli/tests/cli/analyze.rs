@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::support::{fixtures, json_lines, preset_of, root, thinktee};
 
@@ -27,6 +27,55 @@ fn no_timings() -> Value {
     json!({"ttft": none, "first_answer": none, "thinking": none, "total": none})
 }
 
+/// A group's sums, as the summary reports them (no timings: recordings).
+#[derive(Default)]
+struct Group {
+    streams: u64,
+    reasoning_streams: u64,
+    choices: u64,
+    unterminated: u64,
+    tool_calls: u64,
+    not_complete: u64,
+    with_errors: u64,
+    with_usage: u64,
+    tokens: [u64; 3],
+}
+
+impl Group {
+    fn json(&self) -> Value {
+        let [input, output, reasoning] = self.tokens;
+        let none = json!({"ttft": null, "first_answer": null, "thinking": null, "total": null});
+        json!({
+            "streams": self.streams, "reasoning_streams": self.reasoning_streams,
+            "choices": self.choices, "unterminated": self.unterminated,
+            "tool_calls": self.tool_calls, "not_complete": self.not_complete,
+            "with_errors": self.with_errors, "with_usage": self.with_usage,
+            "input_tokens": input, "output_tokens": output, "reasoning_tokens": reasoning,
+            "reasoning_token_share": (output > 0).then(|| reasoning as f64 / output as f64),
+            "mean_ms": none,
+        })
+    }
+}
+
+/// Shares of tokens to 9 decimals: serde_json reads floats back to within
+/// one unit in the last place only.
+fn round_shares(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                match v.as_f64() {
+                    Some(share) if k == "reasoning_token_share" => {
+                        *v = json!(format!("{share:.9}"));
+                    }
+                    _ => round_shares(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_shares),
+        _ => {}
+    }
+}
+
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
     *map.entry(key.to_owned()).or_default() += 1;
 }
@@ -34,6 +83,12 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 /// The summary of `stems` (their `.sse` recordings), from their expected
 /// `split` output: one line per choice, streams by `(file, stream)`.
 fn expected_summary(stems: &[String]) -> Value {
+    let mut summary = summed_up(stems);
+    round_shares(&mut summary);
+    summary
+}
+
+fn summed_up(stems: &[String]) -> Value {
     let mut choices = 0u64;
     let mut with_reasoning = 0u64;
     let mut sources = BTreeMap::new();
@@ -51,6 +106,8 @@ fn expected_summary(stems: &[String]) -> Value {
     let mut segments = Vec::new();
     let (mut signed, mut redacted, mut encrypted) = (0u64, 0u64, 0u64);
     let (mut with_tool_calls, mut tool_calls) = (0u64, 0u64);
+    let mut all = Group::default();
+    let mut by_model: BTreeMap<String, Group> = BTreeMap::new();
     for stem in stems {
         let text =
             std::fs::read(root().join(format!("fixtures/e2e/{stem}.expected.jsonl"))).unwrap();
@@ -81,10 +138,41 @@ fn expected_summary(stems: &[String]) -> Value {
             };
             bump(&mut outcomes, outcome);
             let usage = &first["usage"];
+            // A stream reasons when its usage counts reasoning tokens or
+            // a choice has reasoning of any kind.
+            let reasons = usage["reasoning_tokens"].as_u64().is_some_and(|n| n > 0)
+                || lines.iter().any(|l| {
+                    !l["reasoning"].as_str().unwrap().is_empty()
+                        || l["reasoning_segments"].as_u64().unwrap() > 0
+                        || ["reasoning_signed", "reasoning_redacted", "reasoning_encrypted"]
+                            .iter()
+                            .any(|k| l[*k] == true)
+                });
             if let Some(reasoning) = usage["reasoning_tokens"].as_u64() {
-                reasoning_tokens.push(reasoning);
+                if reasons {
+                    reasoning_tokens.push(reasoning);
+                }
                 if let Some(completion) = usage["completion_tokens"].as_u64() {
                     answer_tokens.push(completion - reasoning);
+                }
+            }
+            let model = first["model"].as_str().unwrap_or("(none)").to_owned();
+            for g in [&mut all, by_model.entry(model).or_default()] {
+                g.streams += 1;
+                g.reasoning_streams += u64::from(reasons);
+                g.choices += lines.len() as u64;
+                g.unterminated += lines.iter().filter(|l| l["unterminated"] == true).count() as u64;
+                g.tool_calls += lines
+                    .iter()
+                    .map(|l| l["tool_calls"].as_array().unwrap().len() as u64)
+                    .sum::<u64>();
+                g.not_complete += u64::from(outcome != "complete");
+                g.with_errors += u64::from(!kinds.is_empty());
+                if let Some(output) = usage["completion_tokens"].as_u64() {
+                    g.with_usage += 1;
+                    g.tokens[0] += usage["prompt_tokens"].as_u64().unwrap_or(0);
+                    g.tokens[1] += output;
+                    g.tokens[2] += usage["reasoning_tokens"].as_u64().unwrap_or(0);
                 }
             }
             let prompt =
@@ -151,6 +239,10 @@ fn expected_summary(stems: &[String]) -> Value {
         "errors": errors,
         "outcomes": outcomes,
         "timings_ms": no_timings(),
+        "totals": all.json(),
+        "by_model": by_model.iter().map(|(k, g)| (k.clone(), g.json())).collect::<Map<_, _>>(),
+        // Recordings have no request time.
+        "by_day": {"(none)": all.json()},
     })
 }
 
@@ -187,6 +279,7 @@ fn the_fixture_folder_sums_up_as_its_expected_outputs_say() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let mut got = summary(&out.stdout);
+    round_shares(&mut got);
     let n = stems.len() as u64;
     // Every `.expected.jsonl` is skipped: it is split output, not a transcript.
     assert_eq!(
@@ -214,6 +307,7 @@ fn the_fixture_folder_sums_up_as_its_expected_outputs_say() {
         args.extend(paths.iter().map(String::as_str));
         let out = thinktee(&args, b"");
         let mut got = summary(&out.stdout);
+        round_shares(&mut got);
         got.as_object_mut().unwrap().remove("files");
         assert_eq!(got, expected_summary(&group), "--preset {preset}");
     }
@@ -240,6 +334,7 @@ fn a_malformed_file_is_reported_and_skipped_the_rest_summed_up() {
     assert!(stderr.contains("broken.json"), "{stderr}");
     assert!(stderr.contains("garbage.jsonl"), "{stderr}");
     let mut got = summary(&out.stdout);
+    round_shares(&mut got);
     assert_eq!(
         got["files"],
         json!({"total": 4, "recordings": 2, "transcripts": 0, "skipped": 0, "malformed": 2})

@@ -54,11 +54,11 @@ fn value(array: &ArrayRef, kind: Kind, i: usize) -> Value {
         Kind::Int => json!(array.as_primitive::<Int64Type>().value(i)),
         Kind::Bool => json!(array.as_boolean().value(i)),
         Kind::Time => json!(array.as_primitive::<TimestampMicrosecondType>().value(i)),
-        Kind::Filters | Kind::Errors => {
-            let fields = if kind == Kind::Filters {
-                thinktee_export::FILTER_FIELDS
-            } else {
-                thinktee_export::ERROR_FIELDS
+        Kind::Filters | Kind::Errors | Kind::ToolCalls => {
+            let fields = match kind {
+                Kind::Filters => thinktee_export::FILTER_FIELDS,
+                Kind::Errors => thinktee_export::ERROR_FIELDS,
+                _ => thinktee_export::TOOL_CALL_FIELDS,
             };
             let items = array.as_list::<i32>().value(i);
             let items: &StructArray = items.as_struct();
@@ -145,9 +145,27 @@ fn assert_row_matches_split(row: &Value, line: &Value) {
         "finish_reason",
         "unterminated",
         "done",
+        "format",
+        "reasoning_segments",
+        "reasoning_signed",
+        "reasoning_redacted",
+        "reasoning_encrypted",
     ] {
         assert_eq!(row[field], line[field], "{k:?}: {field}");
     }
+    // Tool calls: split's, an unknown id or name left out as the reader
+    // leaves out nulls.
+    let calls: Vec<Value> = line["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut c = c.as_object().unwrap().clone();
+            c.retain(|_, v| !v.is_null());
+            Value::Object(c)
+        })
+        .collect();
+    assert_eq!(row["tool_calls"], json!(calls), "{k:?}");
     assert_eq!(row["reasoning_bytes"], json!(line["reasoning"].as_str().unwrap().len()), "{k:?}");
     match line.get("usage").filter(|u| !u.is_null()) {
         Some(u) => {
@@ -177,7 +195,7 @@ fn assert_row_matches_split(row: &Value, line: &Value) {
     assert_eq!(row["filters"], json!(filters), "{k:?}");
     assert_eq!(row["errors"], line["errors"], "{k:?}");
     assert_eq!(row["date"], json!("__HIVE_DEFAULT_PARTITION__"), "{k:?}");
-    assert_eq!(row["schema_version"], json!(1));
+    assert_eq!(row["schema_version"], json!(2));
 }
 
 #[test]
@@ -202,6 +220,12 @@ fn exported_rows_are_splits_lines_for_every_recording() {
     let firsts = rows.values().filter(|r| r["first_of_stream"] == json!(true)).count();
     let streams: std::collections::BTreeSet<_> = rows.keys().map(|(s, n, _)| (s, n)).collect();
     assert_eq!(firsts, streams.len());
+    // The fixtures have what the version 2 columns hold.
+    let any = |f: &dyn Fn(&Value) -> bool| rows.values().any(f);
+    assert!(any(&|r| r["format"] == json!("messages")));
+    assert!(any(&|r| r["tool_calls"].as_array().is_some_and(|c| !c.is_empty())));
+    assert!(any(&|r| r["reasoning_segments"] == json!(2)));
+    assert!(any(&|r| r["reasoning_encrypted"] == json!(true)));
     fs::remove_dir_all(&scratch).unwrap();
 }
 
@@ -230,6 +254,32 @@ fn a_second_export_of_the_same_sources_adds_nothing_and_a_changed_one_is_named()
     assert!(stderr.contains("changed since it was exported"), "{stderr}");
     assert!(stderr.contains("deduplicate on source, stream, choice"), "{stderr}");
     assert_eq!(parquet_files(&out).len(), 2);
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
+fn a_source_exported_with_schema_version_1_is_skipped_and_said_so() {
+    let scratch = temp_dir("export-v1");
+    let source = scratch.join("r.sse");
+    fs::copy(root().join("fixtures/e2e/azure_reasoning_content.sse"), &source).unwrap();
+    let out = scratch.join("out");
+    let run =
+        || thinktee(&["export", "--out", out.to_str().unwrap(), source.to_str().unwrap()], b"");
+    assert!(run().status.success());
+    // The run's manifest line as version 1 wrote it: no schema_version.
+    let manifests = out.join(thinktee_export::MANIFEST_DIR);
+    let file = fs::read_dir(&manifests).unwrap().next().unwrap().unwrap().path();
+    let mut line: Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(line["schema_version"], json!(2));
+    line.as_object_mut().unwrap().remove("schema_version");
+    fs::write(&file, format!("{line}\n")).unwrap();
+    let again = run();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    assert!(stderr.contains("1 of the files already exported"), "{stderr}");
+    assert!(stderr.contains("schema version 1"), "{stderr}");
+    assert_eq!(parquet_files(&out).len(), 1);
     fs::remove_dir_all(&scratch).unwrap();
 }
 
@@ -387,7 +437,9 @@ out = sys.argv[1]
 part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 table = ds.dataset(out, format="parquet", partitioning=part).to_table()
 cols = ["source", "stream", "choice", "id", "reasoning", "content", "reasoning_source",
-        "input_tokens", "output_tokens", "reasoning_tokens", "tokens_estimated"]
+        "input_tokens", "output_tokens", "reasoning_tokens", "tokens_estimated",
+        "format", "tool_calls", "reasoning_segments", "reasoning_signed", "reasoning_redacted",
+        "reasoning_encrypted"]
 by_pyarrow = sorted(json.dumps(r, sort_keys=True) for r in table.select(cols).to_pylist())
 rel = duckdb.sql(f"SELECT {', '.join(cols)} FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true)")
 by_duckdb = sorted(json.dumps(dict(zip(cols, r)), sort_keys=True) for r in rel.fetchall())
@@ -441,6 +493,11 @@ fn pyarrow_and_duckdb_read_splits_rows() {
                 "source": l["source"], "stream": l["stream"], "choice": l["choice"], "id": l["id"],
                 "reasoning": l["reasoning"], "content": l["content"],
                 "reasoning_source": l["reasoning_source"],
+                "format": l["format"], "tool_calls": l["tool_calls"],
+                "reasoning_segments": l["reasoning_segments"],
+                "reasoning_signed": l["reasoning_signed"],
+                "reasoning_redacted": l["reasoning_redacted"],
+                "reasoning_encrypted": l["reasoning_encrypted"],
                 "input_tokens": token("prompt_tokens"),
                 "tokens_estimated": usage.is_none(),
             });

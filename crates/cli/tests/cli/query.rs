@@ -118,6 +118,86 @@ mod engine {
         std::fs::remove_dir_all(&scratch).unwrap();
     }
 
+    /// The columns schema version 2 added.
+    const V2: [&str; 6] = [
+        "format",
+        "tool_calls",
+        "reasoning_segments",
+        "reasoning_signed",
+        "reasoning_redacted",
+        "reasoning_encrypted",
+    ];
+
+    /// Rewrites every Parquet file under `from` into `to` without the
+    /// version 2 columns: what an export of version 1 wrote.
+    fn as_version_1(from: &std::path::Path, to: &std::path::Path) {
+        use parquet::arrow::ArrowWriter;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        for day in std::fs::read_dir(from).unwrap() {
+            let day = day.unwrap().path();
+            if !day.file_name().unwrap().to_string_lossy().starts_with("date=") {
+                continue;
+            }
+            let into = to.join(day.file_name().unwrap());
+            std::fs::create_dir_all(&into).unwrap();
+            for file in std::fs::read_dir(&day).unwrap() {
+                let file = file.unwrap().path();
+                let reader =
+                    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file).unwrap())
+                        .unwrap();
+                let schema = reader.schema().clone();
+                let keep: Vec<usize> = (0..schema.fields().len())
+                    .filter(|&i| !V2.contains(&schema.field(i).name().as_str()))
+                    .collect();
+                let out = std::fs::File::create(into.join(file.file_name().unwrap())).unwrap();
+                let mut writer = ArrowWriter::try_new(
+                    out,
+                    std::sync::Arc::new(schema.project(&keep).unwrap()),
+                    None,
+                )
+                .unwrap();
+                for batch in reader.build().unwrap() {
+                    writer.write(&batch.unwrap().project(&keep).unwrap()).unwrap();
+                }
+                writer.close().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn files_of_schema_version_1_read_with_nulls_in_the_newer_columns() {
+        let scratch = temp_dir("query-v1");
+        let (new, old) = (scratch.join("new"), scratch.join("old"));
+        let paths = recordings();
+        let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let export =
+            thinktee(&[&["export", "--out", new.to_str().unwrap()], &args[..]].concat(), b"");
+        assert!(export.status.success());
+        as_version_1(&new, &old);
+        let n = query("SELECT count(*) AS n FROM streams", &[new.to_str().unwrap()])[0]["n"]
+            .as_u64()
+            .unwrap();
+        let counts = format!(
+            "SELECT count(*) AS n, {} FROM streams",
+            V2.iter().map(|c| format!("count({c}) AS {c}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut expected = json!({"n": n});
+        for c in V2 {
+            expected[c] = json!(0);
+        }
+        assert_eq!(query(&counts, &[old.to_str().unwrap()]), [expected.clone()]);
+        // Both versions at once: the newer columns of the old rows are null.
+        for c in V2 {
+            expected[c] = json!(n);
+        }
+        expected["n"] = json!(2 * n);
+        assert_eq!(query(&counts, &[new.to_str().unwrap(), old.to_str().unwrap()]), [expected]);
+        for view in ["reasoning_share_by_model", "cut_inside_reasoning", "outcomes_by_model"] {
+            query(&format!("SELECT * FROM {view}"), &[old.to_str().unwrap()]);
+        }
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
     #[test]
     fn a_bad_query_is_an_error() {
         let out =
