@@ -401,10 +401,25 @@ impl LineReader {
 /// (decoder) and +0.13 % (end to end), event-aligned within 0.01 % end to
 /// end. memchr's portable word-at-a-time `Two` here saved 8 % at 10-byte
 /// reads, and a zero-padded 16-byte block compared whole cost 9 % more.
+/// From 8 bytes on, the smallest byte is taken over the first and the last
+/// eight (overlapping), two fixed-size arrays the compiler folds without a
+/// loop: decoder −20 % instructions at 10-byte reads (16.8 M → 13.5 M), end
+/// to end −12 % (inline 26.2 M → 23.0 M, reasoning_content 22.8 M →
+/// 19.9 M), 1460-byte and event-aligned reads within 0.2 % (decoder −0.9 %
+/// and −0.5 %); criterion, alternating the two builds on a loaded machine:
+/// 2.80–2.92x sse-stream at 10-byte reads, against 2.38–2.41x.
 #[inline]
 fn find_line_end(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < 16 {
-        if bytes.iter().fold(u8::MAX, |min, &b| min.min(b)) > b'\r' {
+        let smallest = match bytes.len() {
+            n @ 8.. => {
+                let head: &[u8; 8] = bytes[..8].try_into().expect("8 bytes");
+                let tail: &[u8; 8] = bytes[n - 8..].try_into().expect("8 bytes");
+                head.iter().zip(tail).fold(u8::MAX, |min, (&a, &b)| min.min(a).min(b))
+            }
+            _ => bytes.iter().fold(u8::MAX, |min, &b| min.min(b)),
+        };
+        if smallest > b'\r' {
             return None;
         }
         bytes.iter().position(|&b| b == b'\n' || b == b'\r')
