@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use serde_json::Value;
 
 use crate::replay::{Running, STREAM, post, scratch};
-use crate::support::thinktee;
+use crate::support::{self, thinktee};
 
 /// The one chunk of [`SSE`]: a response id, an answer, usage.
 const CHUNK: &str = r#"{"id":"chatcmpl-ops-1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":1}}}"#;
@@ -21,31 +21,17 @@ const SSE: &str = concat!(
     "\n\ndata: [DONE]\n\n"
 );
 
-/// An upstream on a thread answering every request with [`SSE`] and ids
-/// of its own; the request heads it got come out of the receiver.
+/// An upstream answering every request with [`SSE`] and ids of its own;
+/// the request heads it got come out of the receiver.
 fn upstream() -> (String, mpsc::Receiver<String>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: up-1\r\n\
-                 apim-request-id: apim-2\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{SSE}",
-                SSE.len()
-            );
-            let _ = stream.write_all(answer.as_bytes());
-        }
+    let url = support::upstream(move |head| {
+        let _ = tx.send(head.to_owned());
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: up-1\r\n\
+             apim-request-id: apim-2\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{SSE}",
+            SSE.len()
+        )
     });
     (url, rx)
 }

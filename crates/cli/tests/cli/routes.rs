@@ -5,13 +5,11 @@
 //! The streams are written by hand from FORMATS-MORE (§1 Responses, §2
 //! Messages, §3 Gemini), and so are the values expected of them.
 
-use std::io::{Read, Write};
-
 use serde_json::{Value, json};
 
 use crate::ops::{free_addr, scrape, value};
 use crate::replay::{Running, post, scratch};
-use crate::support::json_lines;
+use crate::support::{self, json_lines};
 
 const RESPONSES: &str = "event: response.created\n\
 data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"model\":\"o4-mini\",\"status\":\"in_progress\"},\"sequence_number\":0}\n\n\
@@ -66,33 +64,17 @@ fn answer(path: &str) -> (&'static str, String) {
     }
 }
 
-/// An upstream answering by path ([`answer`]), on a thread.
+/// An upstream answering by path ([`answer`]).
 fn upstream() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let head = String::from_utf8_lossy(&got).into_owned();
-            let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-            let (content_type, body) = answer(&path);
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\
-                 content-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(reply.as_bytes());
-        }
-    });
-    url
+    support::upstream(|head| {
+        let path = head.split(' ').nth(1).unwrap_or("/");
+        let (content_type, body) = answer(path);
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    })
 }
 
 const GEMINI_SSE: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
