@@ -531,3 +531,179 @@ fn print_end(out: &mut impl Write, style: &Style, path: &str, r: &SplitChoice) -
     }
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn e2e_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/e2e")
+    }
+
+    /// The preset a fixture is split with (`preset_<name>_…`), as the CLI
+    /// tests do.
+    fn config_of(stem: &str) -> SplitterConfig {
+        let preset = ["deepseek-r1", "qwen3", "kimi", "magistral", "granite", "gpt-oss"]
+            .into_iter()
+            .find(|p| stem.starts_with(&format!("preset_{}_", p.replace('-', "_"))))
+            .unwrap_or("deepseek-r1");
+        thinktee_think::Builder::new().preset(preset.parse().unwrap()).config().unwrap()
+    }
+
+    /// `split --format FORMAT` of `input` fed in reads of `read` bytes,
+    /// without colour.
+    fn split(format: Format, config: &SplitterConfig, input: &[u8], read: usize) -> String {
+        let options = Options { splitter: config.clone(), ..Options::default() };
+        let mut reader = DocumentReader::new(Pipeline::new(options));
+        let mut state = State::new("x".into(), format, Style::new(false));
+        let mut out = Vec::new();
+        for piece in input.chunks(read) {
+            reader.feed(piece, &mut Printer { out: &mut out, state: &mut state }).unwrap();
+        }
+        reader.finish(&mut Printer { out: &mut out, state: &mut state }).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn lines(text: &str) -> Vec<Value> {
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// What the segments of one choice add up to, and its end line.
+    #[derive(Default, Debug, PartialEq)]
+    struct Choice {
+        thinking: String,
+        answer: String,
+        /// (id, name, arguments) per call.
+        calls: Vec<Value>,
+        end: Option<Value>,
+    }
+
+    fn assemble(segments: &[Value]) -> BTreeMap<(u64, Option<u64>), Choice> {
+        let mut choices: BTreeMap<(u64, Option<u64>), Choice> = BTreeMap::new();
+        for s in segments {
+            let key = (s["stream"].as_u64().unwrap(), s["choice"].as_u64());
+            let c = choices.entry(key).or_default();
+            let text = s["text"].as_str().unwrap_or_default();
+            match s["kind"].as_str().unwrap() {
+                "thinking" => c.thinking.push_str(text),
+                "answer" => c.answer.push_str(text),
+                "tool_call" => {
+                    let call = s["call"].as_u64().unwrap() as usize;
+                    if call == c.calls.len() {
+                        assert!(s.get("id").is_some() && s.get("name").is_some(), "{s}");
+                        c.calls.push(json!({"id": s["id"], "name": s["name"], "arguments": ""}));
+                    } else {
+                        assert!(s.get("id").is_none() && s.get("name").is_none(), "{s}");
+                    }
+                    let arguments = &mut c.calls[call]["arguments"];
+                    *arguments = Value::from(format!("{}{text}", arguments.as_str().unwrap()));
+                }
+                "end" => {
+                    assert!(c.end.is_none(), "one end per choice: {s}");
+                    c.end = Some(s.clone());
+                }
+                kind => panic!("kind {kind}"),
+            }
+        }
+        choices
+    }
+
+    #[test]
+    fn segments_add_up_to_the_json_records_fed_whole_or_byte_by_byte() {
+        let mut checked = 0;
+        for entry in std::fs::read_dir(e2e_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(stem) = path.file_name().unwrap().to_str().unwrap().strip_suffix(".sse")
+            else {
+                continue;
+            };
+            let config = config_of(stem);
+            let input = std::fs::read(&path).unwrap();
+            let records = lines(&split(Format::Json, &config, &input, input.len().max(1)));
+            for read in [input.len().max(1), 1] {
+                let segments = lines(&split(Format::Segments, &config, &input, read));
+                let choices = assemble(&segments);
+                assert_eq!(choices.len(), records.len(), "{stem}, reads of {read}");
+                for record in &records {
+                    let key = (record["stream"].as_u64().unwrap(), record["choice"].as_u64());
+                    let c = &choices[&key];
+                    assert_eq!(c.thinking, record["reasoning"].as_str().unwrap(), "{stem} {read}");
+                    assert_eq!(c.answer, record["content"].as_str().unwrap(), "{stem} {read}");
+                    assert_eq!(c.calls, record["tool_calls"].as_array().unwrap()[..], "{stem}");
+                    // The end line is the record without its texts.
+                    let mut without_texts = record.clone();
+                    let fields = without_texts.as_object_mut().unwrap();
+                    for text in ["reasoning", "content", "tool_calls"] {
+                        fields.remove(text);
+                    }
+                    fields.insert("kind".into(), "end".into());
+                    assert_eq!(c.end.as_ref(), Some(&without_texts), "{stem} {read}");
+                }
+            }
+            // Text output is the same whatever the reads.
+            let whole = split(Format::Text, &config, &input, input.len().max(1));
+            assert_eq!(split(Format::Text, &config, &input, 1), whole, "{stem}");
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} fixtures");
+    }
+
+    #[test]
+    fn text_and_segments_are_the_same_split_at_every_offset() {
+        let path = e2e_dir().join("n2_interleaved_choices.sse");
+        let input = std::fs::read(path).unwrap();
+        let config = config_of("n2_interleaved_choices");
+        let text = split(Format::Text, &config, &input, input.len());
+        let segments = assemble(&lines(&split(Format::Segments, &config, &input, input.len())));
+        for at in 1..input.len() {
+            let options = Options { splitter: config.clone(), ..Options::default() };
+            let mut state = State::new("x".into(), Format::Text, Style::new(false));
+            let mut reader = DocumentReader::new(Pipeline::new(options.clone()));
+            let mut out = Vec::new();
+            for piece in [&input[..at], &input[at..]] {
+                reader.feed(piece, &mut Printer { out: &mut out, state: &mut state }).unwrap();
+            }
+            reader.finish(&mut Printer { out: &mut out, state: &mut state }).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), text, "text cut at {at}");
+
+            let mut state = State::new("x".into(), Format::Segments, Style::new(false));
+            let mut reader = DocumentReader::new(Pipeline::new(options));
+            let mut out = Vec::new();
+            for piece in [&input[..at], &input[at..]] {
+                reader.feed(piece, &mut Printer { out: &mut out, state: &mut state }).unwrap();
+            }
+            reader.finish(&mut Printer { out: &mut out, state: &mut state }).unwrap();
+            let got = assemble(&lines(&String::from_utf8(out).unwrap()));
+            assert_eq!(got, segments, "segments cut at {at}");
+        }
+    }
+
+    #[test]
+    fn interleaved_choices_get_a_heading_each_time_the_output_switches() {
+        let input = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"a\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"reasoning_content\":\"b\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\n\\nA\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A\"}}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let config = config_of("");
+        let got = split(Format::Text, &config, input.as_bytes(), input.len());
+        let end = " · end · chat.completions · reasoning: field · no finish reason\n\n";
+        let expected = [
+            "── x · stream 0 · choice 0\na\n",
+            "── x · stream 0 · choice 1\nb\n",
+            // The answer's first newlines are left out, as they always were.
+            "── x · stream 0 · choice 0\nAA\n",
+            &format!("── x · stream 0 · choice 0{end}"),
+            &format!("── x · stream 0 · choice 1{end}"),
+        ]
+        .concat();
+        assert_eq!(got, expected);
+    }
+}
