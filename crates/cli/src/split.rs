@@ -1,4 +1,10 @@
 //! `thinktee split`: per-choice reasoning and answer of recorded streams.
+//!
+//! `text` and `segments` are live: a [`Printer`] is a sink over the
+//! pipeline's events, writing each piece of text or tool call as it comes
+//! and how each choice ended when its stream ends; `json` prints one
+//! record per choice at the end. Output is flushed once per read, so that
+//! `curl -N … | thinktee split` shows a stream as it arrives.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, IsTerminal, Write};
