@@ -1,6 +1,6 @@
 //! `thinktee split`: per-choice reasoning and answer of recorded streams.
 //!
-//! `text` and `segments` are live: a [`Printer`] is a sink over the
+//! `text` and `segments` are live: a `Printer` is a sink over the
 //! pipeline's events, writing each piece of text or tool call as it comes
 //! and how each choice ended when its stream ends; `json` prints one
 //! record per choice at the end. Output is flushed once per read, so that
