@@ -131,20 +131,30 @@ struct StreamLevel {
 /// each feed (a stream's records appear when it ends).
 ///
 /// It copies all text: use it for tools and tests, not on a proxy's hot
-/// path. Besides the text it keeps at most [`MAX_ERRORS_PER_KIND`] errors
-/// of each kind per stream, and stream-level fields once per stream (see
-/// [`SplitChoice`]).
+/// path ([`Collector::without_text`] copies none). Besides the text it
+/// keeps at most [`MAX_ERRORS_PER_KIND`] errors of each kind per stream,
+/// and stream-level fields once per stream (see [`SplitChoice`]).
 #[derive(Debug, Default)]
 pub struct Collector {
     choices: ChoiceMap<Partial>,
     stream: StreamLevel,
     finished: Vec<SplitChoice>,
+    /// Text is not kept ([`Collector::without_text`]).
+    no_text: bool,
 }
 
 impl Collector {
     /// An empty collector.
     pub fn new() -> Collector {
         Collector::default()
+    }
+
+    /// An empty collector that keeps no text: its records' `reasoning`,
+    /// `content` and tool-call `arguments` stay empty, the rest is as
+    /// [`Collector::new`]'s. For a sink that passes the text on as it
+    /// arrives and wants only how each choice ended.
+    pub fn without_text() -> Collector {
+        Collector { no_text: true, ..Collector::default() }
     }
 
     /// The records of every stream that ended since the last drain.
@@ -226,6 +236,9 @@ impl Sink for Collector {
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
         match record.event {
             Event::Text { choice, kind, text, .. } => {
+                if self.no_text {
+                    return Ok(Flow::Continue);
+                }
                 let p = self.choices.get_or_insert_with(choice, Partial::default);
                 match kind {
                     SegmentKind::Thinking => p.reasoning.push_str(text),
@@ -253,7 +266,9 @@ impl Sink for Collector {
                 if c.name.is_none() {
                     c.name = name.map(str::to_owned);
                 }
-                c.arguments.push_str(arguments);
+                if !self.no_text {
+                    c.arguments.push_str(arguments);
+                }
             }
             Event::Filter { choice: None, filter } => {
                 self.stream.prompt_filters.push(filter.clone());
@@ -307,5 +322,29 @@ mod tests {
         );
         let got: Vec<_> = records.iter().map(|r| (r.choice, r.content.as_str())).collect();
         assert_eq!(got, [(Some(0), "a"), (Some(1), "b")]);
+    }
+
+    #[test]
+    fn without_text_the_records_are_the_same_but_for_their_text() {
+        let input = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hm\",\"content\":\"a\",\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n";
+        let mut collector = Collector::without_text();
+        let Ok(_) = Pipeline::default().run_document(input, &mut collector);
+        let records: Vec<SplitChoice> = collector.drain().collect();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!((r.reasoning.as_str(), r.content.as_str()), ("", ""));
+        assert_eq!(
+            r.tool_calls,
+            [ToolCallRecord {
+                id: Some("c1".into()),
+                name: Some("f".into()),
+                arguments: "".into()
+            }]
+        );
+        assert_eq!(
+            (r.reasoning_source, r.finish_reason.as_deref()),
+            (ReasoningSource::Field, Some("tool_calls"))
+        );
+        assert!(r.done);
     }
 }

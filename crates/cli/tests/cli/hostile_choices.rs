@@ -47,6 +47,11 @@ fn hostile_split_output_stays_within_seven_times_the_input() {
         let bound = 7 * input.len() + 4096;
         assert!(bytes <= bound, "{name}: {bytes} bytes out of {} in", input.len());
         assert!(records.len() <= 1024, "{name}: {} records", records.len());
+        // Live segments: a piece per delta and an end per choice, no text
+        // copied into the ends.
+        let out = thinktee(&["split", "--format", "segments", "-"], input.as_bytes());
+        let bytes = out.stdout.len();
+        assert!(bytes <= bound, "{name}, segments: {bytes} bytes out of {} in", input.len());
     }
 }
 

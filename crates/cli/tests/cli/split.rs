@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{fixtures, json_lines, preset_of, root, thinktee};
+use crate::support::{command, fixtures, json_lines, preset_of, root, thinktee};
 
 /// Our own error messages are not part of the contract: for errors other
 /// than upstream (`api`) ones only the kind is compared.
@@ -129,4 +129,97 @@ fn text_format_prints_thinking_then_answer_without_colour_into_a_pipe() {
     assert!(text.contains("\nOkay, the user is asking"), "{text}");
     assert!(text.contains("There are approximately **7,000 languages**"), "{text}");
     assert!(out.status.success());
+}
+
+/// Runs `thinktee split --format FORMAT -`, writes `first` to its stdin
+/// and reads its stdout (blocking) until `shown` is there, while the rest
+/// of the stream is still unwritten; then writes `rest`, closes stdin and
+/// returns the whole output. A hang guard fails the test if `shown` never
+/// comes (it is not a time budget: the output is waited for, then counted).
+fn follow(format: &str, first: &[u8], shown: &str, rest: &[u8]) -> String {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = command(&["split", "--format", format, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn thinktee");
+    let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let (seen, seen_rx) = std::sync::mpsc::channel();
+    let needle = shown.to_owned();
+    let reader = std::thread::spawn(move || {
+        let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+        while !String::from_utf8_lossy(&got).contains(&needle) {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = seen.send(String::from_utf8_lossy(&got).into_owned());
+        let _ = stdout.read_to_end(&mut got);
+        String::from_utf8(got).expect("UTF-8 output")
+    });
+    stdin.write_all(first).unwrap();
+    stdin.flush().unwrap();
+    let before = match seen_rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(before) => before,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("--format {format}: nothing printed while the stream was open");
+        }
+    };
+    assert!(before.contains(shown), "--format {format}: before the rest: {before:?}");
+    stdin.write_all(rest).unwrap();
+    drop(stdin);
+    let all = reader.join().expect("reader");
+    assert!(child.wait().unwrap().success(), "--format {format}");
+    all
+}
+
+/// `chat_tool_calls` cut after its second event (the first text), and the rest.
+fn tool_calls_stream() -> (Vec<u8>, Vec<u8>) {
+    let whole = std::fs::read(root().join("fixtures/e2e/chat_tool_calls.sse")).unwrap();
+    let cut = whole.windows(2).enumerate().filter(|(_, w)| w == b"\n\n").nth(1).unwrap().0 + 2;
+    (whole[..cut].to_vec(), whole[cut..].to_vec())
+}
+
+#[test]
+fn segments_are_printed_as_the_stream_arrives() {
+    let (first, rest) = tool_calls_stream();
+    let out = follow("segments", &first, "\n", &rest);
+    let expected = [
+        r#"{"source":"-","stream":0,"choice":0,"kind":"thinking","text":"Two cities, so two weather lookups."}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"thinking","text":" Call both at once."}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"tool_call","call":0,"id":"call_00_J8k2Lm4Np6Qr8St0Uv2Wx4Yz","name":"get_weather","text":""}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"tool_call","call":0,"text":"{\"city\": \"Paris\"}"}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"tool_call","call":1,"id":"call_01_A1b3C5d7E9f1G3h5I7j9K1l3","name":"get_weather","text":""}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"tool_call","call":1,"text":"{\"city\": "}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"tool_call","call":1,"text":"\"Tokyo\"}"}"#,
+        concat!(
+            r#"{"source":"-","stream":0,"choice":0,"kind":"end","format":"chat.completions","#,
+            r#""id":"7f3c9e2a-41b5-4d8e-9c61-2b0a5e8f1d34","model":"deepseek-reasoner","#,
+            r#""reasoning_source":"field","reasoning_segments":1,"reasoning_signed":false,"#,
+            r#""reasoning_redacted":false,"reasoning_encrypted":false,"finish_reason":"tool_calls","#,
+            r#""unterminated":false,"usage":{"prompt_tokens":210,"completion_tokens":64,"#,
+            r#""total_tokens":274,"reasoning_tokens":12,"cached_tokens":192,"#,
+            r#""cache_hit_tokens":192,"cache_miss_tokens":18},"filters":[],"errors":[],"done":true}"#
+        ),
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn text_is_printed_as_the_stream_arrives() {
+    let (first, rest) = tool_calls_stream();
+    let out = follow("text", &first, "Two cities, so two weather lookups.", &rest);
+    let expected = "── - · stream 0 · choice 0\n\
+                    Two cities, so two weather lookups. Call both at once.\n\
+                    tool call get_weather (call_00_J8k2Lm4Np6Qr8St0Uv2Wx4Yz): {\"city\": \"Paris\"}\n\
+                    tool call get_weather (call_01_A1b3C5d7E9f1G3h5I7j9K1l3): {\"city\": \"Tokyo\"}\n\
+                    ── - · stream 0 · choice 0 · end · chat.completions · deepseek-reasoner · \
+                    reasoning: field · finish: tool_calls\n\
+                    usage: prompt 210 · completion 64 · reasoning 12\n\
+                    \n";
+    assert_eq!(out, expected);
 }
