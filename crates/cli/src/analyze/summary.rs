@@ -296,6 +296,10 @@ pub(crate) struct GroupSums {
     input_tokens: u64,
     output_tokens: u64,
     reasoning_tokens: u64,
+    /// Output tokens of the streams whose usage gave a reasoning count: the
+    /// share's denominator (DeepSeek-R1 on Azure reports none, which is
+    /// not 0 %).
+    output_with_reasoning_count: u64,
     ttft: Mean,
     first_answer: Mean,
     thinking: Mean,
@@ -317,7 +321,10 @@ impl GroupSums {
             self.with_usage += 1;
             self.output_tokens += output;
             self.input_tokens += s.input_tokens.unwrap_or(0);
-            self.reasoning_tokens += s.reasoning_tokens.unwrap_or(0);
+            if let Some(reasoning) = s.reasoning_tokens {
+                self.reasoning_tokens += reasoning;
+                self.output_with_reasoning_count += output;
+            }
         }
         self.ttft.extend(s.ttft_ms);
         self.first_answer.extend(s.first_answer_ms);
@@ -338,8 +345,8 @@ impl GroupSums {
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             reasoning_tokens: self.reasoning_tokens,
-            reasoning_token_share: (self.output_tokens > 0)
-                .then(|| self.reasoning_tokens as f64 / self.output_tokens as f64),
+            reasoning_token_share: (self.output_with_reasoning_count > 0)
+                .then(|| self.reasoning_tokens as f64 / self.output_with_reasoning_count as f64),
             mean_ms: Means {
                 ttft: self.ttft.value(),
                 first_answer: self.first_answer.value(),
@@ -600,7 +607,8 @@ pub(crate) struct Group {
     input_tokens: u64,
     output_tokens: u64,
     reasoning_tokens: u64,
-    /// Reasoning tokens over output tokens.
+    /// Reasoning tokens over the output tokens of the streams whose usage
+    /// gave a reasoning count (none: unknown, not 0).
     reasoning_token_share: Option<f64>,
     /// Mean timings of the streams that have them (transcripts); thinking
     /// of the streams that reason.
@@ -680,9 +688,13 @@ impl Summary {
         }
         writeln!(out, "errors             {}", self.errors.text())?;
         writeln!(out, "outcomes           {}", self.outcomes.text())?;
+        // The name column fits the longest name, up to NAME_WIDTH.
+        let names = self.by_model.keys().chain(self.by_day.keys());
+        let width =
+            names.map(|k| 2 + escape(k).chars().count()).max().unwrap_or(0).clamp(18, NAME_WIDTH);
         writeln!(
             out,
-            "{:<18} {:>7} {:>9} {:>11} {:>11} {:>10} {:>9} {:>9} {:>9}",
+            "{:<width$} {:>7} {:>9} {:>11} {:>11} {:>10} {:>9} {:>9} {:>9}",
             "",
             "streams",
             "reasoning",
@@ -693,27 +705,31 @@ impl Summary {
             "answer ms",
             "think ms"
         )?;
-        group_row(out, "all", &self.totals)?;
+        group_row(out, "all", width, &self.totals)?;
         for (title, groups) in [("by model", &self.by_model), ("by day", &self.by_day)] {
             writeln!(out, "{title}")?;
             for (key, g) in groups {
-                group_row(out, &format!("  {}", escape(key)), g)?;
+                group_row(out, &format!("  {}", escape(key)), width, g)?;
             }
         }
         Ok(())
     }
 }
 
+/// The widest the name column of the group table grows (longer names
+/// push their row's numbers right).
+const NAME_WIDTH: usize = 48;
+
 /// A group's row: streams, those that reason, token sums, the share of
 /// output tokens spent reasoning, mean timings (`-` when unknown).
-fn group_row(out: &mut impl Write, name: &str, g: &Group) -> io::Result<()> {
+fn group_row(out: &mut impl Write, name: &str, width: usize, g: &Group) -> io::Result<()> {
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), Cell::cell);
     let share =
         g.reasoning_token_share.map_or_else(|| "-".to_owned(), |s| format!("{:.1}", s * 100.0));
     let m = &g.mean_ms;
     writeln!(
         out,
-        "{name:<18} {:>7} {:>9} {:>11} {:>11} {share:>10} {:>9} {:>9} {:>9}",
+        "{name:<width$} {:>7} {:>9} {:>11} {:>11} {share:>10} {:>9} {:>9} {:>9}",
         g.streams,
         g.reasoning_streams,
         g.input_tokens,
@@ -929,6 +945,66 @@ mod tests {
             got["reasoning_tokens"],
             serde_json::json!({"count": 2, "p50": 30, "p90": 40, "p99": 40, "max": 40})
         );
+    }
+
+    #[test]
+    fn the_reasoning_share_counts_only_streams_that_report_reasoning_tokens() {
+        // o1 reports 40 of 100 output tokens as reasoning; DeepSeek-R1 on
+        // Azure reports 50 output tokens and no reasoning count: unknown,
+        // so the share is 40 / 100, not 40 / 150.
+        let reported = StreamStat {
+            model: Some("m".into()),
+            output_tokens: Some(100),
+            reasoning_tokens: Some(40),
+            choices: vec![choice(0)],
+            ..StreamStat::default()
+        };
+        let unreported = StreamStat {
+            model: Some("m".into()),
+            output_tokens: Some(50),
+            choices: vec![choice(0)],
+            ..StreamStat::default()
+        };
+        let got = serde_json::to_value(summary_of(&[reported, unreported.clone()])).unwrap();
+        assert_eq!(got["by_model"]["m"]["output_tokens"], 150);
+        assert_eq!(got["by_model"]["m"]["reasoning_token_share"], 0.4);
+        // No stream with a count: no share (not 0 %).
+        let got = serde_json::to_value(summary_of(&[unreported])).unwrap();
+        assert_eq!(got["totals"]["reasoning_token_share"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn long_names_widen_the_name_column_up_to_its_limit() {
+        let named = |model: &str| StreamStat {
+            model: Some(model.into()),
+            choices: vec![choice(0)],
+            ..StreamStat::default()
+        };
+        let long = "gpt-4.1-mini-2025-04-14-with-a-long-suffix"; // 42 characters
+        let mut out = Vec::new();
+        summary_of(&[named("a"), named(long)]).print(Format::Text, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let table: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !(l.starts_with(' ') && l.trim_start().starts_with("streams ")))
+            .collect();
+        let rows: Vec<&str> = table.iter().copied().filter(|l| !l.starts_with("by ")).collect();
+        // Header, all, two models, one day: every row ends at the same column.
+        assert_eq!(rows.len(), 5, "{text}");
+        let width = 2 + long.len() + " streams".len();
+        for row in &rows {
+            assert_eq!(row.chars().count(), rows[0].chars().count(), "{text}");
+        }
+        assert_eq!(&rows[0][..width], format!("{:width$}", "", width = width - 8) + " streams");
+        // Past the limit the column stops growing.
+        let mut out = Vec::new();
+        summary_of(&[named(&"m".repeat(100))]).print(Format::Text, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let header = text
+            .lines()
+            .find(|l| l.starts_with(' ') && l.trim_start().starts_with("streams "))
+            .unwrap();
+        assert_eq!(header.find("streams"), Some(NAME_WIDTH + 1));
     }
 
     #[test]

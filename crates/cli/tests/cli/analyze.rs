@@ -39,6 +39,8 @@ struct Group {
     with_errors: u64,
     with_usage: u64,
     tokens: [u64; 3],
+    /// Output tokens of the streams whose usage gave a reasoning count.
+    output_with_reasoning_count: u64,
 }
 
 impl Group {
@@ -51,7 +53,8 @@ impl Group {
             "tool_calls": self.tool_calls, "not_complete": self.not_complete,
             "with_errors": self.with_errors, "with_usage": self.with_usage,
             "input_tokens": input, "output_tokens": output, "reasoning_tokens": reasoning,
-            "reasoning_token_share": (output > 0).then(|| reasoning as f64 / output as f64),
+            "reasoning_token_share": (self.output_with_reasoning_count > 0)
+                .then(|| reasoning as f64 / self.output_with_reasoning_count as f64),
             "mean_ms": none,
         })
     }
@@ -172,7 +175,10 @@ fn summed_up(stems: &[String]) -> Value {
                     g.with_usage += 1;
                     g.tokens[0] += usage["prompt_tokens"].as_u64().unwrap_or(0);
                     g.tokens[1] += output;
-                    g.tokens[2] += usage["reasoning_tokens"].as_u64().unwrap_or(0);
+                    if let Some(reasoning) = usage["reasoning_tokens"].as_u64() {
+                        g.tokens[2] += reasoning;
+                        g.output_with_reasoning_count += output;
+                    }
                 }
             }
             let prompt =
