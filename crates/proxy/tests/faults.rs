@@ -145,6 +145,13 @@ struct Harness {
     recordings: Arc<Recordings>,
 }
 
+/// `--normalize reasoning_content`, with the explicit start it needs.
+fn normalize_to_reasoning_content(c: &mut Config) {
+    c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
+    c.splitter =
+        thinktee_think::Builder::new().start(thinktee_think::StartMode::Explicit).config().unwrap();
+}
+
 async fn proxy_to(upstream: SocketAddr, tune: impl FnOnce(&mut Config)) -> Harness {
     proxy_with_grace(upstream, tune, thinktee_proxy::DEFAULT_GRACE).await
 }
@@ -679,11 +686,7 @@ async fn hostile_a_body_over_the_normalize_limit_passes_through_whole_and_is_rec
     }))
     .await;
     let h = proxy_to(up.addr, |c| {
-        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
-        c.splitter = thinktee_think::Builder::new()
-            .start(thinktee_think::StartMode::Explicit)
-            .config()
-            .unwrap();
+        normalize_to_reasoning_content(c);
         c.max_normalize_body = 250;
     })
     .await;
@@ -731,11 +734,7 @@ async fn regression_14_an_event_over_the_normalize_limit_passes_through_and_is_r
     }))
     .await;
     let h = proxy_to(up.addr, |c| {
-        c.normalize = Some(thinktee_proxy::ReasoningTarget::ReasoningContent);
-        c.splitter = thinktee_think::Builder::new()
-            .start(thinktee_think::StartMode::Explicit)
-            .config()
-            .unwrap();
+        normalize_to_reasoning_content(c);
         c.max_normalize_event = 1000;
     })
     .await;
