@@ -285,17 +285,7 @@ impl Mean {
 /// Sums over the streams of one group (a model, a day, or all of them).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GroupSums {
-    streams: u64,
-    reasoning_streams: u64,
-    choices: u64,
-    unterminated: u64,
-    tool_calls: u64,
-    not_complete: u64,
-    with_errors: u64,
-    with_usage: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    reasoning_tokens: u64,
+    counts: GroupCounts,
     /// Output tokens of the streams whose usage gave a reasoning count: the
     /// share's denominator (DeepSeek-R1 on Azure reports none, which is
     /// not 0 %).
@@ -308,21 +298,22 @@ pub(crate) struct GroupSums {
 
 impl GroupSums {
     fn add(&mut self, s: &StreamStat) {
-        self.streams += 1;
-        self.reasoning_streams += u64::from(s.reasons());
-        self.choices += s.choices.len() as u64;
-        self.unterminated += s.choices.iter().filter(|c| c.unterminated).count() as u64;
-        self.tool_calls += s.choices.iter().map(|c| c.tool_calls).sum::<u64>();
-        self.not_complete += u64::from(s.outcome != "complete");
-        self.with_errors += u64::from(!s.errors.is_empty());
+        let c = &mut self.counts;
+        c.streams += 1;
+        c.reasoning_streams += u64::from(s.reasons());
+        c.choices += s.choices.len() as u64;
+        c.unterminated += s.choices.iter().filter(|c| c.unterminated).count() as u64;
+        c.tool_calls += s.choices.iter().map(|c| c.tool_calls).sum::<u64>();
+        c.not_complete += u64::from(s.outcome != "complete");
+        c.with_errors += u64::from(!s.errors.is_empty());
         // Streams whose usage gave the output tokens: a reasoning count
         // it left out is none.
         if let Some(output) = s.output_tokens {
-            self.with_usage += 1;
-            self.output_tokens += output;
-            self.input_tokens += s.input_tokens.unwrap_or(0);
+            c.with_usage += 1;
+            c.output_tokens += output;
+            c.input_tokens += s.input_tokens.unwrap_or(0);
             if let Some(reasoning) = s.reasoning_tokens {
-                self.reasoning_tokens += reasoning;
+                c.reasoning_tokens += reasoning;
                 self.output_with_reasoning_count += output;
             }
         }
@@ -334,19 +325,10 @@ impl GroupSums {
 
     fn group(&self) -> Group {
         Group {
-            streams: self.streams,
-            reasoning_streams: self.reasoning_streams,
-            choices: self.choices,
-            unterminated: self.unterminated,
-            tool_calls: self.tool_calls,
-            not_complete: self.not_complete,
-            with_errors: self.with_errors,
-            with_usage: self.with_usage,
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-            reasoning_tokens: self.reasoning_tokens,
-            reasoning_token_share: (self.output_with_reasoning_count > 0)
-                .then(|| self.reasoning_tokens as f64 / self.output_with_reasoning_count as f64),
+            counts: self.counts,
+            reasoning_token_share: (self.output_with_reasoning_count > 0).then(|| {
+                self.counts.reasoning_tokens as f64 / self.output_with_reasoning_count as f64
+            }),
             mean_ms: Means {
                 ttft: self.ttft.value(),
                 first_answer: self.first_answer.value(),
@@ -589,6 +571,19 @@ pub(crate) struct Summary {
 /// What the summary says of a group of streams (a model, a day, or all).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Group {
+    #[serde(flatten)]
+    counts: GroupCounts,
+    /// Reasoning tokens over the output tokens of the streams whose usage
+    /// gave a reasoning count (none: unknown, not 0).
+    reasoning_token_share: Option<f64>,
+    /// Mean timings of the streams that have them (transcripts); thinking
+    /// of the streams that reason.
+    mean_ms: Means,
+}
+
+/// The counts of a group, summed as they are shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub(crate) struct GroupCounts {
     streams: u64,
     /// Streams that reason (reasoning text, segments or opaque reasoning,
     /// or reasoning tokens).
@@ -607,12 +602,6 @@ pub(crate) struct Group {
     input_tokens: u64,
     output_tokens: u64,
     reasoning_tokens: u64,
-    /// Reasoning tokens over the output tokens of the streams whose usage
-    /// gave a reasoning count (none: unknown, not 0).
-    reasoning_token_share: Option<f64>,
-    /// Mean timings of the streams that have them (transcripts); thinking
-    /// of the streams that reason.
-    mean_ms: Means,
 }
 
 /// Mean timings in milliseconds.
@@ -726,14 +715,14 @@ fn group_row(out: &mut impl Write, name: &str, width: usize, g: &Group) -> io::R
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), Cell::cell);
     let share =
         g.reasoning_token_share.map_or_else(|| "-".to_owned(), |s| format!("{:.1}", s * 100.0));
-    let m = &g.mean_ms;
+    let (c, m) = (&g.counts, &g.mean_ms);
     writeln!(
         out,
         "{name:<width$} {:>7} {:>9} {:>11} {:>11} {share:>10} {:>9} {:>9} {:>9}",
-        g.streams,
-        g.reasoning_streams,
-        g.input_tokens,
-        g.output_tokens,
+        c.streams,
+        c.reasoning_streams,
+        c.input_tokens,
+        c.output_tokens,
         ms(m.ttft),
         ms(m.first_answer),
         ms(m.thinking)
