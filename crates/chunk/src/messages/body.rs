@@ -1,0 +1,130 @@
+//! A whole Anthropic Messages body (`POST /v1/messages` without
+//! `"stream"`): one `message` object, read into the [`Update`]s its stream
+//! would have given, so that both read into the same record.
+//!
+//! | body | updates, in order |
+//! |---|---|
+//! | `id`, `model`, `usage` | the first: `start`, the names; the usage (normalised as [`read_usage`] does) goes on the last |
+//! | a `thinking` block of `content[]` | its `thinking` ([`Thinking`](ReasoningKind::Thinking) reasoning), [`Marks::signed`] if its `signature` is not empty |
+//! | a `redacted_thinking` block | an empty reasoning part and [`Marks::redacted`] (its `data` is opaque) |
+//! | a `text` block | its `text`: answer text |
+//! | a `tool_use` block (also `server_tool_use`, `mcp_tool_use`) | one whole tool call keyed by its place in `content`: `id`, `name`, and `input` as sent (its JSON text, `{}` included: a body has no deltas to wait for) |
+//! | `stop_reason`, `usage` | the last: the finish reason, usage, and `end` (a body is whole) |
+//!
+//! Other blocks (tool results, ...) say nothing this crate reads.
+
+use std::borrow::Cow;
+
+use super::read_usage;
+use crate::error::Error;
+use crate::scan::{Reject, Scan, Scanner};
+use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
+
+/// Reads a whole Messages body: the updates its stream would have given,
+/// the first with `start`, the last with the finish reason, usage and
+/// `end`.
+///
+/// A field of an unexpected type is treated as absent, as in the stream's
+/// events.
+///
+/// # Errors
+///
+/// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
+/// an object.
+pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
+    let mut s = Scanner::new(data);
+    match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
+        Ok(Some(updates)) => Ok(updates),
+        Ok(None) => Err(Error::Shape("messages body is not a json object")),
+        Err(Reject) => Err(Error::json(data)),
+    }
+}
+
+/// The body's updates, or `None` if it is not an object.
+fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
+    if !s.object()? {
+        return Ok(None);
+    }
+    let mut head = Update { start: true, ..Update::default() };
+    let mut tail = Update { end: true, ..Update::default() };
+    let mut blocks = Vec::new();
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"id" => head.id = s.str()?.filter(|id| !id.is_empty()),
+            b"model" => head.model = s.str()?.filter(|model| !model.is_empty()),
+            b"stop_reason" => tail.finish_reason = s.str()?,
+            b"usage" => tail.usage = if s.object()? { Some(read_usage(s)?) } else { None },
+            b"content" => {
+                blocks.clear();
+                if s.array()? {
+                    let mut first = true;
+                    let mut index = 0u32;
+                    while s.element(&mut first)? {
+                        if let Some(block) = read_block(s, index)? {
+                            blocks.push(block);
+                        }
+                        index = index.saturating_add(1);
+                    }
+                }
+            }
+            _ => s.skip_value()?,
+        }
+    }
+    let mut updates = Vec::with_capacity(blocks.len() + 2);
+    updates.push(head);
+    updates.append(&mut blocks);
+    updates.push(tail);
+    Ok(Some(updates))
+}
+
+/// One block of `content`, at `index`: what it says, if anything.
+fn read_block<'a>(s: &mut Scanner<'a>, index: u32) -> Scan<Option<Update<'a>>> {
+    if !s.object()? {
+        return Ok(None);
+    }
+    let (mut kind, mut text, mut thinking, mut signed) = (None, None, None, false);
+    let (mut id, mut name, mut input) = (None, None, None);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"type" => kind = s.str()?,
+            b"text" => text = s.text()?,
+            b"thinking" => thinking = s.text()?,
+            b"signature" => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
+            b"id" => id = s.str()?,
+            b"name" => name = s.str()?,
+            b"input" => input = raw_value(s)?,
+            _ => s.skip_value()?,
+        }
+    }
+    let reasoning = |text, marks| Update {
+        reasoning: Some(Reasoning { kind: ReasoningKind::Thinking, text }),
+        marks,
+        ..Update::default()
+    };
+    Ok(match kind.as_deref() {
+        Some("text") => Some(Update { content: text, ..Update::default() }),
+        Some("thinking") => {
+            let marks = Marks { signed, ..Marks::default() };
+            Some(reasoning(thinking.unwrap_or_default(), marks))
+        }
+        Some("redacted_thinking") => {
+            Some(reasoning(Cow::Borrowed(""), Marks { redacted: true, ..Marks::default() }))
+        }
+        Some("tool_use" | "server_tool_use" | "mcp_tool_use") => {
+            let call = ToolCall { index, id, name, arguments: input.map(Cow::Borrowed) };
+            Some(Update { tool_call: Some(call), ..Update::default() })
+        }
+        _ => None,
+    })
+}
+
+/// A value's JSON text as sent; `None` for `null`.
+fn raw_value<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
+    s.peek()?;
+    let start = s.pos();
+    s.skip_value()?;
+    let raw = s.src().get(start..s.pos()).ok_or(Reject)?;
+    Ok((raw != "null").then_some(raw))
+}

@@ -1,0 +1,166 @@
+//! A whole Responses API body (`POST /v1/responses` without `"stream"`):
+//! one `response` object, read into the [`Update`]s its stream would have
+//! given, so that both read into the same record.
+//!
+//! | body | updates, in order |
+//! |---|---|
+//! | `id`, `model`, `created_at` | the first: `start` and the names |
+//! | a `reasoning` item of `output[]` | an empty [`Summary`](ReasoningKind::Summary) part (as `response.output_item.added` gives), then each `summary[].text` ([`Summary`](ReasoningKind::Summary)) and each `content[].text` ([`ReasoningText`](ReasoningKind::ReasoningText)); `encrypted_content`: [`Marks::encrypted`](crate::Marks::encrypted) |
+//! | a `message` item | each `content[]` part's `text` (`output_text`) or `refusal` (`refusal`): answer text |
+//! | a `function_call` item (also `custom_tool_call`, `mcp_call`) | one whole tool call keyed by its place in `output`: `call_id` (else `id`), `name`, `arguments` (or `input`) |
+//! | `status`, `incomplete_details`, `usage`, `error` | the last: the finish reason (`incomplete_details.reason`, else `status`), usage as [`read_usage`] normalises it, the error; `end` unless `status` is `in_progress` or `queued` (a background response polled before it ended) |
+//!
+//! Other items (web searches, images, ...) say nothing this crate reads.
+
+use std::borrow::Cow;
+
+use super::{read_incomplete, read_usage};
+use crate::error::{Error, read_api_error};
+use crate::scan::{Reject, Scan, Scanner};
+use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
+
+/// Reads a whole Responses API body: the updates its stream would have
+/// given, the first with `start`, the last with the finish reason, usage
+/// and `end`.
+///
+/// A field of an unexpected type is treated as absent, as in the stream's
+/// events.
+///
+/// # Errors
+///
+/// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
+/// an object.
+pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
+    let mut s = Scanner::new(data);
+    match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
+        Ok(Some(updates)) => Ok(updates),
+        Ok(None) => Err(Error::Shape("responses body is not a json object")),
+        Err(Reject) => Err(Error::json(data)),
+    }
+}
+
+/// The body's updates, or `None` if it is not an object.
+fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
+    if !s.object()? {
+        return Ok(None);
+    }
+    let mut head = Update { start: true, ..Update::default() };
+    let mut tail = Update::default();
+    let mut items = Vec::new();
+    let (mut status, mut reason) = (None, None);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"id" => head.id = s.str()?.filter(|id| !id.is_empty()),
+            b"model" => head.model = s.str()?.filter(|model| !model.is_empty()),
+            b"created_at" => head.created = s.i64()?.filter(|&t| t != 0),
+            b"status" => status = s.str()?,
+            b"incomplete_details" => reason = read_incomplete(s)?,
+            b"error" => tail.error = read_api_error(s)?,
+            b"usage" => tail.usage = if s.object()? { Some(read_usage(s)?) } else { None },
+            b"output" => {
+                items.clear();
+                if s.array()? {
+                    let mut first = true;
+                    let mut index = 0u32;
+                    while s.element(&mut first)? {
+                        read_item(s, index, &mut items)?;
+                        index = index.saturating_add(1);
+                    }
+                }
+            }
+            _ => s.skip_value()?,
+        }
+    }
+    tail.end = !matches!(status.as_deref(), Some("in_progress" | "queued"));
+    if tail.end {
+        tail.finish_reason = reason.or(status);
+    }
+    let mut updates = Vec::with_capacity(items.len() + 2);
+    updates.push(head);
+    updates.append(&mut items);
+    updates.push(tail);
+    Ok(Some(updates))
+}
+
+/// One item of `output`, at `index`: its updates pushed onto `out`.
+fn read_item<'a>(s: &mut Scanner<'a>, index: u32, out: &mut Vec<Update<'a>>) -> Scan<()> {
+    if !s.object()? {
+        return Ok(());
+    }
+    let (mut kind, mut id, mut call_id, mut name, mut arguments) = (None, None, None, None, None);
+    let (mut summary, mut content, mut encrypted) = (Vec::new(), Vec::new(), false);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"type" => kind = s.str()?,
+            b"id" => id = s.str()?,
+            b"call_id" => call_id = s.str()?,
+            b"name" => name = s.str()?,
+            b"arguments" | b"input" => arguments = s.text()?,
+            b"summary" => summary = read_parts(s)?,
+            b"content" => content = read_parts(s)?,
+            b"encrypted_content" => encrypted = s.str()?.is_some_and(|c| !c.is_empty()),
+            _ => s.skip_value()?,
+        }
+    }
+    let reasoning = |kind, text| Update {
+        reasoning: Some(Reasoning { kind, text }),
+        ..Update::default()
+    };
+    match kind.as_deref() {
+        Some("reasoning") => {
+            out.push(reasoning(ReasoningKind::Summary, Cow::Borrowed("")));
+            for text in summary {
+                out.push(reasoning(ReasoningKind::Summary, text));
+            }
+            for text in content {
+                out.push(reasoning(ReasoningKind::ReasoningText, text));
+            }
+            if encrypted {
+                let mut u = Update::default();
+                u.marks.encrypted = true;
+                out.push(u);
+            }
+        }
+        Some("message") => {
+            for text in content {
+                out.push(Update { content: Some(text), ..Update::default() });
+            }
+        }
+        Some("function_call" | "custom_tool_call" | "mcp_call") => {
+            let (id, arguments) = (call_id.or(id), arguments.filter(|a| !a.is_empty()));
+            let call = ToolCall { index, id, name, arguments };
+            out.push(Update { tool_call: Some(call), ..Update::default() });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `summary[]` or `content[]`: each part's text (`text`, or a refusal's
+/// `refusal`), parts without text left out.
+fn read_parts<'a>(s: &mut Scanner<'a>) -> Scan<Vec<Cow<'a, str>>> {
+    let mut parts = Vec::new();
+    if !s.array()? {
+        return Ok(parts);
+    }
+    let mut first = true;
+    while s.element(&mut first)? {
+        if !s.object()? {
+            continue;
+        }
+        let mut text = None;
+        let mut first = true;
+        while let Some(key) = s.key(&mut first)? {
+            match key.as_bytes() {
+                b"text" | b"refusal" => text = s.text()?.or(text),
+                _ => s.skip_value()?,
+            }
+        }
+        if let Some(text) = text {
+            parts.push(text);
+        }
+    }
+    Ok(parts)
+}
