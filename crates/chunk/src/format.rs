@@ -236,12 +236,14 @@ mod tests {
         assert_eq!(Format::of_body(responses), Some(Format::Responses));
         let messages = r#"{"id":"msg_1","type":"message","content":[]}"#;
         assert_eq!(Format::of_body(messages), Some(Format::Messages));
+        // Told by the first key that names it: the body reader then reports
+        // what is wrong with the rest.
+        assert_eq!(Format::of_body(r#"{"object":"response","#), Some(Format::Responses));
         for other in [
             r#"{"object":"chat.completion","choices":[]}"#,
             r#"{"type":"error","error":{"type":"overloaded_error"}}"#,
             r#"{"type":"message_start","message":{"type":"message"}}"#,
             r#"{"candidates":[]}"#,
-            r#"{"object":"response""#,
             "[1]",
             "not json",
         ] {

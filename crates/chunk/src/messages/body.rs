@@ -128,3 +128,53 @@ fn raw_value<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
     let raw = s.src().get(start..s.pos()).ok_or(Reject)?;
     Ok((raw != "null").then_some(raw))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_read_as_their_stream_in_order() {
+        let body = r#"{"id":"msg_1","type":"message","model":"claude","content":[{"type":"redacted_thinking","data":"x"},{"type":"thinking","thinking":"a","signature":""},{"type":"tool_use","id":"t1","name":"now","input":{}},{"type":"tool_result","content":"ignored"},{"type":"text","text":"b"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":2}}"#;
+        let updates = parse_body(body).unwrap();
+        let thinking = |text: &'static str, marks| Update {
+            reasoning: Some(Reasoning { kind: ReasoningKind::Thinking, text: text.into() }),
+            marks,
+            ..Update::default()
+        };
+        let expected = vec![
+            Update {
+                start: true,
+                id: Some("msg_1".into()),
+                model: Some("claude".into()),
+                ..Update::default()
+            },
+            thinking("", Marks { redacted: true, ..Marks::default() }),
+            // An empty signature signs nothing.
+            thinking("a", Marks::default()),
+            Update {
+                tool_call: Some(ToolCall {
+                    index: 2,
+                    id: Some("t1".into()),
+                    name: Some("now".into()),
+                    arguments: Some("{}".into()),
+                }),
+                ..Update::default()
+            },
+            Update { content: Some("b".into()), ..Update::default() },
+            Update {
+                finish_reason: Some("end_turn".into()),
+                usage: Some(crate::Usage {
+                    prompt_tokens: Some(1),
+                    completion_tokens: Some(2),
+                    ..crate::Usage::default()
+                }),
+                end: true,
+                ..Update::default()
+            },
+        ];
+        assert_eq!(updates, expected);
+        assert!(matches!(parse_body(r#""message""#), Err(Error::Shape(_))));
+        assert!(matches!(parse_body(r#"{"type":"message","content":[1,]}"#), Err(Error::Json(_))));
+    }
+}

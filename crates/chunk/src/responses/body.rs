@@ -164,3 +164,68 @@ fn read_parts<'a>(s: &mut Scanner<'a>) -> Scan<Vec<Cow<'a, str>>> {
     }
     Ok(parts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update::Marks;
+
+    #[test]
+    fn a_body_reads_as_its_stream_in_output_order() {
+        let body = r#"{"id":"resp_1","object":"response","created_at":1758000000,"status":"completed","model":"o3","output":[{"type":"message","content":[{"type":"refusal","refusal":"I can't."}]},{"type":"reasoning","summary":[{"type":"summary_text","text":"Why"}],"content":[{"type":"reasoning_text","text":"raw"}],"encrypted_content":"gA"},{"type":"custom_tool_call","id":"ctc_1","name":"run","input":"ls"},{"type":"web_search_call","id":"ws_1"}],"usage":{"input_tokens":3,"output_tokens":5}}"#;
+        let updates = parse_body(body).unwrap();
+        let reasoning = |kind, text: &'static str| Update {
+            reasoning: Some(Reasoning { kind, text: text.into() }),
+            ..Update::default()
+        };
+        let expected = vec![
+            Update {
+                start: true,
+                id: Some("resp_1".into()),
+                model: Some("o3".into()),
+                created: Some(1758000000),
+                ..Update::default()
+            },
+            Update { content: Some("I can't.".into()), ..Update::default() },
+            reasoning(ReasoningKind::Summary, ""),
+            reasoning(ReasoningKind::Summary, "Why"),
+            reasoning(ReasoningKind::ReasoningText, "raw"),
+            Update { marks: Marks { encrypted: true, ..Marks::default() }, ..Update::default() },
+            Update {
+                tool_call: Some(ToolCall {
+                    index: 2,
+                    id: Some("ctc_1".into()),
+                    name: Some("run".into()),
+                    arguments: Some("ls".into()),
+                }),
+                ..Update::default()
+            },
+            Update {
+                finish_reason: Some("completed".into()),
+                usage: Some(crate::Usage {
+                    prompt_tokens: Some(3),
+                    completion_tokens: Some(5),
+                    ..crate::Usage::default()
+                }),
+                end: true,
+                ..Update::default()
+            },
+        ];
+        assert_eq!(updates, expected);
+    }
+
+    #[test]
+    fn a_polled_response_is_not_ended_and_errors_are_typed() {
+        let updates = parse_body(r#"{"object":"response","status":"queued","output":[]}"#).unwrap();
+        assert_eq!(updates.len(), 2);
+        assert!(!updates[1].end && updates[1].finish_reason.is_none());
+        let failed = r#"{"object":"response","status":"failed","error":{"code":"server_error","message":"boom"}}"#;
+        let last = parse_body(failed).unwrap().pop().unwrap();
+        assert!(last.end);
+        assert_eq!(last.finish_reason.as_deref(), Some("failed"));
+        assert_eq!(last.error.unwrap().code.as_deref(), Some("server_error"));
+        assert!(matches!(parse_body("[1]"), Err(Error::Shape(_))));
+        assert!(matches!(parse_body(r#"{"object":"response","output":[}"#), Err(Error::Json(_))));
+        assert!(matches!(parse_body(r#"{"object":"response"} x"#), Err(Error::Json(_))));
+    }
+}
