@@ -171,6 +171,22 @@ fn harmony_channels() {
 }
 
 #[test]
+fn bad_harmony_headers_are_counted_per_stream() {
+    let input = "<|channel|>analysis<|message|>a<|end|><|start|>assistant<|channel|> <|message|>b<|end|><|channel|><|message|>c";
+    for cut in 0..=input.len() {
+        if !input.is_char_boundary(cut) {
+            continue;
+        }
+        let mut s = crate::Splitter::with_config(Config::preset(Preset::GptOss));
+        s.feed(&input[..cut], |_| {});
+        s.feed(&input[cut..], |_| {});
+        assert_eq!(s.bad_headers(), 2, "split at {cut}");
+        s.finish(|_| {});
+        assert_eq!(s.bad_headers(), 0, "a new stream starts with none");
+    }
+}
+
+#[test]
 fn presets_parse_by_name() {
     for preset in Preset::ALL {
         assert_eq!(preset.as_str().parse::<Preset>(), Ok(preset));
