@@ -71,7 +71,8 @@ pub enum Preset {
     /// IBM Granite 3.x: `Here is my thought process:` … `Here is my response:`.
     Granite,
     /// gpt-oss: harmony channels, and with the special tokens stripped,
-    /// `analysis` … `assistantfinal`.
+    /// `analysis` … `assistantfinal`, and a call `assistantcommentary
+    /// to=functions.NAME json{…}` (which ends thinking, and the output).
     GptOss,
 }
 
@@ -117,13 +118,19 @@ impl Preset {
                 Some((crate::markup::DEEPSEEK_CALLS_OPEN, crate::markup::DEEPSEEK_CALLS_CLOSE))
             }
             Preset::Qwen3 => Some((crate::markup::QWEN_CALL_OPEN, crate::markup::QWEN_CALL_CLOSE)),
-            Preset::Kimi | Preset::Magistral | Preset::Granite | Preset::GptOss => None,
+            // Harmony with its special tokens stripped: a call has no end
+            // marker left, and runs to the end of the output (a call ends
+            // the turn); `<|call|>` ends it if it was kept.
+            Preset::GptOss => {
+                Some((crate::markup::HARMONY_STRIPPED_CALL_OPEN, crate::markup::HARMONY_CALL_END))
+            }
+            Preset::Kimi | Preset::Magistral | Preset::Granite => None,
         }
     }
 
     /// Whether a tool call inside thinking ends it.
     pub fn call_ends_thinking(self) -> bool {
-        self == Preset::Qwen3
+        matches!(self, Preset::Qwen3 | Preset::GptOss)
     }
 }
 

@@ -14,6 +14,10 @@
 //!          | "<｜tool▁call▁begin｜>" TYPE "<｜tool▁sep｜>" NAME "\n```json\n" ARGS "\n```"
 //!            "<｜tool▁call▁end｜>"                                                  (R1)
 //! harmony  = header ARGS "<|call|>"
+//!          | "assistantcommentary to=" RECIPIENT [ws] ["<|constrain|>"] [TYPE] ["<|message|>"]
+//!            ARGS ["<|call|>"]                            (special tokens stripped)
+//!            ; RECIPIENT is letters, digits, `_`, `.`, `-`; TYPE letters;
+//!            ; ARGS not empty
 //! header   = ["<|start|>" ROLE [" to=" RECIPIENT]] "<|channel|>" CHANNEL
 //!            (" to=" RECIPIENT | " <|constrain|>" TYPE | " " TYPE)* "<|message|>"
 //! ```
@@ -37,6 +41,12 @@ pub const QWEN_CALL_CLOSE: &str = "</tool_call>";
 pub const DEEPSEEK_CALLS_OPEN: &str = "<｜tool▁calls▁begin｜>";
 /// DeepSeek's tool-call section close token.
 pub const DEEPSEEK_CALLS_CLOSE: &str = "<｜tool▁calls▁end｜>";
+
+/// How a harmony tool call starts once the special tokens are stripped
+/// (`<|start|>assistant<|channel|>commentary to=…` loses its tokens).
+pub const HARMONY_STRIPPED_CALL_OPEN: &str = "assistantcommentary to=";
+/// The token that ends a harmony tool call.
+pub const HARMONY_CALL_END: &str = "<|call|>";
 
 const DEEPSEEK_CALL_OPEN: &str = "<｜tool▁call▁begin｜>";
 const DEEPSEEK_SEP: &str = "<｜tool▁sep｜>";
@@ -123,7 +133,10 @@ pub fn parse_calls(markup: &str) -> Result<Vec<Call<'_>>, MarkupError> {
         Dialect::Qwen
     } else if markup.starts_with(DEEPSEEK_CALLS_OPEN) {
         Dialect::DeepSeek
-    } else if markup.starts_with("<|start|>") || markup.starts_with("<|channel|>") {
+    } else if markup.starts_with("<|start|>")
+        || markup.starts_with("<|channel|>")
+        || markup.starts_with(HARMONY_STRIPPED_CALL_OPEN)
+    {
         Dialect::Harmony
     } else {
         return Err(MarkupError::UnknownDialect);
@@ -131,7 +144,9 @@ pub fn parse_calls(markup: &str) -> Result<Vec<Call<'_>>, MarkupError> {
     let result = match dialect {
         Dialect::Qwen => all_consuming(qwen).parse(markup).map(|(_, c)| vec![c]),
         Dialect::DeepSeek => all_consuming(deepseek).parse(markup).map(|(_, c)| c),
-        Dialect::Harmony => all_consuming(harmony_call).parse(markup).map(|(_, c)| vec![c]),
+        Dialect::Harmony => all_consuming(alt((harmony_call, harmony_stripped_call)))
+            .parse(markup)
+            .map(|(_, c)| vec![c]),
     };
     result.map_err(|e| malformed(dialect, markup, e))
 }
@@ -284,6 +299,29 @@ fn harmony_call(i: &str) -> IResult<&str, Call<'_>> {
     Ok((rest, Call { name, arguments }))
 }
 
+/// A call with harmony's special tokens stripped: what is left of
+/// `<|start|>assistant<|channel|>commentary to=functions.NAME
+/// <|constrain|>json<|message|>ARGS<|call|>` (any of the tokens may have
+/// been kept).
+fn harmony_stripped_call(i: &str) -> IResult<&str, Call<'_>> {
+    let recipient_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let (i, recipient) =
+        preceded(tag(HARMONY_STRIPPED_CALL_OPEN), take_while1(recipient_char)).parse(i)?;
+    let (i, _) = (
+        take_while(char::is_whitespace),
+        opt(tag("<|constrain|>")),
+        take_while(|c: char| c.is_ascii_alphabetic()),
+        opt(tag("<|message|>")),
+    )
+        .parse(i)?;
+    let arguments = i.strip_suffix(HARMONY_CALL_END).unwrap_or(i);
+    if arguments.is_empty() {
+        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)));
+    }
+    let name = recipient.strip_prefix("functions.").unwrap_or(recipient);
+    Ok(("", Call { name, arguments }))
+}
+
 fn word(i: &str) -> IResult<&str, &str> {
     take_while1(|c: char| !c.is_whitespace() && c != '<').parse(i)
 }
@@ -377,5 +415,31 @@ mod tests {
         );
         assert!(parse_calls("<|channel|>commentary<|message|>{}<|call|>").is_err(), "no recipient");
         assert!(parse_header("<|channel|>final").is_err());
+    }
+
+    #[test]
+    fn harmony_calls_with_the_special_tokens_stripped() {
+        let call = |name, arguments| Ok(vec![Call { name, arguments }]);
+        assert_eq!(
+            parse_calls("assistantcommentary to=functions.get_weather json{\"city\":\"Paris\"}"),
+            call("get_weather", "{\"city\":\"Paris\"}")
+        );
+        // Some tokens kept; no content type; a recipient outside `functions`.
+        assert_eq!(
+            parse_calls("assistantcommentary to=functions.now <|constrain|>json<|message|>{}<|call|>"),
+            call("now", "{}")
+        );
+        assert_eq!(parse_calls("assistantcommentary to=browser.search{\"q\":1}"), call("browser.search", "{\"q\":1}"));
+        // Arguments as written, spaces included.
+        assert_eq!(
+            parse_calls("assistantcommentary to=functions.f json {\"a\": 1} "),
+            call("f", " {\"a\": 1} ")
+        );
+        for bad in ["assistantcommentary to=", "assistantcommentary to=functions.f json", "assistantcommentary to= x"] {
+            assert!(
+                matches!(parse_calls(bad), Err(MarkupError::Malformed { dialect: Dialect::Harmony, .. })),
+                "{bad}"
+            );
+        }
     }
 }

@@ -171,6 +171,26 @@ fn harmony_channels() {
 }
 
 #[test]
+fn gpt_oss_stripped_call_ends_thinking_and_runs_to_the_end() {
+    let call = "assistantcommentary to=functions.get_weather json{\"city\":\"Paris\"}";
+    check(
+        "gpt-oss stripped call",
+        &Config::preset(Preset::GptOss),
+        &format!("analysisNeed Paris weather.{call}"),
+        &[(M, "analysis"), (T, "Need Paris weather."), (C, call)],
+        CLOSED,
+    );
+    // `assistantcommentary` with no recipient is not a call.
+    check(
+        "gpt-oss stripped preamble",
+        &Config::preset(Preset::GptOss),
+        "analysisa assistantcommentary b assistantfinalc",
+        &[(M, "analysis"), (T, "a assistantcommentary b "), (M, "assistantfinal"), (A, "c")],
+        CLOSED,
+    );
+}
+
+#[test]
 fn bad_harmony_headers_are_counted_per_stream() {
     let input = "<|channel|>analysis<|message|>a<|end|><|start|>assistant<|channel|> <|message|>b<|end|><|channel|><|message|>c";
     for cut in 0..=input.len() {
