@@ -20,6 +20,9 @@ use crate::error::Error;
 use crate::scan::{Reject, Scan, Scanner};
 use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
 
+const NOT_AN_OBJECT: &str = "messages body is not a json object";
+const NOT_LISTED: &str = "messages body without a content array";
+
 /// Reads a whole Messages body: the updates its stream would have given,
 /// the first with `start`, the last with the finish reason, usage and
 /// `end`.
@@ -30,24 +33,28 @@ use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
 /// # Errors
 ///
 /// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
-/// an object.
+/// an object, or has no `content` array (even an empty one).
 pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
     let mut s = Scanner::new(data);
     match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
-        Ok(Some(updates)) => Ok(updates),
-        Ok(None) => Err(Error::Shape("messages body is not a json object")),
+        Ok(Ok(updates)) => Ok(updates),
+        Ok(Err(why)) => Err(Error::Shape(why)),
         Err(Reject) => Err(Error::json(data)),
     }
 }
 
-/// The body's updates, or `None` if it is not an object.
-fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
+/// The body's updates, or why it is not a body: not an object, or no list
+/// of outputs.
+fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Result<Vec<Update<'a>>, &'static str>> {
     if !s.object()? {
-        return Ok(None);
+        return Ok(Err(NOT_AN_OBJECT));
     }
     let mut head = Update { start: true, ..Update::default() };
     let mut tail = Update { end: true, ..Update::default() };
     let mut blocks = Vec::new();
+    // Whether the body has its list of outputs: without one it is not a
+    // body this reader knows.
+    let mut listed = false;
     let mut first = true;
     while let Some(key) = s.key(&mut first)? {
         match key.as_bytes() {
@@ -57,7 +64,8 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
             b"usage" => tail.usage = if s.object()? { Some(read_usage(s)?) } else { None },
             b"content" => {
                 blocks.clear();
-                if s.array()? {
+                listed = s.array()?;
+                if listed {
                     let mut first = true;
                     let mut index = 0u32;
                     while s.element(&mut first)? {
@@ -75,7 +83,7 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
     updates.push(head);
     updates.append(&mut blocks);
     updates.push(tail);
-    Ok(Some(updates))
+    Ok(if listed { Ok(updates) } else { Err(NOT_LISTED) })
 }
 
 /// One block of `content`, at `index`: what it says, if anything.
@@ -175,6 +183,9 @@ mod tests {
         ];
         assert_eq!(updates, expected);
         assert!(matches!(parse_body(r#""message""#), Err(Error::Shape(_))));
+        for listless in [r#"{"type":"message"}"#, r#"{"type":"message","content":"hi"}"#] {
+            assert!(matches!(parse_body(listless), Err(Error::Shape(_))), "{listless}");
+        }
         assert!(matches!(parse_body(r#"{"type":"message","content":[1,]}"#), Err(Error::Json(_))));
     }
 }

@@ -19,6 +19,9 @@ use crate::error::{Error, read_api_error};
 use crate::scan::{Reject, Scan, Scanner};
 use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
 
+const NOT_AN_OBJECT: &str = "responses body is not a json object";
+const NOT_LISTED: &str = "responses body without an output array";
+
 /// Reads a whole Responses API body: the updates its stream would have
 /// given, the first with `start`, the last with the finish reason, usage
 /// and `end`.
@@ -29,25 +32,29 @@ use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
 /// # Errors
 ///
 /// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
-/// an object.
+/// an object, or has no `output` array (even an empty one).
 pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
     let mut s = Scanner::new(data);
     match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
-        Ok(Some(updates)) => Ok(updates),
-        Ok(None) => Err(Error::Shape("responses body is not a json object")),
+        Ok(Ok(updates)) => Ok(updates),
+        Ok(Err(why)) => Err(Error::Shape(why)),
         Err(Reject) => Err(Error::json(data)),
     }
 }
 
-/// The body's updates, or `None` if it is not an object.
-fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
+/// The body's updates, or why it is not a body: not an object, or no list
+/// of outputs.
+fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Result<Vec<Update<'a>>, &'static str>> {
     if !s.object()? {
-        return Ok(None);
+        return Ok(Err(NOT_AN_OBJECT));
     }
     let mut head = Update { start: true, ..Update::default() };
     let mut tail = Update::default();
     let mut items = Vec::new();
     let (mut status, mut reason) = (None, None);
+    // Whether the body has its list of outputs: without one it is not a
+    // body this reader knows.
+    let mut listed = false;
     let mut first = true;
     while let Some(key) = s.key(&mut first)? {
         match key.as_bytes() {
@@ -60,7 +67,8 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
             b"usage" => tail.usage = if s.object()? { Some(read_usage(s)?) } else { None },
             b"output" => {
                 items.clear();
-                if s.array()? {
+                listed = s.array()?;
+                if listed {
                     let mut first = true;
                     let mut index = 0u32;
                     while s.element(&mut first)? {
@@ -80,7 +88,7 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<Update<'a>>>> {
     updates.push(head);
     updates.append(&mut items);
     updates.push(tail);
-    Ok(Some(updates))
+    Ok(if listed { Ok(updates) } else { Err(NOT_LISTED) })
 }
 
 /// One item of `output`, at `index`: its updates pushed onto `out`.
@@ -219,12 +227,16 @@ mod tests {
         let updates = parse_body(r#"{"object":"response","status":"queued","output":[]}"#).unwrap();
         assert_eq!(updates.len(), 2);
         assert!(!updates[1].end && updates[1].finish_reason.is_none());
-        let failed = r#"{"object":"response","status":"failed","error":{"code":"server_error","message":"boom"}}"#;
+        let failed = r#"{"object":"response","status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}"#;
         let last = parse_body(failed).unwrap().pop().unwrap();
         assert!(last.end);
         assert_eq!(last.finish_reason.as_deref(), Some("failed"));
         assert_eq!(last.error.unwrap().code.as_deref(), Some("server_error"));
         assert!(matches!(parse_body("[1]"), Err(Error::Shape(_))));
+        // Without its list of outputs it is no body this reader knows.
+        for listless in [r#"{"object":"response"}"#, r#"{"object":"response","output":5}"#] {
+            assert!(matches!(parse_body(listless), Err(Error::Shape(_))), "{listless}");
+        }
         assert!(matches!(parse_body(r#"{"object":"response","output":[}"#), Err(Error::Json(_))));
         assert!(matches!(parse_body(r#"{"object":"response"} x"#), Err(Error::Json(_))));
     }
