@@ -64,6 +64,10 @@ pub enum Preset {
     /// Qwen3: `<think>` … `</think>`, `<tool_call>` … `</tool_call>`; a
     /// tool call inside thinking ends it.
     Qwen3,
+    /// Kimi-K2 (Thinking): `<think>` … `</think>`, tool-call sections
+    /// `<|tool_calls_section_begin|>` … `<|tool_calls_section_end|>`; a
+    /// section inside thinking ends it.
+    KimiK2,
     /// Kimi-VL / k1.5: `◁think▷` … `◁/think▷`.
     Kimi,
     /// Mistral Magistral (self-hosted): `[THINK]` … `[/THINK]`.
@@ -78,21 +82,25 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 6] = [
+    /// `kimi-k2` comes before `kimi`: a caller that matches names by prefix
+    /// finds the longer one first.
+    pub const ALL: [Preset; 7] = [
         Preset::DeepseekR1,
         Preset::Qwen3,
+        Preset::KimiK2,
         Preset::Kimi,
         Preset::Magistral,
         Preset::Granite,
         Preset::GptOss,
     ];
 
-    /// `"deepseek-r1"`, `"qwen3"`, `"kimi"`, `"magistral"`, `"granite"` or
-    /// `"gpt-oss"`.
+    /// `"deepseek-r1"`, `"qwen3"`, `"kimi-k2"`, `"kimi"`, `"magistral"`,
+    /// `"granite"` or `"gpt-oss"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Preset::DeepseekR1 => "deepseek-r1",
             Preset::Qwen3 => "qwen3",
+            Preset::KimiK2 => "kimi-k2",
             Preset::Kimi => "kimi",
             Preset::Magistral => "magistral",
             Preset::Granite => "granite",
@@ -103,7 +111,7 @@ impl Preset {
     /// Its open and close tags.
     pub fn tags(self) -> (&'static str, &'static str) {
         match self {
-            Preset::DeepseekR1 | Preset::Qwen3 => ("<think>", "</think>"),
+            Preset::DeepseekR1 | Preset::Qwen3 | Preset::KimiK2 => ("<think>", "</think>"),
             Preset::Kimi => ("◁think▷", "◁/think▷"),
             Preset::Magistral => ("[THINK]", "[/THINK]"),
             Preset::Granite => ("Here is my thought process:", "Here is my response:"),
@@ -118,6 +126,7 @@ impl Preset {
                 Some((crate::markup::DEEPSEEK_CALLS_OPEN, crate::markup::DEEPSEEK_CALLS_CLOSE))
             }
             Preset::Qwen3 => Some((crate::markup::QWEN_CALL_OPEN, crate::markup::QWEN_CALL_CLOSE)),
+            Preset::KimiK2 => Some((crate::markup::KIMI_CALLS_OPEN, crate::markup::KIMI_CALLS_CLOSE)),
             // Harmony with its special tokens stripped: a call has no end
             // marker left, and runs to the end of the output (a call ends
             // the turn); `<|call|>` ends it if it was kept.
@@ -130,7 +139,7 @@ impl Preset {
 
     /// Whether a tool call inside thinking ends it.
     pub fn call_ends_thinking(self) -> bool {
-        matches!(self, Preset::Qwen3 | Preset::GptOss)
+        matches!(self, Preset::Qwen3 | Preset::KimiK2 | Preset::GptOss)
     }
 }
 
@@ -371,7 +380,7 @@ impl fmt::Display for ConfigError {
             ConfigError::SameTags => "open and close tags are the same",
             ConfigError::UnknownStartMode => "start mode is not auto, explicit or implicit",
             ConfigError::UnknownPreset => {
-                "preset is not deepseek-r1, qwen3, kimi, magistral, granite or gpt-oss"
+                "preset is not deepseek-r1, qwen3, kimi-k2, kimi, magistral, granite or gpt-oss"
             }
         })
     }

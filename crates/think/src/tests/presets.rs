@@ -171,6 +171,25 @@ fn harmony_channels() {
 }
 
 #[test]
+fn kimi_k2_section_ends_thinking() {
+    let section = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{\"city\":\"Paris\"}<|tool_call_end|><|tool_calls_section_end|>";
+    check(
+        "kimi-k2 section in thinking",
+        &Config::preset(Preset::KimiK2),
+        &format!("<think>Need weather.{section}"),
+        &[(M, "<think>"), (T, "Need weather."), (C, section)],
+        CLOSED,
+    );
+    check(
+        "kimi-k2 section after the answer",
+        &Config::preset(Preset::KimiK2),
+        &format!("<think>a</think>b{section}c"),
+        &[(M, "<think>"), (T, "a"), (M, "</think>"), (A, "b"), (C, section), (A, "c")],
+        CLOSED,
+    );
+}
+
+#[test]
 fn gpt_oss_stripped_call_ends_thinking_and_runs_to_the_end() {
     let call = "assistantcommentary to=functions.get_weather json{\"city\":\"Paris\"}";
     check(
