@@ -126,7 +126,9 @@ impl Preset {
                 Some((crate::markup::DEEPSEEK_CALLS_OPEN, crate::markup::DEEPSEEK_CALLS_CLOSE))
             }
             Preset::Qwen3 => Some((crate::markup::QWEN_CALL_OPEN, crate::markup::QWEN_CALL_CLOSE)),
-            Preset::KimiK2 => Some((crate::markup::KIMI_CALLS_OPEN, crate::markup::KIMI_CALLS_CLOSE)),
+            Preset::KimiK2 => {
+                Some((crate::markup::KIMI_CALLS_OPEN, crate::markup::KIMI_CALLS_CLOSE))
+            }
             // Harmony with its special tokens stripped: a call has no end
             // marker left, and runs to the end of the output (a call ends
             // the turn); `<|call|>` ends it if it was kept.

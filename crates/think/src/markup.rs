@@ -320,10 +320,7 @@ fn kimi(i: &str) -> IResult<&str, Vec<Call<'_>>> {
 fn kimi_call(i: &str) -> IResult<&str, Call<'_>> {
     let (rest, (id, arguments)) = delimited(
         tag(KIMI_CALL_OPEN),
-        (
-            terminated(take_until(KIMI_ARGUMENTS), tag(KIMI_ARGUMENTS)),
-            take_until(KIMI_CALL_CLOSE),
-        ),
+        (terminated(take_until(KIMI_ARGUMENTS), tag(KIMI_ARGUMENTS)), take_until(KIMI_CALL_CLOSE)),
         tag(KIMI_CALL_CLOSE),
     )
     .parse(i)?;
@@ -490,7 +487,10 @@ mod tests {
             "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{}<|tool_call_end|>",
         ] {
             assert!(
-                matches!(parse_calls(bad), Err(MarkupError::Malformed { dialect: Dialect::Kimi, .. })),
+                matches!(
+                    parse_calls(bad),
+                    Err(MarkupError::Malformed { dialect: Dialect::Kimi, .. })
+                ),
                 "{bad}"
             );
         }
@@ -505,18 +505,30 @@ mod tests {
         );
         // Some tokens kept; no content type; a recipient outside `functions`.
         assert_eq!(
-            parse_calls("assistantcommentary to=functions.now <|constrain|>json<|message|>{}<|call|>"),
+            parse_calls(
+                "assistantcommentary to=functions.now <|constrain|>json<|message|>{}<|call|>"
+            ),
             call("now", "{}")
         );
-        assert_eq!(parse_calls("assistantcommentary to=browser.search{\"q\":1}"), call("browser.search", "{\"q\":1}"));
+        assert_eq!(
+            parse_calls("assistantcommentary to=browser.search{\"q\":1}"),
+            call("browser.search", "{\"q\":1}")
+        );
         // Arguments as written, spaces included.
         assert_eq!(
             parse_calls("assistantcommentary to=functions.f json {\"a\": 1} "),
             call("f", " {\"a\": 1} ")
         );
-        for bad in ["assistantcommentary to=", "assistantcommentary to=functions.f json", "assistantcommentary to= x"] {
+        for bad in [
+            "assistantcommentary to=",
+            "assistantcommentary to=functions.f json",
+            "assistantcommentary to= x",
+        ] {
             assert!(
-                matches!(parse_calls(bad), Err(MarkupError::Malformed { dialect: Dialect::Harmony, .. })),
+                matches!(
+                    parse_calls(bad),
+                    Err(MarkupError::Malformed { dialect: Dialect::Harmony, .. })
+                ),
                 "{bad}"
             );
         }

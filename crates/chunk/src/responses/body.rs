@@ -112,10 +112,8 @@ fn read_item<'a>(s: &mut Scanner<'a>, index: u32, out: &mut Vec<Update<'a>>) -> 
             _ => s.skip_value()?,
         }
     }
-    let reasoning = |kind, text| Update {
-        reasoning: Some(Reasoning { kind, text }),
-        ..Update::default()
-    };
+    let reasoning =
+        |kind, text| Update { reasoning: Some(Reasoning { kind, text }), ..Update::default() };
     match kind.as_deref() {
         Some("reasoning") => {
             out.push(reasoning(ReasoningKind::Summary, Cow::Borrowed("")));
