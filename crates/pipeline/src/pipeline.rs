@@ -334,7 +334,11 @@ impl Pipeline {
             }
             return em.status(&mut self.stopped);
         }
-        if let Some(format) = Format::of_body(json) {
+        let detected = Format::detect("message", json);
+        // Looked for only where the chat reader would take it (not on every
+        // line of Ollama's NDJSON): a Responses or Messages body.
+        let body = (detected == Format::ChatCompletions).then(|| Format::of_body(json)).flatten();
+        if let Some(format) = body {
             if stream.started {
                 stream.end(&mut em);
             }
@@ -342,7 +346,7 @@ impl Pipeline {
             stream.end(&mut em);
             return em.status(&mut self.stopped);
         }
-        let ollama = Format::detect("message", json) == Format::Ollama;
+        let ollama = detected == Format::Ollama;
         if stream.started && stream.format == Some(Format::Ollama) && !ollama {
             stream.end(&mut em);
         }
