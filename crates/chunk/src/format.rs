@@ -77,6 +77,18 @@ impl Format {
         }
     }
 
+    /// The format of a whole (non-streaming) body that only that format's
+    /// body reader reads: a Responses API `response` (top-level `"object":
+    /// "response"`, read with
+    /// [`responses::parse_body`](crate::responses::parse_body)) or an
+    /// Anthropic `message` (top-level `"type": "message"`, read with
+    /// [`messages::parse_body`](crate::messages::parse_body)). `None` for
+    /// anything else, invalid JSON included: the bodies of the other
+    /// formats are read as their streams' chunks are.
+    pub fn of_body(data: &str) -> Option<Format> {
+        body_keys(data).ok().flatten()
+    }
+
     /// The format an event type belongs to, if it is one of the formats'
     /// own.
     fn of_type(event_type: &str) -> Option<Format> {
@@ -151,6 +163,30 @@ fn of_keys(data: &str) -> Scan<Option<Format>> {
     })
 }
 
+/// The top-level `object` and `type` of a body, as [`Format::of_body`]
+/// reads them: the first key that names a body decides.
+fn body_keys(data: &str) -> Scan<Option<Format>> {
+    let mut s = Scanner::new(data);
+    if !s.object()? {
+        return Ok(None);
+    }
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        let body = match key.as_bytes() {
+            b"object" => s.str()?.filter(|o| o == "response").map(|_| Format::Responses),
+            b"type" => s.str()?.filter(|t| t == "message").map(|_| Format::Messages),
+            _ => {
+                s.skip_value()?;
+                None
+            }
+        };
+        if body.is_some() {
+            return Ok(body);
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +227,27 @@ mod tests {
             r#"{"message":{},"done":"no"}"#,
         ] {
             assert_eq!(Format::detect("message", chat), Format::ChatCompletions, "{chat}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_told_by_object_or_type() {
+        let responses = r#"{"id":"resp_1","object":"response","output":[]}"#;
+        assert_eq!(Format::of_body(responses), Some(Format::Responses));
+        let messages = r#"{"id":"msg_1","type":"message","content":[]}"#;
+        assert_eq!(Format::of_body(messages), Some(Format::Messages));
+        // Told by the first key that names it: the body reader then reports
+        // what is wrong with the rest.
+        assert_eq!(Format::of_body(r#"{"object":"response","#), Some(Format::Responses));
+        for other in [
+            r#"{"object":"chat.completion","choices":[]}"#,
+            r#"{"type":"error","error":{"type":"overloaded_error"}}"#,
+            r#"{"type":"message_start","message":{"type":"message"}}"#,
+            r#"{"candidates":[]}"#,
+            "[1]",
+            "not json",
+        ] {
+            assert_eq!(Format::of_body(other), None, "{other}");
         }
     }
 

@@ -30,6 +30,9 @@ use crate::scan::{Known, Reject, Scan, Scanner};
 use crate::update::{Marks, Read, Reasoning, ReasoningKind, ToolCall, Update, typed_event};
 use crate::usage::Usage;
 
+mod body;
+pub use body::parse_body;
+
 /// Reads one event of a Messages stream: its SSE event type (`message`
 /// when it had none) and data.
 ///

@@ -33,6 +33,9 @@ use crate::scan::{Known, Scan, Scanner};
 use crate::update::{Read, Reasoning, ReasoningKind, ToolCall, Update, typed_event};
 use crate::usage::{Usage, read_token_details};
 
+mod body;
+pub use body::parse_body;
+
 /// Reads one event of a Responses API stream: its SSE event type (`message`
 /// when it had none) and data.
 ///

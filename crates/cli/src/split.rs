@@ -49,7 +49,8 @@ pub(crate) struct SplitterArgs {
         default_value = "deepseek-r1",
         value_parser = parse_preset,
         help = "Markers of a model family: deepseek-r1 (<think>, DeepSeek tool tokens), \
-                qwen3 (<think>, <tool_call>, which ends thinking), kimi (◁think▷), \
+                qwen3 (<think>, <tool_call>, which ends thinking), kimi-k2 (<think>, \
+                <|tool_calls_section_begin|>, which ends thinking), kimi (◁think▷), \
                 magistral ([THINK]), granite (\"Here is my thought process:\"), gpt-oss \
                 (harmony channels). --tags, --start and --interleaved override it. Output \
                 that starts with a harmony header is read as harmony channels whatever the \
@@ -554,7 +555,7 @@ mod tests {
     /// The preset a fixture is split with (`preset_<name>_…`), as the CLI
     /// tests do.
     fn config_of(stem: &str) -> SplitterConfig {
-        let preset = ["deepseek-r1", "qwen3", "kimi", "magistral", "granite", "gpt-oss"]
+        let preset = ["deepseek-r1", "qwen3", "kimi-k2", "kimi", "magistral", "granite", "gpt-oss"]
             .into_iter()
             .find(|p| stem.starts_with(&format!("preset_{}_", p.replace('-', "_"))))
             .unwrap_or("deepseek-r1");

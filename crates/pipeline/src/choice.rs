@@ -118,11 +118,14 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) {
-        let closed = self.splitter.closed_blocks();
+        let (closed, bad) = (self.splitter.closed_blocks(), self.splitter.bad_headers());
         let mut stamp = HeldStamp::new(self);
         let tools = &mut self.tools;
         self.splitter.feed(text, |seg| stamp.emit(em, stream, index, seg, tools));
         stamp.update(self, em.at);
+        if self.splitter.bad_headers() != bad {
+            self.tools.bad_headers(em, stream, self.splitter.bad_headers() - bad);
+        }
         if self.splitter.closed_blocks() != closed {
             em.emit(stream, Event::ThinkingEnd { choice: index });
         }
@@ -378,6 +381,22 @@ struct Tools {
 }
 
 impl Tools {
+    /// Harmony headers that did not parse (the splitter kept their text as
+    /// answer): one error each.
+    #[cold]
+    #[inline(never)]
+    fn bad_headers<S: Sink>(&mut self, em: &mut Emitter<'_, S>, stream: u64, count: u64) {
+        for _ in 0..count {
+            self.markup_errors += 1;
+            let error = StreamError {
+                kind: ErrorKind::HarmonyHeader,
+                code: None,
+                message: "harmony header did not parse: its text was kept as answer".to_owned(),
+            };
+            em.emit(stream, Event::Error(&error));
+        }
+    }
+
     /// Tool-call markup the splitter delimited: read whole (nom, in
     /// `thinktee_think::markup`), its text is markup and each call it holds
     /// a whole call of its own. Markup that does not parse is an error and

@@ -334,7 +334,19 @@ impl Pipeline {
             }
             return em.status(&mut self.stopped);
         }
-        let ollama = Format::detect("message", json) == Format::Ollama;
+        let detected = Format::detect("message", json);
+        // Looked for only where the chat reader would take it (not on every
+        // line of Ollama's NDJSON): a Responses or Messages body.
+        let body = (detected == Format::ChatCompletions).then(|| Format::of_body(json)).flatten();
+        if let Some(format) = body {
+            if stream.started {
+                stream.end(&mut em);
+            }
+            stream.on_body(format, json, &mut em);
+            stream.end(&mut em);
+            return em.status(&mut self.stopped);
+        }
+        let ollama = detected == Format::Ollama;
         if stream.started && stream.format == Some(Format::Ollama) && !ollama {
             stream.end(&mut em);
         }
@@ -550,6 +562,46 @@ impl StreamState {
                 }),
             );
         }
+        self.apply(u, em);
+        if u.end {
+            self.done = true;
+            self.end(em);
+            self.after_terminal = true;
+        }
+    }
+
+    /// A whole body of a format with one output (choice 0), read as the
+    /// updates its stream would have given: one chunk (a completion), the
+    /// updates' parts in order. The caller ends the stream.
+    fn on_body<S: Sink>(&mut self, format: Format, data: &str, em: &mut Emitter<'_, S>) {
+        let updates = match format {
+            Format::Responses => thinktee_chunk::responses::parse_body(data),
+            _ => thinktee_chunk::messages::parse_body(data),
+        };
+        self.format = Some(format);
+        let updates = match &updates {
+            Ok(updates) => updates,
+            Err(e) => return self.chunk_error(e, em),
+        };
+        self.start(em);
+        self.chunks += 1;
+        let head = updates.first();
+        let (id, model) = head.map_or((None, None), |u| (u.id.as_deref(), u.model.as_deref()));
+        let created = head.and_then(|u| u.created);
+        self.meta(id, model, created);
+        em.emit(
+            self.index,
+            Event::Chunk(ChunkInfo { id, model, created, bytes: data.len(), completion: true }),
+        );
+        for u in updates {
+            self.apply(u, em);
+            self.done |= u.end;
+        }
+    }
+
+    /// What an update says of the output (choice 0), its usage and error.
+    fn apply<S: Sink>(&mut self, u: &Update<'_>, em: &mut Emitter<'_, S>) {
+        let stream = self.index;
         if let Some(api) = &u.error {
             self.on_api_error(api, em);
         }
@@ -578,11 +630,6 @@ impl StreamState {
             let merged = self.usage.get_or_insert_default();
             merged.merge(usage);
             em.emit(stream, Event::Usage(merged));
-        }
-        if u.end {
-            self.done = true;
-            self.end(em);
-            self.after_terminal = true;
         }
     }
 

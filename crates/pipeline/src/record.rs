@@ -367,6 +367,9 @@ pub enum ErrorKind {
     /// tokens, a harmony call) did not parse, or was cut off; its text was
     /// kept as answer.
     ToolCallMarkup,
+    /// A harmony message header (`<|channel|>…<|message|>`) did not parse:
+    /// its text, and its message's, were kept as answer.
+    HarmonyHeader,
 }
 
 impl ErrorKind {
@@ -384,6 +387,7 @@ impl ErrorKind {
             ErrorKind::ContentEncoding => "content_encoding",
             ErrorKind::NotNormalized => "not_normalized",
             ErrorKind::ToolCallMarkup => "tool_call_markup",
+            ErrorKind::HarmonyHeader => "harmony_header",
         }
     }
 }

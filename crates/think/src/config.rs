@@ -64,6 +64,10 @@ pub enum Preset {
     /// Qwen3: `<think>` … `</think>`, `<tool_call>` … `</tool_call>`; a
     /// tool call inside thinking ends it.
     Qwen3,
+    /// Kimi-K2 (Thinking): `<think>` … `</think>`, tool-call sections
+    /// `<|tool_calls_section_begin|>` … `<|tool_calls_section_end|>`; a
+    /// section inside thinking ends it.
+    KimiK2,
     /// Kimi-VL / k1.5: `◁think▷` … `◁/think▷`.
     Kimi,
     /// Mistral Magistral (self-hosted): `[THINK]` … `[/THINK]`.
@@ -71,27 +75,32 @@ pub enum Preset {
     /// IBM Granite 3.x: `Here is my thought process:` … `Here is my response:`.
     Granite,
     /// gpt-oss: harmony channels, and with the special tokens stripped,
-    /// `analysis` … `assistantfinal`.
+    /// `analysis` … `assistantfinal`, and a call `assistantcommentary
+    /// to=functions.NAME json{…}` (which ends thinking, and the output).
     GptOss,
 }
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 6] = [
+    /// `kimi-k2` comes before `kimi`: a caller that matches names by prefix
+    /// finds the longer one first.
+    pub const ALL: [Preset; 7] = [
         Preset::DeepseekR1,
         Preset::Qwen3,
+        Preset::KimiK2,
         Preset::Kimi,
         Preset::Magistral,
         Preset::Granite,
         Preset::GptOss,
     ];
 
-    /// `"deepseek-r1"`, `"qwen3"`, `"kimi"`, `"magistral"`, `"granite"` or
-    /// `"gpt-oss"`.
+    /// `"deepseek-r1"`, `"qwen3"`, `"kimi-k2"`, `"kimi"`, `"magistral"`,
+    /// `"granite"` or `"gpt-oss"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Preset::DeepseekR1 => "deepseek-r1",
             Preset::Qwen3 => "qwen3",
+            Preset::KimiK2 => "kimi-k2",
             Preset::Kimi => "kimi",
             Preset::Magistral => "magistral",
             Preset::Granite => "granite",
@@ -102,7 +111,7 @@ impl Preset {
     /// Its open and close tags.
     pub fn tags(self) -> (&'static str, &'static str) {
         match self {
-            Preset::DeepseekR1 | Preset::Qwen3 => ("<think>", "</think>"),
+            Preset::DeepseekR1 | Preset::Qwen3 | Preset::KimiK2 => ("<think>", "</think>"),
             Preset::Kimi => ("◁think▷", "◁/think▷"),
             Preset::Magistral => ("[THINK]", "[/THINK]"),
             Preset::Granite => ("Here is my thought process:", "Here is my response:"),
@@ -117,13 +126,22 @@ impl Preset {
                 Some((crate::markup::DEEPSEEK_CALLS_OPEN, crate::markup::DEEPSEEK_CALLS_CLOSE))
             }
             Preset::Qwen3 => Some((crate::markup::QWEN_CALL_OPEN, crate::markup::QWEN_CALL_CLOSE)),
-            Preset::Kimi | Preset::Magistral | Preset::Granite | Preset::GptOss => None,
+            Preset::KimiK2 => {
+                Some((crate::markup::KIMI_CALLS_OPEN, crate::markup::KIMI_CALLS_CLOSE))
+            }
+            // Harmony with its special tokens stripped: a call has no end
+            // marker left, and runs to the end of the output (a call ends
+            // the turn); `<|call|>` ends it if it was kept.
+            Preset::GptOss => {
+                Some((crate::markup::HARMONY_STRIPPED_CALL_OPEN, crate::markup::HARMONY_CALL_END))
+            }
+            Preset::Kimi | Preset::Magistral | Preset::Granite => None,
         }
     }
 
     /// Whether a tool call inside thinking ends it.
     pub fn call_ends_thinking(self) -> bool {
-        self == Preset::Qwen3
+        matches!(self, Preset::Qwen3 | Preset::KimiK2 | Preset::GptOss)
     }
 }
 
@@ -364,7 +382,7 @@ impl fmt::Display for ConfigError {
             ConfigError::SameTags => "open and close tags are the same",
             ConfigError::UnknownStartMode => "start mode is not auto, explicit or implicit",
             ConfigError::UnknownPreset => {
-                "preset is not deepseek-r1, qwen3, kimi, magistral, granite or gpt-oss"
+                "preset is not deepseek-r1, qwen3, kimi-k2, kimi, magistral, granite or gpt-oss"
             }
         })
     }

@@ -8,7 +8,7 @@
 //! - [`Builder`] / [`Config`]: the policy ([`StartMode`], tags, tool-call
 //!   markers, interleaved blocks, whitespace trimming, the hold bound);
 //!   [`Preset`]: the markers of a model family (`deepseek-r1`, `qwen3`,
-//!   `kimi`, `magistral`, `granite`, `gpt-oss`).
+//!   `kimi-k2`, `kimi`, `magistral`, `granite`, `gpt-oss`).
 //! - [`markup`]: complete grammars (nom) for what the splitter delimits
 //!   whole: tool-call markup ([`parse_calls`]) and harmony headers.
 //! - [`split_all`]: one-shot helper for whole strings.

@@ -13,7 +13,15 @@
 //! call     = "<｜tool▁call▁begin｜>" NAME "<｜tool▁sep｜>" ARGS "<｜tool▁call▁end｜>"      (V3.1)
 //!          | "<｜tool▁call▁begin｜>" TYPE "<｜tool▁sep｜>" NAME "\n```json\n" ARGS "\n```"
 //!            "<｜tool▁call▁end｜>"                                                  (R1)
+//! kimi     = "<|tool_calls_section_begin|>" ws (kcall ws)+ "<|tool_calls_section_end|>"
+//! kcall    = "<|tool_call_begin|>" ws ID ws "<|tool_call_argument_begin|>" ARGS "<|tool_call_end|>"
+//!            ; ID is `functions.NAME:INDEX`: NAME is the function's name
+//!            ; (Kimi-K2's tool-call format, Moonshot's tool-call guidance)
 //! harmony  = header ARGS "<|call|>"
+//!          | "assistantcommentary to=" RECIPIENT [ws] ["<|constrain|>"] [TYPE] ["<|message|>"]
+//!            ARGS ["<|call|>"]                            (special tokens stripped)
+//!            ; RECIPIENT is letters, digits, `_`, `.`, `-`; TYPE letters;
+//!            ; ARGS not empty
 //! header   = ["<|start|>" ROLE [" to=" RECIPIENT]] "<|channel|>" CHANNEL
 //!            (" to=" RECIPIENT | " <|constrain|>" TYPE | " " TYPE)* "<|message|>"
 //! ```
@@ -37,6 +45,21 @@ pub const QWEN_CALL_CLOSE: &str = "</tool_call>";
 pub const DEEPSEEK_CALLS_OPEN: &str = "<｜tool▁calls▁begin｜>";
 /// DeepSeek's tool-call section close token.
 pub const DEEPSEEK_CALLS_CLOSE: &str = "<｜tool▁calls▁end｜>";
+
+/// Kimi-K2's tool-call section open token.
+pub const KIMI_CALLS_OPEN: &str = "<|tool_calls_section_begin|>";
+/// Kimi-K2's tool-call section close token.
+pub const KIMI_CALLS_CLOSE: &str = "<|tool_calls_section_end|>";
+
+const KIMI_CALL_OPEN: &str = "<|tool_call_begin|>";
+const KIMI_ARGUMENTS: &str = "<|tool_call_argument_begin|>";
+const KIMI_CALL_CLOSE: &str = "<|tool_call_end|>";
+
+/// How a harmony tool call starts once the special tokens are stripped
+/// (`<|start|>assistant<|channel|>commentary to=…` loses its tokens).
+pub const HARMONY_STRIPPED_CALL_OPEN: &str = "assistantcommentary to=";
+/// The token that ends a harmony tool call.
+pub const HARMONY_CALL_END: &str = "<|call|>";
 
 const DEEPSEEK_CALL_OPEN: &str = "<｜tool▁call▁begin｜>";
 const DEEPSEEK_SEP: &str = "<｜tool▁sep｜>";
@@ -64,15 +87,18 @@ pub enum Dialect {
     DeepSeek,
     /// A harmony message to a recipient, ended by `<|call|>`.
     Harmony,
+    /// `<|tool_calls_section_begin|>…<|tool_calls_section_end|>` (Kimi-K2).
+    Kimi,
 }
 
 impl Dialect {
-    /// `"qwen"`, `"deepseek"` or `"harmony"`.
+    /// `"qwen"`, `"deepseek"`, `"harmony"` or `"kimi"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Qwen => "qwen",
             Dialect::DeepSeek => "deepseek",
             Dialect::Harmony => "harmony",
+            Dialect::Kimi => "kimi",
         }
     }
 }
@@ -123,7 +149,12 @@ pub fn parse_calls(markup: &str) -> Result<Vec<Call<'_>>, MarkupError> {
         Dialect::Qwen
     } else if markup.starts_with(DEEPSEEK_CALLS_OPEN) {
         Dialect::DeepSeek
-    } else if markup.starts_with("<|start|>") || markup.starts_with("<|channel|>") {
+    } else if markup.starts_with(KIMI_CALLS_OPEN) {
+        Dialect::Kimi
+    } else if markup.starts_with("<|start|>")
+        || markup.starts_with("<|channel|>")
+        || markup.starts_with(HARMONY_STRIPPED_CALL_OPEN)
+    {
         Dialect::Harmony
     } else {
         return Err(MarkupError::UnknownDialect);
@@ -131,7 +162,10 @@ pub fn parse_calls(markup: &str) -> Result<Vec<Call<'_>>, MarkupError> {
     let result = match dialect {
         Dialect::Qwen => all_consuming(qwen).parse(markup).map(|(_, c)| vec![c]),
         Dialect::DeepSeek => all_consuming(deepseek).parse(markup).map(|(_, c)| c),
-        Dialect::Harmony => all_consuming(harmony_call).parse(markup).map(|(_, c)| vec![c]),
+        Dialect::Kimi => all_consuming(kimi).parse(markup).map(|(_, c)| c),
+        Dialect::Harmony => all_consuming(alt((harmony_call, harmony_stripped_call)))
+            .parse(markup)
+            .map(|(_, c)| vec![c]),
     };
     result.map_err(|e| malformed(dialect, markup, e))
 }
@@ -272,6 +306,40 @@ fn deepseek_call(i: &str) -> IResult<&str, Call<'_>> {
     Ok((rest, call))
 }
 
+// === kimi ===
+
+fn kimi(i: &str) -> IResult<&str, Vec<Call<'_>>> {
+    delimited(
+        (tag(KIMI_CALLS_OPEN), multispace0),
+        many1(terminated(kimi_call, multispace0)),
+        tag(KIMI_CALLS_CLOSE),
+    )
+    .parse(i)
+}
+
+fn kimi_call(i: &str) -> IResult<&str, Call<'_>> {
+    let (rest, (id, arguments)) = delimited(
+        tag(KIMI_CALL_OPEN),
+        (terminated(take_until(KIMI_ARGUMENTS), tag(KIMI_ARGUMENTS)), take_until(KIMI_CALL_CLOSE)),
+        tag(KIMI_CALL_CLOSE),
+    )
+    .parse(i)?;
+    // `functions.get_weather:0`: the name between the namespace and the
+    // call's index.
+    let id = id.trim();
+    let name = id.strip_prefix("functions.").unwrap_or(id);
+    let name = match name.rsplit_once(':') {
+        Some((name, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => name,
+    };
+    if name.is_empty() {
+        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)));
+    }
+    Ok((rest, Call { name, arguments }))
+}
+
 // === harmony ===
 
 fn harmony_call(i: &str) -> IResult<&str, Call<'_>> {
@@ -282,6 +350,29 @@ fn harmony_call(i: &str) -> IResult<&str, Call<'_>> {
     let name = recipient.strip_prefix("functions.").unwrap_or(recipient);
     let (rest, arguments) = terminated(take_until("<|call|>"), tag("<|call|>")).parse(rest)?;
     Ok((rest, Call { name, arguments }))
+}
+
+/// A call with harmony's special tokens stripped: what is left of
+/// `<|start|>assistant<|channel|>commentary to=functions.NAME
+/// <|constrain|>json<|message|>ARGS<|call|>` (any of the tokens may have
+/// been kept).
+fn harmony_stripped_call(i: &str) -> IResult<&str, Call<'_>> {
+    let recipient_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let (i, recipient) =
+        preceded(tag(HARMONY_STRIPPED_CALL_OPEN), take_while1(recipient_char)).parse(i)?;
+    let (i, _) = (
+        take_while(char::is_whitespace),
+        opt(tag("<|constrain|>")),
+        take_while(|c: char| c.is_ascii_alphabetic()),
+        opt(tag("<|message|>")),
+    )
+        .parse(i)?;
+    let arguments = i.strip_suffix(HARMONY_CALL_END).unwrap_or(i);
+    if arguments.is_empty() {
+        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)));
+    }
+    let name = recipient.strip_prefix("functions.").unwrap_or(recipient);
+    Ok(("", Call { name, arguments }))
 }
 
 fn word(i: &str) -> IResult<&str, &str> {
@@ -377,5 +468,69 @@ mod tests {
         );
         assert!(parse_calls("<|channel|>commentary<|message|>{}<|call|>").is_err(), "no recipient");
         assert!(parse_header("<|channel|>final").is_err());
+    }
+
+    #[test]
+    fn kimi_k2_sections() {
+        let m = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|>\n<|tool_call_begin|> functions.now:1 <|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>";
+        assert_eq!(
+            parse_calls(m),
+            Ok(vec![
+                Call { name: "get_weather", arguments: "{\"city\": \"Paris\"}" },
+                Call { name: "now", arguments: "{}" },
+            ])
+        );
+        for bad in [
+            "<|tool_calls_section_begin|><|tool_calls_section_end|>",
+            "<|tool_calls_section_begin|><|tool_call_begin|>:0<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0{}<|tool_call_end|><|tool_calls_section_end|>",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{}<|tool_call_end|>",
+        ] {
+            assert!(
+                matches!(
+                    parse_calls(bad),
+                    Err(MarkupError::Malformed { dialect: Dialect::Kimi, .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn harmony_calls_with_the_special_tokens_stripped() {
+        let call = |name, arguments| Ok(vec![Call { name, arguments }]);
+        assert_eq!(
+            parse_calls("assistantcommentary to=functions.get_weather json{\"city\":\"Paris\"}"),
+            call("get_weather", "{\"city\":\"Paris\"}")
+        );
+        // Some tokens kept; no content type; a recipient outside `functions`.
+        assert_eq!(
+            parse_calls(
+                "assistantcommentary to=functions.now <|constrain|>json<|message|>{}<|call|>"
+            ),
+            call("now", "{}")
+        );
+        assert_eq!(
+            parse_calls("assistantcommentary to=browser.search{\"q\":1}"),
+            call("browser.search", "{\"q\":1}")
+        );
+        // Arguments as written, spaces included.
+        assert_eq!(
+            parse_calls("assistantcommentary to=functions.f json {\"a\": 1} "),
+            call("f", " {\"a\": 1} ")
+        );
+        for bad in [
+            "assistantcommentary to=",
+            "assistantcommentary to=functions.f json",
+            "assistantcommentary to= x",
+        ] {
+            assert!(
+                matches!(
+                    parse_calls(bad),
+                    Err(MarkupError::Malformed { dialect: Dialect::Harmony, .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -192,6 +192,8 @@ pub struct Splitter {
     closed: u64,
     /// Harmony headers were read in this stream.
     channels: bool,
+    /// Harmony headers that did not parse, since the stream started.
+    bad_headers: u64,
     /// What the scan looks for in each state.
     needles: NeedleTable,
 }
@@ -225,6 +227,7 @@ impl Splitter {
             hold_limit_hit: false,
             closed: 0,
             channels: false,
+            bad_headers: 0,
             needles: NeedleTable::new(&config),
             config,
         }
@@ -241,6 +244,14 @@ impl Splitter {
     #[inline]
     pub fn closed_blocks(&self) -> u64 {
         self.closed
+    }
+
+    /// How many harmony headers did not parse in this stream so far (each
+    /// was emitted as answer text, and so was its message): a caller that
+    /// records errors compares it around a feed.
+    #[inline]
+    pub fn bad_headers(&self) -> u64 {
+        self.bad_headers
     }
 
     /// Bytes fed but not yet emitted (a partial tag, undecided text, held
@@ -354,6 +365,7 @@ impl Splitter {
         self.hold_limit_hit = false;
         self.closed = 0;
         self.channels = false;
+        self.bad_headers = 0;
         self.hold.clear();
         outcome
     }
@@ -736,13 +748,15 @@ impl Splitter {
 
     /// A harmony header is whole (held, `<|message|>` included): its
     /// channel and recipient say where the body goes. A header that does
-    /// not parse is answer text, and so is its body.
+    /// not parse is answer text, and so is its body; it is counted
+    /// ([`Splitter::bad_headers`]).
     fn read_header<F: FnMut(Segment<'_>)>(&mut self, out: &mut F) {
         let channel = match markup::parse_header(&self.hold) {
             Ok(h) if h.recipient.is_some() => Channel::Call,
             Ok(h) if h.channel == "analysis" => Channel::Analysis,
             Ok(_) => Channel::Final,
             Err(_) => {
+                self.bad_headers += 1;
                 self.flush_hold(SegmentKind::Answer, out);
                 self.state = State::Message(Channel::Final);
                 return;

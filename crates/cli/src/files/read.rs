@@ -12,7 +12,7 @@
 //!   counted as malformed (before or after the first good one) and skipped;
 //! - a chat-completion body (the pipeline found a chunk or an API error),
 //!   or a line of another format a JSON document can hold (Ollama's NDJSON,
-//!   Gemini chunks):
+//!   Gemini chunks, a Responses API or Anthropic Messages body):
 //!   the file is a recording; bodies that do not parse are streams with an
 //!   `invalid_json` error, as `split` shows them;
 //! - valid JSON of another shape: the file is skipped (like the `split`
@@ -291,7 +291,8 @@ impl<T: Tally> FileReader<'_, T> {
             return;
         }
         let other_format = thinktee_pipeline::Format::detect("message", text)
-            != thinktee_pipeline::Format::ChatCompletions;
+            != thinktee_pipeline::Format::ChatCompletions
+            || thinktee_pipeline::Format::of_body(text).is_some();
         match serde_json::from_str::<Shape>(text) {
             Ok(shape) if shape.choices.is_some() || shape.error.is_some() || other_format => {
                 for (s, _, _) in held.drain(..) {

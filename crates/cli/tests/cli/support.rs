@@ -53,7 +53,7 @@ pub(crate) fn fixtures(dir: &str) -> Vec<String> {
 /// The preset a fixture is split with: `preset_<name>_….sse` names it
 /// (`-` written `_`); the others take the default.
 pub(crate) fn preset_of(stem: &str) -> Option<&'static str> {
-    ["deepseek-r1", "qwen3", "kimi", "magistral", "granite", "gpt-oss"]
+    ["deepseek-r1", "qwen3", "kimi-k2", "kimi", "magistral", "granite", "gpt-oss"]
         .into_iter()
         .find(|p| stem.starts_with(&format!("preset_{}_", p.replace('-', "_"))))
 }

@@ -171,6 +171,61 @@ fn harmony_channels() {
 }
 
 #[test]
+fn kimi_k2_section_ends_thinking() {
+    let section = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{\"city\":\"Paris\"}<|tool_call_end|><|tool_calls_section_end|>";
+    check(
+        "kimi-k2 section in thinking",
+        &Config::preset(Preset::KimiK2),
+        &format!("<think>Need weather.{section}"),
+        &[(M, "<think>"), (T, "Need weather."), (C, section)],
+        CLOSED,
+    );
+    check(
+        "kimi-k2 section after the answer",
+        &Config::preset(Preset::KimiK2),
+        &format!("<think>a</think>b{section}c"),
+        &[(M, "<think>"), (T, "a"), (M, "</think>"), (A, "b"), (C, section), (A, "c")],
+        CLOSED,
+    );
+}
+
+#[test]
+fn gpt_oss_stripped_call_ends_thinking_and_runs_to_the_end() {
+    let call = "assistantcommentary to=functions.get_weather json{\"city\":\"Paris\"}";
+    check(
+        "gpt-oss stripped call",
+        &Config::preset(Preset::GptOss),
+        &format!("analysisNeed Paris weather.{call}"),
+        &[(M, "analysis"), (T, "Need Paris weather."), (C, call)],
+        CLOSED,
+    );
+    // `assistantcommentary` with no recipient is not a call.
+    check(
+        "gpt-oss stripped preamble",
+        &Config::preset(Preset::GptOss),
+        "analysisa assistantcommentary b assistantfinalc",
+        &[(M, "analysis"), (T, "a assistantcommentary b "), (M, "assistantfinal"), (A, "c")],
+        CLOSED,
+    );
+}
+
+#[test]
+fn bad_harmony_headers_are_counted_per_stream() {
+    let input = "<|channel|>analysis<|message|>a<|end|><|start|>assistant<|channel|> <|message|>b<|end|><|channel|><|message|>c";
+    for cut in 0..=input.len() {
+        if !input.is_char_boundary(cut) {
+            continue;
+        }
+        let mut s = crate::Splitter::with_config(Config::preset(Preset::GptOss));
+        s.feed(&input[..cut], |_| {});
+        s.feed(&input[cut..], |_| {});
+        assert_eq!(s.bad_headers(), 2, "split at {cut}");
+        s.finish(|_| {});
+        assert_eq!(s.bad_headers(), 0, "a new stream starts with none");
+    }
+}
+
+#[test]
 fn presets_parse_by_name() {
     for preset in Preset::ALL {
         assert_eq!(preset.as_str().parse::<Preset>(), Ok(preset));
