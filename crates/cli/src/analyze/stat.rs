@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use serde::Serialize;
-use thinktee_pipeline::{Event, FilterSource, Flow, Record, Sink};
+use thinktee_pipeline::{ChoiceMap, Event, FilterSource, Flow, Record, Sink};
 use thinktee_transcript::TranscriptRecord;
 
 use super::summary::FilterCounts;
@@ -101,17 +101,6 @@ impl StreamStat {
             })
     }
 
-    fn choice(&mut self, index: u32) -> &mut ChoiceStat {
-        let at = match self.choices.iter().position(|c| c.choice == Some(index)) {
-            Some(at) => at,
-            None => {
-                self.choices.push(ChoiceStat::new(Some(index)));
-                self.choices.len() - 1
-            }
-        };
-        &mut self.choices[at]
-    }
-
     /// The stream-level part of a transcript line (every choice of a
     /// stream carries the same stream-level fields).
     fn from_transcript(r: &TranscriptRecord) -> StreamStat {
@@ -183,7 +172,17 @@ impl StreamStat {
 #[derive(Debug, Default)]
 pub(crate) struct StatSink {
     current: StreamStat,
+    /// The current stream's choices, found by index in constant time (a
+    /// search of a list made each event cost as much as the choices before
+    /// it); moved into `current.choices` by index when the stream ends.
+    choices: ChoiceMap<ChoiceStat>,
     finished: Vec<StreamStat>,
+}
+
+impl StatSink {
+    fn choice(&mut self, index: u32) -> &mut ChoiceStat {
+        self.choices.get_or_insert_with(index, || ChoiceStat::new(Some(index)))
+    }
 }
 
 impl Sink for StatSink {
@@ -191,22 +190,21 @@ impl Sink for StatSink {
 
     fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
         use thinktee_pipeline::SegmentKind;
-        let s = &mut self.current;
         match record.event {
             Event::Text { choice, kind, text, .. } => match kind {
-                SegmentKind::Thinking => s.choice(choice).reasoning_bytes += text.len() as u64,
-                SegmentKind::Answer => s.choice(choice).answer_bytes += text.len() as u64,
+                SegmentKind::Thinking => self.choice(choice).reasoning_bytes += text.len() as u64,
+                SegmentKind::Answer => self.choice(choice).answer_bytes += text.len() as u64,
                 SegmentKind::Markup | SegmentKind::ToolCall => {}
             },
-            Event::Filter { choice: None, filter } => s.prompt_filters.add(filter),
-            Event::Filter { choice: Some(c), filter } => s.choice(c).filters.add(filter),
-            Event::Error(e) => s.error(e.kind.as_str()),
+            Event::Filter { choice: None, filter } => self.current.prompt_filters.add(filter),
+            Event::Filter { choice: Some(c), filter } => self.choice(c).filters.add(filter),
+            Event::Error(e) => self.current.error(e.kind.as_str()),
             Event::ToolCall { choice, call, .. } => {
-                let c = s.choice(choice);
+                let c = self.choice(choice);
                 c.tool_calls = c.tool_calls.max(u64::from(call) + 1);
             }
             Event::ChoiceEnd(end) => {
-                let c = s.choice(end.choice);
+                let c = self.choice(end.choice);
                 c.reasoning_source = end.reasoning_source.as_str();
                 c.reasoning_segments = end.reasoning_segments;
                 c.reasoning_signed = end.reasoning_signed;
@@ -216,6 +214,7 @@ impl Sink for StatSink {
                 c.unterminated = end.unterminated;
             }
             Event::StreamEnd(end) => {
+                let s = &mut self.current;
                 s.stream = record.stream;
                 s.format = end.format.as_str();
                 s.id.clone_from(&end.id);
@@ -230,7 +229,7 @@ impl Sink for StatSink {
                         _ => None,
                     };
                 }
-                s.choices.sort_by_key(|c| c.choice);
+                s.choices.extend(self.choices.drain_sorted().map(|(_, c)| c));
                 if s.choices.is_empty() {
                     // A stream without choices is one record, `choice: null`,
                     // as in `split` output and transcripts.
@@ -275,6 +274,35 @@ impl Tally for Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_choice_is_counted_on_its_own_in_index_order() {
+        use thinktee_pipeline::Pipeline;
+        // Sparse indexes first seen in descending order, each sending a
+        // number of bytes of its own, twice over.
+        let indexes: Vec<u32> = (0..300).rev().map(|i| i * 7 + 3).collect();
+        let mut input = String::new();
+        for _round in 0..2 {
+            for &i in &indexes {
+                let text = "x".repeat(i as usize % 5 + 1);
+                input.push_str(&format!(
+                    "data: {{\"choices\":[{{\"index\":{i},\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+                ));
+            }
+        }
+        input.push_str("data: [DONE]\n\n");
+        let mut sink = StatSink::default();
+        let mut pipeline = Pipeline::default();
+        let Ok(_) = pipeline.feed(input.as_bytes(), &mut sink);
+        let Ok(_) = pipeline.finish(&mut sink);
+        let [stream] = &sink.finished[..] else { panic!("{} streams", sink.finished.len()) };
+        let got: Vec<(Option<u32>, u64)> =
+            stream.choices.iter().map(|c| (c.choice, c.answer_bytes)).collect();
+        let mut want: Vec<(Option<u32>, u64)> =
+            indexes.iter().map(|&i| (Some(i), 2 * (u64::from(i) % 5 + 1))).collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn a_transcript_counts_the_errors_it_only_counted() {

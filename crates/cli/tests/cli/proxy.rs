@@ -826,3 +826,75 @@ fn hostile_a_capture_whose_disk_fails_is_cut_and_named_so() {
     assert_eq!(stderr.matches("raw capture cut").count(), 1, "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Reads from `stream` until the server closes it (end of file or a
+/// reset); false if the guard ran out first (a read timeout).
+fn closed_by_server(stream: &mut std::net::TcpStream, guard: std::time::Duration) -> bool {
+    use std::io::{ErrorKind, Read};
+    stream.set_read_timeout(Some(guard)).unwrap();
+    let mut sink = [0u8; 1024];
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(_) => return true, // reset
+        }
+    }
+}
+
+#[test]
+fn hostile_connection_limit_flags_reach_the_server() {
+    use std::net::TcpStream;
+    use std::time::Duration;
+    // A budget smaller than one body: a usage error.
+    let out = thinktee(
+        &[
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--max-request-body",
+            "1000",
+            "--max-buffered-request-bytes",
+            "999",
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+
+    let upstream = replay();
+    let url = upstream.url();
+    let proxy_args = ["proxy", "--listen", "127.0.0.1:0", "--upstream", url.as_str()];
+    let replay_args = ["replay", "--listen", "127.0.0.1:0", "fixtures/e2e"];
+    for base in [&proxy_args[..], &replay_args[..]] {
+        // One place, no idle timeout: a silent connection holds the place
+        // until a client arrives, then is closed to make room for it.
+        let args = [base, &["--max-connections", "1", "--client-idle-timeout-s", "0"]].concat();
+        let server = Running::start(&args);
+        let mut silent = TcpStream::connect(&server.addr).unwrap();
+        let reply = post(
+            &server.addr,
+            "/v1/chat/completions",
+            &[("x-thinktee-fixture", "vllm_reasoning")],
+            STREAM,
+        );
+        assert_eq!(reply.status, 200, "{}", base[0]);
+        // Far less than the default timeout (60 s): only the cap closes it.
+        assert!(closed_by_server(&mut silent, Duration::from_secs(30)), "{}: not evicted", base[0]);
+        drop(server);
+
+        // A 1-second idle timeout closes a silent connection; the default
+        // of 60 seconds would outlast the 30-second guard.
+        let args = [base, &["--client-idle-timeout-s", "1"]].concat();
+        let server = Running::start(&args);
+        let mut silent = TcpStream::connect(&server.addr).unwrap();
+        assert!(
+            closed_by_server(&mut silent, Duration::from_secs(30)),
+            "{}: not closed by the idle timeout",
+            base[0]
+        );
+    }
+}
