@@ -36,100 +36,17 @@
 //! MiB/s event-aligned (3.3x), 256 / 28 MiB/s at 1460 bytes (9.0x); Messages
 //! 151 / 26 MiB/s (5.8x), 109 / 23 MiB/s (4.7x).
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use eventsource_stream::Eventsource;
-use futures::StreamExt;
-use futures::executor::block_on;
-use thinktee_benches::formats::messages_today::{ContentBlockDelta, MessageStreamEvent};
-use thinktee_benches::formats::responses_today::ResponseStreamEvent;
 use thinktee_benches::formats::{Generated, messages_stream, responses_stream};
 use thinktee_benches::{Chunking, cut, input_sizes, shared_pieces};
-use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
 
-/// Bytes of thinking and of answer.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Tally {
-    thinking: usize,
-    answer: usize,
-}
+#[path = "../shared/formats_today.rs"]
+mod sides;
 
-/// Counts text by channel; keeps nothing.
-#[derive(Debug, Default)]
-struct CountingSink(Tally);
-
-impl Sink for CountingSink {
-    type Error = Infallible;
-
-    #[inline]
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        if let Event::Text { kind, text, .. } = record.event {
-            match kind {
-                SegmentKind::Thinking => self.0.thinking += text.len(),
-                SegmentKind::Answer => self.0.answer += text.len(),
-                SegmentKind::Markup | SegmentKind::ToolCall => {}
-            }
-        }
-        Ok(Flow::Continue)
-    }
-}
-
-fn thinktee(pieces: &[&[u8]]) -> Tally {
-    let mut pipeline = Pipeline::default();
-    let mut sink = CountingSink::default();
-    for piece in pieces {
-        let _ = pipeline.feed(piece, &mut sink);
-    }
-    let _ = pipeline.finish(&mut sink);
-    sink.0
-}
-
-fn responses_today(pieces: &[Bytes]) -> Tally {
-    block_on(async {
-        let mut events =
-            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
-        let mut tally = Tally::default();
-        while let Some(Ok(event)) = events.next().await {
-            let Ok(event) = serde_json::from_str::<ResponseStreamEvent>(&event.data) else {
-                continue;
-            };
-            match event {
-                ResponseStreamEvent::SummaryTextDelta { delta, .. } => {
-                    tally.thinking += delta.len()
-                }
-                ResponseStreamEvent::OutputTextDelta { delta, .. } => tally.answer += delta.len(),
-                _ => {}
-            }
-        }
-        tally
-    })
-}
-
-fn messages_today(pieces: &[Bytes]) -> Tally {
-    block_on(async {
-        let mut events =
-            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
-        let mut tally = Tally::default();
-        while let Some(Ok(event)) = events.next().await {
-            let Ok(event) = serde_json::from_str::<MessageStreamEvent>(&event.data) else {
-                continue;
-            };
-            if let MessageStreamEvent::ContentBlockDelta { delta, .. } = event {
-                match delta {
-                    ContentBlockDelta::ThinkingDelta { thinking } => {
-                        tally.thinking += thinking.len()
-                    }
-                    ContentBlockDelta::TextDelta { text } => tally.answer += text.len(),
-                    _ => {}
-                }
-            }
-        }
-        tally
-    })
-}
+use sides::{Tally, messages_today, responses_today, thinktee};
 
 type Today = fn(&[Bytes]) -> Tally;
 
