@@ -108,8 +108,9 @@ enum Slot {
 
 impl UpdateMemo {
     /// Reads one event of a `format` stream (Responses or Messages) exactly
-    /// as that format's `parse` does.
-    #[inline]
+    /// as that format's `parse` does. Not inlined: inlined into the
+    /// pipeline, it cost chat completions' path 6 % more instructions.
+    #[inline(never)]
     pub(crate) fn parse<'a>(
         &'a mut self,
         format: Format,
