@@ -13,6 +13,11 @@
 //! [`counted`] is measured, under
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*counted*'`
 //! (`scripts/callgrind-formats.sh` runs every case).
+//!
+//! `callgrind_formats time FORMAT CHUNKING` instead times both sides by
+//! hand, alternating them 300 times, and prints the best and the median
+//! of each and their ratios: on a loaded machine the best of many
+//! alternating runs moves less than a criterion median.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -39,6 +44,35 @@ fn counted(who: &str, format: &str, pieces: &[&[u8]], shared: &[Bytes]) -> Tally
     }
 }
 
+/// Times thinktee and user today alternately; prints best and median.
+fn time(format: &str, chunking: &str, pieces: &[&[u8]], shared: &[Bytes]) {
+    use std::time::Instant;
+    const ROUNDS: usize = 300;
+    let (mut ours, mut theirs) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        black_box(counted("thinktee", format, black_box(pieces), shared));
+        ours.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        black_box(counted("today", format, pieces, black_box(shared)));
+        theirs.push(start.elapsed().as_secs_f64());
+    }
+    for v in [&mut ours, &mut theirs] {
+        v.sort_by(f64::total_cmp);
+    }
+    let ms = |s: f64| s * 1e3;
+    let (best, median) = (|v: &[f64]| v[0], |v: &[f64]| v[v.len() / 2]);
+    println!(
+        "{format} {chunking}: thinktee best {:.3} ms median {:.3} ms; user today best {:.3} ms median {:.3} ms; ratio best {:.2}x median {:.2}x",
+        ms(best(&ours)),
+        ms(median(&ours)),
+        ms(best(&theirs)),
+        ms(median(&theirs)),
+        best(&theirs) / best(&ours),
+        median(&theirs) / median(&ours),
+    );
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [who, format, chunking] = args.as_slice() else {
@@ -57,11 +91,15 @@ fn main() -> ExitCode {
             _ => return ExitCode::from(2),
         },
     };
-    if !matches!(who.as_str(), "thinktee" | "today") {
+    if !matches!(who.as_str(), "thinktee" | "today" | "time") {
         return ExitCode::from(2);
     }
     let pieces = cut(&input.bytes, chunking);
-    let shared = if who == "today" { shared_pieces(&pieces) } else { Vec::new() };
+    let shared = if who == "thinktee" { Vec::new() } else { shared_pieces(&pieces) };
+    if who == "time" {
+        time(format, &chunking.name(), &pieces, &shared);
+        return ExitCode::SUCCESS;
+    }
     let found = counted(black_box(who), black_box(format), black_box(&pieces), black_box(&shared));
     let expected = Tally { thinking: input.thinking_bytes, answer: input.answer_bytes };
     let (name, len, events) = (chunking.name(), input.bytes.len(), input.events);
