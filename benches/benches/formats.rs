@@ -21,20 +21,22 @@
 //! an HTTP client hands on when the server flushes each event) and in
 //! 1460-byte pieces (one TCP segment).
 //!
-//! Measured (issue 15, on the shared 2-core machine under a load average of
-//! about 11, so the times swing by a factor of two between runs; the
-//! instruction counts do not): callgrind, 1 MiB of each stream, instructions
-//! of the user-today code over thinktee's, both fed the same pieces:
+//! Measured (issue 15, 2026-12-07, the shared 2-core machine at load
+//! average 8-9; details in `benches/RESULTS.md`): callgrind, 1 MiB of each
+//! stream (`scripts/callgrind-formats.sh`), instructions of the user-today
+//! code over thinktee's, both fed the same pieces:
 //!
 //! | stream | event-aligned | 1460-byte pieces |
 //! |---|---|---|
-//! | Responses API | 5.1x (57.6M / 11.2M) | 7.4x (86.4M / 11.7M) |
-//! | Anthropic Messages | 5.3x (89.8M / 16.9M) | 5.5x (91.4M / 16.7M) |
+//! | Responses API | 7.10x (57.7M / 8.13M) | 9.94x (85.5M / 8.61M) |
+//! | Anthropic Messages | 7.07x (90.1M / 12.7M) | 7.31x (92.0M / 12.6M) |
 //!
 //! One short criterion run (`--warm-up-time 1 --measurement-time 3
-//! --sample-size 10`), medians, thinktee / user today: Responses 221 / 67
-//! MiB/s event-aligned (3.3x), 256 / 28 MiB/s at 1460 bytes (9.0x); Messages
-//! 151 / 26 MiB/s (5.8x), 109 / 23 MiB/s (4.7x).
+//! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /
+//! 29.5 ms event-aligned (5.37x), 5.11 / 30.9 ms at 1460 bytes (6.05x);
+//! Messages 5.15 / 44.8 ms (8.69x), 6.70 / 51.0 ms (7.62x). The run after
+//! it: 3.60x, 7.93x, 5.85x, 5.64x (the user-today medians moved by up to
+//! 1.5x between the two).
 
 use std::hint::black_box;
 
