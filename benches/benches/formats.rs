@@ -28,10 +28,10 @@
 //!
 //! | stream | event-aligned | 1460-byte pieces |
 //! |---|---|---|
-//! | Responses API | 7.10x (57.7M / 8.13M) | 9.94x (85.5M / 8.61M) |
-//! | Anthropic Messages | 7.07x (90.1M / 12.7M) | 7.31x (92.0M / 12.6M) |
+//! | Responses API | 7.39x (57.7M / 7.81M) | 10.32x (85.5M / 8.29M) |
+//! | Anthropic Messages | 7.57x (90.1M / 11.9M) | 7.83x (92.0M / 11.7M) |
 //!
-//! One short criterion run (`--warm-up-time 1 --measurement-time 3
+//! One short criterion run before the last 4-7 % (`--warm-up-time 1 --measurement-time 3
 //! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /
 //! 29.5 ms event-aligned (5.37x), 5.11 / 30.9 ms at 1460 bytes (6.05x);
 //! Messages 5.15 / 44.8 ms (8.69x), 6.70 / 51.0 ms (7.62x). The run after
