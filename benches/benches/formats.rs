@@ -21,115 +21,34 @@
 //! an HTTP client hands on when the server flushes each event) and in
 //! 1460-byte pieces (one TCP segment).
 //!
-//! Measured (issue 15, on the shared 2-core machine under a load average of
-//! about 11, so the times swing by a factor of two between runs; the
-//! instruction counts do not): callgrind, 1 MiB of each stream, instructions
-//! of the user-today code over thinktee's, both fed the same pieces:
+//! Measured (issue 15, 2026-12-07, the shared 2-core machine at load
+//! average 8-9; details in `benches/RESULTS.md`): callgrind, 1 MiB of each
+//! stream (`scripts/callgrind-formats.sh`), instructions of the user-today
+//! code over thinktee's, both fed the same pieces:
 //!
 //! | stream | event-aligned | 1460-byte pieces |
 //! |---|---|---|
-//! | Responses API | 5.1x (57.6M / 11.2M) | 7.4x (86.4M / 11.7M) |
-//! | Anthropic Messages | 5.3x (89.8M / 16.9M) | 5.5x (91.4M / 16.7M) |
+//! | Responses API | 7.39x (57.7M / 7.81M) | 10.32x (85.5M / 8.29M) |
+//! | Anthropic Messages | 7.57x (90.1M / 11.9M) | 7.83x (92.0M / 11.7M) |
 //!
-//! One short criterion run (`--warm-up-time 1 --measurement-time 3
-//! --sample-size 10`), medians, thinktee / user today: Responses 221 / 67
-//! MiB/s event-aligned (3.3x), 256 / 28 MiB/s at 1460 bytes (9.0x); Messages
-//! 151 / 26 MiB/s (5.8x), 109 / 23 MiB/s (4.7x).
+//! One short criterion run before the last 4-7 % (`--warm-up-time 1 --measurement-time 3
+//! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /
+//! 29.5 ms event-aligned (5.37x), 5.11 / 30.9 ms at 1460 bytes (6.05x);
+//! Messages 5.15 / 44.8 ms (8.69x), 6.70 / 51.0 ms (7.62x). The run after
+//! it: 3.60x, 7.93x, 5.85x, 5.64x (the user-today medians moved by up to
+//! 1.5x between the two).
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use eventsource_stream::Eventsource;
-use futures::StreamExt;
-use futures::executor::block_on;
-use thinktee_benches::formats::messages_today::{ContentBlockDelta, MessageStreamEvent};
-use thinktee_benches::formats::responses_today::ResponseStreamEvent;
 use thinktee_benches::formats::{Generated, messages_stream, responses_stream};
 use thinktee_benches::{Chunking, cut, input_sizes, shared_pieces};
-use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
 
-/// Bytes of thinking and of answer.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Tally {
-    thinking: usize,
-    answer: usize,
-}
+#[path = "../shared/formats_today.rs"]
+mod sides;
 
-/// Counts text by channel; keeps nothing.
-#[derive(Debug, Default)]
-struct CountingSink(Tally);
-
-impl Sink for CountingSink {
-    type Error = Infallible;
-
-    #[inline]
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        if let Event::Text { kind, text, .. } = record.event {
-            match kind {
-                SegmentKind::Thinking => self.0.thinking += text.len(),
-                SegmentKind::Answer => self.0.answer += text.len(),
-                SegmentKind::Markup | SegmentKind::ToolCall => {}
-            }
-        }
-        Ok(Flow::Continue)
-    }
-}
-
-fn thinktee(pieces: &[&[u8]]) -> Tally {
-    let mut pipeline = Pipeline::default();
-    let mut sink = CountingSink::default();
-    for piece in pieces {
-        let _ = pipeline.feed(piece, &mut sink);
-    }
-    let _ = pipeline.finish(&mut sink);
-    sink.0
-}
-
-fn responses_today(pieces: &[Bytes]) -> Tally {
-    block_on(async {
-        let mut events =
-            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
-        let mut tally = Tally::default();
-        while let Some(Ok(event)) = events.next().await {
-            let Ok(event) = serde_json::from_str::<ResponseStreamEvent>(&event.data) else {
-                continue;
-            };
-            match event {
-                ResponseStreamEvent::SummaryTextDelta { delta, .. } => {
-                    tally.thinking += delta.len()
-                }
-                ResponseStreamEvent::OutputTextDelta { delta, .. } => tally.answer += delta.len(),
-                _ => {}
-            }
-        }
-        tally
-    })
-}
-
-fn messages_today(pieces: &[Bytes]) -> Tally {
-    block_on(async {
-        let mut events =
-            futures::stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
-        let mut tally = Tally::default();
-        while let Some(Ok(event)) = events.next().await {
-            let Ok(event) = serde_json::from_str::<MessageStreamEvent>(&event.data) else {
-                continue;
-            };
-            if let MessageStreamEvent::ContentBlockDelta { delta, .. } = event {
-                match delta {
-                    ContentBlockDelta::ThinkingDelta { thinking } => {
-                        tally.thinking += thinking.len()
-                    }
-                    ContentBlockDelta::TextDelta { text } => tally.answer += text.len(),
-                    _ => {}
-                }
-            }
-        }
-        tally
-    })
-}
+use sides::{Tally, messages_today, responses_today, thinktee};
 
 type Today = fn(&[Bytes]) -> Tally;
 

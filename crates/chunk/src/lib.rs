@@ -87,6 +87,7 @@ mod filter;
 mod format;
 pub mod gemini;
 mod memo;
+mod memo_update;
 pub mod messages;
 pub mod ollama;
 mod payload;

@@ -28,10 +28,12 @@ use std::ops::Range;
 
 use crate::choice::{Choice, FinishReason, ReasoningField, ToolCalls};
 use crate::error::Error;
+use crate::format::Format;
+use crate::memo_update::UpdateMemo;
 use crate::payload::{Choices, Chunk, Payload, parse_with};
 use crate::scan::Scanner;
 use crate::text::unescape;
-use crate::update::Marks;
+use crate::update::{Marks, Update};
 use crate::usage::Usage;
 
 /// Payloads longer than this are parsed without being kept: keeping them
@@ -72,6 +74,8 @@ pub struct Parser {
     /// The unescaped text of the last reused payload.
     text: String,
     hits: u64,
+    /// The same for Responses API and Messages events.
+    updates: UpdateMemo,
 }
 
 /// A payload and where the values of its one-choice chunk sat in it.
@@ -144,9 +148,44 @@ impl Parser {
         if event_type == "error" { crate::parse_event(event_type, data) } else { self.parse(data) }
     }
 
-    /// How many payloads were read by reusing an earlier parse.
+    /// Reads one event of a Responses API stream exactly as
+    /// [`responses::parse`](crate::responses::parse) does, faster when it
+    /// differs from an earlier one only in its text and in values nothing
+    /// reads (as deltas do). The result lives until the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`responses::parse`](crate::responses::parse).
+    #[inline]
+    pub fn parse_responses<'a>(
+        &'a mut self,
+        event_type: &str,
+        data: &'a str,
+    ) -> Result<Update<'a>, Error> {
+        self.updates.parse(Format::Responses, event_type, data)
+    }
+
+    /// Reads one event of an Anthropic Messages stream exactly as
+    /// [`messages::parse`](crate::messages::parse) does, faster when it
+    /// differs from an earlier one only in its text (as deltas do). The
+    /// result lives until the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`messages::parse`](crate::messages::parse).
+    #[inline]
+    pub fn parse_messages<'a>(
+        &'a mut self,
+        event_type: &str,
+        data: &'a str,
+    ) -> Result<Update<'a>, Error> {
+        self.updates.parse(Format::Messages, event_type, data)
+    }
+
+    /// How many payloads (and events) were read by reusing an earlier
+    /// parse.
     pub fn reused(&self) -> u64 {
-        self.hits
+        self.hits + self.updates.reused()
     }
 
     /// Keeps `data` if its one text string is the only thing that a reuse
@@ -288,7 +327,7 @@ impl Kept {
 
 /// Where `part` (a slice of `whole`) sits in `whole`; `None` if it is not a
 /// slice of it.
-fn span(whole: &str, part: &str) -> Option<Range<usize>> {
+pub(crate) fn span(whole: &str, part: &str) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     (end <= whole.len()).then_some(start..end)

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, read_api_error};
 use crate::scan::{Known, Reject, Scan, Scanner};
-use crate::update::{Marks, Read, Reasoning, ReasoningKind, ToolCall, Update, typed_event};
+use crate::update::{Marks, Read, Reasoning, ReasoningKind, ToolCall, Trace, Update, typed_event};
 use crate::usage::Usage;
 
 mod body;
@@ -46,7 +46,19 @@ pub use body::parse_body;
 /// [`Error::Json`] if the data is not JSON; [`Error::Shape`] if it is not
 /// an object, or has no `type` and its event type is not a Messages one.
 pub fn parse<'a>(event_type: &str, data: &'a str) -> Result<Update<'a>, Error> {
-    typed_event(event_type, data, "messages event without a type", read_event)
+    typed_event(event_type, data, NO_TYPE, read_event, &mut Trace::default())
+}
+
+/// What an event without a `type` is, when no event type says.
+const NO_TYPE: &str = "messages event without a type";
+
+/// [`parse`], noting in `trace` what [`crate::Parser`] needs to reuse it.
+pub(crate) fn parse_traced<'a>(
+    event_type: &str,
+    data: &'a str,
+    trace: &mut Trace,
+) -> Result<Update<'a>, Error> {
+    typed_event(event_type, data, NO_TYPE, read_event, trace)
 }
 
 /// The events, by `type`.
@@ -112,8 +124,14 @@ const FIELDS: &[Known<Field>] = &[
 /// A value is read as the event's `type` says, so it is read where it
 /// stands when the type came first (as it always does on the wire), and
 /// otherwise from where it was (remembered) once the object is read.
-/// Values the type does not use are skipped.
-fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> Scan<Read> {
+/// Values the type does not use are skipped; `trace` notes the top-level
+/// ones no type uses.
+fn read_event<'a>(
+    s: &mut Scanner<'a>,
+    event_type: &str,
+    u: &mut Update<'a>,
+    trace: &mut Trace,
+) -> Scan<Read> {
     if !s.object()? {
         s.finish()?;
         return Ok(Read::NotAnObject);
@@ -125,7 +143,7 @@ fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> 
         match (field, kind) {
             (Field::Type, _) => kind = read_kind(s)?,
             (Field::Index, _) => index = s.u64()?,
-            (Field::Other, _) => s.skip_value()?,
+            (Field::Other, _) => trace.skip(s)?,
             (_, Some(kind)) => read_value(s, kind, field, u)?,
             (_, None) => {
                 s.peek()?;
@@ -135,6 +153,7 @@ fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> 
         }
     }
     s.finish()?;
+    trace.self_typed = kind.is_some() && later.is_empty();
     let Some(kind) = kind.or_else(|| Kind::of(event_type)) else { return Ok(Read::NoType) };
     for (field, at) in later {
         read_value(&mut Scanner::at(s.src(), at), kind, field, u)?;

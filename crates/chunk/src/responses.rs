@@ -30,7 +30,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, read_api_error};
 use crate::scan::{Known, Scan, Scanner};
-use crate::update::{Read, Reasoning, ReasoningKind, ToolCall, Update, typed_event};
+use crate::update::{Read, Reasoning, ReasoningKind, ToolCall, Trace, Update, typed_event};
 use crate::usage::{Usage, read_token_details};
 
 mod body;
@@ -49,7 +49,19 @@ pub use body::parse_body;
 /// [`Error::Json`] if the data is not JSON; [`Error::Shape`] if it is not
 /// an object, or has no `type` and no event type says what it is.
 pub fn parse<'a>(event_type: &str, data: &'a str) -> Result<Update<'a>, Error> {
-    typed_event(event_type, data, "responses event without a type", read_event)
+    typed_event(event_type, data, NO_TYPE, read_event, &mut Trace::default())
+}
+
+/// What an event without a `type` is, when no event type says.
+const NO_TYPE: &str = "responses event without a type";
+
+/// [`parse`], noting in `trace` what [`crate::Parser`] needs to reuse it.
+pub(crate) fn parse_traced<'a>(
+    event_type: &str,
+    data: &'a str,
+    trace: &mut Trace,
+) -> Result<Update<'a>, Error> {
+    typed_event(event_type, data, NO_TYPE, read_event, trace)
 }
 
 /// The events this module reads, by `type`.
@@ -140,8 +152,14 @@ const FIELDS: &[Known<Field>] = &[
 /// A value is read as the event's `type` says, so it is read where it
 /// stands when the type came first (as it always does on the wire), and
 /// otherwise from where it was (remembered) once the object is read.
-/// Values the type does not use are skipped.
-fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> Scan<Read> {
+/// Values the type does not use are skipped; `trace` notes the top-level
+/// ones no type uses.
+fn read_event<'a>(
+    s: &mut Scanner<'a>,
+    event_type: &str,
+    u: &mut Update<'a>,
+    trace: &mut Trace,
+) -> Scan<Read> {
     if !s.object()? {
         s.finish()?;
         return Ok(Read::NotAnObject);
@@ -155,7 +173,7 @@ fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> 
         match (field, kind) {
             (Field::Type, _) => kind = read_kind(s)?,
             (Field::OutputIndex, _) => index = s.u64()?,
-            (Field::Other, _) => s.skip_value()?,
+            (Field::Other, _) => trace.skip(s)?,
             (_, Some(kind)) => read_value(s, kind, field, u, &mut nested)?,
             (_, None) => {
                 s.peek()?;
@@ -166,7 +184,10 @@ fn read_event<'a>(s: &mut Scanner<'a>, event_type: &str, u: &mut Update<'a>) -> 
     }
     s.finish()?;
     let kind = match kind {
-        Some(kind) => kind,
+        Some(kind) => {
+            trace.self_typed = later.is_empty();
+            kind
+        }
         None if event_type.starts_with("response.") || event_type == "error" => {
             Kind::of(event_type)
         }

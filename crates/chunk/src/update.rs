@@ -4,6 +4,7 @@
 //! formats have one output per stream and say it in an [`Update`].
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::error::{ApiError, Error};
 use crate::scan::{Reject, Scan, Scanner};
@@ -173,21 +174,72 @@ pub(crate) enum Read {
     NoType,
 }
 
+/// What reading a typed event noted for [`crate::Parser`], which reuses a
+/// read when the next event differs only where the reader did not look
+/// (see `memo_update.rs`). Off (nothing noted) for a plain parse.
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    /// Whether to note anything.
+    on: bool,
+    /// Where the top-level values the reader skipped unseen (whatever the
+    /// event's type) sat, in order: each a whole value, from its first
+    /// byte to past its last.
+    pub(crate) skipped: Vec<Range<usize>>,
+    /// The event's kind came from its own `type`, and every value was read
+    /// where it stood: neither the SSE event type nor a value read out of
+    /// order decided anything.
+    pub(crate) self_typed: bool,
+    /// How many text values were read, and the body of the last one
+    /// ([`Scanner::texts`]).
+    pub(crate) texts: (u32, Range<usize>),
+}
+
+impl Trace {
+    /// A trace that notes what it is told.
+    pub(crate) fn on() -> Trace {
+        Trace { on: true, ..Trace::default() }
+    }
+
+    /// Skips a top-level value nothing reads, noting where it was.
+    #[inline]
+    pub(crate) fn skip(&mut self, s: &mut Scanner<'_>) -> Scan<()> {
+        if !self.on {
+            return s.skip_value();
+        }
+        s.peek()?;
+        let start = s.pos();
+        s.skip_value()?;
+        self.skipped.push(start..s.pos());
+        Ok(())
+    }
+}
+
+/// The reader of one format's typed events: the event (at its first byte),
+/// its SSE event type, the update to fill, and what to note.
+pub(crate) type ReadEvent =
+    for<'a> fn(&mut Scanner<'a>, &str, &mut Update<'a>, &mut Trace) -> Scan<Read>;
+
 /// Reads one typed event's `data` with `read` into an [`Update`]: `[DONE]`
 /// ends the stream, an `error` event that is not an object is read as chat
 /// completions read it, and a failure is a typed [`Error`]; `no_type` names
-/// an object without a `type`.
+/// an object without a `type`. `trace` is cleared first.
 pub(crate) fn typed_event<'a>(
     event_type: &str,
     data: &'a str,
     no_type: &'static str,
-    read: impl FnOnce(&mut Scanner<'a>, &str, &mut Update<'a>) -> Scan<Read>,
+    read: ReadEvent,
+    trace: &mut Trace,
 ) -> Result<Update<'a>, Error> {
+    trace.skipped.clear();
+    trace.self_typed = false;
     if data.trim_ascii() == "[DONE]" {
         return Ok(Update { end: true, ..Update::default() });
     }
     let mut u = Update::default();
-    match read(&mut Scanner::new(data), event_type, &mut u) {
+    let mut s = Scanner::new(data);
+    let read = read(&mut s, event_type, &mut u, trace);
+    trace.texts = s.texts();
+    match read {
         Ok(Read::Event) => Ok(u),
         Ok(Read::NotAnObject) | Err(Reject) if event_type == "error" => error_event(data),
         Ok(Read::NotAnObject) => Err(Error::Shape("payload is not a json object")),

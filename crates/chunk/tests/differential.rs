@@ -19,12 +19,20 @@
 //! bodies (valid, or holding a quote, a backslash, a raw control character
 //! or a broken escape), now and then mutated elsewhere or interleaved with
 //! an unrelated payload.
+//!
+//! So must [`Parser::parse_responses`] and [`Parser::parse_messages`],
+//! which reuse the previous reading when only the text and values the
+//! reader skips changed, against [`responses::parse`] and
+//! [`messages::parse`]: on sequences of events made from one Responses API
+//! or Messages template whose text and skipped values take new values
+//! (valid or broken), under varying SSE event types, now and then mutated
+//! elsewhere or interleaved with an unrelated payload.
 
 mod reference;
 
 use proptest::prelude::*;
 use serde::de::IgnoredAny;
-use thinktee_chunk::{Error, Parser, Payload, parse, parse_event};
+use thinktee_chunk::{Error, Parser, Payload, Update, messages, parse, parse_event, responses};
 
 /// A JSON tree whose leaves are kept as raw text, so it can hold what
 /// serde_json would never write (lone surrogate escapes, odd numbers).
@@ -594,6 +602,292 @@ fn check_sequence(payloads: &[String]) -> Result<u64, TestCaseError> {
     Ok(parser.reused())
 }
 
+// === typed events (Responses API, Messages) ===
+
+/// Where a typed-event template's `i`th skipped value goes; never produced
+/// by the generators.
+fn skip_marker(i: usize) -> String {
+    format!("\u{2}SKIP{i}\u{2}")
+}
+
+/// As many skipped values as a template can hold.
+const SKIPS: usize = 4;
+
+/// A value for a skipped hole: any value, a number (the Responses API's
+/// `sequence_number`), a string (`obfuscation`), or something broken.
+fn skipped_value() -> impl Strategy<Value = String> {
+    let rendered = any_value().prop_map(|j| {
+        let mut out = String::new();
+        j.write(&mut out, &mut std::iter::empty());
+        out
+    });
+    prop_oneof![
+        8 => number(),
+        8 => str_body().prop_map(|b| format!("\"{b}\"")),
+        3 => rendered,
+        1 => prop::sample::select(vec![
+            "", "[", "{", "\"", "\"a", "01", "1.", "-", "[1,]", "{\"a\"}", "nul", "\"\\x\"", "1 2",
+            "\"a\",\"b\":1", "}", "]",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+/// The `i`th skipped hole, as a template value.
+fn skip(i: usize) -> BoxedStrategy<J> {
+    Just(J::Num(skip_marker(i))).boxed()
+}
+
+/// The text hole, as a template value.
+fn hole() -> BoxedStrategy<J> {
+    Just(J::Str(HOLE.to_owned())).boxed()
+}
+
+/// A string value out of `values`.
+fn one_of(values: Vec<&'static str>) -> BoxedStrategy<J> {
+    prop::sample::select(values).prop_map(|v| J::Str(v.to_owned())).boxed()
+}
+
+/// A Responses API event: mostly a delta of one of the kinds, with the
+/// text in `delta` and skipped values where deltas have them.
+fn responses_template() -> BoxedStrategy<J> {
+    obj(vec![
+        (
+            "type",
+            one_of(vec![
+                "response.output_text.delta",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_text.delta",
+                "response.function_call_arguments.delta",
+                "response.refusal.delta",
+                "response.output_text.done",
+                "response.output_item.added",
+                "response.completed",
+                "error",
+            ]),
+        ),
+        ("sequence_number", skip(0)),
+        ("item_id", skip(1)),
+        ("output_index", index()),
+        ("content_index", skip(2)),
+        ("delta", hole()),
+        ("logprobs", skip(3)),
+        ("obfuscation", skip(2)),
+    ])
+}
+
+/// A Messages event: mostly a `content_block_delta` whose delta holds the
+/// text under one of the keys, or a block start holding it.
+fn messages_template() -> BoxedStrategy<J> {
+    let delta_type = one_of(vec![
+        "text_delta",
+        "thinking_delta",
+        "input_json_delta",
+        "signature_delta",
+        "citations_delta",
+    ]);
+    let delta = prop_oneof![
+        obj(vec![("type", delta_type.clone()), ("text", hole())]),
+        obj(vec![("type", delta_type.clone()), ("thinking", hole())]),
+        obj(vec![("type", delta_type.clone()), ("partial_json", hole()), ("x", skip(1))]),
+        obj(vec![("type", delta_type), ("signature", hole())]),
+    ]
+    .boxed();
+    let block = prop_oneof![
+        obj(vec![("type", one_of(vec!["text", "thinking"])), ("text", hole())]),
+        obj(vec![
+            ("type", one_of(vec!["thinking", "text"])),
+            ("thinking", hole()),
+            ("signature", one_of(vec!["", "EqQBCgIYAhIM"])),
+        ]),
+    ]
+    .boxed();
+    obj(vec![
+        (
+            "type",
+            one_of(vec![
+                "content_block_delta",
+                "content_block_start",
+                "message_delta",
+                "message_stop",
+                "ping",
+                "error",
+            ]),
+        ),
+        ("index", index()),
+        ("delta", delta),
+        ("content_block", block),
+        ("extra", skip(0)),
+    ])
+}
+
+/// A delta as streams send it (`type` first, the usual keys in the usual
+/// order), and the reader for it.
+fn streamed_event() -> BoxedStrategy<(Typed, J)> {
+    let text = |t: &str| J::Str(t.to_owned());
+    let (number, skipped) = (|n: &str| J::Num(n.to_owned()), |i| J::Num(skip_marker(i)));
+    let responses = prop::sample::select(vec![
+        "response.output_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta",
+    ])
+    .prop_map(move |t| {
+        let j = J::Obj(vec![
+            ("type".to_owned(), text(t)),
+            ("sequence_number".to_owned(), skipped(0)),
+            ("item_id".to_owned(), skipped(1)),
+            ("output_index".to_owned(), number("1")),
+            ("content_index".to_owned(), skipped(2)),
+            ("delta".to_owned(), text(HOLE)),
+            ("logprobs".to_owned(), skipped(3)),
+            ("obfuscation".to_owned(), skipped(2)),
+        ]);
+        (Typed::Responses, j)
+    });
+    let messages = prop::sample::select(vec![
+        ("text_delta", "text"),
+        ("thinking_delta", "thinking"),
+        ("input_json_delta", "partial_json"),
+    ])
+    .prop_map(move |(t, key)| {
+        let delta = J::Obj(vec![("type".to_owned(), text(t)), (key.to_owned(), text(HOLE))]);
+        let j = J::Obj(vec![
+            ("type".to_owned(), text("content_block_delta")),
+            ("index".to_owned(), number("0")),
+            ("delta".to_owned(), delta),
+        ]);
+        (Typed::Messages, j)
+    });
+    // Now and then `type` again, as `null`: the kind read first no longer
+    // counts, the SSE event type decides.
+    (prop_oneof![responses, messages], 0u8..4)
+        .prop_map(|((typed, j), retyped)| match j {
+            J::Obj(mut entries) if retyped == 0 => {
+                entries.push(("type".to_owned(), J::Lit("null")));
+                (typed, J::Obj(entries))
+            }
+            j => (typed, j),
+        })
+        .boxed()
+}
+
+/// What the next event of a typed sequence is.
+#[derive(Debug, Clone)]
+enum NextEvent {
+    /// The template with this text and these skipped values.
+    Fill(String, Vec<String>),
+    /// Filled, then one edit anywhere (as in [`text`]).
+    Edited(String, Vec<String>, usize, &'static str, u8),
+    /// Something unrelated.
+    Other(String),
+}
+
+fn next_event() -> impl Strategy<Value = (bool, &'static str, NextEvent)> {
+    let skips = || prop::collection::vec(skipped_value(), SKIPS);
+    let event_type = prop_oneof![
+        4 => Just("message"),
+        2 => Just("content_block_delta"),
+        2 => Just("response.output_text.delta"),
+        1 => Just("error"),
+        1 => Just("response.completed"),
+    ];
+    let next = prop_oneof![
+        20 => (hole_body(), skips()).prop_map(|(b, v)| NextEvent::Fill(b, v)),
+        2 => (hole_body(), skips(), any::<usize>(), prop::sample::select(SNIPPETS), 0u8..3)
+            .prop_map(|(b, v, at, snippet, how)| NextEvent::Edited(b, v, at, snippet, how)),
+        1 => text().prop_map(NextEvent::Other),
+    ];
+    // Now and then read with the other format's reader.
+    (prop::bool::weighted(0.05), event_type, next)
+}
+
+/// Which reader a typed sequence is for.
+#[derive(Debug, Clone, Copy)]
+enum Typed {
+    Responses,
+    Messages,
+}
+
+/// A typed template and the events (with their SSE event types) made from
+/// it.
+fn typed_sequence() -> impl Strategy<Value = Vec<(Typed, &'static str, String)>> {
+    let template = prop_oneof![
+        1 => responses_template().prop_map(|j| (Typed::Responses, j)),
+        1 => messages_template().prop_map(|j| (Typed::Messages, j)),
+        3 => streamed_event(),
+        1 => streamed_event().prop_map(|(typed, j)| match typed {
+            // Read with the other format's reader.
+            Typed::Responses => (Typed::Messages, j),
+            Typed::Messages => (Typed::Responses, j),
+        }),
+    ];
+    (template, prop::collection::vec(any::<u8>(), 64), prop::collection::vec(next_event(), 1..10))
+        .prop_map(|((typed, j), ws, nexts)| {
+            let mut template = String::new();
+            j.write(&mut template, &mut ws.into_iter().cycle());
+            let fill = |body: &str, values: &[String]| {
+                let mut out = template.replace(HOLE, body);
+                for (i, value) in values.iter().enumerate() {
+                    out = out.replace(&skip_marker(i), value);
+                }
+                out
+            };
+            nexts
+                .into_iter()
+                .map(|(other, event_type, next)| {
+                    let data = match next {
+                        NextEvent::Fill(body, values) => fill(&body, &values),
+                        NextEvent::Edited(body, values, at, snippet, how) => {
+                            edited(fill(&body, &values), at, snippet, how)
+                        }
+                        NextEvent::Other(text) => text,
+                    };
+                    let typed = match (typed, other) {
+                        (typed, false) => typed,
+                        (Typed::Responses, true) => Typed::Messages,
+                        (Typed::Messages, true) => Typed::Responses,
+                    };
+                    (typed, event_type, data)
+                })
+                .collect()
+        })
+}
+
+/// Feeds typed `events` to one [`Parser`], each with its reader; each
+/// result must be the plain reader's. Returns how many were reused.
+fn check_typed_sequence(events: &[(Typed, &str, String)]) -> Result<u64, TestCaseError> {
+    let mut parser = Parser::new();
+    for (i, (typed, event_type, data)) in events.iter().enumerate() {
+        let (stateless, streamed) = match *typed {
+            Typed::Responses => {
+                (responses::parse(event_type, data), parser.parse_responses(event_type, data))
+            }
+            Typed::Messages => {
+                (messages::parse(event_type, data), parser.parse_messages(event_type, data))
+            }
+        };
+        match (&streamed, &stateless) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "event {} {} {:?}", i, event_type, data),
+            _ => prop_assert_eq!(
+                update_kind(&streamed),
+                update_kind(&stateless),
+                "event {} {} {:?}",
+                i,
+                event_type,
+                data
+            ),
+        }
+    }
+    Ok(parser.reused())
+}
+
+/// The update, or which variant of error.
+fn update_kind<'r, 'a>(
+    r: &'r Result<Update<'a>, Error>,
+) -> Result<&'r Update<'a>, std::mem::Discriminant<Error>> {
+    r.as_ref().map_err(std::mem::discriminant)
+}
+
 /// The payload, or which variant of error: error texts are not compared.
 fn kind<'r, 'a>(
     r: &'r Result<Payload<'a>, Error>,
@@ -653,6 +947,13 @@ proptest! {
     }
 
     #[test]
+    fn parser_reusing_a_typed_event_is_the_same_as_its_reader(
+        events in typed_sequence(),
+    ) {
+        check_typed_sequence(&events)?;
+    }
+
+    #[test]
     fn same_as_reference_on_jsonish_noise(text in r#"[\[\]{}":,0-9a-z_\\ .eE+-]{0,64}"#) {
         check(&text)?;
     }
@@ -703,6 +1004,25 @@ fn sequences_exercise_reuse() {
     assert!(reused * 5 >= payloads && reused * 5 <= payloads * 4, "{reused} of {payloads}");
 }
 
+/// The typed sequences reuse often enough for the property to test reuse,
+/// and fall back often enough to test the fallback.
+#[test]
+fn typed_sequences_exercise_reuse() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = typed_sequence();
+    let (mut events, mut reused) = (0, 0);
+    for _ in 0..1000 {
+        let sequence = strategy.new_tree(&mut runner).unwrap().current();
+        events += sequence.len() as u64;
+        reused += check_typed_sequence(&sequence).unwrap();
+    }
+    eprintln!("{reused} of {events} typed events reused");
+    assert!(reused * 10 >= events && reused * 5 <= events * 4, "{reused} of {events}");
+}
+
 #[test]
 fn same_as_reference_on_examples() {
     let deep_skip = format!(r#"{{"choices":[{{"x":{}1{}}}]}}"#, "[".repeat(5000), "]".repeat(5000));
@@ -740,4 +1060,35 @@ fn same_as_reference_on_examples() {
     for text in cases {
         check(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
+}
+
+/// A reused typed event keeps what its kept one said besides the text: a
+/// signed thinking block's mark, a tool call's index.
+#[test]
+fn typed_reuse_keeps_marks_and_indexes() {
+    let events: Vec<(Typed, &str, String)> = ["Let", " me", " see\\n"]
+        .iter()
+        .flat_map(|text| {
+            [
+                (
+                    Typed::Messages,
+                    "content_block_start",
+                    format!(
+                        r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"thinking","thinking":"{text}","signature":"EqQB"}}}}"#
+                    ),
+                ),
+                (
+                    Typed::Responses,
+                    "response.function_call_arguments.delta",
+                    format!(
+                        r#"{{"type":"response.function_call_arguments.delta","sequence_number":7,"item_id":"fc_1","output_index":3,"delta":"{text}"}}"#
+                    ),
+                ),
+            ]
+        })
+        .collect();
+    let (messages, responses): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|(typed, _, _)| matches!(typed, Typed::Messages));
+    assert_eq!(check_typed_sequence(&messages).unwrap(), 2);
+    assert_eq!(check_typed_sequence(&responses).unwrap(), 2);
 }

@@ -477,10 +477,10 @@ impl StreamState {
         };
         match format {
             Format::Responses => {
-                self.on_update(format, thinktee_chunk::responses::parse(event_type, data), data, em)
+                self.on_update(format, parser.parse_responses(event_type, data), data, em)
             }
             Format::Messages => {
-                self.on_update(format, thinktee_chunk::messages::parse(event_type, data), data, em)
+                self.on_update(format, parser.parse_messages(event_type, data), data, em)
             }
             Format::Gemini => match &thinktee_chunk::gemini::parse(data) {
                 Ok(response) => self.on_gemini(response, data.len(), em),
