@@ -15,12 +15,15 @@
 #
 #   scripts/load-profile.sh [callgrind|perf]...   (default: both)
 #
+#   PROXY_ARGS='--worker-threads=1'   more arguments for `thinktee proxy`
+#   OUT=DIR                           where the output goes
+#
 # Output: target/load-profile/ (callgrind.*.out, perf.*.data, summary.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p thinktee -p thinktee-load >&2
 target=${CARGO_TARGET_DIR:-target}/release
-out=target/load-profile
+out=${OUT:-target/load-profile}
 mkdir -p "$out"
 lo=${STREAMS_LO:-4}
 hi=${STREAMS_HI:-12}
@@ -36,6 +39,7 @@ once() { # MODE WRAP STREAMS DELTAS PACE -> "chunks N ok N failed N stalled N"
     mkdir -p "$out/transcripts"
     args=(--transcripts "$out/transcripts")
   fi
+  for a in ${PROXY_ARGS:-}; do args+=(--proxy-arg "$a"); done
   "$target/thinktee-load" once --thinktee "$target/thinktee" "${args[@]}" --wrap "$2" \
     --streams "$3" --deltas "$4" --pace-ms "$5"
 }
@@ -51,7 +55,7 @@ for w in "${what[@]}"; do
         line=$(once "$mode" "valgrind --tool=callgrind --callgrind-out-file=$file" "$n" 64 50)
         chunks[$n]=$(echo "$line" | awk '{print $2}')
         ir[$n]=$(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$file")
-        echo "$mode $n streams: $line, ${ir[$n]} instructions" >&2
+        echo "$mode $n streams: $line, ${ir[$n]} instructions" | tee -a "$summary" >&2
       done
       per=$(( (ir[$hi] - ir[$lo]) / (chunks[$hi] - chunks[$lo]) ))
       echo "- $mode: $per instructions per chunk (${lo} -> ${hi} streams: ${chunks[$lo]} -> ${chunks[$hi]} chunks)" | tee -a "$summary"
