@@ -585,8 +585,11 @@ async fn one(
         }
         buf.drain(..start);
     }
-    (done && latency.len() == load.deltas + 1)
-        .then(|| Stream { ttft: ttft.unwrap_or(0), latency, gaps })
+    (done && latency.len() == load.deltas + 1).then(|| Stream {
+        ttft: ttft.unwrap_or(0),
+        latency,
+        gaps,
+    })
 }
 
 fn stamp(event: &[u8]) -> Option<u64> {
@@ -624,8 +627,7 @@ fn spread(values: &mut [f64]) -> Option<(f64, f64, f64)> {
     }
     values.sort_by(f64::total_cmp);
     let n = values.len();
-    let median =
-        if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
     Some((median, values[0], values[n - 1]))
 }
 
@@ -672,11 +674,8 @@ fn print_table(load: &Load, tallies: &[Tally]) {
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (path, tally) in tallies.iter().enumerate() {
-        let (figures, sign) = if path == DIRECT {
-            (&tally.absolute, "")
-        } else {
-            (&tally.added, "+")
-        };
+        let (figures, sign) =
+            if path == DIRECT { (&tally.absolute, "") } else { (&tally.added, "+") };
         let column = |i: usize, j: usize| {
             let mut v: Vec<f64> = figures.iter().map(|f| f[i][j]).collect();
             match spread(&mut v) {
@@ -699,7 +698,11 @@ fn print_table(load: &Load, tallies: &[Tally]) {
             tally.stalled,
             tally.chunks,
             show(spread(&mut tally.cpu.clone()), 1, ""),
-            if path == DIRECT { String::new() } else { show(spread(&mut tally.ratio.clone()), 2, "x") },
+            if path == DIRECT {
+                String::new()
+            } else {
+                show(spread(&mut tally.ratio.clone()), 2, "x")
+            },
             column(0, 0),
             column(0, 1),
             column(1, 0),
@@ -802,12 +805,7 @@ async fn main() -> Result<(), Error> {
                 tallies[path].requests += REQUESTS[path].load(Ordering::Relaxed) - requests;
                 tallies[path].fresh += FRESH[path].load(Ordering::Relaxed) - fresh;
                 runs[path] = Some(r);
-                eprintln!(
-                    "load {} round {} {}: done",
-                    load.name,
-                    round + 1,
-                    PATHS[path]
-                );
+                eprintln!("load {} round {} {}: done", load.name, round + 1, PATHS[path]);
             }
             let mut runs: Vec<Run> = runs.into_iter().map(Option::unwrap_or_default).collect();
             let pcts: Vec<Percentiles> = runs.iter_mut().map(percentiles).collect();
