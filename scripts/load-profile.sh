@@ -10,18 +10,20 @@
 #    LO) leaves out start-up and shutdown. Repeatable on a busy machine
 #    (a few % between runs): the before/after measure of a change.
 # 2. perf record -e cpu-clock (no hardware counters here) at 100 streams x
-#    64 deltas 20 ms apart: the share of samples per function and DSO
-#    (kernel: syscalls and wakeups).
+#    414 deltas 10 ms apart (the R1-like load): the share of samples per
+#    function, and per part (scripts/perf-parts.py: syscalls, wakeups,
+#    hyper, tokio, allocation, the parse threads).
 #
 #   scripts/load-profile.sh [callgrind|perf]...   (default: both)
 #
 #   PROXY_ARGS='--worker-threads=1'   more arguments for `thinktee proxy`
 #   OUT=DIR                           where the output goes
+#   NO_BUILD=1                        use the release binaries as they are
 #
 # Output: target/load-profile/ (callgrind.*.out, perf.*.data, summary.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -p thinktee -p thinktee-load >&2
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -p thinktee -p thinktee-load >&2
 target=${CARGO_TARGET_DIR:-target}/release
 out=${OUT:-target/load-profile}
 mkdir -p "$out"
@@ -67,10 +69,12 @@ for w in "${what[@]}"; do
     echo "## perf record -e cpu-clock: share of samples" | tee -a "$summary"
     for mode in forwarding recording; do
       data="$out/perf.$mode.data"
-      once "$mode" "perf record -q -e cpu-clock -g -o $data --" 100 64 20 >&2
+      once "$mode" "perf record -q -e cpu-clock -g -o $data --" 100 414 10 >&2
       perf report -i "$data" --no-children --sort dso,sym --percent-limit 0.7 --stdio 2>/dev/null |
         grep -v '^#' | grep -v '^$' | grep '%' | head -60 >"$out/perf.$mode.top.txt" || true
-      echo "- $mode: see $out/perf.$mode.top.txt" | tee -a "$summary"
+      samples=$(perf report -i "$data" --stdio -g none 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -n 1)
+      echo "- $mode ($samples samples; functions: $out/perf.$mode.top.txt):" | tee -a "$summary"
+      python3 scripts/perf-parts.py "$data" | tee -a "$summary"
     done
     ;;
   *) echo "load-profile: callgrind or perf, not $w" >&2; exit 2 ;;
