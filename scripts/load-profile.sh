@@ -72,7 +72,7 @@ for w in "${what[@]}"; do
       once "$mode" "perf record -q -e cpu-clock -g -o $data --" 100 414 10 >&2
       perf report -i "$data" --no-children --sort dso,sym --percent-limit 0.7 --stdio 2>/dev/null |
         grep -v '^#' | grep -v '^$' | grep '%' | head -60 >"$out/perf.$mode.top.txt" || true
-      samples=$(perf report -i "$data" --stdio -g none 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -n 1)
+      samples=$(perf report -i "$data" --stdio -g none 2>/dev/null | sed -n 's/^# Samples: \([0-9.]*[KM]*\).*/\1/p' | head -n 1)
       echo "- $mode ($samples samples; functions: $out/perf.$mode.top.txt):" | tee -a "$summary"
       python3 scripts/perf-parts.py "$data" | tee -a "$summary"
     done
