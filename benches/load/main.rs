@@ -436,9 +436,20 @@ impl Forwarder {
 
 impl Drop for Forwarder {
     fn drop(&mut self) {
-        // SIGKILL on nginx's master leaves its workers: end them first.
-        for &pid in self.pids.iter().skip(1) {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
+        if self.pids.len() > 1 {
+            // nginx: SIGTERM to the master ends its workers and then it (a
+            // worker killed alone is respawned; SIGKILL on the master
+            // orphans them). Up to 5 s, then SIGKILL to every process.
+            let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for &pid in &self.pids[1..] {
+                if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                }
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
