@@ -1,37 +1,45 @@
-//! Load harness for `thinktee proxy` (run by hand: `scripts/load.sh`).
+//! Load harness for `thinktee proxy` beside nginx (run by hand:
+//! `scripts/load.sh`, which installs nginx and builds everything).
 //!
-//! Two upstreams, both on loopback:
+//! One timestamping SSE upstream runs in this process, on loopback: every
+//! stream is a role chunk and then N deltas at a fixed pace (the method of
+//! published streaming gateway benchmarks), then `[DONE]`; every chunk
+//! carries the moment it was handed to hyper (`"t"`, ns on this process's
+//! clock), so the client here measures each chunk's latency exactly. The
+//! same streams are read, in every round, along five paths:
 //!
-//! 1. A timestamping SSE upstream, in this process: every event carries the
-//!    moment it was handed to the HTTP stack (`"t"`, ns on this process's
-//!    monotonic clock), so the client here measures each chunk's latency
-//!    exactly, directly and through the proxy, in the same run. The added
-//!    latency per chunk is the difference of the two distributions'
-//!    percentiles. (A plain recording cannot do this: tokio's timer paces
-//!    `thinktee replay` to the millisecond, coarser than what is measured.)
-//! 2. `thinktee replay` (a child process) serving a recording with a chunk
-//!    delay: time to first byte and whole-stream time, directly and through
-//!    a second proxy.
+//! - **direct**: the client to the upstream;
+//! - **relay**: this binary as a bare TCP relay (`thinktee-load relay`,
+//!   tokio's `copy_bidirectional`, no HTTP): the floor for any forwarder;
+//! - **nginx**: Debian's nginx from `benches/load/nginx.conf.template`
+//!   (two workers, `proxy_buffering off`, HTTP/1.1 keep-alive upstream);
+//! - **thinktee forwarding**: `thinktee proxy`, no transcripts, no OTel;
+//! - **thinktee recording**: `thinktee proxy --transcripts DIR`.
 //!
-//! Both proxies are `thinktee proxy` child processes recording transcripts
-//! (the full parse path); their peak RSS (`VmHWM`) is read from `/proc`.
+//! Every forwarder is a child process started once; its CPU (user plus
+//! system, all threads, and for nginx the master and its workers) is read
+//! from `/proc` around each of its runs and divided by the chunks the client
+//! got through it. Rounds interleave the paths (each round starts one path
+//! later), so a busy moment on this shared machine falls on every path in
+//! turn; the ratios to nginx are taken within a round and reported as the
+//! median and range over rounds.
 //!
-//! Beside the proxy, phase 1 measures a floor: this binary run as a bare
-//! TCP relay (`thinktee-load relay`, tokio's `copy_bidirectional`, no HTTP,
-//! no parsing) in front of the same upstream. No proxy can add less than
-//! one more process's read and write per chunk, so what the relay adds on
-//! this machine bounds what any proxy could reach here. With `--pin`, the
-//! harness runs on CPU 0 and the proxy and relay on CPU 1 (`taskset`), so
-//! the proxy has a core of its own.
-//! Streams start spread over one chunk delay, then all overlap. Every loop
-//! is bounded in count and time; only 127.0.0.1 is used.
+//! Per path and load: added time to first token (the first delta after the
+//! role chunk), added latency per chunk, added inter-chunk gap (the gap
+//! between two chunks as the client reads them), each at p50 and p99 and
+//! "added" meaning this path's percentile minus direct's in the same round;
+//! stalls (a gap over 10x the pace); streams completed; and how often the
+//! upstream saw a request on a connection it had served before (the
+//! forwarder's upstream pool reuse). Every loop is bounded in count and
+//! time; only 127.0.0.1 is used.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
@@ -51,24 +59,78 @@ fn now_ns() -> u64 {
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-// === options ===
+// === loads and options ===
+
+/// One load: `streams` clients at once, each reading `repeat` streams one
+/// after the other, each stream a role chunk and `deltas` deltas `pace`
+/// apart.
+#[derive(Clone)]
+struct Load {
+    name: &'static str,
+    streams: usize,
+    deltas: usize,
+    pace: Duration,
+    repeat: usize,
+    /// Deltas in `reasoning_content` for their first half (an R1 stream).
+    reasoning: bool,
+}
+
+fn loads() -> Vec<Load> {
+    vec![
+        Load {
+            name: "a",
+            streams: 1000,
+            deltas: 64,
+            pace: Duration::from_millis(200),
+            repeat: 1,
+            reasoning: false,
+        },
+        Load {
+            name: "b",
+            streams: 100,
+            deltas: 64,
+            pace: Duration::from_millis(20),
+            repeat: 3,
+            reasoning: false,
+        },
+        Load {
+            name: "r1",
+            streams: 100,
+            deltas: 414,
+            pace: Duration::from_millis(10),
+            repeat: 1,
+            reasoning: true,
+        },
+    ]
+}
+
+impl Load {
+    fn describe(&self) -> String {
+        let rate = 1.0 / self.pace.as_secs_f64();
+        format!(
+            "{} streams at once × {rate:.0} chunks/s (a role chunk + {} deltas {} ms apart{}{})",
+            self.streams,
+            self.deltas,
+            self.pace.as_millis(),
+            if self.reasoning { ", reasoning_content then content" } else { "" },
+            if self.repeat > 1 {
+                format!(", {} streams in turn per client", self.repeat)
+            } else {
+                String::new()
+            },
+        )
+    }
+}
 
 struct Args {
     thinktee: PathBuf,
-    fixture: PathBuf,
-    levels: Vec<usize>,
-    events: usize,
-    delay: Duration,
+    nginx: PathBuf,
+    loads: Vec<Load>,
+    rounds: usize,
     scratch: PathBuf,
-    /// Run the proxies without `--transcripts` (forwarding cost alone).
-    bare: bool,
-    /// Streams start spread evenly over this window.
-    spread: Duration,
-    /// Extra arguments for the proxies (`--proxy-arg=--worker-threads=1`).
+    /// Extra arguments for both thinktee proxies.
     proxy_args: Vec<String>,
-    /// Skip the bare TCP relay (the floor) in phase 1.
-    no_relay: bool,
-    /// Harness on CPU 0, proxies and relay on CPU 1.
+    /// Harness on CPU 0, every forwarder on CPU 1.
     pin: bool,
 }
 
@@ -76,15 +138,11 @@ struct Args {
 fn args() -> Result<Option<Args>, Error> {
     let mut args = Args {
         thinktee: PathBuf::from("target/release/thinktee"),
-        fixture: PathBuf::from("fixtures/e2e/azure_inline_think.sse"),
-        levels: vec![1, 100, 1000],
-        events: 50,
-        delay: Duration::from_millis(20),
+        nginx: PathBuf::from("/usr/sbin/nginx"),
+        loads: loads(),
+        rounds: 5,
         scratch: std::env::temp_dir().join(format!("thinktee-load-{}", std::process::id())),
-        bare: false,
-        spread: Duration::from_millis(500),
         proxy_args: Vec::new(),
-        no_relay: false,
         pin: false,
     };
     let mut it = std::env::args().skip(1);
@@ -92,40 +150,65 @@ fn args() -> Result<Option<Args>, Error> {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--thinktee" => args.thinktee = value()?.into(),
-            "--fixture" => args.fixture = value()?.into(),
-            "--levels" => {
-                args.levels = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?
+            "--nginx" => args.nginx = value()?.into(),
+            "--loads" => {
+                let names = value()?;
+                let all = loads();
+                args.loads = names
+                    .split(',')
+                    .map(|n| {
+                        all.iter().find(|l| l.name == n).cloned().ok_or(format!("no load {n}"))
+                    })
+                    .collect::<Result<_, _>>()?;
             }
-            "--events" => args.events = value()?.parse()?,
-            "--delay-ms" => args.delay = Duration::from_millis(value()?.parse()?),
+            "--rounds" => args.rounds = value()?.parse()?,
             "--scratch" => args.scratch = value()?.into(),
-            "--bare" => args.bare = true,
             "--proxy-arg" => args.proxy_args.push(value()?),
-            "--spread-ms" => args.spread = Duration::from_millis(value()?.parse()?),
-            "--no-relay" => args.no_relay = true,
             "--pin" => args.pin = true,
             "-h" | "--help" => {
                 println!(
-                    "thinktee-load [--thinktee PATH] [--fixture FILE] [--levels 1,100,1000] \
-                     [--events N] [--delay-ms N] [--scratch DIR] [--bare] [--spread-ms N] [--proxy-arg ARG]... \
-                     [--no-relay] [--pin]\n       thinktee-load relay --upstream HOST:PORT"
+                    "thinktee-load [--thinktee PATH] [--nginx PATH] [--loads a,b,r1] [--rounds N] \
+                     [--scratch DIR] [--proxy-arg ARG]... [--pin]\n       \
+                     thinktee-load relay --upstream HOST:PORT\n\nloads:"
                 );
+                for load in loads() {
+                    println!("  {}: {}", load.name, load.describe());
+                }
                 return Ok(None);
             }
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
+    if args.rounds == 0 {
+        return Err("--rounds must be at least 1".into());
+    }
     Ok(Some(args))
 }
 
+// === the paths ===
+
+const PATHS: [&str; 5] =
+    ["direct", "bare TCP relay", "nginx", "thinktee forwarding", "thinktee recording"];
+const DIRECT: usize = 0;
+const NGINX: usize = 2;
+
+/// The header telling the upstream which path a request came along.
+const PATH_HEADER: &str = "x-load-path";
+
+/// Per path: requests the upstream served, and how many of them were the
+/// first on their connection.
+static REQUESTS: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+static FRESH: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
 // === the timestamping upstream ===
 
-/// `events` SSE chunks (inline `<think>` first, `</think>` halfway), each
-/// stamped when handed to hyper, `delay` apart, then `[DONE]`.
+/// A role chunk, `deltas` deltas `pace` apart, each stamped when handed to
+/// hyper, then `[DONE]`.
 struct StampBody {
     next: usize,
-    events: usize,
-    delay: Duration,
+    deltas: usize,
+    pace: Duration,
+    reasoning: bool,
     sleep: Pin<Box<Sleep>>,
 }
 
@@ -137,34 +220,43 @@ impl Body for StampBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.next > self.events {
+        if self.next > self.deltas + 1 {
             return Poll::Ready(None);
         }
         if self.next > 0 {
             ready!(self.sleep.as_mut().poll(cx));
-            let deadline = tokio::time::Instant::now() + self.delay;
+            let deadline = tokio::time::Instant::now() + self.pace;
             self.sleep.as_mut().reset(deadline);
         }
         let i = self.next;
         self.next += 1;
-        let event = if i == self.events {
-            "data: [DONE]\n\n".to_owned()
-        } else {
-            let content = match i {
-                0 => "<think>",
-                i if i == self.events / 2 => "</think>",
-                _ => "token ",
-            };
-            format!(
-                "data: {{\"id\":\"load\",\"object\":\"chat.completion.chunk\",\"model\":\"stamp\",\"t\":{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":null}}]}}\n\n",
-                now_ns()
-            )
+        if i > self.deltas {
+            return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"data: [DONE]\n\n")))));
+        }
+        // The stamp goes in the text, the one string that changes between a
+        // stream's chunks as it does upstream: a stamp of its own elsewhere
+        // would make every chunk differ outside its text, which defeats the
+        // chunk parser's reuse of the previous parse (thinktee_chunk::Parser)
+        // and made recording cost 11 % more instructions per chunk than
+        // here (callgrind, scripts/load-profile.sh: 18,131 against 16,395).
+        let field = match i {
+            0 => r#""role":"assistant","content""#,
+            _ if self.reasoning && i <= self.deltas / 2 => r#""reasoning_content""#,
+            _ => r#""content""#,
         };
+        let event = format!(
+            "data: {{\"id\":\"load\",\"object\":\"chat.completion.chunk\",\"model\":\"stamp\",\"choices\":[{{\"index\":0,\"delta\":{{{field}:\"t={} \"}},\"finish_reason\":null}}]}}\n\n",
+            now_ns()
+        );
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(event)))))
     }
 }
 
-async fn stamp_upstream(events: usize, delay: Duration) -> Result<std::net::SocketAddr, Error> {
+fn header_usize(req: &http::Request<Incoming>, name: &str) -> Option<usize> {
+    req.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+async fn stamp_upstream() -> Result<std::net::SocketAddr, Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -172,14 +264,27 @@ async fn stamp_upstream(events: usize, delay: Duration) -> Result<std::net::Sock
             let Ok((stream, _)) = listener.accept().await else { return };
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |req: http::Request<Incoming>| async move {
+                let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+                let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    let fresh = first.swap(false, Ordering::Relaxed);
+                    async move {
+                        let path = header_usize(&req, PATH_HEADER).unwrap_or(DIRECT).min(4);
+                        REQUESTS[path].fetch_add(1, Ordering::Relaxed);
+                        if fresh {
+                            FRESH[path].fetch_add(1, Ordering::Relaxed);
+                        }
+                        let deltas = header_usize(&req, "x-load-deltas").unwrap_or(64);
+                        let pace = Duration::from_micros(
+                            header_usize(&req, "x-load-pace-us").unwrap_or(20_000) as u64,
+                        );
+                        let reasoning = req.headers().contains_key("x-load-reasoning");
                         let _ = req.into_body().collect().await;
                         let body = StampBody {
                             next: 0,
-                            events,
-                            delay,
-                            sleep: Box::pin(tokio::time::sleep(delay)),
+                            deltas,
+                            pace,
+                            reasoning,
+                            sleep: Box::pin(tokio::time::sleep(pace)),
                         };
                         let mut response = http::Response::new(body);
                         response.headers_mut().insert(
@@ -187,7 +292,8 @@ async fn stamp_upstream(events: usize, delay: Duration) -> Result<std::net::Sock
                             http::HeaderValue::from_static("text/event-stream"),
                         );
                         Ok::<_, Infallible>(response)
-                    });
+                    }
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -219,7 +325,7 @@ async fn relay(upstream: String) -> Result<(), Error> {
 // === children ===
 
 /// The CPU children run on with `--pin` (the harness takes CPU 0).
-static PIN_CHILDREN: OnceLock<Option<&'static str>> = OnceLock::new();
+static PIN_CHILDREN: OnceLock<&'static str> = OnceLock::new();
 
 /// Pins this process (all its threads so far; later ones inherit) to CPU 0
 /// and its children to CPU 1, with `taskset`.
@@ -235,148 +341,233 @@ fn pin() -> Result<(), Error> {
     if !status.success() {
         return Err("taskset could not pin the harness".into());
     }
-    PIN_CHILDREN.get_or_init(|| Some("1"));
+    PIN_CHILDREN.get_or_init(|| "1");
     Ok(())
 }
 
-struct Child_ {
+fn command(program: &Path) -> Command {
+    let mut command = match PIN_CHILDREN.get() {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpu]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    // Forwarding only means no OpenTelemetry: none from the environment.
+    command
+        .env("THINKTEE_LOG", "error")
+        .env_remove("THINKTEE_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .stdin(Stdio::null());
+    command
+}
+
+/// A forwarder: a child process (and, for nginx, its workers) and where it
+/// listens.
+struct Forwarder {
     child: Child,
+    /// Every process whose CPU counts: the child, and nginx's workers.
+    pids: Vec<u32>,
     addr: String,
 }
 
-impl Child_ {
-    fn start(program: &PathBuf, args: &[&str]) -> Result<Child_, Error> {
-        let mut command = match PIN_CHILDREN.get().copied().flatten() {
-            Some(cpu) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", cpu]).arg(program);
-                c
-            }
-            None => Command::new(program),
-        };
-        let mut child = command
-            .args(args)
-            .env("THINKTEE_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+impl Forwarder {
+    /// A child that prints `http://ADDR` on its first line.
+    fn start(mut command: Command) -> Result<Forwarder, Error> {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
         let addr = line.trim().strip_prefix("http://").ok_or("no address printed")?.to_owned();
-        Ok(Child_ { child, addr })
+        Ok(Forwarder { pids: vec![child.id()], child, addr })
     }
 
-    /// (`VmHWM`, `VmRSS`) in KiB.
-    fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmHWM:"), field("VmRSS:"))
+    /// nginx from the template, in `prefix`, in front of `upstream`.
+    fn nginx(nginx: &Path, prefix: &Path, upstream: &str) -> Result<Forwarder, Error> {
+        std::fs::create_dir_all(prefix)?;
+        // A free port: nginx cannot report the one the OS picks for `:0`.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let user = String::from_utf8(Command::new("id").arg("-un").output()?.stdout)?;
+        let template = include_str!("nginx.conf.template");
+        let conf = template
+            .replace("@PREFIX@", prefix.to_str().ok_or("scratch path")?)
+            .replace("@USER@", user.trim())
+            .replace("@LISTEN@", &addr)
+            .replace("@UPSTREAM@", upstream);
+        let conf_path = prefix.join("nginx.conf");
+        std::fs::write(&conf_path, conf)?;
+        let error_log = prefix.join("error.log");
+        let mut command = command(nginx);
+        command.arg("-p").arg(prefix).arg("-c").arg(&conf_path).arg("-e").arg(&error_log);
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let master = child.id();
+        let mut workers = Vec::new();
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait()? {
+                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+                return Err(format!("nginx exited ({status}): {log}").into());
+            }
+            workers = children_of(master);
+            if workers.len() >= 2 && std::net::TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if workers.len() < 2 {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("nginx did not start two workers within 10 s".into());
+        }
+        let mut pids = vec![master];
+        pids.extend(workers);
+        Ok(Forwarder { child, pids, addr })
     }
 
-    /// User plus system CPU time so far, in µs (from `/proc/PID/stat`,
-    /// clock ticks of 10 ms).
+    /// User plus system CPU time so far of every process, in µs (from
+    /// `/proc/PID/stat`, clock ticks of 10 ms).
     fn cpu_us(&self) -> u64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesized command name; utime and stime are
-        // the 14th and 15th fields of the whole line.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        (ticks(11) + ticks(12)) * 10_000
+        self.pids.iter().map(|&pid| cpu_us(pid)).sum()
     }
 }
 
-impl Drop for Child_ {
+impl Drop for Forwarder {
     fn drop(&mut self) {
+        if self.pids.len() > 1 {
+            // nginx: SIGTERM to the master ends its workers and then it (a
+            // worker killed alone is respawned; SIGKILL on the master
+            // orphans them). Up to 5 s, then SIGKILL to every process.
+            let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for &pid in &self.pids[1..] {
+                if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                }
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// `thinktee proxy` in front of `upstream`, recording transcripts into
-/// `transcripts` when given.
-fn start_proxy(
-    thinktee: &PathBuf,
-    upstream: &str,
-    transcripts: Option<&std::path::Path>,
-    extra: &[String],
-) -> Result<Child_, Error> {
-    let mut args = vec!["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream];
-    args.extend(extra.iter().map(String::as_str));
-    if let Some(dir) = transcripts {
-        args.extend(["--transcripts", dir.to_str().ok_or("scratch path")?]);
-    }
-    Child_::start(thinktee, &args)
+/// The fields after a `/proc/PID/stat` line's command name.
+fn stat_fields(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace().map(str::to_owned).collect()
+}
+
+fn cpu_us(pid: u32) -> u64 {
+    let fields = stat_fields(pid);
+    // utime and stime are the 14th and 15th fields of the whole line.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10_000
+}
+
+/// The processes whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| stat_fields(pid).get(1).and_then(|p| p.parse().ok()) == Some(parent))
+        .collect()
 }
 
 // === the client ===
 
+/// What one path's run of one load measured.
 #[derive(Default)]
 struct Run {
-    ttfb: Vec<u64>,
-    chunk: Vec<u64>,
-    total: Vec<u64>,
+    /// Time to first token (the first delta after the role chunk), ns.
+    ttft: Vec<u64>,
+    /// Latency per chunk, from the upstream handing it over to reading it.
+    latency: Vec<u64>,
+    /// Gaps between two chunks as read.
+    gaps: Vec<u64>,
     ok: usize,
     failed: usize,
-    events: usize,
+    /// Streams with a gap over 10x the pace.
+    stalled: usize,
+    /// Chunks read (role and deltas).
+    chunks: u64,
+    /// The forwarder's CPU during the run, µs.
+    cpu_us: u64,
 }
 
 async fn run(
     client: &Client<HttpConnector, Full<Bytes>>,
     addr: &str,
-    streams: usize,
+    path: usize,
+    load: &Load,
     spread: Duration,
-    limit: Duration,
-    fixture: Option<&str>,
 ) -> Run {
+    let limit = load.pace * (load.deltas as u32 + 2) * load.repeat as u32 + Duration::from_secs(60);
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..streams {
+    for i in 0..load.streams {
         let client = client.clone();
         let url = format!("http://{addr}/v1/chat/completions");
-        let offset = spread.mul_f64(i as f64 / streams.max(1) as f64);
-        let fixture = fixture.map(str::to_owned);
+        let offset = spread.mul_f64(i as f64 / load.streams.max(1) as f64);
+        let load = load.clone();
         tasks.spawn(async move {
             tokio::time::sleep(offset).await;
-            tokio::time::timeout(limit, one(&client, &url, fixture.as_deref())).await.ok().flatten()
+            let mut streams = Vec::new();
+            for _ in 0..load.repeat {
+                let one = tokio::time::timeout(limit, one(&client, &url, path, &load));
+                streams.push(one.await.ok().flatten());
+            }
+            streams
         });
     }
     let mut run = Run::default();
     while let Some(result) = tasks.join_next().await {
-        match result {
-            Ok(Some((ttfb, chunks, total, events))) => {
-                run.ok += 1;
-                run.ttfb.push(ttfb);
-                run.chunk.extend(chunks);
-                run.total.push(total);
-                run.events += events;
+        for stream in result.unwrap_or_default() {
+            let Some(stream) = stream else {
+                run.failed += 1;
+                continue;
+            };
+            run.ok += 1;
+            run.chunks += stream.latency.len() as u64;
+            let stall = load.pace.as_nanos() as u64 * 10;
+            if stream.gaps.iter().any(|&g| g > stall) {
+                run.stalled += 1;
             }
-            _ => run.failed += 1,
+            run.ttft.push(stream.ttft);
+            run.latency.extend(stream.latency);
+            run.gaps.extend(stream.gaps);
         }
     }
+    run.failed += load.streams * load.repeat - run.ok - run.failed;
     run
 }
 
-/// One stream: (time to first body byte, per-chunk latencies, whole time, events).
+struct Stream {
+    ttft: u64,
+    latency: Vec<u64>,
+    gaps: Vec<u64>,
+}
+
+/// One stream, read to its end.
 async fn one(
     client: &Client<HttpConnector, Full<Bytes>>,
     url: &str,
-    fixture: Option<&str>,
-) -> Option<(u64, Vec<u64>, u64, usize)> {
+    path: usize,
+    load: &Load,
+) -> Option<Stream> {
     let body = r#"{"model":"load","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
     let mut req = http::Request::post(url)
         .header("content-type", "application/json")
+        .header(PATH_HEADER, path)
+        .header("x-load-deltas", load.deltas)
+        .header("x-load-pace-us", load.pace.as_micros() as u64)
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .ok()?;
-    if let Some(stem) = fixture {
-        req.headers_mut().insert("x-thinktee-fixture", stem.parse().ok()?);
+    if load.reasoning {
+        req.headers_mut().insert("x-load-reasoning", http::HeaderValue::from_static("1"));
     }
     let sent = now_ns();
     let response = client.request(req).await.ok()?;
@@ -384,28 +575,47 @@ async fn one(
         return None;
     }
     let mut body = response.into_body();
-    let (mut first, mut buf, mut latencies, mut events) = (None, Vec::new(), Vec::new(), 0);
+    let mut buf = Vec::new();
+    let (mut ttft, mut last, mut done) = (None, None, false);
+    let mut latency = Vec::with_capacity(load.deltas + 1);
+    let mut gaps = Vec::with_capacity(load.deltas);
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.ok()?.into_data() else { continue };
         let at = now_ns();
-        first.get_or_insert(at);
         buf.extend_from_slice(&data);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let event: Vec<u8> = buf.drain(..end + 2).collect();
-            events += 1;
-            if let Some(t) = stamp(&event) {
-                latencies.push(at.saturating_sub(t));
+        let mut start = 0;
+        while let Some(end) = buf[start..].windows(2).position(|w| w == b"\n\n") {
+            let event = &buf[start..start + end];
+            start += end + 2;
+            let Some(t) = stamp(event) else {
+                done |= event == b"data: [DONE]";
+                continue;
+            };
+            latency.push(at.saturating_sub(t));
+            if let Some(last) = last {
+                gaps.push(at - last);
+            }
+            last = Some(at);
+            if latency.len() == 2 {
+                ttft = Some(at - sent);
             }
         }
+        buf.drain(..start);
     }
-    Some((first? - sent, latencies, now_ns() - sent, events))
+    (done && latency.len() == load.deltas + 1).then(|| Stream {
+        ttft: ttft.unwrap_or(0),
+        latency,
+        gaps,
+    })
 }
 
 fn stamp(event: &[u8]) -> Option<u64> {
-    let at = event.windows(4).position(|w| w == b"\"t\":")? + 4;
-    let digits: Vec<u8> = event[at..].iter().copied().take_while(u8::is_ascii_digit).collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
+    let at = event.windows(3).position(|w| w == b"\"t=")? + 3;
+    let digits = event[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&event[at..at + digits]).ok()?.parse().ok()
 }
+
+// === figures ===
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -415,78 +625,121 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn us(ns: u64) -> String {
-    format!("{:.0}", ns as f64 / 1000.0)
+/// A run's percentiles, ns: (ttft, latency, gap) × (p50, p99).
+struct Percentiles([[u64; 2]; 3]);
+
+fn percentiles(run: &mut Run) -> Percentiles {
+    let mut out = [[0; 2]; 3];
+    for (i, v) in [&mut run.ttft, &mut run.latency, &mut run.gaps].into_iter().enumerate() {
+        v.sort_unstable();
+        out[i] = [pct(v, 0.5), pct(v, 0.99)];
+    }
+    Percentiles(out)
 }
 
-fn signed_us(a: u64, b: u64) -> String {
-    format!("{:+.0}", (a as f64 - b as f64) / 1000.0)
+/// Median and range of `values` (sorted in place).
+fn spread(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+    Some((median, values[0], values[n - 1]))
 }
 
-struct Summary {
-    ttfb: (u64, u64),
-    chunk: (u64, u64),
-    total: (u64, u64),
-    ok: usize,
-    failed: usize,
-    events: usize,
-    chunks: usize,
-}
-
-fn summarize(mut run: Run) -> Summary {
-    run.ttfb.sort_unstable();
-    run.chunk.sort_unstable();
-    run.total.sort_unstable();
-    Summary {
-        ttfb: (pct(&run.ttfb, 0.5), pct(&run.ttfb, 0.99)),
-        chunk: (pct(&run.chunk, 0.5), pct(&run.chunk, 0.99)),
-        total: (pct(&run.total, 0.5), pct(&run.total, 0.99)),
-        ok: run.ok,
-        failed: run.failed,
-        events: run.events,
-        chunks: run.chunk.len(),
+fn show(s: Option<(f64, f64, f64)>, digits: usize, suffix: &str) -> String {
+    match s {
+        Some((m, lo, hi)) => {
+            format!("{m:.digits$}{suffix} ({lo:.digits$}–{hi:.digits$})")
+        }
+        None => String::new(),
     }
 }
 
-/// One row of the per-chunk table; `process` is (CPU µs, `VmHWM` KiB) of
-/// the process in the path.
-fn row(n: usize, name: &str, s: &Summary, process: Option<(u64, u64)>) {
-    let (per_chunk, rss) = match process {
-        Some((cpu, hwm)) => (
-            format!("{:.0}", cpu as f64 / s.chunks.max(1) as f64),
-            format!("{:.1}", hwm as f64 / 1024.0),
-        ),
-        None => (String::new(), String::new()),
-    };
-    println!(
-        "| {n} | {name} | {}/{} | {} | {} | {} | {} | {} | {per_chunk} | {rss} |",
-        s.ok,
-        s.failed,
-        us(s.ttfb.0),
-        us(s.ttfb.1),
-        us(s.chunk.0),
-        us(s.chunk.1),
-        s.chunks
-    );
-}
-
-fn added(n: usize, name: &str, path: &Summary, direct: &Summary) {
-    println!(
-        "| {n} | **{name}** | | {} | {} | {} | {} | | | |",
-        signed_us(path.ttfb.0, direct.ttfb.0),
-        signed_us(path.ttfb.1, direct.ttfb.1),
-        signed_us(path.chunk.0, direct.chunk.0),
-        signed_us(path.chunk.1, direct.chunk.1),
-    );
+/// Everything measured of one path at one load, over the rounds.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failed: usize,
+    stalled: usize,
+    chunks: u64,
+    /// CPU per chunk, µs, per round.
+    cpu: Vec<f64>,
+    /// CPU per chunk over nginx's in the same round.
+    ratio: Vec<f64>,
+    /// Per round: this path's percentiles, and minus direct's (µs).
+    absolute: Vec<[[f64; 2]; 3]>,
+    added: Vec<[[f64; 2]; 3]>,
+    requests: u64,
+    fresh: u64,
 }
 
 fn client() -> Client<HttpConnector, Full<Bytes>> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(2048)
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(4096)
+        // Idle connections outlive the gap between two rounds of a path
+        // (nginx's template and thinktee are set alike).
+        .pool_idle_timeout(Duration::from_secs(600))
         .build(http)
+}
+
+fn print_table(load: &Load, tallies: &[Tally]) {
+    println!("\n### {}\n", load.describe());
+    println!(
+        "| path | streams ok/failed | stalled | chunks | CPU per chunk (µs) | × nginx | TTFT p50 | TTFT p99 | per chunk p50 | per chunk p99 | gap p50 | gap p99 | upstream conns reused |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (path, tally) in tallies.iter().enumerate() {
+        let (figures, sign) =
+            if path == DIRECT { (&tally.absolute, "") } else { (&tally.added, "+") };
+        let column = |i: usize, j: usize| {
+            let mut v: Vec<f64> = figures.iter().map(|f| f[i][j]).collect();
+            match spread(&mut v) {
+                Some((m, _, _)) if sign == "+" => format!("{m:+.0}"),
+                Some((m, _, _)) => format!("{m:.0}"),
+                None => String::new(),
+            }
+        };
+        let reuse = if tally.requests == 0 {
+            String::new()
+        } else {
+            format!("{:.1} %", 100.0 * (1.0 - tally.fresh as f64 / tally.requests as f64))
+        };
+        println!(
+            "| {}{} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {reuse} |",
+            PATHS[path],
+            if path == DIRECT { " (absolute)" } else { " (added)" },
+            tally.ok,
+            tally.failed,
+            tally.stalled,
+            tally.chunks,
+            show(spread(&mut tally.cpu.clone()), 1, ""),
+            if path == DIRECT {
+                String::new()
+            } else {
+                show(spread(&mut tally.ratio.clone()), 2, "x")
+            },
+            column(0, 0),
+            column(0, 1),
+            column(1, 0),
+            column(1, 1),
+            column(2, 0),
+            column(2, 1),
+        );
+    }
+    let direct_stalls = tallies[DIRECT].stalled;
+    println!(
+        "\nCarried: {} (the direct run {}).",
+        if direct_stalls == 0 && tallies[DIRECT].failed == 0 { "yes" } else { "**no**" },
+        if direct_stalls == 0 {
+            "had no stall".to_owned()
+        } else {
+            format!("had {direct_stalls} stalled streams")
+        }
+    );
 }
 
 #[tokio::main]
@@ -501,138 +754,169 @@ async fn main() -> Result<(), Error> {
         }
         return relay(upstream).await;
     }
+    if std::env::args().nth(1).as_deref() == Some("once") {
+        return once(std::env::args().skip(2).collect()).await;
+    }
     let Some(args) = args()? else { return Ok(()) };
     if args.pin {
         pin()?;
     }
     now_ns();
     std::fs::create_dir_all(&args.scratch)?;
-    let limit = args.delay * (args.events as u32 + 2) + Duration::from_secs(60);
-    let thinktee = &args.thinktee;
+    let upstream = stamp_upstream().await?.to_string();
+    let upstream_url = format!("http://{upstream}");
 
-    // Phase 1: per-chunk latency against the timestamping upstream.
-    let stamp = stamp_upstream(args.events, args.delay).await?;
-    let stamp_url = format!("http://{stamp}");
-    let transcripts = args.scratch.join("transcripts-stamp");
-    let proxy = start_proxy(
-        thinktee,
-        &stamp_url,
-        (!args.bare).then_some(transcripts.as_path()),
-        &args.proxy_args,
-    )?;
-    let client = client();
-    let stamp_addr = stamp.to_string();
-    let relay = if args.no_relay {
-        None
-    } else {
-        Some(Child_::start(&std::env::current_exe()?, &["relay", "--upstream", &stamp_addr])?)
+    let relay = {
+        let mut c = command(&std::env::current_exe()?);
+        c.args(["relay", "--upstream", &upstream]);
+        Forwarder::start(c)?
     };
-    // Warm up every path (connections, allocator, page cache).
-    run(&client, &stamp_addr, 10, args.delay, limit, None).await;
-    if let Some(relay) = &relay {
-        run(&client, &relay.addr, 10, args.delay, limit, None).await;
+    let nginx = Forwarder::nginx(&args.nginx, &args.scratch.join("nginx"), &upstream)?;
+    let thinktee = |transcripts: Option<&Path>| -> Result<Forwarder, Error> {
+        let mut c = command(&args.thinktee);
+        c.args(["proxy", "--listen", "127.0.0.1:0", "--upstream", &upstream_url]);
+        c.args(["--client-idle-timeout-s", "600"]);
+        c.args(&args.proxy_args);
+        if let Some(dir) = transcripts {
+            c.arg("--transcripts").arg(dir);
+        }
+        Forwarder::start(c)
+    };
+    let forwarding = thinktee(None)?;
+    let recording = thinktee(Some(&args.scratch.join("transcripts")))?;
+    let forwarders: [Option<&Forwarder>; 5] =
+        [None, Some(&relay), Some(&nginx), Some(&forwarding), Some(&recording)];
+    let addr = |path: usize| forwarders[path].map_or(upstream.as_str(), |f| f.addr.as_str());
+
+    let client = client();
+    // Warm every path up (connections, allocators, page cache).
+    let warm = Load {
+        name: "warm",
+        streams: 20,
+        deltas: 5,
+        pace: Duration::from_millis(10),
+        repeat: 1,
+        reasoning: false,
+    };
+    for path in 0..PATHS.len() {
+        run(&client, addr(path), path, &warm, warm.pace).await;
     }
-    run(&client, &proxy.addr, 10, args.delay, limit, None).await;
 
     println!(
-        "## thinktee proxy under load ({} chunks per stream, {} ms apart, starts spread over {} ms, loopback, {} cores{}, {})\n",
-        args.events,
-        args.delay.as_millis(),
-        args.spread.as_millis(),
+        "## thinktee proxy beside nginx ({} rounds, paths interleaved, loopback, {} cores{})\n",
+        args.rounds,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        if args.pin { ", harness on CPU 0, proxy and relay on CPU 1" } else { "" },
-        if args.bare { "proxy not recording" } else { "proxy recording transcripts" },
+        if args.pin { ", harness on CPU 0, forwarders on CPU 1" } else { "" },
     );
     println!(
-        "Latency per chunk: from the upstream handing the event to its HTTP stack to this client reading it. Time to first byte: from sending the request to the first body byte. All in µs; \"added\" is through the relay or the proxy minus direct, percentile by percentile. The relay is a bare TCP relay (tokio `copy_bidirectional`, no HTTP): the floor for any proxy on this machine.\n"
+        "CPU per chunk: the forwarder's user+system CPU (nginx: master and workers) over the chunks read through it, median (range) over rounds; × nginx: that over nginx's in the same round. Latencies in µs: direct's absolute, the others added (their percentile minus direct's in the same round), median over rounds. TTFT: request sent to the first delta read. Per chunk: upstream handing the chunk over to the client reading it. Gap: between two chunks as read. Stalled: streams with a gap over 10x the pace. Upstream conns reused: requests the upstream saw on a connection it had served before."
     );
-    println!(
-        "| streams | path | ok/failed | first byte p50 | first byte p99 | per chunk p50 | per chunk p99 | chunks measured | CPU per chunk (µs) | peak RSS (MiB) |"
-    );
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for &n in &args.levels {
-        let direct = summarize(run(&client, &stamp_addr, n, args.spread, limit, None).await);
-        row(n, "direct", &direct, None);
-        let mut floor = None;
-        if let Some(relay) = &relay {
-            let cpu_before = relay.cpu_us();
-            let relayed = summarize(run(&client, &relay.addr, n, args.spread, limit, None).await);
-            let cpu = relay.cpu_us().saturating_sub(cpu_before);
-            row(n, "relay", &relayed, Some((cpu, relay.memory().0)));
-            floor = Some(relayed);
+    for load in &args.loads {
+        let mut tallies: Vec<Tally> = (0..PATHS.len()).map(|_| Tally::default()).collect();
+        for round in 0..args.rounds {
+            let mut runs: Vec<Option<Run>> = (0..PATHS.len()).map(|_| None).collect();
+            for k in 0..PATHS.len() {
+                let path = (round + k) % PATHS.len();
+                let requests = REQUESTS[path].load(Ordering::Relaxed);
+                let fresh = FRESH[path].load(Ordering::Relaxed);
+                let before = forwarders[path].map_or(0, Forwarder::cpu_us);
+                let mut r = run(&client, addr(path), path, load, load.pace).await;
+                r.cpu_us = forwarders[path].map_or(0, Forwarder::cpu_us) - before;
+                tallies[path].requests += REQUESTS[path].load(Ordering::Relaxed) - requests;
+                tallies[path].fresh += FRESH[path].load(Ordering::Relaxed) - fresh;
+                runs[path] = Some(r);
+                eprintln!("load {} round {} {}: done", load.name, round + 1, PATHS[path]);
+            }
+            let mut runs: Vec<Run> = runs.into_iter().map(Option::unwrap_or_default).collect();
+            let pcts: Vec<Percentiles> = runs.iter_mut().map(percentiles).collect();
+            let per_chunk = |r: &Run| r.cpu_us as f64 / r.chunks.max(1) as f64;
+            let nginx_cpu = per_chunk(&runs[NGINX]);
+            for (path, r) in runs.iter().enumerate() {
+                let tally = &mut tallies[path];
+                tally.ok += r.ok;
+                tally.failed += r.failed;
+                tally.stalled += r.stalled;
+                tally.chunks += r.chunks;
+                let us = |ns: u64| ns as f64 / 1000.0;
+                let mut absolute = [[0.0; 2]; 3];
+                let mut added = [[0.0; 2]; 3];
+                for i in 0..3 {
+                    for j in 0..2 {
+                        absolute[i][j] = us(pcts[path].0[i][j]);
+                        added[i][j] = us(pcts[path].0[i][j]) - us(pcts[DIRECT].0[i][j]);
+                    }
+                }
+                tally.absolute.push(absolute);
+                if path != DIRECT {
+                    tally.added.push(added);
+                    tally.cpu.push(per_chunk(r));
+                    if nginx_cpu > 0.0 {
+                        tally.ratio.push(per_chunk(r) / nginx_cpu);
+                    }
+                }
+            }
         }
-        let cpu_before = proxy.cpu_us();
-        let proxied = summarize(run(&client, &proxy.addr, n, args.spread, limit, None).await);
-        let cpu = proxy.cpu_us().saturating_sub(cpu_before);
-        row(n, "proxied", &proxied, Some((cpu, proxy.memory().0)));
-        if let Some(floor) = &floor {
-            added(n, "added by the relay (floor)", floor, &direct);
-        }
-        added(n, "added by the proxy", &proxied, &direct);
+        print_table(load, &tallies);
     }
-    drop(relay);
-    drop(proxy);
-
-    // Phase 2: against `thinktee replay`.
-    let delay_ms = args.delay.as_millis().to_string();
-    let replay = Child_::start(
-        thinktee,
-        &[
-            "replay",
-            "--listen",
-            "127.0.0.1:0",
-            "--chunk-delay-ms",
-            &delay_ms,
-            args.fixture.to_str().ok_or("fixture path")?,
-        ],
-    )?;
-    let replay_url = format!("http://{}", replay.addr);
-    let transcripts = args.scratch.join("transcripts-replay");
-    let proxy = start_proxy(
-        thinktee,
-        &replay_url,
-        (!args.bare).then_some(transcripts.as_path()),
-        &args.proxy_args,
-    )?;
-    run(&client, &replay.addr, 10, args.delay, limit, None).await;
-    run(&client, &proxy.addr, 10, args.delay, limit, None).await;
-    println!(
-        "\n### Against `thinktee replay --chunk-delay-ms {delay_ms} {}`\n",
-        args.fixture.display()
-    );
-    println!(
-        "| streams | path | ok/failed | events | first byte p50 | first byte p99 | whole stream p50 | whole stream p99 | proxy peak RSS (MiB) |"
-    );
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
-    for &n in &args.levels {
-        let direct = summarize(run(&client, &replay.addr, n, args.spread, limit, None).await);
-        let proxied = summarize(run(&client, &proxy.addr, n, args.spread, limit, None).await);
-        let (hwm, _) = proxy.memory();
-        for (name, s) in [("direct", &direct), ("proxied", &proxied)] {
-            let rss = if name == "proxied" {
-                format!("{:.1}", hwm as f64 / 1024.0)
-            } else {
-                String::new()
-            };
-            println!(
-                "| {n} | {name} | {}/{} | {} | {} | {} | {} | {} | {rss} |",
-                s.ok,
-                s.failed,
-                s.events,
-                us(s.ttfb.0),
-                us(s.ttfb.1),
-                us(s.total.0),
-                us(s.total.1)
-            );
-        }
-        println!(
-            "| {n} | **added** | | | {} | {} | {} | {} | |",
-            signed_us(proxied.ttfb.0, direct.ttfb.0),
-            signed_us(proxied.ttfb.1, direct.ttfb.1),
-            signed_us(proxied.total.0, direct.total.0),
-            signed_us(proxied.total.1, direct.total.1),
-        );
-    }
+    drop((relay, nginx, forwarding, recording));
     let _ = std::fs::remove_dir_all(&args.scratch);
+    Ok(())
+}
+
+/// `thinktee-load once --thinktee PATH [--transcripts DIR] --streams N
+/// --deltas N --pace-ms N [--wrap 'CMD ARGS'] [--proxy-arg ARG]...`: one
+/// load through one `thinktee proxy` (started under `--wrap`, e.g.
+/// `valgrind --tool=callgrind` or `perf record`), then SIGINT to it and a
+/// wait for it to exit (so a wrapper writes its profile). Prints the chunks
+/// read, the stalls and failures (for scripts/load-profile.sh).
+async fn once(argv: Vec<String>) -> Result<(), Error> {
+    let (mut thinktee, mut transcripts, mut wrap) = (None, None, String::new());
+    let mut load = Load {
+        name: "once",
+        streams: 10,
+        deltas: 64,
+        pace: Duration::from_millis(50),
+        repeat: 1,
+        reasoning: false,
+    };
+    let mut proxy_args = Vec::new();
+    let mut it = argv.into_iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--thinktee" => thinktee = Some(PathBuf::from(value()?)),
+            "--transcripts" => transcripts = Some(PathBuf::from(value()?)),
+            "--wrap" => wrap = value()?,
+            "--streams" => load.streams = value()?.parse()?,
+            "--deltas" => load.deltas = value()?.parse()?,
+            "--pace-ms" => load.pace = Duration::from_millis(value()?.parse()?),
+            "--proxy-arg" => proxy_args.push(value()?),
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    let thinktee = thinktee.ok_or("--thinktee is needed")?;
+    let upstream = format!("http://{}", stamp_upstream().await?);
+    let mut words = wrap.split_whitespace();
+    let mut c = match words.next() {
+        Some(program) => {
+            let mut c = command(Path::new(program));
+            c.args(words).arg(&thinktee);
+            c
+        }
+        None => command(&thinktee),
+    };
+    c.args(["proxy", "--listen", "127.0.0.1:0", "--upstream", &upstream]).args(&proxy_args);
+    if let Some(dir) = &transcripts {
+        c.arg("--transcripts").arg(dir);
+    }
+    let mut proxy = Forwarder::start(c)?;
+    let client = client();
+    let r = run(&client, &proxy.addr, 3, &load, load.pace).await;
+    println!("chunks {} ok {} failed {} stalled {}", r.chunks, r.ok, r.failed, r.stalled);
+    let _ = Command::new("kill").args(["-INT", &proxy.child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while proxy.child.try_wait()?.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Ok(())
 }
