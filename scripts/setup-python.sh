@@ -8,7 +8,13 @@
 #                                            the end-to-end proxy test
 #                                            (crates/cli/tests/cli/proxy.rs)
 #   scripts/setup-python.sh pyarrow duckdb   the readers of `thinktee export`'s
-#                                            files (scripts/test-python.sh)
+#                                            files (crates/cli/tests/cli/export.rs)
+#   scripts/setup-python.sh chdb pyspark     ClickHouse (embedded) and Spark, for
+#                                            scripts/check-engines.sh
+#
+# The engines are pinned (`==`): the README's queries and benches/RESULTS.md
+# name these versions. A venv whose pinned packages have other versions is
+# brought to the pinned ones.
 #
 #   THINKTEE_PY_VENV  where the venv goes (default: target/py-venv)
 #   PYTHON            the interpreter that creates it (default: python3)
@@ -19,7 +25,8 @@ python=${PYTHON:-python3}
 mkdir -p "$(dirname "$venv")"
 
 # Each module the caller needs, and the pip requirement that provides it.
-declare -A spec=([openai]='openai>=1.40' [pyarrow]='pyarrow>=15' [duckdb]='duckdb>=1.1')
+declare -A spec=([openai]='openai>=1.40' [pyarrow]='pyarrow==26.0.1' [duckdb]='duckdb==2.0.0'
+  [chdb]='chdb==4.4.0' [pyspark]='pyspark==4.3.0')
 modules=("$@")
 [ ${#modules[@]} -gt 0 ] || modules=(openai)
 for m in "${modules[@]}"; do
@@ -33,7 +40,16 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $imports" 2>/dev/null; then
+# Every module imports, and every pinned one is at its version.
+pins=()
+for m in "${modules[@]}"; do
+  case ${spec[$m]} in *==*) pins+=("${spec[$m]}") ;; esac
+done
+check="import $imports
+from importlib.metadata import version
+import sys
+sys.exit(any(version(p.split('==')[0]) != p.split('==')[1] for p in sys.argv[1:]))"
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" "${pins[@]}" 2>/dev/null; then
   echo "$PWD/$venv/bin/python"
   exit 0
 fi
