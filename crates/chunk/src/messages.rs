@@ -195,7 +195,7 @@ fn read_value<'a>(s: &mut Scanner<'a>, kind: Kind, field: Field, u: &mut Update<
             u.usage = if s.object()? { Some(read_usage(s)?) } else { None };
             Ok(())
         }
-        (Kind::BlockStart, Field::Block) => read_block(s, u),
+        (Kind::BlockStart, Field::Block) => read_start_block(s, u),
         (Kind::MessageStart, Field::Message) => read_message(s, u),
         (Kind::Error, Field::Error) => {
             u.error = Some(read_api_error(s)?.unwrap_or_default());
@@ -300,46 +300,64 @@ fn read_message_delta<'a>(s: &mut Scanner<'a>) -> Scan<Option<Cow<'a, str>>> {
     Ok(stop_reason)
 }
 
-/// `content_block_start`'s block: a text block's text, a thinking block
-/// (an empty or initial reasoning part, signed if it has a signature), a
-/// redacted one (an empty part, redacted), or a tool call's first piece.
-fn read_block<'a>(s: &mut Scanner<'a>, u: &mut Update<'a>) -> Scan<()> {
+/// `content_block_start`'s block: what [`read_block`] reads, in place of
+/// the update's parts (a tool call's `input` of `{}` is what a streamed
+/// call starts with, before its `input_json_delta`s: no arguments yet).
+fn read_start_block<'a>(s: &mut Scanner<'a>, u: &mut Update<'a>) -> Scan<()> {
+    let block = read_block(s, 0, raw_input)?.unwrap_or_default();
+    (u.content, u.reasoning, u.tool_call, u.marks) =
+        (block.content, block.reasoning, block.tool_call, block.marks);
+    Ok(())
+}
+
+/// A content block, the `index`th of its message: a text block's text, a
+/// thinking block (an empty or initial reasoning part, signed if it has a
+/// signature), a redacted one (an empty part, redacted), or a tool call's
+/// first piece with the `input` that `input` reads. `None` for any other
+/// block, or what is not an object.
+pub(crate) fn read_block<'a>(
+    s: &mut Scanner<'a>,
+    index: u32,
+    input: fn(&mut Scanner<'a>) -> Scan<Option<&'a str>>,
+) -> Scan<Option<Update<'a>>> {
+    if !s.object()? {
+        return Ok(None);
+    }
     let (mut kind, mut text, mut thinking, mut signed) = (None, None, None, false);
-    let (mut id, mut name, mut input) = (None, None, None);
-    if s.object()? {
-        let mut first = true;
-        while let Some(key) = s.key(&mut first)? {
-            match key.as_bytes() {
-                b"type" => kind = s.str()?,
-                b"text" => text = s.text()?,
-                b"thinking" => thinking = s.text()?,
-                b"signature" => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
-                b"id" => id = s.str()?,
-                b"name" => name = s.str()?,
-                b"input" => input = raw_input(s)?,
-                _ => s.skip_value()?,
-            }
+    let (mut id, mut name, mut arguments) = (None, None, None);
+    let mut first = true;
+    while let Some(key) = s.key(&mut first)? {
+        match key.as_bytes() {
+            b"type" => kind = s.str()?,
+            b"text" => text = s.text()?,
+            b"thinking" => thinking = s.text()?,
+            b"signature" => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
+            b"id" => id = s.str()?,
+            b"name" => name = s.str()?,
+            b"input" => arguments = input(s)?,
+            _ => s.skip_value()?,
         }
     }
-    let reasoning = |text| Some(Reasoning { kind: ReasoningKind::Thinking, text });
-    (u.content, u.reasoning, u.tool_call, u.marks) = (None, None, None, Marks::default());
-    match kind.as_deref() {
-        Some("text") => u.content = text,
+    let reasoning = |text, marks| Update {
+        reasoning: Some(Reasoning { kind: ReasoningKind::Thinking, text }),
+        marks,
+        ..Update::default()
+    };
+    Ok(match kind.as_deref() {
+        Some("text") => Some(Update { content: text, ..Update::default() }),
         Some("thinking") => {
-            u.reasoning = reasoning(thinking.unwrap_or_default());
-            u.marks.signed = signed;
+            let marks = Marks { signed, ..Marks::default() };
+            Some(reasoning(thinking.unwrap_or_default(), marks))
         }
         Some("redacted_thinking") => {
-            u.reasoning = reasoning(Cow::Borrowed(""));
-            u.marks.redacted = true;
+            Some(reasoning(Cow::Borrowed(""), Marks { redacted: true, ..Marks::default() }))
         }
         Some("tool_use" | "server_tool_use" | "mcp_tool_use") => {
-            let arguments = input.map(Cow::Borrowed);
-            u.tool_call = Some(ToolCall { index: 0, id, name, arguments });
+            let call = ToolCall { index, id, name, arguments: arguments.map(Cow::Borrowed) };
+            Some(Update { tool_call: Some(call), ..Update::default() })
         }
-        _ => {}
-    }
-    Ok(())
+        _ => None,
+    })
 }
 
 /// A tool call's `input` as sent (its JSON text), unless it is `null` or

@@ -219,6 +219,21 @@ impl Trace {
 pub(crate) type ReadEvent =
     for<'a> fn(&mut Scanner<'a>, &str, &mut Update<'a>, &mut Trace) -> Scan<Read>;
 
+/// The reader of one format's whole bodies: the updates its stream would
+/// have given, or why a JSON value is not a body it knows.
+pub(crate) type ReadBody<'a> = fn(&mut Scanner<'a>) -> Scan<Result<Vec<Update<'a>>, &'static str>>;
+
+/// Reads a whole body with `read`: [`Error::Json`] if `data` is not one
+/// JSON value, [`Error::Shape`] with `read`'s reason if it is not a body.
+pub(crate) fn whole_body<'a>(data: &'a str, read: ReadBody<'a>) -> Result<Vec<Update<'a>>, Error> {
+    let mut s = Scanner::new(data);
+    match read(&mut s).and_then(|body| s.finish().map(|()| body)) {
+        Ok(Ok(updates)) => Ok(updates),
+        Ok(Err(why)) => Err(Error::Shape(why)),
+        Err(Reject) => Err(Error::json(data)),
+    }
+}
+
 /// Reads one typed event's `data` with `read` into an [`Update`]: `[DONE]`
 /// ends the stream, an `error` event that is not an object is read as chat
 /// completions read it, and a failure is a typed [`Error`]; `no_type` names

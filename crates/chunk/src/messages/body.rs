@@ -13,12 +13,10 @@
 //!
 //! Other blocks (tool results, ...) say nothing this crate reads.
 
-use std::borrow::Cow;
-
-use super::read_usage;
+use super::{read_block, read_usage};
 use crate::error::Error;
 use crate::scan::{Reject, Scan, Scanner};
-use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall, Update};
+use crate::update::{Update, whole_body};
 
 const NOT_AN_OBJECT: &str = "messages body is not a json object";
 const NOT_LISTED: &str = "messages body without a content array";
@@ -35,12 +33,7 @@ const NOT_LISTED: &str = "messages body without a content array";
 /// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
 /// an object, or has no `content` array (even an empty one).
 pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
-    let mut s = Scanner::new(data);
-    match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
-        Ok(Ok(updates)) => Ok(updates),
-        Ok(Err(why)) => Err(Error::Shape(why)),
-        Err(Reject) => Err(Error::json(data)),
-    }
+    whole_body(data, read_body)
 }
 
 /// The body's updates, or why it is not a body: not an object, or no list
@@ -69,7 +62,7 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Result<Vec<Update<'a>>, &'static s
                     let mut first = true;
                     let mut index = 0u32;
                     while s.element(&mut first)? {
-                        if let Some(block) = read_block(s, index)? {
+                        if let Some(block) = read_block(s, index, raw_value)? {
                             blocks.push(block);
                         }
                         index = index.saturating_add(1);
@@ -86,48 +79,6 @@ fn read_body<'a>(s: &mut Scanner<'a>) -> Scan<Result<Vec<Update<'a>>, &'static s
     Ok(if listed { Ok(updates) } else { Err(NOT_LISTED) })
 }
 
-/// One block of `content`, at `index`: what it says, if anything.
-fn read_block<'a>(s: &mut Scanner<'a>, index: u32) -> Scan<Option<Update<'a>>> {
-    if !s.object()? {
-        return Ok(None);
-    }
-    let (mut kind, mut text, mut thinking, mut signed) = (None, None, None, false);
-    let (mut id, mut name, mut input) = (None, None, None);
-    let mut first = true;
-    while let Some(key) = s.key(&mut first)? {
-        match key.as_bytes() {
-            b"type" => kind = s.str()?,
-            b"text" => text = s.text()?,
-            b"thinking" => thinking = s.text()?,
-            b"signature" => signed = s.str()?.is_some_and(|sig| !sig.is_empty()),
-            b"id" => id = s.str()?,
-            b"name" => name = s.str()?,
-            b"input" => input = raw_value(s)?,
-            _ => s.skip_value()?,
-        }
-    }
-    let reasoning = |text, marks| Update {
-        reasoning: Some(Reasoning { kind: ReasoningKind::Thinking, text }),
-        marks,
-        ..Update::default()
-    };
-    Ok(match kind.as_deref() {
-        Some("text") => Some(Update { content: text, ..Update::default() }),
-        Some("thinking") => {
-            let marks = Marks { signed, ..Marks::default() };
-            Some(reasoning(thinking.unwrap_or_default(), marks))
-        }
-        Some("redacted_thinking") => {
-            Some(reasoning(Cow::Borrowed(""), Marks { redacted: true, ..Marks::default() }))
-        }
-        Some("tool_use" | "server_tool_use" | "mcp_tool_use") => {
-            let call = ToolCall { index, id, name, arguments: input.map(Cow::Borrowed) };
-            Some(Update { tool_call: Some(call), ..Update::default() })
-        }
-        _ => None,
-    })
-}
-
 /// A value's JSON text as sent; `None` for `null`.
 fn raw_value<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
     s.peek()?;
@@ -140,6 +91,7 @@ fn raw_value<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::update::{Marks, Reasoning, ReasoningKind, ToolCall};
 
     #[test]
     fn blocks_read_as_their_stream_in_order() {

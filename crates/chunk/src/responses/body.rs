@@ -16,8 +16,8 @@ use std::borrow::Cow;
 
 use super::{read_incomplete, read_usage};
 use crate::error::{Error, read_api_error};
-use crate::scan::{Reject, Scan, Scanner};
-use crate::update::{Reasoning, ReasoningKind, ToolCall, Update};
+use crate::scan::{Scan, Scanner};
+use crate::update::{Reasoning, ReasoningKind, ToolCall, Update, whole_body};
 
 const NOT_AN_OBJECT: &str = "responses body is not a json object";
 const NOT_LISTED: &str = "responses body without an output array";
@@ -34,12 +34,7 @@ const NOT_LISTED: &str = "responses body without an output array";
 /// [`Error::Json`] if the body is not JSON; [`Error::Shape`] if it is not
 /// an object, or has no `output` array (even an empty one).
 pub fn parse_body(data: &str) -> Result<Vec<Update<'_>>, Error> {
-    let mut s = Scanner::new(data);
-    match read_body(&mut s).and_then(|body| s.finish().map(|()| body)) {
-        Ok(Ok(updates)) => Ok(updates),
-        Ok(Err(why)) => Err(Error::Shape(why)),
-        Err(Reject) => Err(Error::json(data)),
-    }
+    whole_body(data, read_body)
 }
 
 /// The body's updates, or why it is not a body: not an object, or no list
