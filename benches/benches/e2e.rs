@@ -14,44 +14,11 @@ use futures::StreamExt;
 use futures::executor::block_on;
 use thinktee_benches::user_today::{ChatChunk, TagSplitter};
 use thinktee_benches::{Chunking, Dialect, cut, input_sizes, r1_stream, shared_pieces};
-use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
 
-/// Bytes of thinking and of answer.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Tally {
-    thinking: usize,
-    answer: usize,
-}
+#[path = "../shared/count.rs"]
+mod count;
 
-/// Counts text by channel; keeps nothing.
-#[derive(Debug, Default)]
-struct CountingSink(Tally);
-
-impl Sink for CountingSink {
-    type Error = Infallible;
-
-    #[inline]
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        if let Event::Text { kind, text, .. } = record.event {
-            match kind {
-                SegmentKind::Thinking => self.0.thinking += text.len(),
-                SegmentKind::Answer => self.0.answer += text.len(),
-                SegmentKind::Markup | SegmentKind::ToolCall => {}
-            }
-        }
-        Ok(Flow::Continue)
-    }
-}
-
-fn thinktee(pieces: &[&[u8]]) -> Tally {
-    let mut pipeline = Pipeline::default();
-    let mut sink = CountingSink::default();
-    for piece in pieces {
-        let _ = pipeline.feed(piece, &mut sink);
-    }
-    let _ = pipeline.finish(&mut sink);
-    sink.0
-}
+use count::{Tally, thinktee};
 
 fn user_today(pieces: &[Bytes]) -> Tally {
     block_on(async {

@@ -45,10 +45,13 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use thinktee_benches::formats::{Generated, messages_stream, responses_stream};
 use thinktee_benches::{Chunking, cut, input_sizes, shared_pieces};
 
+#[path = "../shared/count.rs"]
+mod count;
 #[path = "../shared/formats_today.rs"]
 mod sides;
 
-use sides::{Tally, messages_today, responses_today, thinktee};
+use count::{Tally, thinktee};
+use sides::{messages_today, responses_today};
 
 type Today = fn(&[Bytes]) -> Tally;
 

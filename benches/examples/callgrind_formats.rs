@@ -26,10 +26,12 @@ use bytes::Bytes;
 use thinktee_benches::formats::{messages_stream, responses_stream};
 use thinktee_benches::{Chunking, cut, shared_pieces};
 
+#[path = "../shared/count.rs"]
+mod count;
 #[path = "../shared/formats_today.rs"]
 mod sides;
 
-use sides::Tally;
+use count::Tally;
 
 const INPUT_LEN: usize = 1 << 20;
 
@@ -37,7 +39,7 @@ const INPUT_LEN: usize = 1 << 20;
 #[inline(never)]
 fn counted(who: &str, format: &str, pieces: &[&[u8]], shared: &[Bytes]) -> Tally {
     match (who, format) {
-        ("thinktee", _) => sides::thinktee(pieces),
+        ("thinktee", _) => count::thinktee(pieces),
         ("today", "responses") => sides::responses_today(shared),
         ("today", _) => sides::messages_today(shared),
         _ => unreachable!("checked in main"),

@@ -1,54 +1,16 @@
-//! The formats bench's two sides, shared by `benches/formats.rs` (criterion)
-//! and `examples/callgrind_formats.rs` (instruction counts): thinktee end to
-//! end, and what a user writes today for each format.
+//! What a user writes today for each format: the other side of
+//! `benches/formats.rs` (criterion) and `examples/callgrind_formats.rs`
+//! (instruction counts), beside thinktee end to end (`count.rs`).
 
 use std::convert::Infallible;
 
+use crate::count::Tally;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use futures::executor::block_on;
 use thinktee_benches::formats::messages_today::{ContentBlockDelta, MessageStreamEvent};
 use thinktee_benches::formats::responses_today::ResponseStreamEvent;
-use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
-
-/// Bytes of thinking and of answer.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tally {
-    pub(crate) thinking: usize,
-    pub(crate) answer: usize,
-}
-
-/// Counts text by channel; keeps nothing.
-#[derive(Debug, Default)]
-struct CountingSink(Tally);
-
-impl Sink for CountingSink {
-    type Error = Infallible;
-
-    #[inline]
-    fn record(&mut self, record: &Record<'_>) -> Result<Flow, Infallible> {
-        if let Event::Text { kind, text, .. } = record.event {
-            match kind {
-                SegmentKind::Thinking => self.0.thinking += text.len(),
-                SegmentKind::Answer => self.0.answer += text.len(),
-                SegmentKind::Markup | SegmentKind::ToolCall => {}
-            }
-        }
-        Ok(Flow::Continue)
-    }
-}
-
-/// thinktee: `Pipeline::feed` per piece, into a counting sink.
-pub(crate) fn thinktee(pieces: &[&[u8]]) -> Tally {
-    let mut pipeline = Pipeline::default();
-    let mut sink = CountingSink::default();
-    for piece in pieces {
-        let _ = pipeline.feed(piece, &mut sink);
-    }
-    let _ = pipeline.finish(&mut sink);
-    sink.0
-}
 
 /// eventsource-stream over the pieces, each event's data into `T`.
 fn today<T: serde::de::DeserializeOwned>(pieces: &[Bytes], mut count: impl FnMut(T)) {
