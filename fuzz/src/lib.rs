@@ -426,10 +426,10 @@ impl Sink for Recorder {
 
 /// Pipeline options chosen by one control byte: bits 0-3 as in
 /// [`splitter_config`] (start, trim, interleaved), bits 4-6 the markers:
-/// 0 to 5 the presets of [`Preset::ALL`] (deepseek-r1, qwen3, kimi,
-/// magistral, granite, gpt-oss), 6 the tags `<t>`/`</t>`, 7 qwen3 with a
-/// 32-byte hold bound (markup held past it); bit 7 small limits (SSE lines
-/// of 256 bytes, events of 1024, one choice per stream).
+/// 0 to 6 the presets of [`Preset::ALL`] (deepseek-r1, qwen3, kimi-k2,
+/// kimi, magistral, granite, gpt-oss), 7 the tags `<t>`/`</t>`; bit 7 small
+/// limits (SSE lines of 256 bytes, events of 1024, one choice per stream,
+/// and a 32-byte hold bound: markup held past it).
 pub fn pipeline_options(control: u8) -> Options {
     let start = match control & 3 {
         1 => StartMode::Explicit,
@@ -437,18 +437,19 @@ pub fn pipeline_options(control: u8) -> Options {
         _ => StartMode::Auto,
     };
     let markers = usize::from((control >> 4) & 7);
-    let builder = match markers {
-        0..=5 => Builder::new().preset(Preset::ALL[markers]),
-        6 => Builder::new().tags("<t>", "</t>"),
-        _ => Builder::new().preset(Preset::Qwen3).max_hold(32),
+    // Every preset, whatever their number: past the last, the tags.
+    let builder = match Preset::ALL.get(markers) {
+        Some(&preset) => Builder::new().preset(preset),
+        None => Builder::new().tags("<t>", "</t>"),
     };
+    let small = control & 0x80 != 0;
+    let builder = if small { builder.max_hold(32) } else { builder };
     let splitter = builder
         .start(start)
         .trim(control & 4 != 0)
         .interleaved(control & 8 != 0)
         .config()
         .expect("every preset and TAGS pair is valid");
-    let small = control & 0x80 != 0;
     Options {
         splitter,
         max_line_len: small.then_some(256),
