@@ -105,12 +105,13 @@ enum OutPart {
 }
 
 /// The output message of one choice (content capture only): its parts,
-/// consecutive text of one kind in one part, and where each tool call
-/// (by its number in the choice) is among them.
+/// consecutive text of one kind in one part, and where each tool call is
+/// among them: `calls[n]` is the part of the choice's call `n` (the
+/// pipeline numbers a choice's calls 0, 1, 2, … in the order they begin).
 #[derive(Debug, Default)]
 struct ChoiceParts {
     parts: Vec<OutPart>,
-    calls: Vec<(u32, usize)>,
+    calls: Vec<usize>,
 }
 
 impl ChoiceParts {
@@ -342,12 +343,14 @@ impl OtelSink {
         let (id, name, args) =
             (id.map(|s| self.take(s)), name.map(|s| self.take(s)), self.take(args));
         let choice = self.acc.texts.get_or_insert_with(choice, ChoiceParts::default);
-        let at = match choice.calls.iter().find(|(c, _)| *c == call) {
-            Some(&(_, at)) => at,
+        // A call's pieces are found by its number, not by a search of the
+        // calls so far: a stream of many small calls costs linear time.
+        let at = match usize::try_from(call).ok().and_then(|n| choice.calls.get(n)) {
+            Some(&at) => at,
             None => {
                 let empty = OutPart::ToolCall { id: None, name: None, arguments: String::new() };
                 choice.parts.push(empty);
-                choice.calls.push((call, choice.parts.len() - 1));
+                choice.calls.push(choice.parts.len() - 1);
                 choice.parts.len() - 1
             }
         };
