@@ -91,6 +91,12 @@ pub struct SplitChoice {
     /// stream-level, on the first record of its stream); left out when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub untracked_deltas: u64,
+    /// Bytes of this choice's text (reasoning, answer and tool-call
+    /// arguments) that were not kept because the stream had reached the
+    /// collector's text limit ([`Collector::with_text_limit`]); left out
+    /// when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub text_omitted: u64,
     /// The stream's terminal event was seen (see [`StreamEnd::done`]).
     pub done: bool,
 }
@@ -117,6 +123,7 @@ struct Partial {
     tool_calls: Vec<ToolCallRecord>,
     filters: Vec<FilterEvent>,
     end: Option<ChoiceEnd>,
+    text_omitted: u64,
 }
 
 /// What a stream's first record carries for the whole stream.
@@ -125,28 +132,56 @@ struct StreamLevel {
     prompt_filters: Vec<FilterEvent>,
     errors: Vec<StreamError>,
     errors_omitted: BTreeMap<ErrorKind, u64>,
+    /// Bytes of text kept so far, all choices together.
+    text_kept: usize,
 }
 
 /// Collects [`SplitChoice`]s; take them with [`Collector::drain`] after
 /// each feed (a stream's records appear when it ends).
 ///
-/// It copies all text: use it for tools and tests, not on a proxy's hot
-/// path ([`Collector::without_text`] copies none). Besides the text it
-/// keeps at most [`MAX_ERRORS_PER_KIND`] errors of each kind per stream,
-/// and stream-level fields once per stream (see [`SplitChoice`]).
-#[derive(Debug, Default)]
+/// It copies all text, up to a limit per stream if one is set
+/// ([`Collector::with_text_limit`]): use it for tools, tests and records
+/// that must hold the text ([`Collector::without_text`] copies none).
+/// Besides the text it keeps at most [`MAX_ERRORS_PER_KIND`] errors of each
+/// kind per stream, and stream-level fields once per stream (see
+/// [`SplitChoice`]).
+#[derive(Debug)]
 pub struct Collector {
     choices: ChoiceMap<Partial>,
     stream: StreamLevel,
     finished: Vec<SplitChoice>,
     /// Text is not kept ([`Collector::without_text`]).
     no_text: bool,
+    /// Bytes of text kept per stream ([`Collector::with_text_limit`]).
+    text_limit: usize,
+}
+
+impl Default for Collector {
+    fn default() -> Collector {
+        Collector {
+            choices: ChoiceMap::default(),
+            stream: StreamLevel::default(),
+            finished: Vec::new(),
+            no_text: false,
+            text_limit: usize::MAX,
+        }
+    }
 }
 
 impl Collector {
     /// An empty collector.
     pub fn new() -> Collector {
         Collector::default()
+    }
+
+    /// Keeps at most `bytes` of text per stream, all its choices' reasoning,
+    /// answer and tool-call arguments together, in arrival order; the text
+    /// past that is cut at a character boundary and only counted, per
+    /// choice, in [`SplitChoice::text_omitted`]. For a recorder that must
+    /// not hold a whole response of any size (the proxy's transcripts).
+    pub fn with_text_limit(mut self, bytes: usize) -> Collector {
+        self.text_limit = bytes;
+        self
     }
 
     /// An empty collector that keeps no text: its records' `reasoning`,
@@ -224,6 +259,7 @@ impl Collector {
                 errors,
                 errors_omitted,
                 untracked_deltas,
+                text_omitted: p.text_omitted,
                 done: end.done,
             });
         }
@@ -240,26 +276,27 @@ impl Sink for Collector {
                     return Ok(Flow::Continue);
                 }
                 let p = self.choices.get_or_insert_with(choice, Partial::default);
-                match kind {
-                    SegmentKind::Thinking => p.reasoning.push_str(text),
-                    SegmentKind::Answer => p.content.push_str(text),
+                let into = match kind {
+                    SegmentKind::Thinking => &mut p.reasoning,
+                    SegmentKind::Answer => &mut p.content,
                     // Tool-call markup reaches sinks as markup and calls.
-                    SegmentKind::Markup | SegmentKind::ToolCall => {}
-                }
+                    SegmentKind::Markup | SegmentKind::ToolCall => return Ok(Flow::Continue),
+                };
+                let budget = self.text_limit - self.stream.text_kept;
+                self.stream.text_kept += keep(into, text, budget, &mut p.text_omitted);
             }
             Event::ToolCall { choice, call, id, name, arguments } => {
-                let calls =
-                    &mut self.choices.get_or_insert_with(choice, Partial::default).tool_calls;
+                let p = self.choices.get_or_insert_with(choice, Partial::default);
                 // The pipeline numbers calls in the order they began: a new
                 // one is the next.
-                let at = match usize::try_from(call).ok().filter(|&c| c < calls.len()) {
+                let at = match usize::try_from(call).ok().filter(|&c| c < p.tool_calls.len()) {
                     Some(at) => at,
                     None => {
-                        calls.push(ToolCallRecord::default());
-                        calls.len() - 1
+                        p.tool_calls.push(ToolCallRecord::default());
+                        p.tool_calls.len() - 1
                     }
                 };
-                let c = &mut calls[at];
+                let c = &mut p.tool_calls[at];
                 if c.id.is_none() {
                     c.id = id.map(str::to_owned);
                 }
@@ -267,7 +304,9 @@ impl Sink for Collector {
                     c.name = name.map(str::to_owned);
                 }
                 if !self.no_text {
-                    c.arguments.push_str(arguments);
+                    let budget = self.text_limit - self.stream.text_kept;
+                    self.stream.text_kept +=
+                        keep(&mut c.arguments, arguments, budget, &mut p.text_omitted);
                 }
             }
             Event::Filter { choice: None, filter } => {
@@ -293,6 +332,19 @@ impl Sink for Collector {
         }
         Ok(Flow::Continue)
     }
+}
+
+/// Appends to `into` what of `text` fits in `budget` bytes, cut at a
+/// character boundary, and adds the bytes left out to `omitted`. Returns
+/// the bytes appended.
+fn keep(into: &mut String, text: &str, budget: usize, omitted: &mut u64) -> usize {
+    let mut len = text.len().min(budget);
+    while !text.is_char_boundary(len) {
+        len -= 1;
+    }
+    into.push_str(&text[..len]);
+    *omitted += (text.len() - len) as u64;
+    len
 }
 
 #[cfg(test)]
@@ -322,6 +374,42 @@ mod tests {
         );
         let got: Vec<_> = records.iter().map(|r| (r.choice, r.content.as_str())).collect();
         assert_eq!(got, [(Some(0), "a"), (Some(1), "b")]);
+    }
+
+    #[test]
+    fn a_text_limit_keeps_that_many_bytes_per_stream_and_counts_the_rest() {
+        // 9 bytes per stream: "héllo" (6) whole, of "wörld" (6) the 3 bytes
+        // "wö", then nothing: not "abc", nor a tool call's arguments. The
+        // next stream starts afresh.
+        let input = "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"héllo\"}}]}\n\n\
+            data: {\"choices\":[{\"index\":1,\"delta\":{\"reasoning_content\":\"wörld\"}}]}\n\n\
+            data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"abc\",\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n\
+            data: [DONE]\n\n\
+            data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"xy\"}}]}\n\n\
+            data: [DONE]\n\n";
+        let mut collector = Collector::new().with_text_limit(9);
+        let Ok(_) = Pipeline::default().run_document(input.as_bytes(), &mut collector);
+        let records: Vec<SplitChoice> = collector.drain().collect();
+        let got: Vec<_> = records
+            .iter()
+            .map(|r| {
+                let args = r.tool_calls.iter().map(|c| c.arguments.as_str()).collect::<String>();
+                (r.stream, r.choice, r.reasoning.as_str(), r.content.as_str(), args, r.text_omitted)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, Some(0), "héllo", "", String::new(), 3 + 2),
+                (0, Some(1), "wö", "", String::new(), 3),
+                (1, Some(0), "", "xy", String::new(), 0),
+            ]
+        );
+        // The call itself is kept, its name and id are not text.
+        assert_eq!(records[0].tool_calls[0].name.as_deref(), Some("f"));
+        let json = serde_json::to_value(&records[0]).unwrap();
+        assert_eq!(json["text_omitted"], 5);
+        assert!(serde_json::to_value(&records[2]).unwrap().get("text_omitted").is_none());
     }
 
     #[test]
