@@ -17,7 +17,7 @@ use thinktee_proxy::{
 };
 use thinktee_record::{Exchange, Recorder};
 use thinktee_tee::{ChannelOutput, ParsePool, RawCapture, Tap, TeeHandle, TranscriptWriter};
-use thinktee_transcript::{RequestMeta, TranscriptSink};
+use thinktee_transcript::{DEFAULT_MAX_TRANSCRIPT_TEXT, RequestMeta, TranscriptSink};
 
 use crate::Outcome;
 use crate::listen::{Limits, Signals, serve_until_signalled, warn_if_exposed};
@@ -64,6 +64,11 @@ pub(crate) struct Args {
     /// serves them.
     #[arg(long, value_name = "DIR")]
     capture_raw: Option<PathBuf>,
+    /// Text kept in a transcript per response (reasoning, answer and
+    /// tool-call arguments together); the rest is counted in the record's
+    /// `text_omitted`, per choice. The client always gets every byte.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_TRANSCRIPT_TEXT)]
+    max_transcript_text: usize,
     /// Rewrite inline thinking into a reasoning delta field (chat
     /// completions only). Needs --start explicit (the default here) or
     /// implicit.
@@ -223,6 +228,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             metrics: metrics.clone(),
             pool: pool.clone(),
             transcript: writer.as_ref().map(TranscriptWriter::output),
+            transcript_text: args.max_transcript_text,
             capture_raw: args.capture_raw.clone(),
             otel: otel.is_enabled().then(|| otel.clone()),
             // Every exchange leaves a record, those without a body too.
@@ -307,6 +313,8 @@ struct CliRecorder {
     metrics: Option<Arc<Metrics>>,
     pool: ParsePool,
     transcript: Option<ChannelOutput>,
+    /// `--max-transcript-text`.
+    transcript_text: usize,
     capture_raw: Option<PathBuf>,
     otel: Option<Otel>,
     options: Options,
@@ -352,7 +360,9 @@ impl Recorder for CliRecorder {
                 ..RequestMeta::default()
             };
             ops::identify(&mut meta, &self.ops, exchange);
-            sinks.push(dyn_sink(TranscriptSink::with_meta(output.clone(), meta)));
+            let sink = TranscriptSink::with_meta(output.clone(), meta)
+                .with_text_limit(self.transcript_text);
+            sinks.push(dyn_sink(sink));
         }
         if let Some(otel) = &self.otel {
             let mut info = RequestInfo::new();

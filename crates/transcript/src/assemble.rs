@@ -36,6 +36,13 @@ impl Assembler {
         Assembler { meta: Some(meta), ..Assembler::default() }
     }
 
+    /// Keeps at most `bytes` of each stream's text (see
+    /// [`Collector::with_text_limit`]).
+    pub fn with_text_limit(mut self, bytes: usize) -> Assembler {
+        self.collector = std::mem::take(&mut self.collector).with_text_limit(bytes);
+        self
+    }
+
     /// The request metadata put on records of streams that end from now on.
     pub fn set_meta(&mut self, meta: Option<RequestMeta>) {
         self.meta = meta;

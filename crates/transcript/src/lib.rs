@@ -88,7 +88,7 @@ pub use output::Output;
 pub use private::{private_dir, private_options};
 pub use record::{RequestMeta, TranscriptRecord};
 pub use rotate::{DEFAULT_MAX_FILE_BYTES, Rotation};
-pub use sink::TranscriptSink;
+pub use sink::{DEFAULT_MAX_TRANSCRIPT_TEXT, TranscriptSink};
 pub use writer::{JsonlWriter, WRITE_BUFFER_SIZE, WriterStats};
 
 #[cfg(test)]

@@ -9,6 +9,12 @@ use crate::error::Error;
 use crate::output::Output;
 use crate::record::RequestMeta;
 
+/// Text kept per stream by the proxy's transcripts unless told otherwise
+/// (`thinktee proxy --max-transcript-text`): 8 MiB, some twenty times the
+/// text of a 100,000-token answer, so only a runaway response is cut, and a
+/// hundred of them at once hold at most 800 MiB of text.
+pub const DEFAULT_MAX_TRANSCRIPT_TEXT: usize = 8 << 20;
+
 /// A [`Sink`] that hands the [`TranscriptRecord`](crate::TranscriptRecord)s
 /// of each stream to an [`Output`] as soon as the stream ends.
 ///
@@ -32,6 +38,14 @@ impl<O: Output> TranscriptSink<O> {
     /// A sink writing to `output` whose records carry `meta`.
     pub fn with_meta(output: O, meta: RequestMeta) -> TranscriptSink<O> {
         TranscriptSink { assembler: Assembler::with_meta(meta), output }
+    }
+
+    /// Keeps at most `bytes` of each stream's text in its records (see
+    /// [`Collector::with_text_limit`](thinktee_pipeline::Collector::with_text_limit)):
+    /// a recorder's memory per stream is bounded, whatever the response.
+    pub fn with_text_limit(mut self, bytes: usize) -> TranscriptSink<O> {
+        self.assembler = std::mem::take(&mut self.assembler).with_text_limit(bytes);
+        self
     }
 
     /// The request metadata put on records of streams that end from now on.

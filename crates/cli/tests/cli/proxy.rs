@@ -898,3 +898,36 @@ fn hostile_connection_limit_flags_reach_the_server() {
         );
     }
 }
+
+#[test]
+fn hostile_a_transcript_keeps_at_most_max_transcript_text_and_counts_the_rest() {
+    let dir = scratch("proxy-text-limit");
+    let transcripts = dir.join("t");
+    let upstream = replay();
+    let p = proxy(
+        &upstream,
+        &["--transcripts", transcripts.to_str().unwrap(), "--max-transcript-text", "20"],
+    );
+    let reply = post(
+        &p.addr,
+        "/v1/chat/completions",
+        &[("x-thinktee-fixture", "azure_inline_think")],
+        STREAM,
+    );
+    // The client gets every byte; only the record is cut.
+    assert_eq!(reply.body, fixture_bytes("azure_inline_think"));
+    assert!(p.terminate().success());
+    let lines = transcript_lines(&transcripts);
+    let stream = lines.iter().find(|l| l["choice"] == 0).expect("the stream's record");
+    let want = &expected("azure_inline_think")[0];
+    let (reasoning, content) =
+        (stream["reasoning"].as_str().unwrap(), stream["content"].as_str().unwrap());
+    let whole = want["reasoning"].as_str().unwrap().len() + want["content"].as_str().unwrap().len();
+    assert!(whole > 20, "the fixture must be longer than the limit");
+    let kept = reasoning.len() + content.len();
+    // Cut at a character boundary: at most 3 bytes short of the limit.
+    assert!((17..=20).contains(&kept), "kept {kept} bytes");
+    assert!(want["reasoning"].as_str().unwrap().starts_with(reasoning));
+    assert_eq!(stream["text_omitted"].as_u64(), Some((whole - kept) as u64));
+    let _ = std::fs::remove_dir_all(dir);
+}
