@@ -17,24 +17,11 @@ root=$(pwd)
 rev=${1:?usage: scripts/ab-time.sh REV [ROUNDS] [REPEAT]}
 rounds=${2:-15}
 repeat=${3:-30}
-harness=benches/examples/callgrind.rs
 out="$root/target/callgrind"
 mkdir -p "$out"
-
-build() { # DIR TARGET_DIR -> path of the binary
-  (cd "$1" && CARGO_TARGET_DIR="$2" cargo build -q --release -p thinktee-benches --example callgrind)
-  echo "$2/release/examples/callgrind"
-}
-now=$(build "$root" "$root/target")
-tree="$root/target/callgrind-rev"
-if [ ! -d "$tree" ]; then
-  git worktree add -q --detach "$tree" "$rev"
-else
-  git -C "$tree" checkout -q --detach --force "$rev"
-fi
-mkdir -p "$tree/benches/examples"
-cp "$root/$harness" "$tree/$harness"
-then=$(build "$tree" "$root/target/callgrind-rev-target")
+# shellcheck source=scripts/harness-builds.sh
+. scripts/harness-builds.sh
+harness_builds "$root" "$rev"
 
 {
   echo "| what | dialect | pieces | $rev µs | working tree µs | ratio median (range), $rounds rounds |"

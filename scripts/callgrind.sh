@@ -17,12 +17,8 @@ root=$(pwd)
 rev=${1:-}
 out="$root/target/callgrind"
 mkdir -p "$out"
-harness=benches/examples/callgrind.rs
-
-build() { # DIR TARGET_DIR -> path of the binary
-  (cd "$1" && CARGO_TARGET_DIR="$2" cargo build -q --release -p thinktee-benches --example callgrind)
-  echo "$2/release/examples/callgrind"
-}
+# shellcheck source=scripts/harness-builds.sh
+. scripts/harness-builds.sh
 
 count() { # BINARY WHAT DIALECT CHUNKING -> instructions
   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*counted*' \
@@ -30,18 +26,7 @@ count() { # BINARY WHAT DIALECT CHUNKING -> instructions
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-now=$(build "$root" "$root/target")
-if [ -n "$rev" ]; then
-  tree="$root/target/callgrind-rev"
-  if [ ! -d "$tree" ]; then
-    git worktree add -q --detach "$tree" "$rev"
-  else
-    git -C "$tree" checkout -q --detach --force "$rev"
-  fi
-  mkdir -p "$tree/benches/examples"
-  cp "$root/$harness" "$tree/$harness"
-  then=$(build "$tree" "$root/target/callgrind-rev-target")
-fi
+harness_builds "$root" "$rev"
 
 {
   if [ -n "$rev" ]; then
