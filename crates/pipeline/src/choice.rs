@@ -6,12 +6,13 @@
 //! A part is reasoning text (with its source), answer text, a piece of a
 //! tool call, marks of opaque reasoning, or a finish reason. Inline text
 //! (chat `content` with no reasoning field) goes through the choice's
-//! splitter instead.
+//! splitter instead; the text of a chat choice's fields goes through a
+//! [`FieldMarkup`] per field when it may hold tool-call markup.
 
 use std::time::Duration;
 
 use thinktee_chunk::{Marks, ToolCall};
-use thinktee_think::{Config, Segment, SegmentKind, Splitter};
+use thinktee_think::{Call, Config, FieldMarkup, Segment, SegmentKind, Splitter};
 
 use crate::choices::ChoiceMap;
 use crate::pipeline::Emitter;
@@ -36,7 +37,25 @@ pub(crate) struct ChoiceState {
     finish_reason: Option<String>,
     /// When the oldest byte the splitter still holds arrived.
     pending_since: Option<Duration>,
+    /// Tool-call markup in the text of a chat choice's fields (in field
+    /// mode): the reasoning field's reader, then the content's. Each is
+    /// made when its field's text first may hold markup.
+    fields: [Option<Box<FieldCalls>>; 2],
 }
+
+/// One field's markup reader, with what it needs to emit what it held.
+#[derive(Debug)]
+struct FieldCalls {
+    reader: FieldMarkup,
+    /// The source of the reasoning field's text, as last sent.
+    source: ReasoningSource,
+    /// When the oldest byte the reader still holds arrived.
+    since: Option<Duration>,
+}
+
+/// The two fields of a chat choice whose text may hold markup.
+const REASONING: usize = 0;
+const CONTENT: usize = 1;
 
 /// How a choice's text is read. A chat choice starts in `Tags`; the first
 /// reasoning part it carries moves it to `Field` for good. The choice of a
@@ -85,6 +104,7 @@ impl ChoiceState {
             tools: Tools { keys: ChoiceMap::new(), markup_errors: 0 },
             finish_reason: None,
             pending_since: None,
+            fields: [None, None],
         }
     }
 
@@ -170,6 +190,131 @@ impl ChoiceState {
         em.emit(stream, Event::Text { choice: index, kind: SegmentKind::Answer, source, text });
     }
 
+    /// Reasoning text of a chat choice's reasoning field: as
+    /// [`reasoning`](Self::reasoning), except that tool-call markup in it
+    /// (a model's tool tokens leaking into `reasoning_content`) is a tool
+    /// call. Most deltas cannot hold any: one search says so.
+    #[inline]
+    pub(crate) fn field_reasoning<S: Sink>(
+        &mut self,
+        index: u32,
+        source: ReasoningSource,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if self.markup_may_follow(REASONING, text) {
+            return self.field_markup(index, REASONING, source, text, stream, em);
+        }
+        self.reasoning(index, source, text, stream, em);
+    }
+
+    /// Answer text of a chat choice's `content` in field mode: as
+    /// [`answer`](Self::answer), except that tool-call markup in it is a
+    /// tool call.
+    #[inline]
+    pub(crate) fn field_answer<S: Sink>(
+        &mut self,
+        index: u32,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if self.markup_may_follow(CONTENT, text) {
+            return self.field_markup(index, CONTENT, ReasoningSource::Field, text, stream, em);
+        }
+        self.answer(index, text, stream, em);
+    }
+
+    /// Whether a field's text must go through its markup reader: markup is
+    /// under way in the field, or the text may begin some.
+    #[inline]
+    fn markup_may_follow(&self, field: usize, text: &str) -> bool {
+        self.fields[field].as_ref().is_some_and(|f| !f.reader.idle())
+            || self.splitter.config().may_hold_call(text)
+    }
+
+    /// A field's text through its markup reader.
+    #[cold]
+    #[inline(never)]
+    fn field_markup<S: Sink>(
+        &mut self,
+        index: u32,
+        field: usize,
+        source: ReasoningSource,
+        text: &str,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        if field == REASONING {
+            // Notes where reasoning comes from, even if all of it is held.
+            self.reasoning(index, source, "", stream, em);
+        }
+        let kind = if field == REASONING { SegmentKind::Thinking } else { SegmentKind::Answer };
+        let config = self.splitter.config();
+        let mut calls = self.fields[field].take().unwrap_or_else(|| {
+            Box::new(FieldCalls { reader: FieldMarkup::new(config, kind), source, since: None })
+        });
+        calls.source = source;
+        let mut stamp =
+            HeldStamp { held: calls.reader.pending_len(), since: calls.since, emitted: 0 };
+        calls.reader.feed(text, |seg| {
+            let len = seg.text.len();
+            stamp.stamped(em, len, |em| self.field_segment(index, field, source, seg, stream, em))
+        });
+        calls.since = stamp.since_after(calls.reader.pending_len(), em.at);
+        self.fields[field] = Some(calls);
+    }
+
+    /// The fields' markup readers flush what they held at the end of the
+    /// stream; returns whether markup passed the hold limit in either.
+    fn finish_fields<S: Sink>(&mut self, index: u32, stream: u64, em: &mut Emitter<'_, S>) -> bool {
+        let mut hit = false;
+        for field in [REASONING, CONTENT] {
+            let Some(mut calls) = self.fields[field].take() else { continue };
+            let source = calls.source;
+            let mut stamp =
+                HeldStamp { held: calls.reader.pending_len(), since: calls.since, emitted: 0 };
+            hit |= calls.reader.finish(|seg| {
+                let len = seg.text.len();
+                stamp.stamped(em, len, |em| {
+                    self.field_segment(index, field, source, seg, stream, em)
+                })
+            });
+        }
+        hit
+    }
+
+    /// A segment from a field's markup reader: text of its field, or
+    /// markup. Markup that does not parse is an error, and text of the
+    /// field it came in: nothing is lost.
+    fn field_segment<S: Sink>(
+        &mut self,
+        index: u32,
+        field: usize,
+        source: ReasoningSource,
+        seg: Segment<'_>,
+        stream: u64,
+        em: &mut Emitter<'_, S>,
+    ) {
+        let text = seg.text;
+        if seg.kind == SegmentKind::ToolCall {
+            match thinktee_think::parse_calls(text) {
+                Ok(calls) => {
+                    self.leave_reasoning(index, stream, em);
+                    let kind = SegmentKind::Markup;
+                    em.emit(stream, Event::Text { choice: index, kind, source, text });
+                    return self.tools.calls(em, stream, index, calls);
+                }
+                Err(e) => self.tools.markup_error(em, stream, &e),
+            }
+        }
+        match field {
+            REASONING => self.reasoning(index, source, text, stream, em),
+            _ => self.answer(index, text, stream, em),
+        }
+    }
+
     /// A piece of a tool call: recorded on the call's first sight (even
     /// with no arguments yet), and when it carries anything.
     pub(crate) fn tool_call<S: Sink>(
@@ -242,6 +387,7 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) -> (ChoiceEnd, Splitter, u64) {
+        let fields_hit = self.finish_fields(index, stream, em);
         let closed = self.splitter.closed_blocks();
         let mut stamp = HeldStamp::new(&self);
         let tools = &mut self.tools;
@@ -267,7 +413,7 @@ impl ChoiceState {
             reasoning_encrypted: self.marks.encrypted,
             finish_reason: self.finish_reason.take(),
             unterminated: !field && outcome.unterminated,
-            hold_limit_hit: outcome.hold_limit_hit,
+            hold_limit_hit: outcome.hold_limit_hit || fields_hit,
         };
         (end, self.splitter, self.tools.markup_errors)
     }
@@ -351,23 +497,40 @@ impl HeldStamp {
         text: &str,
         tools: &mut Tools,
     ) {
-        let held = self.emitted < self.held && self.since.is_some();
-        let now = if held { std::mem::replace(&mut em.at, self.since) } else { em.at };
-        tools.markup(em, stream, choice, text);
-        em.at = now;
-        self.emitted += text.len();
+        self.stamped(em, text.len(), |em| tools.markup(em, stream, choice, text));
     }
 
-    /// After a feed: when did the oldest byte still held arrive?
-    #[inline]
-    fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
-        state.pending_since = if state.splitter.pending_len() == 0 {
+    /// Runs `f`, which emits the records of the next `len` bytes, with the
+    /// time those bytes arrived if they were held from an earlier call.
+    fn stamped<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        len: usize,
+        f: impl FnOnce(&mut Emitter<'_, S>),
+    ) {
+        let held = self.emitted < self.held && self.since.is_some();
+        let now = if held { std::mem::replace(&mut em.at, self.since) } else { em.at };
+        f(em);
+        em.at = now;
+        self.emitted += len;
+    }
+
+    /// After a call that left `pending` bytes held: when did the oldest of
+    /// them arrive?
+    fn since_after(&self, pending: usize, now: Option<Duration>) -> Option<Duration> {
+        if pending == 0 {
             None
         } else if self.emitted < self.held {
             self.since // some of the old held bytes are still held
         } else {
             now
-        };
+        }
+    }
+
+    /// After a feed: when did the oldest byte still held arrive?
+    #[inline]
+    fn update(&self, state: &mut ChoiceState, now: Option<Duration>) {
+        state.pending_since = self.since_after(state.splitter.pending_len(), now);
     }
 }
 
@@ -408,24 +571,42 @@ impl Tools {
         match thinktee_think::parse_calls(text) {
             Ok(calls) => {
                 em.emit(stream, Event::Text { choice, kind: SegmentKind::Markup, source, text });
-                for call in calls {
-                    // Keys counted down from the top are never a wire's.
-                    let next = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
-                    let ordinal = *self.keys.get_or_insert_with(u32::MAX - next, || next);
-                    let (name, arguments) = (Some(call.name), call.arguments);
-                    em.emit(
-                        stream,
-                        Event::ToolCall { choice, call: ordinal, id: None, name, arguments },
-                    );
-                }
+                self.calls(em, stream, choice, calls);
             }
             Err(e) => {
-                self.markup_errors += 1;
-                let message = e.to_string();
-                let error = StreamError { kind: ErrorKind::ToolCallMarkup, code: None, message };
-                em.emit(stream, Event::Error(&error));
+                self.markup_error(em, stream, &e);
                 em.emit(stream, Event::Text { choice, kind: SegmentKind::Answer, source, text });
             }
         }
+    }
+
+    /// The calls read from markup, each a whole call of its own.
+    fn calls<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        calls: Vec<Call<'_>>,
+    ) {
+        for call in calls {
+            // Keys counted down from the top are never a wire's.
+            let next = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+            let ordinal = *self.keys.get_or_insert_with(u32::MAX - next, || next);
+            let (name, arguments) = (Some(call.name), call.arguments);
+            em.emit(stream, Event::ToolCall { choice, call: ordinal, id: None, name, arguments });
+        }
+    }
+
+    /// Markup that did not parse: one error.
+    fn markup_error<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        e: &thinktee_think::MarkupError,
+    ) {
+        self.markup_errors += 1;
+        let message = e.to_string();
+        let error = StreamError { kind: ErrorKind::ToolCallMarkup, code: None, message };
+        em.emit(stream, Event::Error(&error));
     }
 }

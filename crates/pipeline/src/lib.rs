@@ -31,8 +31,10 @@
 //! splitter; a choice whose reasoning has its own field or part
 //! (`reasoning_content`, `reasoning`, `reasoning_details`, thinking parts,
 //! and every part of the other formats) is in field mode and its content is
-//! answer. A malformed event becomes an [`Event::Error`] record; the stream
-//! goes on.
+//! answer; in a chat choice, tool-call markup in either field is still a
+//! tool call (each field read on its own, markers cut anywhere across its
+//! deltas). A malformed event becomes an [`Event::Error`] record; the
+//! stream goes on.
 //!
 //! Limits keep every cost in proportion to the input: at most
 //! [`MAX_CHOICES`] distinct choices per stream (further ones are counted,

@@ -891,12 +891,12 @@ fn on_choice<S: Sink>(
         // Reasoning arrives in its own field: content is answer.
         state.enter_field(index, stream, em);
         let text = choice.reasoning.as_deref().unwrap_or_default();
-        state.reasoning(index, ReasoningSource::of_field(field), text, stream, em);
+        state.field_reasoning(index, ReasoningSource::of_field(field), text, stream, em);
     }
     if let Some(text) = choice.content.as_deref() {
         match state.mode() {
             Mode::Tags => state.inline(index, text, stream, em),
-            Mode::Field => state.answer(index, text, stream, em),
+            Mode::Field => state.field_answer(index, text, stream, em),
         }
     }
     if !choice.tool_calls.is_empty() || choice.marks.any() {
@@ -1179,6 +1179,76 @@ mod tests {
         pipeline.feed(input, &mut collector).unwrap();
         pipeline.finish(&mut collector).unwrap();
         collector.drain().collect()
+    }
+
+    /// A chat stream of one choice whose deltas carry `(field, text)`.
+    fn chat_stream(deltas: &[(&str, &str)]) -> String {
+        let mut input = String::new();
+        for (field, text) in deltas {
+            let delta = serde_json::json!({ *field: text });
+            let chunk = serde_json::json!({ "choices": [{ "index": 0, "delta": delta }] });
+            input.push_str(&format!("data: {chunk}\n\n"));
+        }
+        input + "data: [DONE]\n\n"
+    }
+
+    #[test]
+    fn tool_tokens_in_fields_are_calls_however_the_deltas_cut_them() {
+        // DeepSeek V3.1 tool tokens (FORMATS-MORE section 4) in the
+        // reasoning field and in the content, `<` in prose in both.
+        let call = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{\"a\":1}<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        let reasoning = format!("Think <{call}more");
+        let content = format!("x<y{call}<");
+        let cuts = |s: &str| (0..=s.len()).filter(|&i| s.is_char_boundary(i)).collect::<Vec<_>>();
+        let f = crate::ToolCallRecord {
+            id: None,
+            name: Some("f".into()),
+            arguments: "{\"a\":1}".into(),
+        };
+        // Every cut of each field against every fourth cut of the other.
+        let (rs, cs) = (cuts(&reasoning), cuts(&content));
+        let pairs = rs.iter().enumerate().flat_map(|(i, &r)| {
+            cs.iter()
+                .enumerate()
+                .filter(move |(j, _)| i % 4 == 0 || j % 4 == 0)
+                .map(move |(_, &c)| (r, c))
+        });
+        for (r, c) in pairs {
+            let (r1, r2) = reasoning.split_at(r);
+            let (c1, c2) = content.split_at(c);
+            // All the reasoning, then the content; and the two fields
+            // taking turns.
+            let one_then_other = [
+                ("reasoning_content", r1),
+                ("reasoning_content", r2),
+                ("content", c1),
+                ("content", c2),
+            ];
+            let in_turns = [
+                ("reasoning_content", r1),
+                ("content", c1),
+                ("reasoning_content", r2),
+                ("content", c2),
+            ];
+            for (order, deltas) in [("one then other", one_then_other), ("in turns", in_turns)] {
+                let records = collect(chat_stream(&deltas).as_bytes());
+                let at = format!("{order}: reasoning cut at {r}, content at {c}");
+                assert_eq!(records.len(), 1, "{at}");
+                let got = &records[0];
+                assert_eq!(got.reasoning, "Think <more", "{at}");
+                assert_eq!(got.content, "x<y<", "{at}");
+                assert_eq!(got.tool_calls, [f.clone(), f.clone()], "{at}");
+                assert_eq!(
+                    (got.reasoning_source, got.errors.len()),
+                    (ReasoningSource::Field, 0),
+                    "{at}"
+                );
+                if order == "one then other" {
+                    // The call in the reasoning ends its segment.
+                    assert_eq!(got.reasoning_segments, 2, "{at}");
+                }
+            }
+        }
     }
 
     const RESPONSES: &[u8] = b"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}\n\n\

@@ -169,6 +169,9 @@ pub struct Config {
     pub(crate) think_first: Option<u8>,
     /// Derived: what matters in the answer (the splitter's fast path).
     pub(crate) answer_marker: AnswerMarker,
+    /// Derived: the call open marker's first byte and, when it has one,
+    /// its second ([`Config::may_hold_call`]).
+    pub(crate) call_lead: Option<(u8, Option<u8>)>,
 }
 
 /// The markers that matter in the answer, as the splitter's fast path
@@ -208,6 +211,7 @@ impl Config {
             max_hold: DEFAULT_MAX_HOLD,
             think_first: None,
             answer_marker: AnswerMarker::Many,
+            call_lead: None,
         }
         .derive()
     }
@@ -231,7 +235,36 @@ impl Config {
             }
             (Some(_), Some(_)) => AnswerMarker::Many,
         };
+        self.call_lead = self.call.as_ref().map(|(open, _)| {
+            let bytes = open.as_bytes();
+            (bytes[0], bytes.get(1).copied())
+        });
         self
+    }
+
+    /// Whether `text`, read on its own, could hold tool-call markup or the
+    /// start of it: the call open marker's first byte followed by its
+    /// second, or ending the text. Text that could not is all of its
+    /// field's kind while no markup is under way
+    /// ([`FieldMarkup::idle`](crate::FieldMarkup::idle)): one search per
+    /// delta, of a byte that prose seldom has (`<` for every preset but
+    /// `gpt-oss`). Searching for the first byte rather than the second
+    /// keeps Chinese text on this path: DeepSeek's markers go on with
+    /// 0xEF, which also leads its full-width punctuation (`，`).
+    #[inline]
+    pub fn may_hold_call(&self, text: &str) -> bool {
+        let Some((first, second)) = self.call_lead else { return false };
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(i) = memchr::memchr(first, &bytes[from..]) {
+            let next = from + i + 1;
+            match (bytes.get(next), second) {
+                (None, _) | (_, None) => return true,
+                (Some(&b), Some(second)) if b == second => return true,
+                _ => from = next,
+            }
+        }
+        false
     }
 
     /// The start mode.

@@ -11,6 +11,9 @@
 //!   `kimi-k2`, `kimi`, `magistral`, `granite`, `gpt-oss`).
 //! - [`markup`]: complete grammars (nom) for what the splitter delimits
 //!   whole: tool-call markup ([`parse_calls`]) and harmony headers.
+//! - [`FieldMarkup`]: tool-call markup in text whose kind is known
+//!   (reasoning or answer sent in fields of their own), with
+//!   [`Config::may_hold_call`] to pass most deltas by.
 //! - [`split_all`]: one-shot helper for whole strings.
 //!
 //! Concatenating every segment in order gives back the input exactly. The
@@ -72,6 +75,7 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod config;
+mod field;
 pub mod markup;
 mod segment;
 mod splitter;
@@ -80,6 +84,7 @@ mod splitter;
 mod tests;
 
 pub use config::{Builder, Config, ConfigError, DEFAULT_MAX_HOLD, MAX_TAG_LEN, Preset, StartMode};
+pub use field::FieldMarkup;
 pub use markup::{Call, MarkupError, parse_calls};
 pub use segment::{Outcome, Segment, SegmentKind};
 pub use splitter::{Splitter, split_all};

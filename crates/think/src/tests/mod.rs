@@ -1,5 +1,6 @@
 //! Tests against a naive whole-string reference, plus hand-written vectors.
 
+mod field;
 mod naive;
 mod presets;
 mod properties;
