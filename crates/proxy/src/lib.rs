@@ -61,6 +61,7 @@ pub mod headers;
 mod ids;
 mod json;
 mod normalize;
+mod pool;
 mod proxy;
 pub mod replay;
 mod reply;
