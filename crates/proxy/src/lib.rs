@@ -61,7 +61,6 @@ pub mod headers;
 mod ids;
 mod json;
 mod normalize;
-mod pool;
 mod proxy;
 pub mod replay;
 mod reply;

@@ -13,6 +13,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
 use thinktee_pipeline::InputEnd;
 use thinktee_record::headers::{recordable, redact_query};
 use thinktee_record::{Exchange, RecordBody, Recorder};
@@ -24,11 +25,10 @@ use crate::body::{IdleBody, NormalizeBody, Noted, WarnOnce, not_normalized};
 use crate::headers::{self, strip_hop_by_hop};
 use crate::ids::{Ids, REQUEST_ID, THINKTEE_REQUEST_ID};
 use crate::normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
-use crate::pool::Pool;
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
-use crate::upstream::{Upstream, connector};
+use crate::upstream::{Connector, Upstream, client};
 
 /// Default largest request body accepted (32 MiB: room for base64 images).
 pub const DEFAULT_MAX_REQUEST_BODY: usize = 32 << 20;
@@ -131,8 +131,7 @@ pub struct Proxy {
 
 struct Shared {
     config: Config,
-    /// The upstream connections (see [`crate::pool`]).
-    pool: Arc<Pool>,
+    client: Client<Connector, Full<Bytes>>,
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
     /// Set when the server cuts what is still open at shutdown.
@@ -195,12 +194,12 @@ impl Proxy {
                 config.max_buffered_request_bytes, config.max_request_body
             )));
         }
-        let connector = connector(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
+        let client = client(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
         Ok(Proxy {
             shared: Arc::new(Shared {
                 budget: BodyBudget::new(config.max_buffered_request_bytes),
                 config,
-                pool: Arc::new(Pool::new(connector)),
+                client,
                 recorder,
                 next_id: AtomicU64::new(0),
                 shutdown: ShutdownFlag::new(),
@@ -339,7 +338,7 @@ impl Proxy {
         *upstream_req.version_mut() = Version::HTTP_11;
         *upstream_req.headers_mut() = headers;
 
-        let sent = shared.pool.request(upstream_req);
+        let sent = shared.client.request(upstream_req);
         let result = match config.idle_timeout {
             Some(t) => tokio::time::timeout(t, sent).await.map_err(|_| t),
             None => Ok(sent.await),
@@ -347,7 +346,7 @@ impl Proxy {
         let response = match result {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                let why = error_chain(&*e);
+                let why = error_chain(&e);
                 tracing::warn!(id, path = %exchange.path, error = %why, "upstream unreachable");
                 return self.reply_own(
                     exchange,

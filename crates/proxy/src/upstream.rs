@@ -9,7 +9,9 @@ use http::HeaderValue;
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 use crate::Error;
 
@@ -111,13 +113,17 @@ impl Upstream {
 /// for `https` upstreams, ALPN offering HTTP/2 and HTTP/1.1.
 pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
-/// Builds the connector for every upstream connection. Server
+/// Builds the pooled client used for every upstream request. Server
 /// certificates are checked against the bundled Mozilla roots plus
 /// `extra_roots` (PEM: a private CA in front of a gateway, or a test CA).
-pub(crate) fn connector(
+pub(crate) fn client<B>(
     connect_timeout: Option<Duration>,
     extra_roots: Option<&[u8]>,
-) -> Result<Connector, Error> {
+) -> Result<Client<Connector, B>, Error>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 
@@ -143,11 +149,14 @@ pub(crate) fn connector(
         .map_err(|e| Error::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http))
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(https))
 }
 
 #[cfg(test)]
