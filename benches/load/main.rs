@@ -470,6 +470,68 @@ fn cpu_us(pid: u32) -> u64 {
     (ticks(11) + ticks(12)) * 10_000
 }
 
+/// Voluntary and involuntary context switches so far of every thread of
+/// `pid`.
+fn context_switches(pid: u32) -> (u64, u64) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return (0, 0) };
+    let mut sum = (0, 0);
+    for task in tasks.filter_map(Result::ok) {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            let field = |name: &str, to: &mut u64| {
+                if let Some(n) = line.strip_prefix(name) {
+                    *to += n.trim().parse::<u64>().unwrap_or(0);
+                }
+            };
+            field("voluntary_ctxt_switches:", &mut sum.0);
+            field("nonvoluntary_ctxt_switches:", &mut sum.1);
+        }
+    }
+    sum
+}
+
+/// One load read through `proxy` by the client (as path 3), under
+/// `strace -c -f` when `strace` names its output: "chunks N ok N failed N
+/// stalled N voluntary N involuntary N cpu_us N" (switches and CPU over the
+/// load, every process of the forwarder).
+async fn counted(proxy: &Forwarder, strace: Option<&Path>, load: &Load) -> Result<String, Error> {
+    let mut tracer = match strace {
+        Some(out) => {
+            let mut c = Command::new("strace");
+            c.args(["-c", "-f", "-o"]).arg(out);
+            for pid in &proxy.pids {
+                c.arg("-p").arg(pid.to_string());
+            }
+            let child = c.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+            // strace stops each thread to attach: let it finish first.
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            Some(child)
+        }
+        None => None,
+    };
+    let switches = || {
+        proxy.pids.iter().map(|&p| context_switches(p)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    let (before, cpu_before) = (switches(), proxy.cpu_us());
+    let client = client();
+    let r = run(&client, &proxy.addr, 3, load, load.pace).await;
+    let (after, cpu_after) = (switches(), proxy.cpu_us());
+    if let Some(mut tracer) = tracer.take() {
+        let _ = Command::new("kill").args(["-INT", &tracer.id().to_string()]).status();
+        tracer.wait()?;
+    }
+    Ok(format!(
+        "chunks {} ok {} failed {} stalled {} voluntary {} involuntary {} cpu_us {}",
+        r.chunks,
+        r.ok,
+        r.failed,
+        r.stalled,
+        after.0 - before.0,
+        after.1 - before.1,
+        cpu_after - cpu_before
+    ))
+}
+
 /// The processes whose parent is `parent`.
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
@@ -869,8 +931,17 @@ async fn main() -> Result<(), Error> {
 /// `valgrind --tool=callgrind` or `perf record`), then SIGINT to it and a
 /// wait for it to exit (so a wrapper writes its profile). Prints the chunks
 /// read, the stalls and failures (for scripts/load-profile.sh).
+///
+/// For scripts/load-count.sh: `--nginx PATH` reads the load through nginx
+/// (from the template) instead of thinktee; `--strace FILE` attaches
+/// `strace -c -f` to the forwarder's processes once it listens and detaches
+/// it when the load is read (start-up and shutdown are not counted), its
+/// table in FILE; and every run prints the forwarder's context switches
+/// (voluntary, involuntary; all threads, from `/proc/PID/task/*/status`)
+/// over the load.
 async fn once(argv: Vec<String>) -> Result<(), Error> {
     let (mut thinktee, mut transcripts, mut wrap) = (None, None, String::new());
+    let (mut nginx, mut strace) = (None::<PathBuf>, None::<PathBuf>);
     let mut load = Load {
         name: "once",
         streams: 10,
@@ -891,11 +962,23 @@ async fn once(argv: Vec<String>) -> Result<(), Error> {
             "--deltas" => load.deltas = value()?.parse()?,
             "--pace-ms" => load.pace = Duration::from_millis(value()?.parse()?),
             "--proxy-arg" => proxy_args.push(value()?),
+            "--nginx" => nginx = Some(PathBuf::from(value()?)),
+            "--strace" => strace = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
-    let thinktee = thinktee.ok_or("--thinktee is needed")?;
     let upstream = format!("http://{}", stamp_upstream().await?);
+    if let Some(nginx) = nginx {
+        let scratch =
+            std::env::temp_dir().join(format!("thinktee-load-once-{}", std::process::id()));
+        let proxy = Forwarder::nginx(&nginx, &scratch, upstream.trim_start_matches("http://"))?;
+        let r = counted(&proxy, strace.as_deref(), &load).await?;
+        println!("{r}");
+        drop(proxy);
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
+    let thinktee = thinktee.ok_or("--thinktee is needed")?;
     let mut words = wrap.split_whitespace();
     let mut c = match words.next() {
         Some(program) => {
@@ -910,9 +993,8 @@ async fn once(argv: Vec<String>) -> Result<(), Error> {
         c.arg("--transcripts").arg(dir);
     }
     let mut proxy = Forwarder::start(c)?;
-    let client = client();
-    let r = run(&client, &proxy.addr, 3, &load, load.pace).await;
-    println!("chunks {} ok {} failed {} stalled {}", r.chunks, r.ok, r.failed, r.stalled);
+    let r = counted(&proxy, strace.as_deref(), &load).await?;
+    println!("{r}");
     let _ = Command::new("kill").args(["-INT", &proxy.child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(120);
     while proxy.child.try_wait()?.is_none() && Instant::now() < deadline {
