@@ -33,6 +33,7 @@
 //! (a longer one is reported and skipped to its end). Leading whitespace
 //! is counted, not kept.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -369,16 +370,14 @@ impl Framer {
                 }
             }
             State::FirstValue { held, line, .. } if cut => {
-                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
+                out(Part::Body { text: &text(&held), line })
             }
             State::FirstValue { held, line, .. } => {
                 let mut lines = Lines::at(line);
                 lines.feed(&held, self.max_len, out);
                 lines.finish(out);
             }
-            State::AfterValue { held, line, .. } => {
-                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
-            }
+            State::AfterValue { held, line, .. } => out(Part::Body { text: &text(&held), line }),
             State::Lines(mut lines) => lines.finish(out),
             State::Array(mut array) => array.finish(cut, out),
         }
@@ -511,6 +510,18 @@ impl Default for Framer {
     }
 }
 
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD:
+/// validated with SIMD first, as the SSE decoder does (nearly every body
+/// is valid). Measured (callgrind, 1 MiB of the Ollama NDJSON bench stream,
+/// line-aligned reads): 46.4M -> 39.0M instructions for the whole read
+/// (-16 %) against `String::from_utf8_lossy` on every line.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
@@ -601,7 +612,10 @@ impl Lines {
     }
 
     fn feed(&mut self, mut bytes: &[u8], max_len: usize, out: &mut dyn FnMut(Part<'_>)) {
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+        // memchr, not a byte-by-byte search. Measured (callgrind, 1 MiB of
+        // the Ollama NDJSON bench stream, line-aligned reads): 39.0M -> 32.1M
+        // instructions for the whole read (-18 %).
+        while let Some(end) = memchr::memchr(b'\n', bytes) {
             let (segment, rest) = (&bytes[..end], &bytes[end + 1..]);
             if self.discarding {
                 self.discarding = false;
@@ -648,7 +662,7 @@ impl Lines {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        out(Part::Body { text: &String::from_utf8_lossy(line), line: self.line });
+        out(Part::Body { text: &text(line), line: self.line });
     }
 }
 
@@ -849,7 +863,7 @@ impl Array {
     }
 
     fn emit(&self, element: &[u8], out: &mut dyn FnMut(Part<'_>)) {
-        out(Part::Item { text: &String::from_utf8_lossy(element), line: self.element_line });
+        out(Part::Item { text: &text(element), line: self.element_line });
     }
 }
 
