@@ -44,11 +44,11 @@
 //! | Anthropic Messages | 7.57x (90.1M / 11.9M) | 7.83x (92.0M / 11.7M) |
 //!
 //! Gemini and Ollama (2026-12-07 21:40 UTC, busy machine, load average
-//! 9-10): callgrind 3.10x and 3.30x (Gemini, event-aligned and 1460 B),
-//! 2.07x and 2.16x (Ollama, line-aligned and 1460 B, after three fixes in
-//! the NDJSON path); one criterion run, medians: Gemini 3.74x and 2.68x,
-//! Ollama (before the third fix) 1.58x and 1.66x. Neither meets 5x;
-//! `benches/RESULTS.md` says where the time goes.
+//! 9-10): callgrind 3.88x and 4.14x (Gemini, event-aligned and 1460 B,
+//! after matching its keys in place), 2.07x and 2.16x (Ollama,
+//! line-aligned and 1460 B, after three fixes in the NDJSON path).
+//! Neither meets 5x; `benches/RESULTS.md` has the criterion runs and says
+//! where the time goes.
 //!
 //! One short criterion run before the last 4-7 % (`--warm-up-time 1 --measurement-time 3
 //! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /
