@@ -1,6 +1,7 @@
-//! Realistic streams of the OpenAI Responses API and of Anthropic Messages,
-//! and what a user writes today to read them: serde_json into owned types
-//! shaped like each provider's SDK types.
+//! Realistic streams of the OpenAI Responses API, Anthropic Messages,
+//! Gemini (`alt=sse`) and Ollama's NDJSON, and what a user writes today to
+//! read them: serde_json into owned types shaped like each provider's SDK
+//! types.
 
 use crate::{Rng, delta, push_json_string};
 
@@ -259,6 +260,104 @@ pub fn messages_stream(target_len: usize) -> Generated {
     Generated { bytes: w.bytes, events: w.events, streams, thinking_bytes, answer_bytes }
 }
 
+/// Gemini `streamGenerateContent?alt=sse` streams (gemini-2.5-flash with
+/// thought summaries) back to back until the body holds at least
+/// `target_len` bytes. Each: 100 to 700 chunks whose one part is a thought
+/// (`"thought": true`), then 30 to 200 chunks of answer text, the first
+/// with a `thoughtSignature`, the last with `finishReason`; every chunk
+/// with `usageMetadata`, `modelVersion` and `responseId`, CRLF framing and
+/// no `[DONE]` (FORMATS-MORE §3). The JSON is spaced as Google sends it.
+pub fn gemini_stream(target_len: usize) -> Generated {
+    let mut rng = Rng::new(0x5EED_6E31);
+    let mut bytes = Vec::with_capacity(target_len + 64 * 1024);
+    let (mut events, mut streams, mut thinking_bytes, mut answer_bytes) = (0, 0, 0, 0);
+    while streams == 0 || bytes.len() < target_len {
+        streams += 1;
+        let id = opaque(&mut rng, 22).replace(['+', '/'], "x");
+        let (reasoning, answer) = texts(&mut rng);
+        thinking_bytes += reasoning.iter().map(String::len).sum::<usize>();
+        answer_bytes += answer.iter().map(String::len).sum::<usize>();
+        let thoughts = reasoning.len() * 3;
+        let signature = opaque(&mut rng, 344);
+        let mut chunk = |part: String, candidates: usize, finish: &str| {
+            let usage = if candidates == 0 {
+                format!(
+                    r#""promptTokenCount": 52,"totalTokenCount": {},"promptTokensDetails": [{{"modality": "TEXT","tokenCount": 52}}],"thoughtsTokenCount": {thoughts}"#,
+                    52 + thoughts
+                )
+            } else {
+                format!(
+                    r#""promptTokenCount": 52,"candidatesTokenCount": {candidates},"totalTokenCount": {},"promptTokensDetails": [{{"modality": "TEXT","tokenCount": 52}}],"thoughtsTokenCount": {thoughts}"#,
+                    52 + thoughts + candidates
+                )
+            };
+            let data = format!(
+                r#"{{"candidates": [{{"content": {{"parts": [{part}],"role": "model"}},{finish}"index": 0}}],"usageMetadata": {{{usage}}},"modelVersion": "gemini-2.5-flash","responseId": "{id}"}}"#
+            );
+            bytes.extend_from_slice(b"data: ");
+            bytes.extend_from_slice(data.as_bytes());
+            bytes.extend_from_slice(b"\r\n\r\n");
+            events += 1;
+        };
+        for piece in &reasoning {
+            chunk(format!(r#"{{"text": {},"thought": true}}"#, json(piece)), 0, "");
+        }
+        for (i, piece) in answer.iter().enumerate() {
+            let part = if i == 0 {
+                format!(r#"{{"text": {},"thoughtSignature": "{signature}"}}"#, json(piece))
+            } else {
+                format!(r#"{{"text": {}}}"#, json(piece))
+            };
+            let finish = if i + 1 == answer.len() { r#""finishReason": "STOP","# } else { "" };
+            chunk(part, (i + 1) * 3, finish);
+        }
+    }
+    Generated { bytes, events, streams, thinking_bytes, answer_bytes }
+}
+
+/// Ollama `/api/chat` NDJSON streams (a thinking model, `"think": true`)
+/// back to back until the body holds at least `target_len` bytes. Each:
+/// 100 to 700 lines with `message.thinking`, 30 to 200 lines with
+/// `message.content`, then the `"done": true` line with `done_reason`
+/// and the counts and durations (FORMATS-MORE §5). One object per line,
+/// compact, as Ollama writes them.
+pub fn ollama_stream(target_len: usize) -> Generated {
+    let mut rng = Rng::new(0x5EED_011A);
+    let mut bytes = Vec::with_capacity(target_len + 64 * 1024);
+    let (mut events, mut streams, mut thinking_bytes, mut answer_bytes) = (0, 0, 0, 0);
+    while streams == 0 || bytes.len() < target_len {
+        streams += 1;
+        let (reasoning, answer) = texts(&mut rng);
+        thinking_bytes += reasoning.iter().map(String::len).sum::<usize>();
+        answer_bytes += answer.iter().map(String::len).sum::<usize>();
+        let mut nanos = rng.range(0, 999_999_999);
+        let mut line = |message: String, tail: &str| {
+            nanos = (nanos + 23_456_789) % 1_000_000_000;
+            let data = format!(
+                r#"{{"model":"qwen3:8b","created_at":"2025-09-10T12:00:01.{nanos:09}Z","message":{message},{tail}}}"#
+            );
+            bytes.extend_from_slice(data.as_bytes());
+            bytes.push(b'\n');
+            events += 1;
+        };
+        for piece in &reasoning {
+            line(
+                format!(r#"{{"role":"assistant","content":"","thinking":{}}}"#, json(piece)),
+                r#""done":false"#,
+            );
+        }
+        for piece in &answer {
+            line(format!(r#"{{"role":"assistant","content":{}}}"#, json(piece)), r#""done":false"#);
+        }
+        let tail = format!(
+            r#""done_reason":"stop","done":true,"total_duration":4883583458,"load_duration":1334875,"prompt_eval_count":26,"prompt_eval_duration":342546000,"eval_count":{},"eval_duration":4535599000"#,
+            (reasoning.len() + answer.len()) * 3
+        );
+        line(r#"{"role":"assistant","content":""}"#.to_owned(), &tail);
+    }
+    Generated { bytes, events, streams, thinking_bytes, answer_bytes }
+}
+
 /// What a user writes today for the Responses API: the stream events as
 /// owned types shaped like async-openai's `ResponseStreamEvent` (an enum
 /// internally tagged by `type`, one struct per event, `String` fields, the
@@ -500,5 +599,151 @@ pub mod messages_today {
         #[serde(rename = "type")]
         pub kind: String,
         pub message: String,
+    }
+}
+
+/// What a user writes today for Gemini: each chunk as an owned
+/// `GenerateContentResponse` shaped like the google-genai SDKs' (and the
+/// Rust crates that copy them): `camelCase` fields, every field optional,
+/// a `Part` a struct of optional `text`, `thought`, `thoughtSignature`,
+/// `functionCall` (its `args` a `serde_json::Value`), read with serde_json.
+pub mod gemini_today {
+    #![allow(missing_docs)]
+
+    use serde::Deserialize;
+
+    /// One chunk of the stream (or a whole response).
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct GenerateContentResponse {
+        #[serde(default)]
+        pub candidates: Vec<Candidate>,
+        pub prompt_feedback: Option<PromptFeedback>,
+        pub usage_metadata: Option<UsageMetadata>,
+        pub model_version: Option<String>,
+        pub response_id: Option<String>,
+    }
+
+    /// One candidate.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Candidate {
+        pub content: Option<Content>,
+        pub finish_reason: Option<String>,
+        pub index: Option<u32>,
+        pub safety_ratings: Option<Vec<SafetyRating>>,
+    }
+
+    /// A candidate's content.
+    #[derive(Debug, Deserialize)]
+    pub struct Content {
+        #[serde(default)]
+        pub parts: Vec<Part>,
+        pub role: Option<String>,
+    }
+
+    /// One part: text (a thought summary when `thought`), or a call.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Part {
+        pub text: Option<String>,
+        pub thought: Option<bool>,
+        pub thought_signature: Option<String>,
+        pub function_call: Option<FunctionCall>,
+    }
+
+    /// A tool call.
+    #[derive(Debug, Deserialize)]
+    pub struct FunctionCall {
+        pub id: Option<String>,
+        pub name: String,
+        pub args: Option<serde_json::Value>,
+    }
+
+    /// Token counts; thoughts are outside candidates.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct UsageMetadata {
+        pub prompt_token_count: Option<u32>,
+        pub candidates_token_count: Option<u32>,
+        pub thoughts_token_count: Option<u32>,
+        pub cached_content_token_count: Option<u32>,
+        pub total_token_count: Option<u32>,
+    }
+
+    /// Why a prompt was blocked.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct PromptFeedback {
+        pub block_reason: Option<String>,
+    }
+
+    /// A safety rating.
+    #[derive(Debug, Deserialize)]
+    pub struct SafetyRating {
+        pub category: String,
+        pub probability: String,
+    }
+}
+
+/// What a user writes today for Ollama: each line as an owned
+/// `ChatResponse` shaped like ollama-rs's `ChatMessageResponse` (model,
+/// `created_at` as a `String`, the message with `role`, `content`,
+/// `thinking` and `tool_calls`, `done`), read with serde_json. ollama-rs
+/// puts the final counts in a `#[serde(flatten)] Option<…>`, which makes
+/// serde buffer every line into a map first; they are plain optional
+/// fields here, as a user writing the type by hand would, and faster.
+pub mod ollama_today {
+    #![allow(missing_docs)]
+
+    use serde::Deserialize;
+
+    /// One line.
+    #[derive(Debug, Deserialize)]
+    pub struct ChatResponse {
+        pub model: String,
+        pub created_at: String,
+        pub message: Option<Message>,
+        pub done: bool,
+        pub done_reason: Option<String>,
+        pub total_duration: Option<u64>,
+        pub load_duration: Option<u64>,
+        pub prompt_eval_count: Option<u64>,
+        pub prompt_eval_duration: Option<u64>,
+        pub eval_count: Option<u64>,
+        pub eval_duration: Option<u64>,
+    }
+
+    /// The message of a line.
+    #[derive(Debug, Deserialize)]
+    pub struct Message {
+        pub role: Role,
+        pub content: String,
+        pub thinking: Option<String>,
+        #[serde(default)]
+        pub tool_calls: Vec<ToolCall>,
+    }
+
+    /// Who wrote a message.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        User,
+        Assistant,
+        System,
+        Tool,
+    }
+
+    /// A tool call.
+    #[derive(Debug, Deserialize)]
+    pub struct ToolCall {
+        pub function: Function,
+    }
+
+    /// A called function.
+    #[derive(Debug, Deserialize)]
+    pub struct Function {
+        pub name: String,
+        pub arguments: serde_json::Value,
     }
 }

@@ -12,8 +12,9 @@
 //!   adapters of the baselines.
 //! - [`user_today`]: the owned structs and `String`-buffer tag splitter of
 //!   the end-to-end baseline.
-//! - [`formats`]: realistic Responses API and Anthropic Messages streams,
-//!   and the SDK-shaped owned types a user reads them into today.
+//! - [`formats`]: realistic Responses API, Anthropic Messages, Gemini and
+//!   Ollama streams, and the SDK-shaped owned types a user reads them into
+//!   today.
 //! - [`bench_mode`]: whether criterion measures (`cargo bench`) or only runs
 //!   each bench once (`cargo test`), to size the inputs.
 //!
@@ -425,7 +426,7 @@ impl Chunking {
     }
 }
 
-/// `bytes` cut as `chunking` says (events end after a blank line `\n\n`).
+/// `bytes` cut as `chunking` says (events end after a blank line).
 pub fn cut(bytes: &[u8], chunking: Chunking) -> Vec<&[u8]> {
     match chunking {
         Chunking::Bytes(n) => byte_pieces(bytes, n),
@@ -438,7 +439,7 @@ pub fn byte_pieces(bytes: &[u8], n: usize) -> Vec<&[u8]> {
     bytes.chunks(n.max(1)).collect()
 }
 
-/// One piece per event: cut after every `\n\n`.
+/// One piece per event: cut after every blank line (`\n\n`, or `\r\n\r\n`).
 pub fn event_pieces(bytes: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -453,8 +454,16 @@ pub fn event_pieces(bytes: &[u8]) -> Vec<&[u8]> {
 }
 
 /// The positions just after each `\n\n`.
+/// Where each blank line ends: after `\n\n`, or `\n\r\n` (CRLF framing).
 fn blank_line_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes.windows(2).enumerate().filter(|(_, w)| w == b"\n\n").map(|(i, _)| i + 2)
+    (0..bytes.len())
+        .filter(move |&i| matches!(bytes[..=i], [.., b'\n', b'\n'] | [.., b'\n', b'\r', b'\n']))
+        .map(|i| i + 1)
+}
+
+/// One piece per line (NDJSON's events): cut after every `\n`.
+pub fn line_pieces(bytes: &[u8]) -> Vec<&[u8]> {
+    bytes.split_inclusive(|&b| b == b'\n').collect()
 }
 
 /// The same pieces as [`bytes::Bytes`] slices of one shared buffer, as a

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Instructions per read of 1 MiB of the generated Responses API and Anthropic
-# Messages streams, counted by callgrind: thinktee end to end and what a user
-# writes today (eventsource-stream + serde_json into SDK-shaped types), the
-# two sides of benches/formats.rs, with the ratio. Only the read is counted.
+# Instructions per read of 1 MiB of the generated Responses API, Anthropic
+# Messages, Gemini (alt=sse) and Ollama (NDJSON) streams, counted by
+# callgrind: thinktee end to end and what a user writes today
+# (eventsource-stream + serde_json into SDK-shaped types; a line reader +
+# serde_json for NDJSON), the two sides of benches/formats.rs, with the
+# ratio. Only the read is counted. FORMATS="gemini ollama" picks some.
 #
 #   scripts/callgrind-formats.sh
 #
@@ -23,7 +25,7 @@ count() { # WHO FORMAT CHUNKING -> instructions
 {
   echo "| format | pieces | thinktee | user today | today / thinktee |"
   echo "|---|---|---|---|---|"
-  for format in responses messages; do
+  for format in ${FORMATS:-responses messages gemini ollama}; do
     for chunking in event 1460; do
       ours=$(count thinktee "$format" "$chunking")
       theirs=$(count today "$format" "$chunking")

@@ -15,11 +15,23 @@
 //! the stream does; the `.done` events, which repeat the text, are parsed
 //! and not counted. Both sides must find the same bytes of each.
 //!
-//! The inputs are [`responses_stream`] and [`messages_stream`]: realistic
-//! streams back to back (100 to 700 reasoning deltas and 30 to 200 answer
-//! deltas of 1 to 8 words each, escapes now and then), cut per event (what
-//! an HTTP client hands on when the server flushes each event) and in
-//! 1460-byte pieces (one TCP segment).
+//! Gemini (`alt=sse`, [`gemini_stream`]) is read the same way into types
+//! shaped like the google-genai SDKs' `GenerateContentResponse`
+//! ([`thinktee_benches::formats::gemini_today`]: structs of optional
+//! `camelCase` fields, a part's `thought` flag telling reasoning from
+//! answer). Ollama's NDJSON ([`ollama_stream`]) is not SSE: a user reads
+//! it with a line reader (`BufRead::read_until` over the body's chunks,
+//! as `tokio_util::io::StreamReader` + `lines()` does) and
+//! `serde_json::from_slice` into a type shaped like ollama-rs's
+//! `ChatMessageResponse` ([`thinktee_benches::formats::ollama_today`]);
+//! thinktee reads it with a `DocumentReader`, as `split` does.
+//!
+//! The inputs are [`responses_stream`], [`messages_stream`],
+//! [`gemini_stream`] and [`ollama_stream`]: realistic streams back to back
+//! (100 to 700 reasoning deltas and 30 to 200 answer deltas of 1 to 8
+//! words each, escapes now and then), cut per event (what an HTTP client
+//! hands on when the server flushes each event; per line for NDJSON) and
+//! in 1460-byte pieces (one TCP segment).
 //!
 //! Measured (issue 15, 2026-12-07, the shared 2-core machine at load
 //! average 8-9; details in `benches/RESULTS.md`): callgrind, 1 MiB of each
@@ -30,6 +42,13 @@
 //! |---|---|---|
 //! | Responses API | 7.39x (57.7M / 7.81M) | 10.32x (85.5M / 8.29M) |
 //! | Anthropic Messages | 7.57x (90.1M / 11.9M) | 7.83x (92.0M / 11.7M) |
+//!
+//! Gemini and Ollama (2026-12-07 21:40 UTC, busy machine, load average
+//! 9-10): callgrind 3.88x and 4.14x (Gemini, event-aligned and 1460 B,
+//! after matching its keys in place), 2.07x and 2.16x (Ollama,
+//! line-aligned and 1460 B, after three fixes in the NDJSON path).
+//! Neither meets 5x; `benches/RESULTS.md` has the criterion runs and says
+//! where the time goes.
 //!
 //! One short criterion run before the last 4-7 % (`--warm-up-time 1 --measurement-time 3
 //! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /
@@ -42,38 +61,61 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use thinktee_benches::formats::{Generated, messages_stream, responses_stream};
-use thinktee_benches::{Chunking, cut, input_sizes, shared_pieces};
+use thinktee_benches::formats::{
+    Generated, gemini_stream, messages_stream, ollama_stream, responses_stream,
+};
+use thinktee_benches::{Chunking, cut, input_sizes, line_pieces, shared_pieces};
 
 #[path = "../shared/count.rs"]
 mod count;
 #[path = "../shared/formats_today.rs"]
 mod sides;
 
-use count::{Tally, thinktee};
-use sides::{messages_today, responses_today};
+use count::{Tally, thinktee, thinktee_document};
+use sides::{gemini_today, messages_today, ollama_today, responses_today};
 
-type Today = fn(&[Bytes]) -> Tally;
+/// One format: its input, what a user writes today, thinktee's entry
+/// (`Pipeline::feed` for SSE, `DocumentReader::feed` for NDJSON), and
+/// whether an event is a line (NDJSON) rather than an SSE event.
+struct Case {
+    name: &'static str,
+    input: Generated,
+    today: fn(&[Bytes]) -> Tally,
+    ours: fn(&[&[u8]]) -> Tally,
+    lines: bool,
+}
 
 fn formats(c: &mut Criterion) {
     let (main, _) = input_sizes();
     let mut group = c.benchmark_group("formats");
-    let inputs: [(&str, Generated, Today); 2] = [
-        ("responses", responses_stream(main), responses_today),
-        ("messages", messages_stream(main), messages_today),
+    let sse = |name, input, today| Case { name, input, today, ours: thinktee, lines: false };
+    let cases = [
+        sse("responses", responses_stream(main), responses_today as fn(&[Bytes]) -> Tally),
+        sse("messages", messages_stream(main), messages_today),
+        sse("gemini", gemini_stream(main), gemini_today),
+        Case {
+            name: "ollama",
+            input: ollama_stream(main),
+            today: ollama_today,
+            ours: thinktee_document,
+            lines: true,
+        },
     ];
-    for (name, input, today) in &inputs {
+    for Case { name, input, today, ours, lines } in &cases {
         for chunking in [Chunking::Events, Chunking::Bytes(1460)] {
-            let pieces = cut(&input.bytes, chunking);
+            let pieces = match chunking {
+                Chunking::Events if *lines => line_pieces(&input.bytes),
+                _ => cut(&input.bytes, chunking),
+            };
             let owned = shared_pieces(&pieces);
             let expected = Tally { thinking: input.thinking_bytes, answer: input.answer_bytes };
-            assert_eq!(thinktee(&pieces), expected, "thinktee, {name}");
+            assert_eq!(ours(&pieces), expected, "thinktee, {name}");
             assert_eq!(today(&owned), expected, "user today, {name}");
 
             group.throughput(Throughput::Bytes(input.bytes.len() as u64));
             let id = format!("{name}/{}", chunking.name());
             group.bench_function(BenchmarkId::new("thinktee", &id), |b| {
-                b.iter(|| thinktee(black_box(&pieces)))
+                b.iter(|| ours(black_box(&pieces)))
             });
             group.bench_function(BenchmarkId::new("user-today", &id), |b| {
                 b.iter(|| today(black_box(&owned)))

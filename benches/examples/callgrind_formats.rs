@@ -1,12 +1,12 @@
-//! One read of a generated Responses API or Anthropic Messages stream,
-//! counted by callgrind: thinktee end to end against what a user writes
+//! One read of a generated Responses API, Anthropic Messages, Gemini or
+//! Ollama stream, counted by callgrind: thinktee end to end against what a user writes
 //! today (the two sides of `benches/formats.rs`).
 //!
 //! ```text
 //! callgrind_formats WHO FORMAT CHUNKING
 //!   WHO       thinktee | today
-//!   FORMAT    responses | messages
-//!   CHUNKING  a piece size in bytes, or event
+//!   FORMAT    responses | messages | gemini | ollama
+//!   CHUNKING  a piece size in bytes, or event (a line for ollama)
 //! ```
 //!
 //! The input (1 MiB) is generated and cut before the count starts; only
@@ -23,8 +23,8 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use thinktee_benches::formats::{messages_stream, responses_stream};
-use thinktee_benches::{Chunking, cut, shared_pieces};
+use thinktee_benches::formats::{gemini_stream, messages_stream, ollama_stream, responses_stream};
+use thinktee_benches::{Chunking, cut, line_pieces, shared_pieces};
 
 #[path = "../shared/count.rs"]
 mod count;
@@ -39,8 +39,11 @@ const INPUT_LEN: usize = 1 << 20;
 #[inline(never)]
 fn counted(who: &str, format: &str, pieces: &[&[u8]], shared: &[Bytes]) -> Tally {
     match (who, format) {
+        ("thinktee", "ollama") => count::thinktee_document(pieces),
         ("thinktee", _) => count::thinktee(pieces),
         ("today", "responses") => sides::responses_today(shared),
+        ("today", "gemini") => sides::gemini_today(shared),
+        ("today", "ollama") => sides::ollama_today(shared),
         ("today", _) => sides::messages_today(shared),
         _ => unreachable!("checked in main"),
     }
@@ -78,12 +81,16 @@ fn time(format: &str, chunking: &str, pieces: &[&[u8]], shared: &[Bytes]) {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [who, format, chunking] = args.as_slice() else {
-        eprintln!("usage: callgrind_formats thinktee|today responses|messages SIZE|event");
+        eprintln!(
+            "usage: callgrind_formats thinktee|today|time responses|messages|gemini|ollama SIZE|event"
+        );
         return ExitCode::from(2);
     };
     let input = match format.as_str() {
         "responses" => responses_stream(INPUT_LEN),
         "messages" => messages_stream(INPUT_LEN),
+        "gemini" => gemini_stream(INPUT_LEN),
+        "ollama" => ollama_stream(INPUT_LEN),
         _ => return ExitCode::from(2),
     };
     let chunking = match chunking.as_str() {
@@ -96,7 +103,10 @@ fn main() -> ExitCode {
     if !matches!(who.as_str(), "thinktee" | "today" | "time") {
         return ExitCode::from(2);
     }
-    let pieces = cut(&input.bytes, chunking);
+    let pieces = match chunking {
+        Chunking::Events if format == "ollama" => line_pieces(&input.bytes),
+        _ => cut(&input.bytes, chunking),
+    };
     let shared = if who == "thinktee" { Vec::new() } else { shared_pieces(&pieces) };
     if who == "time" {
         time(format, &chunking.name(), &pieces, &shared);

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 
-use thinktee_pipeline::{Event, Flow, Pipeline, Record, SegmentKind, Sink};
+use thinktee_pipeline::{DocumentReader, Event, Flow, Pipeline, Record, SegmentKind, Sink};
 
 /// Bytes of thinking and of answer.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,5 +41,18 @@ pub(crate) fn thinktee(pieces: &[&[u8]]) -> Tally {
         let _ = pipeline.feed(piece, &mut sink);
     }
     let _ = pipeline.finish(&mut sink);
+    sink.0
+}
+
+/// thinktee reading a document (Ollama's NDJSON): `DocumentReader::feed`
+/// per piece, into a counting sink.
+#[allow(dead_code)] // Not every includer reads documents.
+pub(crate) fn thinktee_document(pieces: &[&[u8]]) -> Tally {
+    let mut reader = DocumentReader::new(Pipeline::default());
+    let mut sink = CountingSink::default();
+    for piece in pieces {
+        let _ = reader.feed(piece, &mut sink);
+    }
+    let _ = reader.finish(&mut sink);
     sink.0
 }

@@ -42,6 +42,11 @@ pub struct Line<'a> {
     pub usage: Option<Usage>,
     /// `error`.
     pub error: Option<ApiError<'a>>,
+    /// [`Format::detect`](crate::Format::detect) would surely call this
+    /// line Ollama's: `done` is a boolean, `message` or `response` is
+    /// there, and no key another format is told by (`type`, `choices`,
+    /// `candidates`). When `false`, ask `detect`.
+    pub surely_ollama: bool,
 }
 
 /// Reads one line of an Ollama stream.
@@ -70,6 +75,8 @@ enum Field {
     PromptEvalCount,
     EvalCount,
     Error,
+    /// A key another format is told by.
+    Foreign,
     Other,
 }
 
@@ -84,6 +91,9 @@ const FIELDS: &[Known<Field>] = &[
     Known::new(b"prompt_eval_count", Field::PromptEvalCount),
     Known::new(b"eval_count", Field::EvalCount),
     Known::new(b"error", Field::Error),
+    Known::new(b"type", Field::Foreign),
+    Known::new(b"choices", Field::Foreign),
+    Known::new(b"candidates", Field::Foreign),
 ];
 
 /// Reads the line into `line`: `false` if it is not an object with `done`
@@ -94,23 +104,35 @@ fn read_line<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>) -> Scan<bool> {
         return Ok(false);
     }
     let (mut done, mut prompt, mut completion) = (None, None, None);
+    let (mut message, mut foreign) = (false, false);
     let mut first = true;
     while let Some(field) = s.field(&mut first, FIELDS, Field::Other)? {
         match field {
             Field::Model => line.model = s.str()?.filter(|m| !m.is_empty()),
-            Field::Message => read_message(s, line)?,
+            Field::Message => {
+                message = true;
+                read_message(s, line)?;
+            }
             Field::Thinking => line.thinking = s.text()?,
-            Field::Response => line.content = s.text()?,
+            Field::Response => {
+                message = true;
+                line.content = s.text()?;
+            }
             Field::Done => done = s.bool()?,
             Field::DoneReason => line.done_reason = s.str()?,
             Field::PromptEvalCount => prompt = s.u64()?,
             Field::EvalCount => completion = s.u64()?,
             Field::Error => line.error = read_api_error(s)?,
+            Field::Foreign => {
+                foreign = true;
+                s.skip_value()?;
+            }
             Field::Other => s.skip_value()?,
         }
     }
     s.finish()?;
     line.done = done == Some(true);
+    line.surely_ollama = done.is_some() && message && !foreign;
     if prompt.is_some() || completion.is_some() {
         line.usage = Some(Usage {
             prompt_tokens: prompt,
@@ -211,6 +233,32 @@ mod tests {
                 ..Usage::default()
             })
         );
+    }
+
+    #[test]
+    fn surely_ollama_only_where_detect_says_ollama() {
+        use crate::Format;
+        // (line, what `surely_ollama` must be); `detect` is the oracle.
+        for (line, sure) in [
+            (r#"{"model":"m","message":{"content":"a"},"done":false}"#, true),
+            (r#"{"model":"m","response":"a","done":true,"eval_count":3}"#, true),
+            (r#"{"done":false,"message":null}"#, true),
+            // Not a boolean `done`, no message: not Ollama's.
+            (r#"{"model":"m","message":{"content":"a"},"done":"no"}"#, false),
+            (r#"{"model":"m","thinking":"a","done":false}"#, false),
+            (r#"{"error":"model 'qwen9' not found"}"#, false),
+            // Keys another format is told by: `detect` decides.
+            (r#"{"message":{"content":"a"},"done":false,"choices":[]}"#, false),
+            (r#"{"candidates":[],"message":{"content":"a"},"done":false}"#, false),
+            (r#"{"type":"message_start","message":{},"done":false}"#, false),
+            (r#"{"type":"other","message":{},"done":false}"#, false),
+        ] {
+            let got = parse(line).is_ok_and(|l| l.surely_ollama);
+            assert_eq!(got, sure, "{line}");
+            if sure {
+                assert_eq!(Format::detect("message", line), Format::Ollama, "{line}");
+            }
+        }
     }
 
     #[test]

@@ -58,8 +58,8 @@ impl Events {
         let name = &self.printer.name;
         match part {
             Part::Sse(bytes) => self.decoder.feed(bytes, |frame| self.printer.frame(frame, out)),
-            Part::Body { .. } if self.json => {}
-            Part::Body { .. } => {
+            Part::Body { .. } | Part::Item { .. } | Part::ArrayEnd if self.json => {}
+            Part::Body { .. } | Part::Item { .. } | Part::ArrayEnd => {
                 self.json = true;
                 eprintln!("thinktee: {name}: a JSON document, not an event stream");
             }

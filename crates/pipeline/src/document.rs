@@ -3,31 +3,37 @@
 //!
 //! The kind is decided by the first byte that is neither a byte order mark
 //! nor whitespace, however many reads it takes to come: `{` or `[` is
-//! JSON (an array is Gemini's unframed stream), anything else SSE. JSON
-//! is one body if the input holds one value and nothing but whitespace
-//! after it; otherwise each non-blank line is a body (JSON Lines).
+//! JSON, anything else SSE. An array is Gemini's unframed stream: each of
+//! its elements is handed on as soon as it is whole. Other JSON is one
+//! body if the input holds one value and nothing but whitespace after it;
+//! otherwise each non-blank line is a body (JSON Lines).
 //!
 //! ```text
 //!            BOM, whitespace
 //!             ┌──┐
 //!             ▼  │
 //!           Leading ── other byte ──▶ Sse (every read passes through)
-//!              │
-//!          `{` `[`
-//!              ▼
-//!          FirstValue ── value ends ──▶ AfterValue ── input ends ──▶ one body
-//!              │                            │
-//!   input ends inside it,         non-blank byte after it
-//!   or it passes the limit                  │
-//!              └──────────────▶ Lines ◀─────┘  (each non-blank line a body)
+//!            │   │
+//!           `[` `{`
+//!            │   ▼
+//!            │  FirstValue ── value ends ──▶ AfterValue ── input ends ──▶ one body
+//!            │   │                               │
+//!            │  input ends inside it,   non-blank byte after it
+//!            │  or it passes the limit           │
+//!            │   └──────────────▶ Lines ◀────────┘  (each non-blank line a body)
+//!            ▼
+//!          Array (each element as it ends; see `Array`)
 //! ```
 //!
 //! Memory is bounded: SSE is passed on read by read; one JSON body is held
 //! whole up to [`MAX_DOCUMENT_LEN`] (a longer one is reported and read as
 //! JSON Lines, the only other reading the rule allows); a JSON line is held
-//! up to the same limit (a longer one is reported and skipped to its end).
-//! Leading whitespace is counted, not kept.
+//! up to the same limit (a longer one is reported and skipped to its end);
+//! of an array, only the element being read is held, up to the same limit
+//! (a longer one is reported and skipped to its end). Leading whitespace
+//! is counted, not kept.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -35,7 +41,8 @@ use crate::pipeline::Pipeline;
 use crate::record::{Event, InputEnd, Record};
 use crate::sink::{Flow, Sink, Stamped};
 
-/// Longest JSON document held whole, and longest JSON line: 64 MiB.
+/// Longest JSON document held whole, longest JSON line and longest
+/// element of a JSON array: 64 MiB.
 ///
 /// A chat-completion body is kilobytes; a limit this far above it only
 /// stops input that would otherwise be held whole without bound.
@@ -88,6 +95,28 @@ pub enum DocumentError {
     /// Input that is not blank but holds no SSE field or comment and no
     /// JSON (an HTML page, binary data, compressed bytes read raw).
     NotAStream,
+    /// An element of a JSON array longer than the limit: skipped up to its
+    /// end; the elements after it are read.
+    ElementTooLong {
+        /// The 1-based line it starts on.
+        line: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A JSON array with a byte where a `,` or `]` belongs, or a `,` where
+    /// an element belongs: reported once per array, and read on (the byte
+    /// starts the next element; the stray `,` is skipped).
+    ArrayMalformed {
+        /// The 1-based line of the byte.
+        line: u64,
+    },
+    /// The input ended inside a JSON array: what it held was handed on.
+    ArrayNotClosed,
+    /// Bytes other than whitespace after a JSON array's `]`: skipped.
+    AfterArray {
+        /// The 1-based line they start on.
+        line: u64,
+    },
 }
 
 impl fmt::Display for DocumentError {
@@ -101,6 +130,21 @@ impl fmt::Display for DocumentError {
             }
             DocumentError::NotAStream => {
                 write!(f, "not an event stream or json: no sse field, comment or json value")
+            }
+            DocumentError::ElementTooLong { line, limit } => {
+                write!(f, "json array element on line {line} longer than {limit} bytes: skipped")
+            }
+            DocumentError::ArrayMalformed { line } => {
+                write!(
+                    f,
+                    "json array malformed on line {line} (a `,` or `]` missing, or a stray `,`): read on"
+                )
+            }
+            DocumentError::ArrayNotClosed => {
+                write!(f, "json array not closed: the input ended before its `]`")
+            }
+            DocumentError::AfterArray { line } => {
+                write!(f, "bytes after the json array's `]` on line {line}: skipped")
             }
         }
     }
@@ -121,6 +165,18 @@ pub enum Part<'a> {
         /// The 1-based line it starts on.
         line: u64,
     },
+    /// One element of a top-level JSON array, as soon as its last byte
+    /// came: an event of the array's stream, for [`Pipeline::item`].
+    /// Invalid UTF-8 is replaced by U+FFFD.
+    Item {
+        /// The element's text.
+        text: &'a str,
+        /// The 1-based line it starts on.
+        line: u64,
+    },
+    /// The top-level JSON array's `]`: its stream is whole, for
+    /// [`Pipeline::end_items`].
+    ArrayEnd,
     /// Something could not be read; reading goes on.
     Error(DocumentError),
 }
@@ -230,6 +286,8 @@ enum State {
     AfterValue { held: Vec<u8>, line: u64, newlines: u64 },
     /// More JSON Lines.
     Lines(Lines),
+    /// More of a top-level JSON array.
+    Array(Array),
 }
 
 /// Leading bytes seen so far: counted, never kept.
@@ -280,6 +338,7 @@ impl Framer {
             State::FirstValue { .. } => self.on_first_value(bytes, out),
             State::AfterValue { .. } => self.on_after_value(bytes, out),
             State::Lines(lines) => lines.feed(bytes, self.max_len, out),
+            State::Array(array) => array.feed(bytes, self.max_len, out),
         }
     }
 
@@ -311,17 +370,16 @@ impl Framer {
                 }
             }
             State::FirstValue { held, line, .. } if cut => {
-                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
+                out(Part::Body { text: &text(&held), line })
             }
             State::FirstValue { held, line, .. } => {
                 let mut lines = Lines::at(line);
                 lines.feed(&held, self.max_len, out);
                 lines.finish(out);
             }
-            State::AfterValue { held, line, .. } => {
-                out(Part::Body { text: &String::from_utf8_lossy(&held), line })
-            }
+            State::AfterValue { held, line, .. } => out(Part::Body { text: &text(&held), line }),
             State::Lines(mut lines) => lines.finish(out),
+            State::Array(mut array) => array.finish(cut, out),
         }
     }
 
@@ -386,6 +444,10 @@ impl Framer {
             DocumentKind::Json if self.lines => {
                 self.state = State::Lines(Lines::at(lead.newlines + 1));
             }
+            DocumentKind::Json if content[0] == b'[' => {
+                self.state = State::Array(Array::at(lead.newlines + 1));
+                return self.feed_inner(&content[1..], out);
+            }
             DocumentKind::Json => {
                 let line = lead.newlines + 1;
                 self.state =
@@ -448,16 +510,29 @@ impl Default for Framer {
     }
 }
 
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD:
+/// validated with SIMD first, as the SSE decoder does (nearly every body
+/// is valid). Measured (callgrind, 1 MiB of the Ollama NDJSON bench stream,
+/// line-aligned reads): 46.4M -> 39.0M instructions for the whole read
+/// (-16 %) against `String::from_utf8_lossy` on every line.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 // === ValueScan ===
 
-/// Finds where the first JSON value ends, without parsing it: brackets
-/// outside strings are counted (mismatched ones too: the body parser
-/// reports those), a top-level scalar ends at whitespace. No recursion, so
-/// any depth is fine.
+/// Finds where a JSON value ends, without parsing it: brackets outside
+/// strings are counted (mismatched ones too: the body parser reports
+/// those), a top-level scalar ends at whitespace (an array element's also
+/// before a `,` or `]`). No recursion, so any depth is fine. Its state
+/// carries from one read to the next.
 #[derive(Debug, Default)]
 struct ValueScan {
     depth: usize,
@@ -465,9 +540,16 @@ struct ValueScan {
     escaped: bool,
     /// A byte of the value was seen.
     started: bool,
+    /// The value is an element of an array.
+    element: bool,
 }
 
 impl ValueScan {
+    /// A scan of an array element, from its first byte.
+    fn element() -> ValueScan {
+        ValueScan { element: true, ..ValueScan::default() }
+    }
+
     /// The offset just past the value's end in `bytes`, if it ends there.
     fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
         for (i, &b) in bytes.iter().enumerate() {
@@ -488,6 +570,10 @@ impl ValueScan {
             match b {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
+                // An element that is a scalar ends before its separator.
+                b',' | b']' if self.element && self.depth == 0 && self.started => {
+                    return Some(i);
+                }
                 b'}' | b']' => {
                     self.depth = self.depth.saturating_sub(1);
                     if self.depth == 0 {
@@ -526,7 +612,10 @@ impl Lines {
     }
 
     fn feed(&mut self, mut bytes: &[u8], max_len: usize, out: &mut dyn FnMut(Part<'_>)) {
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+        // memchr, not a byte-by-byte search. Measured (callgrind, 1 MiB of
+        // the Ollama NDJSON bench stream, line-aligned reads): 39.0M -> 32.1M
+        // instructions for the whole read (-18 %).
+        while let Some(end) = memchr::memchr(b'\n', bytes) {
             let (segment, rest) = (&bytes[..end], &bytes[end + 1..]);
             if self.discarding {
                 self.discarding = false;
@@ -573,7 +662,208 @@ impl Lines {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        out(Part::Body { text: &String::from_utf8_lossy(line), line: self.line });
+        out(Part::Body { text: &text(line), line: self.line });
+    }
+}
+
+// === Array ===
+
+/// A top-level JSON array read element by element: each element is handed
+/// on as soon as its last byte came (Gemini's `streamGenerateContent`
+/// without `alt=sse` streams its chunks so, `[{…},\r\n{…}]`). Only an
+/// element that spans reads is held, so memory is bounded by the largest
+/// element (and [`MAX_DOCUMENT_LEN`]), never by the array.
+///
+/// ```text
+///   `[` ──▶ Element ── first byte ──▶ InElement ── it ends ──▶ Separator
+///            ▲   │ stray `,`: error                    a `,` missing: error,
+///            │   └──┘                                  the byte begins one
+///            │                                               │
+///            └─────────────────────── `,` ───────────────────┤
+///                                                           `]` (also from Element)
+///                                                            ▼
+///                     After ── non-blank byte: error ──▶ Skipped
+/// ```
+#[derive(Debug)]
+struct Array {
+    expect: Expect,
+    scan: ValueScan,
+    /// The element so far, when it began in an earlier read.
+    held: Vec<u8>,
+    /// The element passed the limit: read to its end, not kept.
+    skipping: bool,
+    /// The line being read (1-based).
+    line: u64,
+    /// The line the element being read began on.
+    element_line: u64,
+    /// A malformation was reported (once per array: each costs a byte).
+    malformed: bool,
+}
+
+/// What an array expects next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Whitespace, an element's first byte, or `]`.
+    Element,
+    /// More of an element.
+    InElement,
+    /// Whitespace, `,` or `]`.
+    Separator,
+    /// Whitespace only: the array closed.
+    After,
+    /// Nothing: bytes after the array were reported; all are skipped.
+    Skipped,
+}
+
+impl Array {
+    /// An array whose `[` was on `line`.
+    fn at(line: u64) -> Array {
+        Array {
+            expect: Expect::Element,
+            scan: ValueScan::element(),
+            held: Vec::new(),
+            skipping: false,
+            line,
+            element_line: line,
+            malformed: false,
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8], max_len: usize, out: &mut dyn FnMut(Part<'_>)) {
+        // Each step consumes at least one byte, or all of them.
+        while !bytes.is_empty() {
+            bytes = match self.expect {
+                Expect::Element => self.on_element(bytes, out),
+                Expect::InElement => self.on_in_element(bytes, max_len, out),
+                Expect::Separator => self.on_separator(bytes, out),
+                Expect::After => self.on_after(bytes, out),
+                Expect::Skipped => &[],
+            };
+        }
+    }
+
+    /// The input ended (`cut`: it was cut short, and an open array is no
+    /// news): an element still open is handed on as it is (its parser
+    /// reports it), and an open array reported.
+    fn finish(&mut self, cut: bool, out: &mut dyn FnMut(Part<'_>)) {
+        if matches!(self.expect, Expect::After | Expect::Skipped) {
+            return;
+        }
+        if self.expect == Expect::InElement && !self.skipping && !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.emit(&held, out);
+        }
+        if !cut {
+            out(Part::Error(DocumentError::ArrayNotClosed));
+        }
+    }
+
+    fn on_element<'b>(&mut self, bytes: &'b [u8], out: &mut dyn FnMut(Part<'_>)) -> &'b [u8] {
+        let bytes = self.skip_blank(bytes);
+        match bytes.first() {
+            None => bytes,
+            Some(b']') => self.close(&bytes[1..], out),
+            Some(b',') => {
+                self.malformed(out);
+                &bytes[1..]
+            }
+            Some(_) => self.begin_element(bytes),
+        }
+    }
+
+    fn on_in_element<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        max_len: usize,
+        out: &mut dyn FnMut(Part<'_>),
+    ) -> &'b [u8] {
+        let end = self.scan.scan(bytes);
+        let (value, rest) = bytes.split_at(end.unwrap_or(bytes.len()));
+        self.line += count_newlines(value);
+        if !self.skipping && self.held.len() + value.len() > max_len {
+            let line = self.element_line;
+            out(Part::Error(DocumentError::ElementTooLong { line, limit: max_len }));
+            self.held = Vec::new();
+            self.skipping = true;
+        }
+        if end.is_none() {
+            if !self.skipping {
+                self.held.extend_from_slice(value);
+            }
+            return rest;
+        }
+        self.expect = Expect::Separator;
+        if std::mem::take(&mut self.skipping) {
+            return rest;
+        }
+        if self.held.is_empty() {
+            // Whole in this read: handed on from it, not copied.
+            self.emit(value, out);
+        } else {
+            let mut element = std::mem::take(&mut self.held);
+            element.extend_from_slice(value);
+            self.emit(&element, out);
+            element.clear();
+            self.held = element;
+        }
+        rest
+    }
+
+    fn on_separator<'b>(&mut self, bytes: &'b [u8], out: &mut dyn FnMut(Part<'_>)) -> &'b [u8] {
+        let bytes = self.skip_blank(bytes);
+        match bytes.first() {
+            None => bytes,
+            Some(b',') => {
+                self.expect = Expect::Element;
+                &bytes[1..]
+            }
+            Some(b']') => self.close(&bytes[1..], out),
+            Some(_) => {
+                // A `,` missing: the byte begins the next element.
+                self.malformed(out);
+                self.begin_element(bytes)
+            }
+        }
+    }
+
+    fn on_after<'b>(&mut self, bytes: &'b [u8], out: &mut dyn FnMut(Part<'_>)) -> &'b [u8] {
+        let bytes = self.skip_blank(bytes);
+        if !bytes.is_empty() {
+            out(Part::Error(DocumentError::AfterArray { line: self.line }));
+            self.expect = Expect::Skipped;
+        }
+        &[]
+    }
+
+    /// Skips whitespace, counting lines; the bytes from the first other one.
+    fn skip_blank<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        let at = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+        self.line += count_newlines(&bytes[..at]);
+        &bytes[at..]
+    }
+
+    /// `bytes` start with an element's first byte (not a separator).
+    fn begin_element<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        self.expect = Expect::InElement;
+        self.scan = ValueScan::element();
+        self.element_line = self.line;
+        bytes
+    }
+
+    fn close<'b>(&mut self, rest: &'b [u8], out: &mut dyn FnMut(Part<'_>)) -> &'b [u8] {
+        self.expect = Expect::After;
+        out(Part::ArrayEnd);
+        rest
+    }
+
+    fn malformed(&mut self, out: &mut dyn FnMut(Part<'_>)) {
+        if !std::mem::replace(&mut self.malformed, true) {
+            out(Part::Error(DocumentError::ArrayMalformed { line: self.line }));
+        }
+    }
+
+    fn emit(&self, element: &[u8], out: &mut dyn FnMut(Part<'_>)) {
+        out(Part::Item { text: &text(element), line: self.element_line });
     }
 }
 
@@ -793,6 +1083,14 @@ impl<'a, S: Sink> Route<'a, S> {
                 let sink = Stamped::new(&mut *self.sink, stamp);
                 self.pipeline.body(text, &mut Watch { sink, open })
             }
+            (Part::Item { text, .. }, stamp) => {
+                let sink = Stamped::new(&mut *self.sink, stamp);
+                self.pipeline.item(text, &mut Watch { sink, open })
+            }
+            (Part::ArrayEnd, stamp) => {
+                let sink = Stamped::new(&mut *self.sink, stamp);
+                self.pipeline.end_items(&mut Watch { sink, open })
+            }
             (Part::Error(_), _) => return,
         };
     }
@@ -850,6 +1148,8 @@ mod tests {
     enum Owned {
         Sse(Vec<u8>),
         Body(String, u64),
+        Item(String, u64),
+        ArrayEnd,
         Error(DocumentError),
     }
 
@@ -858,6 +1158,8 @@ mod tests {
             (Part::Sse(b), Some(Owned::Sse(last))) => last.extend_from_slice(b),
             (Part::Sse(b), _) => parts.push(Owned::Sse(b.to_vec())),
             (Part::Body { text, line }, _) => parts.push(Owned::Body(text.to_owned(), line)),
+            (Part::Item { text, line }, _) => parts.push(Owned::Item(text.to_owned(), line)),
+            (Part::ArrayEnd, _) => parts.push(Owned::ArrayEnd),
             (Part::Error(e), _) => parts.push(Owned::Error(e)),
         }
     }
@@ -1027,6 +1329,7 @@ mod tests {
         let held = |framer: &Framer| match &framer.state {
             State::Lines(lines) => lines.partial.capacity(),
             State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
+            State::Array(array) => array.held.capacity(),
             _ => 0,
         };
         let mut most = 0;
@@ -1080,6 +1383,167 @@ mod tests {
         let records: Vec<_> = collector.drain().collect();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].errors[0].kind, crate::ErrorKind::InvalidJson);
+    }
+
+    fn item(text: &str, line: u64) -> Owned {
+        Owned::Item(text.to_owned(), line)
+    }
+
+    /// Gemini's `streamGenerateContent` without `alt=sse` (FORMATS-MORE
+    /// §3, the same objects as the SSE form): pretty-printed objects,
+    /// `,\r\n` between them, brackets and escapes inside strings.
+    const GEMINI_ARRAY: &str = "[{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"a ] } [ {\", \"thought\": true}]}, \"index\": 0}]\n}\n,\r\n{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"say \\\"}]\\\" \\\\\"}]}, \"finishReason\": \"STOP\", \"index\": 0}]\n}\n]\n";
+
+    fn gemini_items() -> Vec<Owned> {
+        vec![
+            item(
+                "{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"a ] } [ {\", \"thought\": true}]}, \"index\": 0}]\n}",
+                1,
+            ),
+            item(
+                "{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"say \\\"}]\\\" \\\\\"}]}, \"finishReason\": \"STOP\", \"index\": 0}]\n}",
+                5,
+            ),
+            Owned::ArrayEnd,
+        ]
+    }
+
+    #[test]
+    fn an_array_is_handed_on_item_by_item_under_every_chunking() {
+        assert_eq!(frame(GEMINI_ARRAY.as_bytes()), gemini_items());
+        assert_chunking_free(GEMINI_ARRAY.as_bytes());
+        // Scalars and empty containers end at their own separator.
+        assert_eq!(
+            frame(b" [1, \"a,]\" ,{},[[]],true]"),
+            [
+                item("1", 1),
+                item("\"a,]\"", 1),
+                item("{}", 1),
+                item("[[]]", 1),
+                item("true", 1),
+                Owned::ArrayEnd
+            ]
+        );
+        assert_eq!(frame(b"[]"), [Owned::ArrayEnd]);
+        assert_chunking_free(b" [1, \"a,]\" ,{},[[]],true]  \r\n");
+    }
+
+    #[test]
+    fn each_item_comes_as_soon_as_its_last_byte_does() {
+        let bytes = GEMINI_ARRAY.as_bytes();
+        let first_end = GEMINI_ARRAY.find("\n}\n,").unwrap() + 2;
+        let mut framer = Framer::new();
+        let mut parts = Vec::new();
+        framer.feed(&bytes[..first_end - 1], |p| push(&mut parts, p));
+        assert_eq!(parts, [], "the first item is not whole yet");
+        framer.feed(&bytes[first_end - 1..first_end], |p| push(&mut parts, p));
+        assert_eq!(parts, gemini_items()[..1], "its `}}` came");
+        framer.feed(&bytes[first_end..bytes.len() - 2], |p| push(&mut parts, p));
+        assert_eq!(parts, gemini_items()[..2]);
+        framer.feed(&bytes[bytes.len() - 2..], |p| push(&mut parts, p));
+        framer.finish(|p| push(&mut parts, p));
+        assert_eq!(parts, gemini_items());
+    }
+
+    #[test]
+    fn an_array_holds_its_largest_item_never_the_whole_array() {
+        // 2,000 items of 100 to 1,099 bytes (one of 5,000), fed in 7-byte
+        // reads so that every item spans reads and is held.
+        let mut doc = b"[".to_vec();
+        let mut largest = 0;
+        let mut want = Vec::new();
+        for i in 0..2000 {
+            let len = if i == 1234 { 5000 } else { 100 + i % 1000 };
+            let element = format!("{{\"text\":\"{}\"}}", "x".repeat(len));
+            largest = largest.max(element.len());
+            want.push(item(&element, 1));
+            doc.extend_from_slice(element.as_bytes());
+            doc.extend_from_slice(if i < 1999 { b",\r\n" } else { b"]" });
+        }
+        want.push(Owned::ArrayEnd);
+        for (i, w) in want.iter_mut().enumerate() {
+            if let Owned::Item(_, line) = w {
+                *line = i as u64 + 1;
+            }
+        }
+        let mut framer = Framer::new();
+        let (mut parts, mut most) = (Vec::new(), 0);
+        for piece in doc.chunks(7) {
+            framer.feed(piece, |p| push(&mut parts, p));
+            if let State::Array(array) = &framer.state {
+                most = most.max(array.held.capacity());
+            }
+        }
+        framer.finish(|p| push(&mut parts, p));
+        assert_eq!(parts, want);
+        assert!(doc.len() > 1_000_000, "the array is far larger than its largest item");
+        // A `Vec` at most doubles past what it holds.
+        assert!(most <= 2 * largest, "held {most} bytes; largest item {largest}");
+        assert!(most >= largest - 7, "the largest item was held: {most}");
+    }
+
+    #[test]
+    fn an_item_past_the_limit_is_skipped_and_the_rest_read() {
+        let limit = 32;
+        let long = format!("{{\"text\":\"{}\"}}", "[x,".repeat(20));
+        let doc = format!("[{{\"a\":1}},\n{long},\n{{\"b\":2}}]");
+        let want = [
+            item("{\"a\":1}", 1),
+            Owned::Error(DocumentError::ElementTooLong { line: 2, limit }),
+            item("{\"b\":2}", 3),
+            Owned::ArrayEnd,
+        ];
+        let builder = Builder::new().max_document_len(limit);
+        assert_eq!(frame_with(builder, &[doc.as_bytes()]), want);
+        let bytes: Vec<&[u8]> = doc.as_bytes().chunks(1).collect();
+        assert_eq!(frame_with(builder, &bytes), want);
+    }
+
+    #[test]
+    fn a_malformed_array_says_so_and_keeps_what_it_read() {
+        let not_closed = Owned::Error(DocumentError::ArrayNotClosed);
+        // No `]`: the items read stay read; an item cut short is handed on
+        // as it is (its parser says what is wrong with it).
+        assert_eq!(
+            frame(b"[{\"a\":1},\n{\"b\":"),
+            [item("{\"a\":1}", 1), item("{\"b\":", 2), not_closed.clone()]
+        );
+        assert_eq!(frame(b"[{\"a\":1},\n"), [item("{\"a\":1}", 1), not_closed.clone()]);
+        assert_eq!(frame(b"[1"), [item("1", 1), not_closed]);
+        // Cut short by the reader: no news, the items all the same.
+        let mut framer = Framer::new();
+        let mut parts = Vec::new();
+        framer.feed(b"[{\"a\":1},{\"b\"", |p| push(&mut parts, p));
+        framer.finish_cut(|p| push(&mut parts, p));
+        assert_eq!(parts, [item("{\"a\":1}", 1), item("{\"b\"", 1)]);
+        // Garbage after the `]`: reported once, skipped.
+        assert_eq!(
+            frame(b"[{\"a\":1}]\n\nnot json\n{\"b\":2}\n"),
+            [
+                item("{\"a\":1}", 1),
+                Owned::ArrayEnd,
+                Owned::Error(DocumentError::AfterArray { line: 3 })
+            ]
+        );
+        // A `,` missing, or a stray one: reported once, read on.
+        assert_eq!(
+            frame(b"[{\"a\":1}\n{\"b\":2},,{\"c\":3} 4]"),
+            [
+                item("{\"a\":1}", 1),
+                Owned::Error(DocumentError::ArrayMalformed { line: 2 }),
+                item("{\"b\":2}", 2),
+                item("{\"c\":3}", 2),
+                item("4", 2),
+                Owned::ArrayEnd,
+            ]
+        );
+        for input in [
+            &b"[{\"a\":1}]\n\nnot json\n"[..],
+            b"[{\"a\":1}\n{\"b\":2},,{\"c\":3} 4]",
+            b"[{\"a\":1},\n{\"b\":",
+        ] {
+            assert_chunking_free(input);
+        }
     }
 
     #[test]

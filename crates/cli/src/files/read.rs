@@ -245,7 +245,14 @@ impl<T: Tally> FileReader<'_, T> {
                 let Ok(_) = self.pipeline.feed(bytes, &mut self.sink);
                 self.flush();
             }
-            Part::Body { text, line } => self.body(text, line),
+            Part::Body { text, line } => self.body(text, line, false),
+            Part::Item { text, line } => self.body(text, line, true),
+            Part::ArrayEnd => {
+                if let Class::Recording = self.class {
+                    let Ok(_) = self.pipeline.end_items(&mut self.sink);
+                    self.flush();
+                }
+            }
             Part::Error(e) => {
                 self.not_a_stream |= e == DocumentError::NotAStream;
                 self.problem(e.to_string());
@@ -263,9 +270,15 @@ impl<T: Tally> FileReader<'_, T> {
         T::drain(&mut self.sink, self.emit);
     }
 
-    fn body(&mut self, text: &str, line: u64) {
+    /// A body, or an item of a top-level array (`item`: an event of the
+    /// array's stream).
+    fn body(&mut self, text: &str, line: u64, item: bool) {
         match &mut self.class {
             Class::Neither => {}
+            Class::Recording if item => {
+                let Ok(_) = self.pipeline.item(text, &mut self.sink);
+                self.flush();
+            }
             Class::Recording => {
                 let Ok(_) = self.pipeline.body(text, &mut self.sink);
                 self.flush();
@@ -274,12 +287,12 @@ impl<T: Tally> FileReader<'_, T> {
                 Ok(r) => t.line(r, self.emit),
                 Err(e) => t.bad_line(line, e.to_string()),
             },
-            Class::Undecided(_) => self.first_body(text, line),
+            Class::Undecided(_) => self.first_body(text, line, item),
         }
     }
 
     /// A body before the file's kind is known: decides it, or is held.
-    fn first_body(&mut self, text: &str, line: u64) {
+    fn first_body(&mut self, text: &str, line: u64, item: bool) {
         let Class::Undecided(held) = &mut self.class else { return };
         if let Ok(r) = serde_json::from_str::<TranscriptRecord>(text) {
             let mut t = Box::<Transcript<T>>::default();
@@ -299,7 +312,7 @@ impl<T: Tally> FileReader<'_, T> {
                     (self.emit)(s);
                 }
                 self.class = Class::Recording;
-                self.body(text, line);
+                self.body(text, line, item);
             }
             Err(e) if e.classify() != serde_json::error::Category::Data => {
                 // Not JSON: a stream with an error if this is a recording.

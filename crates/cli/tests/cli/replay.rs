@@ -153,7 +153,7 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
 
 fn is_sse(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+    !matches!(bytes.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
 }
 
 // === tests ===

@@ -210,6 +210,29 @@ fn segments_are_printed_as_the_stream_arrives() {
 }
 
 #[test]
+fn segments_of_a_gemini_array_are_printed_as_each_item_arrives() {
+    // `streamGenerateContent` without `alt=sse`: one JSON array, cut just
+    // after its first item's `}` (the `,` and the rest not yet written).
+    let whole = std::fs::read(root().join("fixtures/e2e/gemini_array.sse")).unwrap();
+    let cut = whole.windows(5).position(|w| w == b"}\r\n,\r").unwrap() + 1;
+    let out = follow("segments", &whole[..cut], "\n", &whole[cut..]);
+    let expected = [
+        r#"{"source":"-","stream":0,"choice":0,"kind":"thinking","text":"**Weighing the options**\nA list [1, 2] and a \"quoted\" brace }."}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"answer","text":"Take the second "}"#,
+        r#"{"source":"-","stream":0,"choice":0,"kind":"answer","text":"option."}"#,
+        concat!(
+            r#"{"source":"-","stream":0,"choice":0,"kind":"end","format":"gemini","#,
+            r#""id":"zYx1aQ2bK8WnvdIPr4uB8Q","model":"gemini-2.5-flash","#,
+            r#""reasoning_source":"thought","reasoning_segments":1,"reasoning_signed":false,"#,
+            r#""reasoning_redacted":false,"reasoning_encrypted":false,"finish_reason":"STOP","#,
+            r#""unterminated":false,"usage":{"prompt_tokens":11,"completion_tokens":35,"#,
+            r#""total_tokens":46,"reasoning_tokens":30},"filters":[],"errors":[],"done":true}"#
+        ),
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
 fn text_is_printed_as_the_stream_arrives() {
     let (first, rest) = tool_calls_stream();
     let out = follow("text", &first, "Two cities, so two weather lookups.", &rest);
