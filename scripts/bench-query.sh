@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # By hand: `thinktee query` (embedded DataFusion) against DuckDB's Python
-# package over the same exported Parquet directory, side by side: a count
-# and the named views, each run RUNS times interleaved, each run a new
+# package over the same exported Parquet directory, side by side: a count,
+# the named views and two plain aggregates (one over the partition column
+# and token counts, one that reads the reasoning and answer text), each
+# run RUNS times interleaved, each run a new
 # process (CPU seconds user+sys and wall, `/usr/bin/time`), medians; and a
 # check that both answer the same.
 #
@@ -31,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 # DuckDB's side: views made from views.rs; runs one query, prints its rows
 # as JSON Lines and its own CPU and wall seconds on stderr.
 cat >"$work/duck.py" <<'PY'
-import json, re, sys, time
+import decimal, json, re, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 import duckdb
 dir, views_rs, sql = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -47,15 +49,22 @@ rel = con.sql(sql)
 cols = rel.columns
 rows = rel.fetchall()
 t2, c2 = time.perf_counter(), time.process_time()
+# As thinktee writes JSON: nulls left out, decimals as numbers.
+num = lambda v: float(v) if isinstance(v, decimal.Decimal) else str(v)
 for r in rows:
-    print(json.dumps(dict(zip(cols, r)), default=str))
+    print(json.dumps({k: v for k, v in zip(cols, r) if v is not None}, default=num))
 print(json.dumps({"import_wall": t1 - t0, "duckdb_wall": t2 - t1, "duckdb_cpu": c2 - c1}), file=sys.stderr)
 PY
 
-names=(count reasoning_share_by_model time_to_first_answer_by_model cut_inside_reasoning)
+names=(count reasoning_share_by_model time_to_first_answer_by_model cut_inside_reasoning
+  outcomes_by_model tokens_by_date text_length_by_model)
 sql_of() {
   case $1 in
     count) echo "SELECT count(*) AS rows FROM streams" ;;
+    tokens_by_date) echo "SELECT date, count(*) AS rows, sum(output_tokens) AS output_tokens,
+      sum(reasoning_tokens) AS reasoning_tokens FROM streams GROUP BY date ORDER BY date" ;;
+    text_length_by_model) echo "SELECT model, count(*) AS rows, sum(length(reasoning)) AS reasoning_chars,
+      sum(length(content)) AS content_chars FROM streams GROUP BY model ORDER BY model" ;;
     *) echo "SELECT * FROM $1" ;;
   esac
 }

@@ -29,7 +29,7 @@ enum Builder {
 
 /// `filters`: a list of structs, kept as one builder per field and the
 /// list offsets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct FilterList {
     offsets: Vec<i32>,
     source: StringBuilder,
@@ -46,7 +46,7 @@ struct FilterList {
 }
 
 /// `errors`: as [`FilterList`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ErrorList {
     offsets: Vec<i32>,
     kind: StringBuilder,
@@ -55,7 +55,7 @@ struct ErrorList {
 }
 
 /// `tool_calls`: as [`FilterList`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ToolCallList {
     offsets: Vec<i32>,
     id: StringBuilder,
@@ -63,7 +63,41 @@ struct ToolCallList {
     arguments: StringBuilder,
 }
 
+/// Builders start empty: the arrow builders' own `new` reserves 1,024
+/// values (about 300 KB for the 41 columns), which every open partition
+/// would hold before its first row and which no budget counts. They grow as
+/// rows come, as they do after each batch anyway (`finish` leaves them
+/// empty).
+fn strings() -> StringBuilder {
+    StringBuilder::with_capacity(0, 0)
+}
+
+fn ints() -> Int64Builder {
+    Int64Builder::with_capacity(0)
+}
+
+fn bools() -> BooleanBuilder {
+    BooleanBuilder::with_capacity(0)
+}
+
 impl FilterList {
+    fn new() -> FilterList {
+        FilterList {
+            offsets: Vec::new(),
+            source: strings(),
+            category: strings(),
+            filtered: bools(),
+            severity: strings(),
+            detected: bools(),
+            id: strings(),
+            code: strings(),
+            message: strings(),
+            check_offset: ints(),
+            start_offset: ints(),
+            end_offset: ints(),
+        }
+    }
+
     fn push(&mut self, filters: &[FilterEvent]) {
         for f in filters {
             let offsets = f.offsets.unwrap_or_default();
@@ -102,6 +136,10 @@ impl FilterList {
 }
 
 impl ErrorList {
+    fn new() -> ErrorList {
+        ErrorList { offsets: Vec::new(), kind: strings(), code: strings(), message: strings() }
+    }
+
     fn push(&mut self, errors: &[StreamError]) {
         for e in errors {
             self.kind.append_value(e.kind.as_str());
@@ -122,6 +160,10 @@ impl ErrorList {
 }
 
 impl ToolCallList {
+    fn new() -> ToolCallList {
+        ToolCallList { offsets: Vec::new(), id: strings(), name: strings(), arguments: strings() }
+    }
+
     fn push(&mut self, calls: &[ToolCallRecord]) {
         for c in calls {
             self.id.append_option(c.id.as_deref());
@@ -168,13 +210,15 @@ fn list(
 impl Builder {
     fn new(kind: Kind) -> Builder {
         match kind {
-            Kind::Str => Builder::Str(StringBuilder::new()),
-            Kind::Int => Builder::Int(Int64Builder::new()),
-            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
-            Kind::Time => Builder::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
-            Kind::Filters => Builder::Filters(Box::default()),
-            Kind::Errors => Builder::Errors(Box::default()),
-            Kind::ToolCalls => Builder::ToolCalls(Box::default()),
+            Kind::Str => Builder::Str(strings()),
+            Kind::Int => Builder::Int(ints()),
+            Kind::Bool => Builder::Bool(bools()),
+            Kind::Time => {
+                Builder::Time(TimestampMicrosecondBuilder::with_capacity(0).with_timezone("UTC"))
+            }
+            Kind::Filters => Builder::Filters(Box::new(FilterList::new())),
+            Kind::Errors => Builder::Errors(Box::new(ErrorList::new())),
+            Kind::ToolCalls => Builder::ToolCalls(Box::new(ToolCallList::new())),
         }
     }
 

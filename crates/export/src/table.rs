@@ -14,11 +14,24 @@
 //! gathered into a batch of at most `batch_rows` rows and `batch_bytes`
 //! bytes (a single larger row is a batch of its own), encoded into a row
 //! group of at most `row_group_rows` rows and `row_group_bytes` encoded
-//! bytes, and at most `open_partitions` files are open at once (the one
-//! used least recently is finished to make room; a later row of its date
-//! starts a new file). A file past `file_bytes` is finished too: besides
-//! bounding files, that bounds its footer, the metadata of each of its row
-//! groups, which is held until the file is finished.
+//! bytes.
+//!
+//! Rows whose dates interleave keep one file per date open, whatever the
+//! order: what bounds them is a budget of bytes held over every open file,
+//! `buffer_bytes` (rows gathered and the encoded row group not yet
+//! written, as [`Stats::max_buffered_bytes`] counts them). After each row,
+//! while more than the budget is held, the partition holding the most
+//! writes its row group to its file, which stays open: so between rows at
+//! most the budget is held, and the budget and one row while a row is
+//! taken (an encoding in progress aside, see [`Stats::max_buffered_bytes`]);
+//! a row group the budget cuts holds at least `buffer_bytes /
+//! open_partitions` of those bytes. Rows of N dates in
+//! any order thus make N files, as long as N is at most `open_partitions`
+//! (open file descriptors are finite). Past that, the file used least
+//! recently is finished to make room, and a later row of its date starts
+//! a new file. A file past `file_bytes` is finished too: besides bounding
+//! files, that bounds its footer, the metadata of each of its row groups,
+//! which is held until the file is finished.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -90,13 +103,23 @@ pub struct Limits {
     pub row_group_bytes: usize,
     /// Bytes of one file, past which it is finished.
     pub file_bytes: u64,
-    /// Files open at once (one per partition being written).
+    /// Bytes held at once over every open file (rows gathered and row
+    /// groups not yet written), past which the partition holding the most
+    /// writes its row group.
+    pub buffer_bytes: usize,
+    /// Files open at once (one per partition being written); past that
+    /// the one used least recently is finished.
     pub open_partitions: usize,
 }
 
 impl Default for Limits {
     /// 8192 rows or 16 MiB a batch, 128 Ki rows or 64 MiB a row group,
-    /// 512 MiB a file, 4 partitions open: at most about 320 MiB held.
+    /// 512 MiB a file; 256 MiB held over at most 128 open files.
+    ///
+    /// 256 MiB lets three partitions fill whole row groups and batches at
+    /// once (a transcript crossing midnight uses two); 128 files leave room
+    /// under the usual limit of 1,024 descriptors, and keep the row groups
+    /// the budget cuts at 2 MiB or more.
     fn default() -> Limits {
         Limits {
             batch_rows: 8192,
@@ -104,7 +127,8 @@ impl Default for Limits {
             row_group_rows: 128 << 10,
             row_group_bytes: 64 << 20,
             file_bytes: 512 << 20,
-            open_partitions: 4,
+            buffer_bytes: 256 << 20,
+            open_partitions: 128,
         }
     }
 }
@@ -142,9 +166,20 @@ pub struct Stats {
     pub max_batch_rows: usize,
     /// Bytes of the largest batch, as rows count them.
     pub max_batch_bytes: usize,
-    /// The most bytes held at once: rows gathered and encoded row groups
-    /// not yet written, over every open file.
+    /// The most bytes held at once between the steps of writing: rows
+    /// gathered (as rows count them) and encoded row groups not yet
+    /// written (as the Parquet writers count them), over every open file.
+    /// Counted after each row is gathered and after each row's budget is
+    /// kept. Not counted: the moment one batch is being encoded, when its
+    /// rows and their encoding are both held (a new row group's column
+    /// writers take about 1.8 MB, however few its rows).
     pub max_buffered_bytes: usize,
+    /// Row groups written early because more than
+    /// [`Limits::buffer_bytes`] was held.
+    pub budget_flushes: u64,
+    /// Files finished early to keep at most [`Limits::open_partitions`]
+    /// open.
+    pub evictions: u64,
 }
 
 /// A file being written.
@@ -154,6 +189,8 @@ struct Part {
     aside: PathBuf,
     path: PathBuf,
     out: Out,
+    /// The bytes it holds: its batch's and its writer's, as last counted.
+    held: usize,
 }
 
 #[derive(Debug)]
@@ -170,6 +207,8 @@ pub struct TableWriter {
     export_id: String,
     /// Open files, the one used least recently first.
     parts: Vec<Part>,
+    /// The sum of the open files' `held`.
+    held: usize,
     stats: Stats,
     written: Vec<PathBuf>,
 }
@@ -184,6 +223,7 @@ impl TableWriter {
             options,
             export_id: export_id.to_owned(),
             parts: Vec::new(),
+            held: 0,
             stats: Stats::default(),
             written: Vec::new(),
         })
@@ -208,23 +248,23 @@ impl TableWriter {
         let day = row.started_us().map_or_else(|| NO_DATE.to_owned(), date);
         let at = self.part_for(&day)?;
         let limits = self.options.limits;
+        // Encode what is gathered first if this row would pass the bytes bound.
+        if matches!(&self.parts[at].out,
+            Out::Parquet { batch, .. } if batch.rows() > 0 && batch.bytes() + bytes > limits.batch_bytes)
+        {
+            self.encode(at, false)?;
+            self.keep_to_budget()?;
+        }
         let extra = row.extra(text);
         let row_options = RowOptions { export_id: &self.export_id, text };
         let values = row.values(&row_options, extra.as_deref());
-        // Encode what is gathered first if this row would pass the bytes bound.
-        let encode_first = matches!(&self.parts[at].out,
-            Out::Parquet { batch, .. } if batch.rows() > 0 && batch.bytes() + bytes > limits.batch_bytes);
-        if encode_first {
-            let held = self.held();
-            self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(held);
-        }
         let part = &mut self.parts[at];
         match &mut part.out {
-            Out::Parquet { writer, batch } => {
-                if encode_first {
-                    encode(writer, batch, &mut self.stats, &part.aside)?;
-                }
+            Out::Parquet { batch, .. } => {
                 batch.push(&values, bytes);
+                part.held += bytes;
+                self.held += bytes;
+                self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(self.held);
             }
             Out::Csv { out, bytes: written } => {
                 let mut counting = Counting { inner: out, bytes: 0 };
@@ -233,20 +273,15 @@ impl TableWriter {
             }
         }
         self.stats.rows += 1;
-        let batch_full = matches!(&self.parts[at].out,
-            Out::Parquet { batch, .. } if batch.rows() >= limits.batch_rows || batch.bytes() >= limits.batch_bytes);
-        if batch_full {
-            let held = self.held();
-            self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(held);
+        if matches!(&self.parts[at].out,
+            Out::Parquet { batch, .. } if batch.rows() >= limits.batch_rows || batch.bytes() >= limits.batch_bytes)
+        {
+            self.encode(at, false)?;
         }
-        let part = &mut self.parts[at];
-        let full = match &mut part.out {
-            Out::Parquet { writer, batch } => {
-                if batch_full {
-                    encode(writer, batch, &mut self.stats, &part.aside)?;
-                }
-                writer.bytes_written() as u64 >= limits.file_bytes
-            }
+        self.keep_to_budget()?;
+        self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(self.held);
+        let full = match &self.parts[at].out {
+            Out::Parquet { writer, .. } => writer.bytes_written() as u64 >= limits.file_bytes,
             Out::Csv { bytes, .. } => *bytes >= limits.file_bytes,
         };
         if full {
@@ -266,17 +301,42 @@ impl TableWriter {
         Ok((self.stats.clone(), std::mem::take(&mut self.written)))
     }
 
-    /// The bytes every open file holds now. Asked just before a batch is
-    /// encoded, when they hold the most (asked after every row, the
-    /// writers' memory size took 5% of an export's time).
-    fn held(&self) -> usize {
-        self.parts
-            .iter()
-            .map(|p| match &p.out {
-                Out::Parquet { writer, batch } => batch.bytes() + writer.memory_size(),
-                Out::Csv { .. } => 0,
-            })
-            .sum()
+    /// Encodes the rows the open file `at` gathered into its row group,
+    /// and with `flush` writes that row group to the file; counts again
+    /// what the file holds. The writers' memory is asked only here, once
+    /// a batch (asked after every row, it took 5% of an export's time).
+    fn encode(&mut self, at: usize, flush: bool) -> Result<(), Error> {
+        let part = &mut self.parts[at];
+        let Out::Parquet { writer, batch } = &mut part.out else {
+            return Ok(());
+        };
+        encode(writer, batch, &mut self.stats, &part.aside)?;
+        if flush {
+            writer.flush().map_err(|source| Error::Parquet { path: part.aside.clone(), source })?;
+        }
+        let held = batch.bytes() + writer.memory_size();
+        self.held = self.held - part.held + held;
+        part.held = held;
+        Ok(())
+    }
+
+    /// While more than the budget is held, the open file holding the most
+    /// writes its row group (and stays open).
+    fn keep_to_budget(&mut self) -> Result<(), Error> {
+        while self.held > self.options.limits.buffer_bytes {
+            let Some((at, _)) = self
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.held > 0)
+                .max_by_key(|(_, p)| p.held)
+            else {
+                break;
+            };
+            self.encode(at, true)?;
+            self.stats.budget_flushes += 1;
+        }
+        Ok(())
     }
 
     /// The index of the open file of partition `day`, opened (and another
@@ -289,6 +349,7 @@ impl TableWriter {
             if self.parts.len() >= self.options.limits.open_partitions.max(1) {
                 let oldest = self.parts.remove(0);
                 self.finish_part(oldest)?;
+                self.stats.evictions += 1;
             }
             let part = self.open(day)?;
             self.parts.push(part);
@@ -320,7 +381,7 @@ impl TableWriter {
                 Out::Csv { out, bytes }
             }
         };
-        Ok(Part { date: day.to_owned(), aside, path, out })
+        Ok(Part { date: day.to_owned(), aside, path, out, held: 0 })
     }
 
     fn properties(&self) -> WriterProperties {
@@ -351,7 +412,8 @@ impl TableWriter {
     /// Encodes what is gathered, closes the file and gives it its name;
     /// on failure the file is removed.
     fn finish_part(&mut self, part: Part) -> Result<(), Error> {
-        let Part { aside, path, out, .. } = part;
+        let Part { aside, path, out, held, .. } = part;
+        self.held -= held;
         let stats = &mut self.stats;
         let close = || -> Result<(), Error> {
             match out {

@@ -1,6 +1,7 @@
 //! The table writer: files read back with the Parquet reader, limits
 //! asserted by counting rows and bytes.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,7 @@ const SMALL: Limits = Limits {
     row_group_rows: 25,
     row_group_bytes: 1 << 20,
     file_bytes: 1 << 30,
+    buffer_bytes: 64 << 20,
     open_partitions: 4,
 };
 
@@ -155,15 +157,120 @@ fn rows_go_to_their_request_dates_partition_and_files_are_never_rewritten() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+const DAY_MS: u64 = 86_400_000;
+
+/// 2024-10-04 plus `day` days, at midnight UTC, in ms.
+fn day_ms(day: u64) -> u64 {
+    (20_000 + day) * DAY_MS
+}
+
+/// `rounds` rows for each of `dates` days in turn (day 0, 1, ..., 0, 1,
+/// ...), stream `i` of `size + i % 7 * 100` bytes of reasoning on day
+/// `i % dates`.
+fn round_robin(dates: u64, rounds: u64, size: usize) -> Vec<TranscriptRecord> {
+    (0..dates * rounds)
+        .map(|i| record(i, size + (i % 7) as usize * 100, Some(day_ms(i % dates))))
+        .collect()
+}
+
+/// Per partition directory, the streams of its rows in file order, and
+/// the row groups of its files.
+fn streams_by_date(dir: &Path) -> BTreeMap<String, (Vec<i64>, usize)> {
+    let mut out = BTreeMap::new();
+    for name in files(dir) {
+        let (batches, row_groups) = read(&dir.join(&name));
+        let (date, _) = name.split_once('/').unwrap();
+        let entry: &mut (Vec<i64>, usize) = out.entry(date.to_owned()).or_default();
+        for b in &batches {
+            let stream = b.column_by_name("stream").unwrap().as_primitive::<Int64Type>();
+            entry.0.extend(stream.values().iter());
+            let reasoning = b.column_by_name("reasoning").unwrap().as_string::<i32>();
+            for (k, s) in stream.values().iter().enumerate() {
+                assert_eq!(reasoning.value(k).len(), 1000 + (*s % 7) as usize * 100);
+            }
+        }
+        entry.1 += row_groups;
+    }
+    out
+}
+
+#[test]
+fn with_the_default_limits_a_month_of_dates_in_turn_makes_one_file_per_date() {
+    let dir = temp("month");
+    // 31 days in turn, 10 rounds: 310 rows (with 4 files open at most, as
+    // before the memory budget, 310 files).
+    let records = round_robin(31, 10, 1000);
+    let (stats, written) = write(&dir, Options::default(), &records);
+    assert_eq!((stats.rows, stats.files, written.len()), (310, 31, 31), "{stats:?}");
+    assert_eq!((stats.evictions, stats.budget_flushes), (0, 0), "{stats:?}");
+    let by_date = streams_by_date(&dir);
+    assert_eq!(by_date.keys().next().unwrap(), "date=2024-10-04");
+    assert_eq!(by_date.keys().last().unwrap(), "date=2024-11-03");
+    for (d, (streams, row_groups)) in by_date.values().enumerate() {
+        let expected: Vec<i64> = (0..10).map(|r| r * 31 + d as i64).collect();
+        assert_eq!((streams, *row_groups), (&expected, 1));
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rows_of_dates_in_round_robin_make_one_file_per_date() {
+    let dir = temp("round-robin");
+    // 12 days in turn, 30 rounds: 360 rows, 12 files (before the memory
+    // budget, 4 files open at most: a new file at nearly every row).
+    let records = round_robin(12, 30, 1000);
+    let limits = Limits { open_partitions: 16, ..SMALL };
+    let (stats, written) = write(&dir, Options { limits, ..Options::default() }, &records);
+    assert_eq!((stats.rows, stats.files, written.len()), (360, 12, 12), "{stats:?}");
+    assert_eq!((stats.evictions, stats.budget_flushes), (0, 0), "{stats:?}");
+    let by_date = streams_by_date(&dir);
+    assert_eq!(by_date.len(), 12);
+    for (d, (date, (streams, _))) in by_date.iter().enumerate() {
+        assert_eq!(date, &format!("date=2024-10-{:02}", 4 + d));
+        // Day d holds streams d, d + 12, d + 24, ..., in order.
+        let expected: Vec<i64> = (0..30).map(|r| r * 12 + d as i64).collect();
+        assert_eq!(streams, &expected, "{date}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn memory_held_over_all_dates_stays_within_the_budget_and_one_row() {
+    let dir = temp("budget");
+    // Rows of 1.3 to 1.9 KiB as rows count them (reasoning, content,
+    // source and 8 bytes a column) over 10 days in turn, under a budget of
+    // 16 KiB: about one row a day held before the budget writes row groups.
+    let records = round_robin(10, 40, 1000);
+    let budget = 16 << 10;
+    let largest_row = 1000 + 600 + 4 + 7 + 8 * thinktee_export::COLUMNS.len();
+    let limits = Limits { open_partitions: 16, buffer_bytes: budget, ..SMALL };
+    let (stats, written) = write(&dir, Options { limits, ..Options::default() }, &records);
+    assert!(stats.max_buffered_bytes <= budget + largest_row, "{stats:?}");
+    // The budget did act: rows groups were written early ...
+    assert!(stats.budget_flushes >= 10, "{stats:?}");
+    // ... yet each date has its one file, holding its rows in order.
+    assert_eq!((stats.rows, stats.files, written.len(), stats.evictions), (400, 10, 10, 0));
+    let by_date = streams_by_date(&dir);
+    assert_eq!(by_date.len(), 10);
+    let mut row_groups = 0;
+    for (d, (_, (streams, groups))) in by_date.iter().enumerate() {
+        let expected: Vec<i64> = (0..40).map(|r| r * 10 + d as i64).collect();
+        assert_eq!(streams, &expected);
+        row_groups += groups;
+    }
+    assert_eq!(row_groups as u64, stats.row_groups);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn past_the_open_file_limit_the_least_recent_partition_is_finished() {
     let dir = temp("open");
-    let day = 86_400_000;
+    let day = DAY_MS;
     // Days 0, 1, 0, 1 with one file open at a time: four files.
     let records: Vec<_> = (0..4).map(|i| record(i, 1, Some(day * (20_000 + i % 2)))).collect();
     let limits = Limits { open_partitions: 1, ..Limits::default() };
     let (stats, _) = write(&dir, Options { limits, ..Options::default() }, &records);
-    assert_eq!(stats.files, 4);
+    assert_eq!((stats.files, stats.evictions), (4, 3));
     let names = files(&dir);
     assert_eq!(names.len(), 4);
     assert!(names.iter().all(|n| !n.contains("inprogress")));

@@ -365,6 +365,61 @@ fn transcript_rows_carry_the_request_and_timings_in_microseconds() {
     fs::remove_dir_all(&scratch).unwrap();
 }
 
+/// The demo's transcript lines again and again, `n` streams whose request
+/// days cycle over `days` days (stream i on day i % days): what one
+/// transcript gathered from proxies whose clocks took turns would hold.
+fn cycling_days(dir: &Path, n: u64, days: u64) -> (PathBuf, Vec<Value>) {
+    let demo = dir.join("demo");
+    let run = thinktee(&["demo", "--out", demo.to_str().unwrap()], b"");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let lines: Vec<Value> = json_lines(&fs::read(demo.join("transcripts.jsonl")).unwrap())
+        .into_iter()
+        .filter(|l| l["choice"] == json!(0))
+        .collect();
+    let out: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut line = lines[i as usize % lines.len()].clone();
+            line["stream"] = json!(i);
+            line["request"]["request_id"] = json!(format!("q{i}"));
+            line["request"]["started_unix_ms"] = json!(MAY_1 + (i % days) * 86_400_000 + i);
+            line
+        })
+        .collect();
+    let path = dir.join("cycling.jsonl");
+    fs::write(&path, out.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    (path, out)
+}
+
+#[test]
+fn rows_whose_days_alternate_make_one_file_per_day() {
+    let scratch = temp_dir("export-cycling");
+    // 9 days in turn (more than the 4 files export kept open before its
+    // memory budget, when this made a file per row).
+    let (path, lines) = cycling_days(&scratch, 180, 9);
+    let out = scratch.join("out");
+    let export = thinktee(&["export", "--out", out.to_str().unwrap(), path.to_str().unwrap()], b"");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let files = parquet_files(&out);
+    let dirs: Vec<String> = files
+        .iter()
+        .map(|f| f.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let expected: Vec<String> = (1..=9).map(|d| format!("date=2026-05-{d:02}")).collect();
+    assert_eq!(dirs, expected);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 180);
+    for (row, line) in by_key(rows).values().zip(&lines) {
+        assert_eq!(row["stream"], line["stream"]);
+        assert_eq!(row["request_id"], line["request"]["request_id"]);
+        assert_eq!(
+            row["started_at"],
+            json!(line["request"]["started_unix_ms"].as_u64().unwrap() * 1000)
+        );
+        assert_eq!((&row["reasoning"], &row["content"]), (&line["reasoning"], &line["content"]));
+    }
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
 #[test]
 fn since_until_and_model_select_streams_in_export_and_analyze() {
     let scratch = temp_dir("export-select");
@@ -466,6 +521,65 @@ fn python() -> Option<String> {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     Some(stdout.lines().last().expect("the venv's python").trim().to_owned())
+}
+
+/// Reads an export with pyarrow and DuckDB and prints, from each, its rows'
+/// (date, stream, request id, reasoning, content), and DuckDB's rows per date.
+const CHECK_DAYS: &str = r#"
+import json, sys
+import duckdb, pyarrow as pa, pyarrow.dataset as ds
+
+out = sys.argv[1]
+part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+cols = ["date", "stream", "request_id", "reasoning", "content"]
+table = ds.dataset(out, format="parquet", partitioning=part).to_table().select(cols)
+by_pyarrow = sorted([r["date"], r["stream"], r["request_id"], r["reasoning"], r["content"]]
+                    for r in table.to_pylist())
+rel = duckdb.sql(f"SELECT CAST(date AS VARCHAR), stream, request_id, reasoning, content "
+                 f"FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true) ORDER BY stream")
+by_duckdb = sorted(list(r) for r in rel.fetchall())
+per_date = duckdb.sql(f"SELECT CAST(date AS VARCHAR), count(*) FROM read_parquet('{out}/**/*.parquet', "
+                      f"hive_partitioning = true) GROUP BY ALL ORDER BY 1").fetchall()
+print(json.dumps({"pyarrow": by_pyarrow, "duckdb": by_duckdb, "per_date": per_date}))
+"#;
+
+#[test]
+fn pyarrow_and_duckdb_read_rows_whose_days_alternate() {
+    let Some(python) = python() else { return };
+    let scratch = temp_dir("export-python-cycling");
+    let (path, lines) = cycling_days(&scratch, 180, 9);
+    let out = scratch.join("out");
+    let export = thinktee(&["export", "--out", out.to_str().unwrap(), path.to_str().unwrap()], b"");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert_eq!(parquet_files(&out).len(), 9);
+    let script = scratch.join("check.py");
+    fs::write(&script, CHECK_DAYS).unwrap();
+    let run = Command::new(&python).arg(&script).arg(&out).output().expect("run python");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let got: Value = serde_json::from_slice(&run.stdout).unwrap();
+    // Stream i went on 2026-05-(1 + i % 9): 20 rows a day.
+    let mut expected: Vec<Value> = lines
+        .iter()
+        .map(|l| {
+            let day = 1 + l["stream"].as_u64().unwrap() % 9;
+            json!([
+                format!("2026-05-{day:02}"),
+                l["stream"],
+                l["request"]["request_id"],
+                l["reasoning"],
+                l["content"]
+            ])
+        })
+        .collect();
+    expected.sort_by_key(Value::to_string);
+    for engine in ["pyarrow", "duckdb"] {
+        let mut rows = got[engine].as_array().unwrap().clone();
+        rows.sort_by_key(Value::to_string);
+        assert_eq!(rows, expected, "{engine}");
+    }
+    let per_date: Vec<Value> = (1..=9).map(|d| json!([format!("2026-05-{d:02}"), 20])).collect();
+    assert_eq!(got["per_date"], json!(per_date));
+    fs::remove_dir_all(&scratch).unwrap();
 }
 
 #[test]
