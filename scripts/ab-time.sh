@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Time, not instructions: the callgrind harness (benches/examples/callgrind.rs)
 # built at REV and at the working tree, run alternately ROUNDS times, each run
-# the median of REPEAT parses of 1 MiB of the R1 bench stream. Alternating the
+# the fastest of REPEAT parses of 1 MiB of the R1 bench stream. Alternating the
 # two builds, round after round, cancels the drift of a shared machine that a
 # before-then-after criterion run takes for a difference (unchanged code has
-# drifted 0.94-1.15x between two such runs here). Run by hand on a quiet
-# machine; reports the median of the per-round ratios and their range.
+# drifted 0.94-1.15x between two such runs here). Each run reports its
+# fastest parse (interference only adds time; medians of 100 parses still
+# ranged 0.55-1.85x between rounds here). Run by hand on a quiet machine;
+# reports the median of the per-round ratios and their range.
 #
 #   scripts/ab-time.sh REV [ROUNDS] [REPEAT]
 #

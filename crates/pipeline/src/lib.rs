@@ -31,9 +31,9 @@
 //! splitter; a choice whose reasoning has its own field or part
 //! (`reasoning_content`, `reasoning`, `reasoning_details`, thinking parts,
 //! and every part of the other formats) is in field mode and its content is
-//! answer; in a chat choice, tool-call markup in either field is still a
-//! tool call (each field read on its own, markers cut anywhere across its
-//! deltas). A malformed event becomes an [`Event::Error`] record; the
+//! answer; in a chat choice, tool-call markup in that content is still a
+//! tool call (markers cut anywhere across its deltas; the reasoning field
+//! is not searched). A malformed event becomes an [`Event::Error`] record; the
 //! stream goes on.
 //!
 //! Limits keep every cost in proportion to the input: at most
