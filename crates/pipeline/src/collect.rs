@@ -8,6 +8,7 @@ use thinktee_chunk::{FilterEvent, Format, Usage};
 use thinktee_think::SegmentKind;
 
 use crate::choices::ChoiceMap;
+use crate::pipeline::prefix_within;
 use crate::record::{ChoiceEnd, ErrorKind, Event, ReasoningSource, Record, StreamEnd, StreamError};
 use crate::sink::{Flow, Sink};
 
@@ -338,13 +339,10 @@ impl Sink for Collector {
 /// character boundary, and adds the bytes left out to `omitted`. Returns
 /// the bytes appended.
 fn keep(into: &mut String, text: &str, budget: usize, omitted: &mut u64) -> usize {
-    let mut len = text.len().min(budget);
-    while !text.is_char_boundary(len) {
-        len -= 1;
-    }
-    into.push_str(&text[..len]);
-    *omitted += (text.len() - len) as u64;
-    len
+    let kept = prefix_within(text, budget);
+    into.push_str(kept);
+    *omitted += (text.len() - kept.len()) as u64;
+    kept.len()
 }
 
 #[cfg(test)]

@@ -942,11 +942,17 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 
 /// A stream's `id` or `model` as kept: at most [`MAX_META_LEN`] bytes.
 fn meta(s: &str) -> String {
-    let mut end = s.len().min(MAX_META_LEN);
+    prefix_within(s, MAX_META_LEN).to_owned()
+}
+
+/// The longest start of `s` that is at most `max` bytes and ends at a
+/// character boundary.
+pub(crate) fn prefix_within(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_owned()
+    &s[..end]
 }
 
 #[cfg(test)]
