@@ -128,6 +128,9 @@ impl<O: Output + Send + 'static> TranscriptWriter<O> {
                         Job::Rotate | Job::Shutdown => {}
                     }
                 }
+                // Closed before `shutdown` returns, so a rotator asked later
+                // says the writer is gone.
+                drop(rx);
                 let unmarked = writer.unmarked.load(Ordering::Acquire);
                 if unmarked > 0 {
                     tracing::warn!(
