@@ -264,19 +264,12 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) {
-        let text = seg.text;
         if seg.kind == SegmentKind::ToolCall {
-            match thinktee_think::parse_calls(text) {
-                Ok(calls) => {
-                    self.leave_reasoning(index, stream, em);
-                    let (kind, source) = (SegmentKind::Markup, ReasoningSource::Field);
-                    em.emit(stream, Event::Text { choice: index, kind, source, text });
-                    return self.tools.calls(em, stream, index, calls);
-                }
-                Err(e) => self.tools.markup_error(em, stream, &e),
-            }
+            // Markup in the content ends the reasoning, as answer text does.
+            self.leave_reasoning(index, stream, em);
+            return self.tools.markup(em, stream, index, seg.text, ReasoningSource::Field);
         }
-        self.answer(index, text, stream, em);
+        self.answer(index, seg.text, stream, em);
     }
 
     /// A piece of a tool call: recorded on the call's first sight (even
@@ -461,7 +454,8 @@ impl HeldStamp {
         text: &str,
         tools: &mut Tools,
     ) {
-        self.stamped(em, text.len(), |em| tools.markup(em, stream, choice, text));
+        let source = ReasoningSource::Tags;
+        self.stamped(em, text.len(), |em| tools.markup(em, stream, choice, text, source));
     }
 
     /// Runs `f`, which emits the records of the next `len` bytes, with the
@@ -524,14 +518,20 @@ impl Tools {
         }
     }
 
-    /// Tool-call markup the splitter delimited: read whole (nom, in
-    /// `thinktee_think::markup`), its text is markup and each call it holds
-    /// a whole call of its own. Markup that does not parse is an error and
-    /// answer text: nothing is lost.
+    /// Tool-call markup a splitter or the content's markup reader delimited:
+    /// read whole (nom, in `thinktee_think::markup`), its text is markup and
+    /// each call it holds a whole call of its own. Markup that does not
+    /// parse is an error and answer text: nothing is lost.
     #[cold]
     #[inline(never)]
-    fn markup<S: Sink>(&mut self, em: &mut Emitter<'_, S>, stream: u64, choice: u32, text: &str) {
-        let source = ReasoningSource::Tags;
+    fn markup<S: Sink>(
+        &mut self,
+        em: &mut Emitter<'_, S>,
+        stream: u64,
+        choice: u32,
+        text: &str,
+        source: ReasoningSource,
+    ) {
         match thinktee_think::parse_calls(text) {
             Ok(calls) => {
                 em.emit(stream, Event::Text { choice, kind: SegmentKind::Markup, source, text });
