@@ -9,11 +9,11 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use thinktee_metrics::{MetricsSink, StreamMetrics, Tokens};
-use thinktee_pipeline::Format;
 use thinktee_pipeline::{
     ChoiceEnd, ChoiceMap, ErrorKind, Event, FilterEvent, Flow, Pipeline, ReasoningSource, Record,
     SegmentKind, Sink, Stamped, StreamEnd, StreamOutcome,
 };
+use thinktee_pipeline::{Format, prefix_within};
 
 use crate::messages::{arguments, finish_reason};
 use crate::provider::resolve_provider;
@@ -300,16 +300,12 @@ impl OtelSink {
     /// cut counts as a dropped record.
     fn take<'t>(&mut self, text: &'t str) -> &'t str {
         let acc = &mut self.acc;
-        let room = MAX_CAPTURE_BYTES.saturating_sub(acc.captured);
-        let mut take = text.len().min(room);
-        while !text.is_char_boundary(take) {
-            take -= 1;
-        }
-        if take < text.len() {
+        let taken = prefix_within(text, MAX_CAPTURE_BYTES.saturating_sub(acc.captured));
+        if taken.len() < text.len() {
             acc.dropped += 1;
         }
-        acc.captured += take;
-        &text[..take]
+        acc.captured += taken.len();
+        taken
     }
 
     fn on_text(&mut self, choice: u32, kind: SegmentKind, text: &str) {

@@ -79,7 +79,7 @@ pub use document::{
     Builder as DocumentBuilder, DocumentError, DocumentKind, DocumentReader, Framer,
     MAX_DOCUMENT_LEN, Part, detect,
 };
-pub use pipeline::{MAX_CHOICES, MAX_META_LEN, Options, Pipeline};
+pub use pipeline::{MAX_CHOICES, MAX_META_LEN, Options, Pipeline, prefix_within};
 pub use record::{
     ChoiceEnd, ChunkInfo, ErrorKind, Event, InputEnd, ReasoningSource, Record, StreamEnd,
     StreamError, StreamOutcome,

@@ -946,8 +946,9 @@ fn meta(s: &str) -> String {
 }
 
 /// The longest start of `s` that is at most `max` bytes and ends at a
-/// character boundary.
-pub(crate) fn prefix_within(s: &str, max: usize) -> &str {
+/// character boundary: how every bounded copy of stream text (metadata,
+/// transcripts, captured content) is cut.
+pub fn prefix_within(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
