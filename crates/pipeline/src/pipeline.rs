@@ -353,10 +353,10 @@ impl Pipeline {
         // (-41 %).
         if stream.started
             && stream.format == Some(Format::Ollama)
-            && let Ok(line) = thinktee_chunk::ollama::parse(json)
+            && let Ok(line) = &self.parser.parse_ollama(json)
             && line.surely_ollama
         {
-            stream.on_ollama(&line, json.len(), &mut em);
+            stream.on_ollama(line, json.len(), &mut em);
             return em.status(&mut self.stopped);
         }
         let detected = Format::detect("message", json);
@@ -475,11 +475,11 @@ impl StreamState {
             Format::Messages => {
                 self.on_update(format, parser.parse_messages(event_type, data), data, em)
             }
-            Format::Gemini => match &thinktee_chunk::gemini::parse(data) {
+            Format::Gemini => match &parser.parse_gemini(data) {
                 Ok(response) => self.on_gemini(response, data.len(), em),
                 Err(e) => self.chunk_error(e, em),
             },
-            Format::Ollama => match &thinktee_chunk::ollama::parse(data) {
+            Format::Ollama => match &parser.parse_ollama(data) {
                 Ok(line) => self.on_ollama(line, data.len(), em),
                 Err(e) => self.chunk_error(e, em),
             },
