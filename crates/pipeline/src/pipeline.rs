@@ -353,6 +353,10 @@ impl Pipeline {
         // (-41 %).
         if stream.started
             && stream.format == Some(Format::Ollama)
+            // By reference, as `on_chat` matches a chunk: moving the line
+            // out of the result copied it, 4.5 % of the instructions
+            // (callgrind, line-aligned: 10.03M to 9.58M; 4.8 % at 1460-byte
+            // reads, 9.35M to 8.90M).
             && let Ok(line) = &self.parser.parse_ollama(json)
             && line.surely_ollama
         {
