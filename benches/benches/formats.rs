@@ -43,12 +43,12 @@
 //! | Responses API | 7.39x (57.7M / 7.81M) | 10.32x (85.5M / 8.29M) |
 //! | Anthropic Messages | 7.57x (90.1M / 11.9M) | 7.83x (92.0M / 11.7M) |
 //!
-//! Gemini and Ollama (2026-12-07 21:40 UTC, busy machine, load average
-//! 9-10): callgrind 3.88x and 4.14x (Gemini, event-aligned and 1460 B,
-//! after matching its keys in place), 2.07x and 2.16x (Ollama,
-//! line-aligned and 1460 B, after three fixes in the NDJSON path).
-//! Neither meets 5x; `benches/RESULTS.md` has the criterion runs and says
-//! where the time goes.
+//! Gemini and Ollama (2026-12-08 00:30 UTC, since `Parser` reuses their
+//! chunks and lines as it does typed deltas): callgrind 8.36x and 8.96x
+//! (Gemini, event-aligned and 1460 B), 4.05x and 4.37x (Ollama,
+//! line-aligned and 1460 B). Gemini meets 5x, Ollama does not;
+//! `benches/RESULTS.md` has the criterion runs and says what bounds
+//! Ollama.
 //!
 //! One short criterion run before the last 4-7 % (`--warm-up-time 1 --measurement-time 3
 //! --sample-size 10`), medians, thinktee / user today: Responses 5.50 /

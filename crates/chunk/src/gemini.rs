@@ -26,7 +26,7 @@ use std::borrow::Cow;
 
 use crate::error::{ApiError, Error, read_api_error};
 use crate::scan::{Known, Reject, Scan, Scanner};
-use crate::update::{Marks, ToolCall};
+use crate::update::{Marks, ToolCall, Trace};
 use crate::usage::Usage;
 
 /// One chunk of a Gemini stream.
@@ -94,8 +94,18 @@ impl Response<'_> {
 /// [`Error::Json`] if the data is not JSON; [`Error::Shape`] if it is not
 /// an object with any of `candidates`, `usageMetadata`, `error`.
 pub fn parse(data: &str) -> Result<Response<'_>, Error> {
+    parse_traced(data, &mut Trace::default())
+}
+
+/// [`parse`], noting in `trace` what [`crate::Parser`] needs to reuse it:
+/// where the usage counts sat, and the text read.
+pub(crate) fn parse_traced<'a>(data: &'a str, trace: &mut Trace) -> Result<Response<'a>, Error> {
+    trace.clear();
     let mut r = Response::default();
-    match read_response(&mut Scanner::new(data), &mut r) {
+    let mut s = Scanner::new(data);
+    let read = read_response(&mut s, &mut r, trace);
+    trace.texts = s.texts();
+    match read {
         Ok(true) => Ok(r),
         Ok(false) => Err(Error::Shape("gemini payload without candidates, usageMetadata or error")),
         Err(Reject) => Err(Error::json(data)),
@@ -122,7 +132,7 @@ const FIELDS: &[Known<Field>] = &[
 
 /// Reads the payload into `r`: `false` if it is not an object with any of
 /// the keys that make a Gemini chunk.
-fn read_response<'a>(s: &mut Scanner<'a>, r: &mut Response<'a>) -> Scan<bool> {
+fn read_response<'a>(s: &mut Scanner<'a>, r: &mut Response<'a>, trace: &mut Trace) -> Scan<bool> {
     if !s.object()? {
         s.finish()?;
         return Ok(false);
@@ -144,7 +154,9 @@ fn read_response<'a>(s: &mut Scanner<'a>, r: &mut Response<'a>) -> Scan<bool> {
                 }
             }
             Field::Usage => {
-                r.usage = if s.object()? { Some(read_usage(s)?) } else { None };
+                // Only the counts of the last `usageMetadata` make the usage.
+                trace.numbers.clear();
+                r.usage = if s.object()? { Some(read_usage(s, trace)?) } else { None };
                 known |= r.usage.is_some();
             }
             Field::Model => r.model = s.str()?.filter(|m| !m.is_empty()),
@@ -293,45 +305,63 @@ fn read_function_call<'a>(s: &mut Scanner<'a>) -> Scan<Option<ToolCall<'a>>> {
     Ok(Some(call))
 }
 
-/// After `usageMetadata`'s `{`: normalised (see the module docs).
+/// A `usageMetadata` key: one of the counts (its slot in [`Counts`]), or
+/// another key.
 #[derive(Debug, Clone, Copy)]
 enum UsageField {
-    Prompt,
-    Candidates,
-    Thoughts,
-    Cached,
-    Total,
+    Count(usize),
     Other,
 }
 
+const PROMPT: usize = 0;
+const CANDIDATES: usize = 1;
+const THOUGHTS: usize = 2;
+const CACHED: usize = 3;
+const TOTAL: usize = 4;
+
 const USAGE_FIELDS: &[Known<UsageField>] = &[
-    Known::new(b"promptTokenCount", UsageField::Prompt),
-    Known::new(b"candidatesTokenCount", UsageField::Candidates),
-    Known::new(b"totalTokenCount", UsageField::Total),
-    Known::new(b"thoughtsTokenCount", UsageField::Thoughts),
-    Known::new(b"cachedContentTokenCount", UsageField::Cached),
+    Known::new(b"promptTokenCount", UsageField::Count(PROMPT)),
+    Known::new(b"candidatesTokenCount", UsageField::Count(CANDIDATES)),
+    Known::new(b"totalTokenCount", UsageField::Count(TOTAL)),
+    Known::new(b"thoughtsTokenCount", UsageField::Count(THOUGHTS)),
+    Known::new(b"cachedContentTokenCount", UsageField::Count(CACHED)),
 ];
 
-fn read_usage(s: &mut Scanner<'_>) -> Scan<Usage> {
-    let mut usage = Usage::default();
-    let (mut candidates, mut thoughts) = (None, None);
+/// The counts of one `usageMetadata`, as read (the last of a repeated key),
+/// by slot: prompt, candidates, thoughts, cached, total.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counts(pub(crate) [Option<u64>; 5]);
+
+impl Counts {
+    /// The usage they say, normalised (see the module docs).
+    pub(crate) fn usage(self) -> Usage {
+        let [prompt, candidates, thoughts, cached, total] = self.0;
+        let completion_tokens = match (candidates, thoughts) {
+            (None, None) => None,
+            (c, t) => c.unwrap_or(0).checked_add(t.unwrap_or(0)),
+        };
+        Usage {
+            prompt_tokens: prompt,
+            completion_tokens,
+            total_tokens: total,
+            reasoning_tokens: thoughts,
+            cached_tokens: cached,
+            ..Usage::default()
+        }
+    }
+}
+
+/// After `usageMetadata`'s `{`: normalised (see the module docs).
+fn read_usage(s: &mut Scanner<'_>, trace: &mut Trace) -> Scan<Usage> {
+    let mut counts = Counts::default();
     let mut first = true;
     while let Some(field) = s.field(&mut first, USAGE_FIELDS, UsageField::Other)? {
         match field {
-            UsageField::Prompt => usage.prompt_tokens = s.u64()?,
-            UsageField::Candidates => candidates = s.u64()?,
-            UsageField::Thoughts => thoughts = s.u64()?,
-            UsageField::Cached => usage.cached_tokens = s.u64()?,
-            UsageField::Total => usage.total_tokens = s.u64()?,
+            UsageField::Count(slot) => counts.0[slot] = trace.number(s, slot)?,
             UsageField::Other => s.skip_value()?,
         }
     }
-    usage.reasoning_tokens = thoughts;
-    usage.completion_tokens = match (candidates, thoughts) {
-        (None, None) => None,
-        (c, t) => c.unwrap_or(0).checked_add(t.unwrap_or(0)),
-    };
-    Ok(usage)
+    Ok(counts.usage())
 }
 
 #[cfg(test)]

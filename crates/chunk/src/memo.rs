@@ -74,7 +74,8 @@ pub struct Parser {
     /// The unescaped text of the last reused payload.
     text: String,
     hits: u64,
-    /// The same for Responses API and Messages events.
+    /// The same for Responses API, Messages and Gemini events and Ollama
+    /// lines.
     updates: UpdateMemo,
 }
 
@@ -180,6 +181,36 @@ impl Parser {
         data: &'a str,
     ) -> Result<Update<'a>, Error> {
         self.updates.parse(Format::Messages, event_type, data)
+    }
+
+    /// Reads one chunk of a Gemini stream exactly as
+    /// [`gemini::parse`](crate::gemini::parse) does, faster when it differs
+    /// from an earlier one only in its text and its usage counts (as
+    /// streamed chunks do). The result lives until the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`gemini::parse`](crate::gemini::parse).
+    #[inline]
+    pub fn parse_gemini<'a>(
+        &'a mut self,
+        data: &'a str,
+    ) -> Result<crate::gemini::Response<'a>, Error> {
+        self.updates.parse_gemini(data)
+    }
+
+    /// Reads one line of an Ollama stream exactly as
+    /// [`ollama::parse`](crate::ollama::parse) does, faster when it differs
+    /// from an earlier one only in its text and values nothing reads (as
+    /// streamed lines do, in `created_at`). The result lives until the
+    /// next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`ollama::parse`](crate::ollama::parse).
+    #[inline]
+    pub fn parse_ollama<'a>(&'a mut self, data: &'a str) -> Result<crate::ollama::Line<'a>, Error> {
+        self.updates.parse_ollama(data)
     }
 
     /// How many payloads (and events) were read by reusing an earlier

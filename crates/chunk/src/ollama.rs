@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use crate::error::{ApiError, Error, read_api_error};
 use crate::scan::{Known, Reject, Scan, Scanner};
-use crate::update::ToolCall;
+use crate::update::{ToolCall, Trace};
 use crate::usage::Usage;
 
 /// One line of an Ollama stream.
@@ -56,8 +56,19 @@ pub struct Line<'a> {
 /// [`Error::Json`] if it is not JSON; [`Error::Shape`] if it is not an
 /// object with `done` (a boolean) or `error`.
 pub fn parse(data: &str) -> Result<Line<'_>, Error> {
+    parse_traced(data, &mut Trace::default())
+}
+
+/// [`parse`], noting in `trace` what [`crate::Parser`] needs to reuse it:
+/// where the top-level values it skipped (`created_at`) sat, and the texts
+/// read.
+pub(crate) fn parse_traced<'a>(data: &'a str, trace: &mut Trace) -> Result<Line<'a>, Error> {
+    trace.clear();
     let mut line = Line::default();
-    match read_line(&mut Scanner::new(data), &mut line) {
+    let mut s = Scanner::new(data);
+    let read = read_line(&mut s, &mut line, trace);
+    trace.texts = s.texts();
+    match read {
         Ok(true) => Ok(line),
         Ok(false) => Err(Error::Shape("ollama line without done or error")),
         Err(Reject) => Err(Error::json(data)),
@@ -98,7 +109,7 @@ const FIELDS: &[Known<Field>] = &[
 
 /// Reads the line into `line`: `false` if it is not an object with `done`
 /// or `error`.
-fn read_line<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>) -> Scan<bool> {
+fn read_line<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>, trace: &mut Trace) -> Scan<bool> {
     if !s.object()? {
         s.finish()?;
         return Ok(false);
@@ -127,7 +138,7 @@ fn read_line<'a>(s: &mut Scanner<'a>, line: &mut Line<'a>) -> Scan<bool> {
                 foreign = true;
                 s.skip_value()?;
             }
-            Field::Other => s.skip_value()?,
+            Field::Other => trace.skip(s)?,
         }
     }
     s.finish()?;

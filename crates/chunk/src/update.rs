@@ -192,6 +192,10 @@ pub(crate) struct Trace {
     /// How many text values were read, and the body of the last one
     /// ([`Scanner::texts`]).
     pub(crate) texts: (u32, Range<usize>),
+    /// Where the numbers a reader counts on every event sat (Gemini's
+    /// `usageMetadata` counts), each with the slot it was read into, in
+    /// order: each a whole value.
+    pub(crate) numbers: Vec<(Range<usize>, usize)>,
 }
 
 impl Trace {
@@ -211,6 +215,26 @@ impl Trace {
         s.skip_value()?;
         self.skipped.push(start..s.pos());
         Ok(())
+    }
+
+    /// Reads a count ([`Scanner::u64`]) for `slot`, noting where it was.
+    #[inline]
+    pub(crate) fn number(&mut self, s: &mut Scanner<'_>, slot: usize) -> Scan<Option<u64>> {
+        if !self.on {
+            return s.u64();
+        }
+        s.peek()?;
+        let start = s.pos();
+        let n = s.u64()?;
+        self.numbers.push((start..s.pos(), slot));
+        Ok(n)
+    }
+
+    /// Forgets what an earlier reading noted.
+    pub(crate) fn clear(&mut self) {
+        self.skipped.clear();
+        self.numbers.clear();
+        self.self_typed = false;
     }
 }
 
@@ -245,8 +269,7 @@ pub(crate) fn typed_event<'a>(
     read: ReadEvent,
     trace: &mut Trace,
 ) -> Result<Update<'a>, Error> {
-    trace.skipped.clear();
-    trace.self_typed = false;
+    trace.clear();
     if data.trim_ascii() == "[DONE]" {
         return Ok(Update { end: true, ..Update::default() });
     }

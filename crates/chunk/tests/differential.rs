@@ -27,12 +27,20 @@
 //! or Messages template whose text and skipped values take new values
 //! (valid or broken), under varying SSE event types, now and then mutated
 //! elsewhere or interleaved with an unrelated payload.
+//!
+//! So must [`Parser::parse_gemini`] and [`Parser::parse_ollama`], which
+//! also reuse the previous reading when only the text, the values the
+//! reader skips and the counts it reads (Gemini's `usageMetadata`)
+//! changed, against [`gemini::parse`] and [`ollama::parse`], on sequences
+//! made the same way from Gemini chunks and Ollama lines.
 
 mod reference;
 
 use proptest::prelude::*;
 use serde::de::IgnoredAny;
-use thinktee_chunk::{Error, Parser, Payload, Update, messages, parse, parse_event, responses};
+use thinktee_chunk::{
+    Error, Parser, Payload, gemini, messages, ollama, parse, parse_event, responses,
+};
 
 /// A JSON tree whose leaves are kept as raw text, so it can hold what
 /// serde_json would never write (lone surrogate escapes, odd numbers).
@@ -721,6 +729,130 @@ fn messages_template() -> BoxedStrategy<J> {
     ])
 }
 
+/// A Gemini chunk: mostly one candidate with one part holding the text
+/// (thought or not), and the usage counts as holes (read by the reader,
+/// unlike skipped values, but with any value the same way).
+fn gemini_template() -> BoxedStrategy<J> {
+    let part = prop_oneof![
+        4 => obj(vec![
+            ("text", hole()),
+            ("thought", b()),
+            ("thoughtSignature", one_of(vec!["", "CiQB0e2K"])),
+        ]),
+        1 => obj(vec![("text", s()), ("thought", b())]),
+        1 => obj(vec![("functionCall", obj(vec![("name", s()), ("args", any_value().boxed())]))]),
+    ];
+    let parts = prop_oneof![
+        3 => part.clone().prop_map(|p| J::Arr(vec![p])),
+        1 => prop::collection::vec(part, 0..3).prop_map(J::Arr),
+    ];
+    let content = obj(vec![("parts", parts.boxed()), ("role", one_of(vec!["model"]))]);
+    let finish = prop_oneof![3 => Just(J::Lit("null")), 1 => one_of(vec!["STOP", "SAFETY"])];
+    let candidate =
+        obj(vec![("content", content), ("finishReason", finish.boxed()), ("index", index())]);
+    let candidates = prop_oneof![
+        3 => candidate.clone().prop_map(|c| J::Arr(vec![c])),
+        1 => prop::collection::vec(candidate, 0..3).prop_map(J::Arr),
+    ];
+    let usage = obj(vec![
+        ("promptTokenCount", skip(0)),
+        ("candidatesTokenCount", skip(1)),
+        ("totalTokenCount", skip(2)),
+        ("thoughtsTokenCount", skip(3)),
+        ("cachedContentTokenCount", skip(1)),
+        ("promptTokensDetails", any_value().boxed()),
+    ]);
+    obj(vec![
+        ("candidates", candidates.boxed()),
+        ("usageMetadata", usage),
+        ("modelVersion", s()),
+        ("responseId", s()),
+        ("error", api_error()),
+    ])
+}
+
+/// An Ollama line: mostly one whose `message` holds the text as its
+/// `thinking` or `content`, with `created_at` and durations skipped.
+fn ollama_template() -> BoxedStrategy<J> {
+    let text = || prop_oneof![2 => hole(), 1 => one_of(vec!["", "x"])].boxed();
+    let message = obj(vec![
+        ("role", one_of(vec!["assistant"])),
+        ("content", text()),
+        ("thinking", text()),
+        ("tool_calls", arr(any_value().boxed())),
+    ]);
+    let done = prop_oneof![4 => Just(J::Lit("false")), 1 => b()].boxed();
+    obj(vec![
+        ("model", s()),
+        ("created_at", skip(0)),
+        ("message", message),
+        ("response", text()),
+        ("thinking", one_of(vec!["", "hm"])),
+        ("done", done),
+        ("done_reason", prop_oneof![3 => Just(J::Lit("null")), 1 => s()].boxed()),
+        ("total_duration", skip(1)),
+        ("eval_count", prop_oneof![3 => Just(J::Lit("null")), 1 => n()].boxed()),
+        ("type", prop_oneof![6 => Just(J::Lit("null")), 1 => s()].boxed()),
+    ])
+}
+
+/// A Gemini chunk or an Ollama line as streams send them.
+fn streamed_line() -> BoxedStrategy<(Typed, J)> {
+    let text = |t: &str| J::Str(t.to_owned());
+    let skipped = |i| J::Num(skip_marker(i));
+    let gemini = (prop::bool::ANY, prop::bool::ANY).prop_map(move |(thought, details)| {
+        let mut part = vec![("text".to_owned(), text(HOLE))];
+        if thought {
+            part.push(("thought".to_owned(), J::Lit("true")));
+        }
+        let content = J::Obj(vec![
+            ("parts".to_owned(), J::Arr(vec![J::Obj(part)])),
+            ("role".to_owned(), text("model")),
+        ]);
+        let candidate =
+            J::Obj(vec![("content".to_owned(), content), ("index".to_owned(), J::Lit("0"))]);
+        let mut usage = vec![
+            ("promptTokenCount".to_owned(), skipped(0)),
+            ("candidatesTokenCount".to_owned(), skipped(1)),
+            ("totalTokenCount".to_owned(), skipped(2)),
+        ];
+        if details {
+            let detail = J::Obj(vec![
+                ("modality".to_owned(), text("TEXT")),
+                ("tokenCount".to_owned(), J::Lit("52")),
+            ]);
+            usage.push(("promptTokensDetails".to_owned(), J::Arr(vec![detail])));
+        }
+        usage.push(("thoughtsTokenCount".to_owned(), skipped(3)));
+        let j = J::Obj(vec![
+            ("candidates".to_owned(), J::Arr(vec![candidate])),
+            ("usageMetadata".to_owned(), J::Obj(usage)),
+            ("modelVersion".to_owned(), text("gemini-2.5-flash")),
+            ("responseId".to_owned(), text("mCq0aL2xGoSd1dkPnq2o6Ag")),
+        ]);
+        (Typed::Gemini, j)
+    });
+    let ollama = prop::bool::ANY.prop_map(move |thinking| {
+        let message = if thinking {
+            vec![
+                ("role".to_owned(), text("assistant")),
+                ("content".to_owned(), text("")),
+                ("thinking".to_owned(), text(HOLE)),
+            ]
+        } else {
+            vec![("role".to_owned(), text("assistant")), ("content".to_owned(), text(HOLE))]
+        };
+        let j = J::Obj(vec![
+            ("model".to_owned(), text("qwen3:8b")),
+            ("created_at".to_owned(), skipped(0)),
+            ("message".to_owned(), J::Obj(message)),
+            ("done".to_owned(), J::Lit("false")),
+        ]);
+        (Typed::Ollama, j)
+    });
+    prop_oneof![gemini, ollama].boxed()
+}
+
 /// A delta as streams send it (`type` first, the usual keys in the usual
 /// order), and the reader for it.
 fn streamed_event() -> BoxedStrategy<(Typed, J)> {
@@ -806,6 +938,20 @@ fn next_event() -> impl Strategy<Value = (bool, &'static str, NextEvent)> {
 enum Typed {
     Responses,
     Messages,
+    Gemini,
+    Ollama,
+}
+
+impl Typed {
+    /// The reader read with now and then instead.
+    fn other(self) -> Typed {
+        match self {
+            Typed::Responses => Typed::Messages,
+            Typed::Messages => Typed::Responses,
+            Typed::Gemini => Typed::Ollama,
+            Typed::Ollama => Typed::Gemini,
+        }
+    }
 }
 
 /// A typed template and the events (with their SSE event types) made from
@@ -814,12 +960,13 @@ fn typed_sequence() -> impl Strategy<Value = Vec<(Typed, &'static str, String)>>
     let template = prop_oneof![
         1 => responses_template().prop_map(|j| (Typed::Responses, j)),
         1 => messages_template().prop_map(|j| (Typed::Messages, j)),
+        1 => gemini_template().prop_map(|j| (Typed::Gemini, j)),
+        1 => ollama_template().prop_map(|j| (Typed::Ollama, j)),
         3 => streamed_event(),
-        1 => streamed_event().prop_map(|(typed, j)| match typed {
-            // Read with the other format's reader.
-            Typed::Responses => (Typed::Messages, j),
-            Typed::Messages => (Typed::Responses, j),
-        }),
+        3 => streamed_line(),
+        // Read with the other format's reader.
+        1 => streamed_event().prop_map(|(typed, j)| (typed.other(), j)),
+        1 => streamed_line().prop_map(|(typed, j)| (typed.other(), j)),
     ];
     (template, prop::collection::vec(any::<u8>(), 64), prop::collection::vec(next_event(), 1..10))
         .prop_map(|((typed, j), ws, nexts)| {
@@ -842,11 +989,7 @@ fn typed_sequence() -> impl Strategy<Value = Vec<(Typed, &'static str, String)>>
                         }
                         NextEvent::Other(text) => text,
                     };
-                    let typed = match (typed, other) {
-                        (typed, false) => typed,
-                        (Typed::Responses, true) => Typed::Messages,
-                        (Typed::Messages, true) => Typed::Responses,
-                    };
+                    let typed = if other { typed.other() } else { typed };
                     (typed, event_type, data)
                 })
                 .collect()
@@ -858,34 +1001,37 @@ fn typed_sequence() -> impl Strategy<Value = Vec<(Typed, &'static str, String)>>
 fn check_typed_sequence(events: &[(Typed, &str, String)]) -> Result<u64, TestCaseError> {
     let mut parser = Parser::new();
     for (i, (typed, event_type, data)) in events.iter().enumerate() {
-        let (stateless, streamed) = match *typed {
-            Typed::Responses => {
-                (responses::parse(event_type, data), parser.parse_responses(event_type, data))
-            }
-            Typed::Messages => {
-                (messages::parse(event_type, data), parser.parse_messages(event_type, data))
-            }
-        };
-        match (&streamed, &stateless) {
-            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "event {} {} {:?}", i, event_type, data),
-            _ => prop_assert_eq!(
-                update_kind(&streamed),
-                update_kind(&stateless),
-                "event {} {} {:?}",
-                i,
-                event_type,
-                data
-            ),
+        let at = format!("event {i} {event_type} {data:?}");
+        match *typed {
+            Typed::Responses => same(
+                &parser.parse_responses(event_type, data),
+                &responses::parse(event_type, data),
+                &at,
+            )?,
+            Typed::Messages => same(
+                &parser.parse_messages(event_type, data),
+                &messages::parse(event_type, data),
+                &at,
+            )?,
+            Typed::Gemini => same(&parser.parse_gemini(data), &gemini::parse(data), &at)?,
+            Typed::Ollama => same(&parser.parse_ollama(data), &ollama::parse(data), &at)?,
         }
     }
     Ok(parser.reused())
 }
 
-/// The update, or which variant of error.
-fn update_kind<'r, 'a>(
-    r: &'r Result<Update<'a>, Error>,
-) -> Result<&'r Update<'a>, std::mem::Discriminant<Error>> {
-    r.as_ref().map_err(std::mem::discriminant)
+/// The same reading, or the same variant of error.
+fn same<T: PartialEq + std::fmt::Debug>(
+    streamed: &Result<T, Error>,
+    stateless: &Result<T, Error>,
+    at: &str,
+) -> Result<(), TestCaseError> {
+    let kind = |r: &Result<T, Error>| r.as_ref().err().map(std::mem::discriminant);
+    match (streamed, stateless) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", at),
+        _ => prop_assert_eq!(kind(streamed), kind(stateless), "{}", at),
+    }
+    Ok(())
 }
 
 /// The payload, or which variant of error: error texts are not compared.
@@ -1091,4 +1237,65 @@ fn typed_reuse_keeps_marks_and_indexes() {
         events.into_iter().partition(|(typed, _, _)| matches!(typed, Typed::Messages));
     assert_eq!(check_typed_sequence(&messages).unwrap(), 2);
     assert_eq!(check_typed_sequence(&responses).unwrap(), 2);
+}
+
+/// The Gemini and Ollama sequences reuse too (the count above is over all
+/// formats).
+#[test]
+fn gemini_and_ollama_sequences_exercise_reuse() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = typed_sequence();
+    let (mut events, mut reused) = (0, 0);
+    let mut sequences = 0;
+    while sequences < 400 {
+        let sequence = strategy.new_tree(&mut runner).unwrap().current();
+        if !matches!(sequence[0].0, Typed::Gemini | Typed::Ollama) {
+            continue;
+        }
+        sequences += 1;
+        events += sequence.len() as u64;
+        reused += check_typed_sequence(&sequence).unwrap();
+    }
+    eprintln!("{reused} of {events} Gemini and Ollama events reused");
+    assert!(reused * 10 >= events && reused * 5 <= events * 4, "{reused} of {events}");
+}
+
+/// A reused Gemini chunk reads its new counts (its usage normalised from
+/// them: completion = candidates + thoughts), a reused Ollama line skips its
+/// new `created_at` and keeps the empty `content` beside its thinking.
+#[test]
+fn typed_reuse_reads_counts_and_skips_created_at() {
+    let mut parser = Parser::new();
+    for (text, candidates, total) in [("Let", 3, 60), (" me", 6, 63), (" see\\n", 9, 66)] {
+        let data = format!(
+            r#"{{"candidates": [{{"content": {{"parts": [{{"text": "{text}"}}],"role": "model"}},"index": 0}}],"usageMetadata": {{"promptTokenCount": 12,"candidatesTokenCount": {candidates},"totalTokenCount": {total},"thoughtsTokenCount": 45}},"modelVersion": "gemini-2.5-flash","responseId": "mCq0"}}"#
+        );
+        let r = parser.parse_gemini(&data).unwrap();
+        assert_eq!(r.id.as_deref(), Some("mCq0"));
+        let c = &r.candidates[0];
+        assert_eq!(
+            (c.thought.as_deref(), c.text.as_deref()),
+            (None, Some(&*text.replace("\\n", "\n")))
+        );
+        let u = r.usage.unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens, u.total_tokens),
+            (Some(12), Some(candidates + 45), Some(45), Some(total))
+        );
+    }
+    for (text, at) in [("Okay", "00.1"), (", the", "00.2"), (" user", "01.25")] {
+        let data = format!(
+            r#"{{"model":"qwen3:8b","created_at":"2025-06-05T12:00:{at}Z","message":{{"role":"assistant","content":"","thinking":"{text}"}},"done":false}}"#
+        );
+        let l = parser.parse_ollama(&data).unwrap();
+        assert_eq!(
+            (l.model.as_deref(), l.thinking.as_deref(), l.content.as_deref(), l.done),
+            (Some("qwen3:8b"), Some(text), Some(""), false)
+        );
+        assert!(l.surely_ollama);
+    }
+    assert_eq!(parser.reused(), 4);
 }

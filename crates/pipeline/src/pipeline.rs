@@ -353,10 +353,14 @@ impl Pipeline {
         // (-41 %).
         if stream.started
             && stream.format == Some(Format::Ollama)
-            && let Ok(line) = thinktee_chunk::ollama::parse(json)
+            // By reference, as `on_chat` matches a chunk: moving the line
+            // out of the result copied it, 4.5 % of the instructions
+            // (callgrind, line-aligned: 10.03M to 9.58M; 4.8 % at 1460-byte
+            // reads, 9.35M to 8.90M).
+            && let Ok(line) = &self.parser.parse_ollama(json)
             && line.surely_ollama
         {
-            stream.on_ollama(&line, json.len(), &mut em);
+            stream.on_ollama(line, json.len(), &mut em);
             return em.status(&mut self.stopped);
         }
         let detected = Format::detect("message", json);
@@ -475,11 +479,11 @@ impl StreamState {
             Format::Messages => {
                 self.on_update(format, parser.parse_messages(event_type, data), data, em)
             }
-            Format::Gemini => match &thinktee_chunk::gemini::parse(data) {
+            Format::Gemini => match &parser.parse_gemini(data) {
                 Ok(response) => self.on_gemini(response, data.len(), em),
                 Err(e) => self.chunk_error(e, em),
             },
-            Format::Ollama => match &thinktee_chunk::ollama::parse(data) {
+            Format::Ollama => match &parser.parse_ollama(data) {
                 Ok(line) => self.on_ollama(line, data.len(), em),
                 Err(e) => self.chunk_error(e, em),
             },
