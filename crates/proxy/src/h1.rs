@@ -50,6 +50,9 @@ pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
 /// The most header fields in a response head (hyper's default).
 const MAX_HEADERS: usize = 100;
+/// A request body up to this size is copied behind its head and written
+/// with it.
+const SMALL_BODY: usize = 64 << 10;
 /// The read buffer of a connection: one read of the socket at most.
 const READ_BUF: usize = 16 << 10;
 
@@ -224,8 +227,11 @@ impl UpstreamClient {
         is_head: bool,
     ) -> Result<Response<UpstreamBody>, Failed> {
         let written = async {
-            conn.io.write_all(head).await?;
-            if !body.is_empty() {
+            // A small body goes out with the head, in one write.
+            if body.len() <= SMALL_BODY {
+                conn.io.write_all(&[head, body].concat()).await?;
+            } else {
+                conn.io.write_all(head).await?;
                 conn.io.write_all(body).await?;
             }
             conn.io.flush().await
