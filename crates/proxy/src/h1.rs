@@ -142,7 +142,13 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, conn: Box<Conn>) {
+    fn checkin(&self, mut conn: Box<Conn>) {
+        // A large response head grew the buffer: an idle connection keeps
+        // no more than a read's worth.
+        if conn.buf.len() > READ_BUF {
+            conn.buf.truncate(READ_BUF);
+            conn.buf.shrink_to_fit();
+        }
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|(_, since)| now.duration_since(*since) < POOL_IDLE_TIMEOUT);
@@ -541,5 +547,135 @@ impl Body for UpstreamBody {
             UpstreamBody::H1(body) => body.size_hint(),
             UpstreamBody::Hyper(body) => body.size_hint(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses a whole head; its framing and keep-alive.
+    fn head(raw: &str, is_head: bool) -> Result<(StatusCode, Framing, bool), String> {
+        match parse_head(raw.as_bytes(), is_head).map_err(|e| e.to_string())? {
+            Some((used, Some((parts, framing, keep_alive)))) => {
+                assert_eq!(used, raw.len(), "the whole head and nothing more");
+                Ok((parts.status, framing, keep_alive))
+            }
+            other => panic!("not a whole final head: {:?}", other.map(|(used, _)| used)),
+        }
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let ok = StatusCode::OK;
+        let cases = [
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n",
+                false,
+                (ok, Framing::Length(12), true),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 3, 3\r\n\r\n",
+                false,
+                (ok, Framing::Length(3), true),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+                false,
+                (ok, Framing::Chunked, true),
+            ),
+            // Transfer-Encoding wins over a length.
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
+                false,
+                (ok, Framing::Chunked, true),
+            ),
+            // Not chunked last: the body ends with the connection.
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n",
+                false,
+                (ok, Framing::Close, false),
+            ),
+            ("HTTP/1.1 200 OK\r\n\r\n", false, (ok, Framing::Close, false)),
+            ("HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n", true, (ok, Framing::Length(0), true)),
+            (
+                "HTTP/1.1 204 No Content\r\n\r\n",
+                false,
+                (StatusCode::NO_CONTENT, Framing::Length(0), true),
+            ),
+            (
+                "HTTP/1.1 304 Not Modified\r\n\r\n",
+                false,
+                (StatusCode::NOT_MODIFIED, Framing::Length(0), true),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nconnection: keep-alive, Close\r\ncontent-length: 1\r\n\r\n",
+                false,
+                (ok, Framing::Length(1), false),
+            ),
+            (
+                "HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n",
+                false,
+                (ok, Framing::Length(1), false),
+            ),
+        ];
+        for (raw, is_head, expected) in cases {
+            assert_eq!(head(raw, is_head), Ok(expected), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn bad_heads_are_errors() {
+        for raw in [
+            "HTTP/1.1 200 OK\r\ncontent-length: 3, 4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: +1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: \r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            "HTTP/2 200 OK\r\n\r\n",
+            "SSH-2.0-OpenSSH\r\n\r\n",
+        ] {
+            assert!(parse_head(raw.as_bytes(), false).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_head_is_partial_until_its_blank_line_and_1xx_heads_are_skipped() {
+        let raw =
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 2\r\n\r\nok";
+        let end = raw.len() - 2;
+        for cut in 0..end {
+            assert!(matches!(parse_head(&raw[..cut], false), Ok(None)), "cut at {cut}");
+        }
+        let Ok(Some((used, Some((parts, ..))))) = parse_head(raw, false) else { panic!() };
+        assert_eq!(used, end, "the body is not the head's");
+        assert_eq!(parts.headers["content-type"], "text/event-stream");
+        let informational = b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\n";
+        let Ok(Some((used, None))) = parse_head(informational, false) else { panic!() };
+        assert_eq!(used, 40);
+    }
+
+    #[test]
+    fn the_request_head_has_the_upstream_host_and_the_body_length() {
+        let upstream: Upstream = "http://127.0.0.1:8080/v1".parse().unwrap();
+        let mut req = Request::new(Bytes::from_static(b"{}"));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = upstream.uri_for(Some(&"/chat?x=1".parse().unwrap()));
+        req.headers_mut().insert("host", HeaderValue::from_static("client.example"));
+        req.headers_mut().insert("content-length", HeaderValue::from_static("99"));
+        req.headers_mut().append("x-a", HeaderValue::from_static("1"));
+        req.headers_mut().append("x-a", HeaderValue::from_static("2"));
+        assert_eq!(
+            String::from_utf8(request_head(&req, &upstream)).unwrap(),
+            "POST /v1/chat?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-a: 1\r\nx-a: 2\r\n\
+             content-length: 2\r\n\r\n"
+        );
+        let mut get = Request::new(Bytes::new());
+        *get.uri_mut() = upstream.uri_for(Some(&"/models".parse().unwrap()));
+        assert_eq!(
+            String::from_utf8(request_head(&get, &upstream)).unwrap(),
+            "GET /v1/models HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n\r\n"
+        );
     }
 }
