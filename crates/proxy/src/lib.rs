@@ -57,6 +57,7 @@ pub mod admin;
 mod body;
 mod conn;
 mod error;
+mod h1;
 pub mod headers;
 mod ids;
 mod json;

@@ -12,8 +12,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
+use http_body_util::BodyExt;
 use thinktee_pipeline::InputEnd;
 use thinktee_record::headers::{recordable, redact_query};
 use thinktee_record::{Exchange, RecordBody, Recorder};
@@ -22,13 +21,14 @@ use thinktee_think::{Config as SplitterConfig, StartMode};
 
 use crate::Error;
 use crate::body::{IdleBody, NormalizeBody, Noted, WarnOnce, not_normalized};
+use crate::h1::UpstreamClient;
 use crate::headers::{self, strip_hop_by_hop};
 use crate::ids::{Ids, REQUEST_ID, THINKTEE_REQUEST_ID};
 use crate::normalize::{MAX_NORMALIZE_EVENT, Normalizer, ReasoningTarget, normalize_body};
 use crate::reply::{BoxError, ProxyBody, close_after, error_response, failed, full};
 use crate::request::{BodyBudget, BodyLimits, Unread, read_body};
 use crate::serve::{DEFAULT_CLIENT_IDLE_TIMEOUT, Handler, Server};
-use crate::upstream::{Connector, Upstream, client};
+use crate::upstream::{Upstream, client, connector};
 
 /// Default largest request body accepted (32 MiB: room for base64 images).
 pub const DEFAULT_MAX_REQUEST_BODY: usize = 32 << 20;
@@ -131,7 +131,7 @@ pub struct Proxy {
 
 struct Shared {
     config: Config,
-    client: Client<Connector, Full<Bytes>>,
+    client: UpstreamClient,
     recorder: Option<Box<dyn Recorder>>,
     next_id: AtomicU64,
     /// Set when the server cuts what is still open at shutdown.
@@ -194,7 +194,9 @@ impl Proxy {
                 config.max_buffered_request_bytes, config.max_request_body
             )));
         }
-        let client = client(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
+        let connector = connector(config.connect_timeout, config.upstream_ca_pem.as_deref())?;
+        let client =
+            UpstreamClient::new(config.upstream.clone(), connector.clone(), client(connector));
         Ok(Proxy {
             shared: Arc::new(Shared {
                 budget: BodyBudget::new(config.max_buffered_request_bytes),
@@ -332,7 +334,7 @@ impl Proxy {
         exchange.stream = route.and_then(|r| r.stream).or(summary.stream).unwrap_or(false);
         exchange.model = summary.model.or(path_model);
 
-        let mut upstream_req = Request::new(Full::new(request_body));
+        let mut upstream_req = Request::new(request_body);
         *upstream_req.method_mut() = parts.method;
         *upstream_req.uri_mut() = config.upstream.uri_for(parts.uri.path_and_query());
         *upstream_req.version_mut() = Version::HTTP_11;
@@ -346,7 +348,7 @@ impl Proxy {
         let response = match result {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                let why = error_chain(&e);
+                let why = error_chain(&*e);
                 tracing::warn!(id, path = %exchange.path, error = %why, "upstream unreachable");
                 return self.reply_own(
                     exchange,
@@ -394,7 +396,7 @@ impl Proxy {
         drop(reservation);
         let body: ProxyBody = match config.idle_timeout {
             Some(t) => IdleBody::new(body, t).boxed_unsync(),
-            None => body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+            None => body.boxed_unsync(),
         };
         let normalize = config.normalize.filter(|_| chat && head.status.is_success());
         let body = match (tap, normalize) {

@@ -113,17 +113,25 @@ impl Upstream {
 /// for `https` upstreams, ALPN offering HTTP/2 and HTTP/1.1.
 pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
-/// Builds the pooled client used for every upstream request. Server
-/// certificates are checked against the bundled Mozilla roots plus
-/// `extra_roots` (PEM: a private CA in front of a gateway, or a test CA).
-pub(crate) fn client<B>(
-    connect_timeout: Option<Duration>,
-    extra_roots: Option<&[u8]>,
-) -> Result<Client<Connector, B>, Error>
+/// hyper's pooled client, used for upstreams that pick HTTP/2 (HTTP/1.1
+/// ones go through [`crate::h1`]).
+pub(crate) fn client<B>(connector: Connector) -> Client<Connector, B>
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
 {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(crate::h1::POOL_IDLE_TIMEOUT)
+        .build(connector)
+}
+
+/// The connector for every upstream connection. Server certificates are
+/// checked against the bundled Mozilla roots plus `extra_roots` (PEM: a
+/// private CA in front of a gateway, or a test CA).
+pub(crate) fn connector(
+    connect_timeout: Option<Duration>,
+    extra_roots: Option<&[u8]>,
+) -> Result<Connector, Error> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 
@@ -149,14 +157,11 @@ where
         .map_err(|e| Error::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(https))
+        .wrap_connector(http))
 }
 
 #[cfg(test)]

@@ -211,3 +211,191 @@ async fn concurrent_streams_open_one_connection_each_then_reuse_them() {
     assert_eq!(upstream.served.load(Ordering::SeqCst), 9);
     assert_eq!(upstream.accepted.load(Ordering::SeqCst), 3);
 }
+
+/// The upstream connection has no task of its own: while a stream passes,
+/// the proxy's runtime runs one task more than before it (the client
+/// connection's), where hyper_util's pooled client ran more (that, the
+/// upstream connection's, and its pool's timer), and every chunk crossed
+/// from the upstream connection's task to the client connection's.
+#[test]
+fn a_streamed_exchange_runs_in_one_task() {
+    // The upstream on a runtime of its own: only the proxy's tasks count.
+    let upstream_rt = tokio::runtime::Runtime::new().unwrap();
+    let upstream = upstream_rt.block_on(upstream(After::KeepAlive, true));
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let proxy = proxy_to(upstream.addr).await;
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let mut client = TcpStream::connect(proxy.addr).await.unwrap();
+        client.write_all(post("/stream").as_bytes()).await.unwrap();
+        // Read until the first event arrived: the stream is mid-way.
+        let mut raw = Vec::new();
+        let mut piece = [0u8; 4096];
+        while find(&raw, EVENTS[0].as_bytes()).is_none() {
+            let n = timeout(LIMIT, client.read(&mut piece)).await.unwrap().unwrap();
+            assert!(n > 0, "the first event arrives");
+            raw.extend_from_slice(&piece[..n]);
+        }
+        let during = metrics.num_alive_tasks();
+        assert_eq!(during, before + 1, "the client connection's task and no other");
+        upstream.go.notify_one();
+        timeout(LIMIT, client.read_to_end(&mut raw)).await.unwrap().unwrap();
+        let end = find(&raw, b"\r\n\r\n").unwrap() + 4;
+        let (body, complete) = dechunk(&raw[end..]);
+        assert!(complete);
+        assert_eq!(body, EVENTS.concat().into_bytes());
+    });
+}
+
+/// A streaming request on a connection of its own.
+fn post(path: &str) -> String {
+    let body = r#"{"model":"m","stream":true}"#;
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// An upstream that answers every request on every connection with
+/// `answer`, written one byte at a time, then waits for the next request;
+/// counts the connections it accepts.
+async fn scripted(answer: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            stream.set_nodelay(true).unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                while read_request(&mut stream).await.is_some() {
+                    for byte in answer {
+                        if stream.write_all(&[*byte]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// The response as the client got it: head, de-chunked body, and whether
+/// the body ended cleanly.
+async fn exchange(proxy: SocketAddr, path: &str) -> (String, Vec<u8>, bool) {
+    let raw = exchange_raw(proxy, path).await;
+    let (head, body, complete) = split_response(&raw);
+    assert!(!head.is_empty(), "a response head: {:?}", String::from_utf8_lossy(&raw));
+    (head, body, complete)
+}
+
+/// What the client read until the proxy closed its connection.
+async fn exchange_raw(proxy: SocketAddr, path: &str) -> Vec<u8> {
+    let mut stream = TcpStream::connect(proxy).await.unwrap();
+    stream.write_all(post(path).as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    // A reset after an error counts as the end.
+    let _ = timeout(LIMIT, stream.read_to_end(&mut raw)).await.expect("response ends");
+    raw
+}
+
+/// Head (empty if none came whole), de-chunked body, clean end.
+fn split_response(raw: &[u8]) -> (String, Vec<u8>, bool) {
+    let Some(end) = find(raw, b"\r\n\r\n") else { return (String::new(), Vec::new(), false) };
+    let head = String::from_utf8_lossy(&raw[..end + 4]).into_owned();
+    let (body, complete) = dechunk(&raw[end + 4..]);
+    (head, body, complete)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_read_a_byte_at_a_time_is_forwarded_whole_on_one_connection() {
+    // A 100 Continue first, a chunk extension, a trailer.
+    let (addr, accepted) = scripted(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+          transfer-encoding: chunked\r\n\r\n7;x=y\r\ndata: a\r\n2\r\n\n\n\r\n0\r\nx-t: 1\r\n\r\n",
+    )
+    .await;
+    let proxy = proxy_to(addr).await;
+    for _ in 0..3 {
+        let (head, body, complete) = exchange(proxy.addr, "/stream").await;
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(header(&head, "content-type").as_deref(), Some("text/event-stream"));
+        assert_eq!(body, b"data: a\n\n");
+        assert!(complete, "the stream ended cleanly");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "the connection was reused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_chunked_framing_ends_the_stream_early_and_the_connection_is_not_reused() {
+    let (addr, accepted) = scripted(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+          transfer-encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\nzz\r\n",
+    )
+    .await;
+    let proxy = proxy_to(addr).await;
+    for round in 1..=2 {
+        // The response head and the data before the bad size may or may not
+        // have left the proxy before the error cut the client's connection.
+        let raw = exchange_raw(proxy.addr, "/stream").await;
+        let (head, body, complete) = split_response(&raw);
+        assert!(head.is_empty() || head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(b"data: a\n\n".starts_with(&body), "nothing made up: {body:?}");
+        assert!(!complete, "the client sees the stream end early");
+        assert_eq!(accepted.load(Ordering::SeqCst), round, "a new connection each time");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_delimited_body_is_whole_and_a_length_cut_short_ends_early() {
+    let (addr, accepted) =
+        scripted_then_close(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"a\":1}")
+            .await;
+    let proxy = proxy_to(addr).await;
+    for round in 1..=2 {
+        let (head, body, complete) = exchange(proxy.addr, "/json").await;
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(body, br#"{"a":1}"#);
+        assert!(complete, "the body ended with the upstream's connection, cleanly");
+        assert_eq!(accepted.load(Ordering::SeqCst), round, "never reused");
+    }
+
+    let (addr, _) = scripted_then_close(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{\"a\"",
+    )
+    .await;
+    let proxy = proxy_to(addr).await;
+    // What left the proxy before the error cut the client's connection
+    // varies; never a whole body.
+    let raw = exchange_raw(proxy.addr, "/json").await;
+    if let Some(end) = find(&raw, b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&raw[..end + 4]).into_owned();
+        assert_eq!(header(&head, "content-length").as_deref(), Some("10"));
+        assert!(br#"{"a""#.starts_with(&raw[end + 4..]), "nothing made up");
+    }
+}
+
+/// As [`scripted`], but the upstream closes each connection after one
+/// answer.
+async fn scripted_then_close(answer: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if read_request(&mut stream).await.is_some() {
+                    let _ = stream.write_all(answer).await;
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
