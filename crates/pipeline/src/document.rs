@@ -104,8 +104,9 @@ pub enum DocumentError {
         limit: usize,
     },
     /// A JSON array with a byte where a `,` or `]` belongs, or a `,` where
-    /// an element belongs: reported once per array, and read on (the byte
-    /// starts the next element; the stray `,` is skipped).
+    /// an element belongs (a stray `,`, or a trailing one right before the
+    /// `]`): reported once per array, and read on (the byte starts the next
+    /// element; the stray `,` is skipped; the `]` closes the array).
     ArrayMalformed {
         /// The 1-based line of the byte.
         line: u64,
@@ -317,6 +318,22 @@ impl Framer {
             State::Leading(_) => self.forced,
             State::Sse(_) => Some(DocumentKind::Sse),
             _ => Some(DocumentKind::Json),
+        }
+    }
+
+    /// Bytes the framer keeps allocated between reads: the capacity of
+    /// what it holds (a JSON value, line or array element begun in an
+    /// earlier read, or the start of a line the SSE probe is reading). At
+    /// most twice the limit ([`Builder::max_document_len`]; a buffer at
+    /// most doubles past what it holds), or twice the probe's
+    /// 33 bytes, whichever is more: never in proportion to the input.
+    pub fn held(&self) -> usize {
+        match &self.state {
+            State::Leading(_) => 0,
+            State::Sse(probe) => probe.head.capacity(),
+            State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
+            State::Lines(lines) => lines.partial.capacity(),
+            State::Array(array) => array.held.capacity(),
         }
     }
 
@@ -675,14 +692,19 @@ impl Lines {
 /// element (and [`MAX_DOCUMENT_LEN`]), never by the array.
 ///
 /// ```text
-///   `[` ──▶ Element ── first byte ──▶ InElement ── it ends ──▶ Separator
-///            ▲   │ stray `,`: error                    a `,` missing: error,
-///            │   └──┘                                  the byte begins one
-///            │                                               │
-///            └─────────────────────── `,` ───────────────────┤
-///                                                           `]` (also from Element)
-///                                                            ▼
-///                     After ── non-blank byte: error ──▶ Skipped
+///   `[` ──▶ First ─┬─ first byte ──▶ InElement ── it ends ──▶ Separator
+///            │      │                 ▲             a `,` missing: error,
+///            │      │            first byte         the byte begins one
+///            │      │                 │                      │
+///            │      │              Element ◀────── `,` ──────┤
+///            │      │               │   ▲                    │
+///            │      │  stray `,`: error └─┘                  │
+///            │      │  `]` right after a `,`: error, closes  │
+///           `]`     ▼                                       `]`
+///            └────▶ After ◀──────────────────────────────────┘
+///                     │ non-blank byte: error
+///                     ▼
+///                  Skipped
 /// ```
 #[derive(Debug)]
 struct Array {
@@ -703,7 +725,10 @@ struct Array {
 /// What an array expects next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// Whitespace, an element's first byte, or `]`.
+    /// Whitespace, the first element's first byte, or `]` (an empty array).
+    First,
+    /// Whitespace or an element's first byte: a `,` came (so a `]` here
+    /// follows a trailing comma, which JSON does not allow).
     Element,
     /// More of an element.
     InElement,
@@ -719,7 +744,7 @@ impl Array {
     /// An array whose `[` was on `line`.
     fn at(line: u64) -> Array {
         Array {
-            expect: Expect::Element,
+            expect: Expect::First,
             scan: ValueScan::element(),
             held: Vec::new(),
             skipping: false,
@@ -733,7 +758,7 @@ impl Array {
         // Each step consumes at least one byte, or all of them.
         while !bytes.is_empty() {
             bytes = match self.expect {
-                Expect::Element => self.on_element(bytes, out),
+                Expect::First | Expect::Element => self.on_element(bytes, out),
                 Expect::InElement => self.on_in_element(bytes, max_len, out),
                 Expect::Separator => self.on_separator(bytes, out),
                 Expect::After => self.on_after(bytes, out),
@@ -762,7 +787,13 @@ impl Array {
         let bytes = self.skip_blank(bytes);
         match bytes.first() {
             None => bytes,
-            Some(b']') => self.close(&bytes[1..], out),
+            Some(b']') => {
+                // `[…,]`: the items before it stay read, and it closes.
+                if self.expect == Expect::Element {
+                    self.malformed(out);
+                }
+                self.close(&bytes[1..], out)
+            }
             Some(b',') => {
                 self.malformed(out);
                 &bytes[1..]
@@ -1326,16 +1357,10 @@ mod tests {
         let mut framer = Builder::new().max_document_len(limit).framer();
         let mut parts = Vec::new();
         framer.feed(b"{\"a\":1}\n{\"long\":\"", |p| push(&mut parts, p));
-        let held = |framer: &Framer| match &framer.state {
-            State::Lines(lines) => lines.partial.capacity(),
-            State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
-            State::Array(array) => array.held.capacity(),
-            _ => 0,
-        };
         let mut most = 0;
         for _ in 0..1000 {
             framer.feed(&[b'x'; 100], |p| push(&mut parts, p));
-            most = most.max(held(&framer));
+            most = most.max(framer.held());
         }
         framer.feed(b"\"}\n{\"b\":2}\n", |p| push(&mut parts, p));
         framer.finish(|p| push(&mut parts, p));
@@ -1544,6 +1569,64 @@ mod tests {
         ] {
             assert_chunking_free(input);
         }
+    }
+
+    /// JSON (RFC 8259) allows no `,` right before an array's `]`; Gemini's
+    /// unframed array (FORMATS-MORE §3, the SSE form's objects between
+    /// `[`, `,` and `]`) never sends one. A proxy or a hand-edited
+    /// recording can: it is malformed, the items before it stay read and
+    /// the array still closes.
+    #[test]
+    fn a_trailing_comma_before_the_close_is_malformed_and_loses_nothing() {
+        let chunk =
+            "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"a,]\"}]}, \"index\": 0}]}";
+        let doc = format!("[{chunk},\r\n{chunk},\r\n]\r\n");
+        assert_eq!(
+            frame(doc.as_bytes()),
+            [
+                item(chunk, 1),
+                item(chunk, 2),
+                Owned::Error(DocumentError::ArrayMalformed { line: 3 }),
+                Owned::ArrayEnd,
+            ]
+        );
+        assert_chunking_free(doc.as_bytes());
+        // A scalar's, with no space; one error per array, as for the others.
+        assert_eq!(
+            frame(b"[1,2,]"),
+            [
+                item("1", 1),
+                item("2", 1),
+                Owned::Error(DocumentError::ArrayMalformed { line: 1 }),
+                Owned::ArrayEnd
+            ]
+        );
+        assert_eq!(
+            frame(b"[1,,\n]"),
+            [
+                item("1", 1),
+                Owned::Error(DocumentError::ArrayMalformed { line: 1 }),
+                Owned::ArrayEnd
+            ]
+        );
+        // Only a `,`: malformed; no `,` at all: an empty array, no error.
+        assert_eq!(
+            frame(b"[ , ]"),
+            [Owned::Error(DocumentError::ArrayMalformed { line: 1 }), Owned::ArrayEnd]
+        );
+        assert_eq!(frame(b"[ \n ]"), [Owned::ArrayEnd]);
+        // A reader keeps the records of the items and reports the error.
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        reader.feed(doc.as_bytes(), &mut collector).unwrap();
+        reader.finish(&mut collector).unwrap();
+        assert_eq!(
+            reader.errors().collect::<Vec<_>>(),
+            [DocumentError::ArrayMalformed { line: 3 }]
+        );
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1, "one stream of two chunks");
+        assert_eq!(records[0].content, "a,]a,]");
     }
 
     #[test]
