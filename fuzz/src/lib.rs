@@ -14,7 +14,7 @@
 //! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
 //! | `chunk_json` | event type | never panics; same payload (or error kind) as the serde_json-driven reference parser (`crates/chunk/tests/reference`); rejected as JSON iff serde_json rejects it as a `Value`, except for the documented leniencies, which `IgnoredAny` still bounds; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
 //! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged), in every format; against an independent decode of the same bytes ([`decode_independently`]): per chat choice, tag-mode text (thinking + answer + markup) == the concatenated `content`, for the choices within the choice limit; per Responses/Messages stream, reasoning and answer == its parts' text; per choice, tool calls == their pieces assembled; the `Collector`'s records chunked == whole, within the limits (choices per stream, errors per kind, `id`/`model` length, stream-level fields on the first record only) and their counts add up |
-//! | `document_stream` | chunking, limit, kind, JSON Lines, cut short, pipeline limits | the framer's parts chunked == whole, held within twice the limit after every read, bodies and items within it; errors once where documented and last where documented; the kind is [`detect`]'s; SSE passed on byte for byte; JSON Lines line by line; one value one body; arrays against serde_json both ways; the reader's records and errors chunked == whole, its errors the framer's |
+//! | `document_stream` | chunking, limit, kind, JSON Lines, cut short, pipeline limits | the framer's parts chunked == whole, held within twice the limit after every read, bodies and items within it; errors once where documented and last where documented; the kind is [`detect`]'s; SSE passed on byte for byte; JSON Lines line by line; one value one body; arrays against serde_json both ways; the reader's records and errors chunked == whole, its errors the framer's; Ollama streams as the NDJSON rule reads them with [`Format::detect`] alone |
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -1027,6 +1027,50 @@ pub fn check_document_stream(data: &[u8]) {
         .collect();
     assert_eq!(errors, framed, "the reader reports what its framer found");
     check_collected(&options.pipeline, &collected, &ends);
+
+    // Ollama's NDJSON, when the document is bodies only.
+    let bodies: Option<Vec<&str>> = whole
+        .iter()
+        .filter(|p| !matches!(p, OwnedPart::Error(_)))
+        .map(|p| match p {
+            OwnedPart::Body(text, _) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let Some(want) = bodies.as_deref().and_then(ollama_streams) {
+        let got: Vec<bool> =
+            ends.iter().filter(|e| e.format == Format::Ollama).map(|e| e.done).collect();
+        assert_eq!(got, want, "ollama streams (each one's `done`) are not the lines' rule");
+    }
+}
+
+/// Ollama's NDJSON rule, read from the bodies independently of the
+/// pipeline: a line [`Format::detect`] calls Ollama's opens a stream if
+/// none is open, and one with `"done": true` closes it; any other body
+/// closes it cut short, and so does the end. Each stream's `done`, in
+/// order; `None` when a body is an array (its items are a stream of
+/// their own, which the rule does not speak of).
+fn ollama_streams(bodies: &[&str]) -> Option<Vec<bool>> {
+    let mut streams = Vec::new();
+    let mut open = false;
+    for body in bodies {
+        if body.trim_ascii_start().starts_with('[') {
+            return None;
+        }
+        if Format::detect("message", body) == Format::Ollama {
+            open = true;
+            if thinktee_chunk::ollama::parse(body).is_ok_and(|line| line.done) {
+                streams.push(true);
+                open = false;
+            }
+        } else if std::mem::take(&mut open) {
+            streams.push(false);
+        }
+    }
+    if open {
+        streams.push(false);
+    }
+    Some(streams)
 }
 
 /// The whole input's parts against the format rules, read independently.
