@@ -692,19 +692,24 @@ impl Lines {
 /// element (and [`MAX_DOCUMENT_LEN`]), never by the array.
 ///
 /// ```text
-///   `[` ──▶ First ─┬─ first byte ──▶ InElement ── it ends ──▶ Separator
-///            │      │                 ▲             a `,` missing: error,
-///            │      │            first byte         the byte begins one
-///            │      │                 │                      │
-///            │      │              Element ◀────── `,` ──────┤
-///            │      │               │   ▲                    │
-///            │      │  stray `,`: error └─┘                  │
-///            │      │  `]` right after a `,`: error, closes  │
-///           `]`     ▼                                       `]`
-///            └────▶ After ◀──────────────────────────────────┘
-///                     │ non-blank byte: error
-///                     ▼
-///                  Skipped
+///   expecting  next byte (outside an element)  then       hands on
+///   First      whitespace                      First
+///              `]`                             After      the end (an empty array)
+///              `,`                             First      ArrayMalformed (a stray `,`)
+///              other                           InElement
+///   InElement  ... the element's last byte     Separator  the item
+///   Separator  whitespace                      Separator
+///              `,`                             Element
+///              `]`                             After      the end
+///              other                           InElement  ArrayMalformed (a `,` missing)
+///   Element    whitespace                      Element
+///              `,`                             Element    ArrayMalformed (a stray `,`)
+///              `]`                             After      ArrayMalformed (a trailing `,`), the end
+///              other                           InElement
+///   After      whitespace                      After
+///              other                           Skipped    AfterArray
+///
+///   ArrayMalformed is handed on once per array.
 /// ```
 #[derive(Debug)]
 struct Array {
