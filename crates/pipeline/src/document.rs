@@ -1381,6 +1381,35 @@ mod tests {
     }
 
     #[test]
+    fn held_counts_what_is_kept_between_reads_and_no_more() {
+        let mut framer = Builder::new().max_document_len(64).framer();
+        let ignore = |_: Part<'_>| {};
+        // Leading whitespace is counted, not kept.
+        for _ in 0..1000 {
+            framer.feed(b" \r\n", ignore);
+        }
+        assert_eq!(framer.held(), 0);
+        // A line that is no SSE field yet: only its first 33 bytes.
+        for _ in 0..1000 {
+            framer.feed(b"abcdefg", ignore);
+            assert!(framer.held() <= 2 * (MAX_FIELD_NAME + 1), "{}", framer.held());
+        }
+        assert!(framer.held() > MAX_FIELD_NAME, "the probe holds the line's start");
+        // Once a field came, nothing.
+        framer.feed(b"\ndata: x\n", ignore);
+        assert_eq!(framer.held(), 0);
+        framer.finish(ignore);
+        assert_eq!(framer.held(), 0);
+        // An array element begun in one read and not ended: held, within
+        // twice the limit; one past the limit: dropped.
+        framer.feed(b"[{\"a\":\"", ignore);
+        framer.feed(&[b'x'; 40], ignore);
+        assert!((46..=128).contains(&framer.held()), "{}", framer.held());
+        framer.feed(&[b'x'; 40], ignore);
+        assert_eq!(framer.held(), 0, "skipped to its end, not kept");
+    }
+
+    #[test]
     fn a_forced_kind_is_not_sniffed() {
         let lines = b"garbage\n{\"a\":1}\n";
         let json = Builder::new().kind(DocumentKind::Json);
