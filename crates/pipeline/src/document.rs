@@ -1279,6 +1279,24 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_bom_prefix_is_content_at_the_end() {
+        let not = Owned::Error(DocumentError::NotAStream);
+        for prefix in [&b"\xEF"[..], b"\xEF\xBB"] {
+            let mut framer = Framer::new();
+            let mut parts = Vec::new();
+            framer.feed(prefix, |p| push(&mut parts, p));
+            assert_eq!((framer.kind(), parts.len()), (None, 0), "a BOM may follow");
+            framer.finish_cut(|p| push(&mut parts, p));
+            assert_eq!(parts, [Owned::Sse(prefix.to_vec()), not.clone()], "{prefix:?}");
+            assert_eq!(detect(prefix), DocumentKind::Sse);
+            // Read as JSON, it is a (broken) body.
+            let json = frame_with(Builder::new().kind(DocumentKind::Json), &[prefix]);
+            assert_eq!(json.len(), 1);
+            assert!(matches!(&json[0], Owned::Body(text, 1) if text.contains('\u{FFFD}')));
+        }
+    }
+
+    #[test]
     fn leading_whitespace_means_to_sse_what_it_meant_before() {
         for input in [
             &b"\n\n: c\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"[..],

@@ -186,3 +186,19 @@ fn recorded_streams_document_stream() {
         }
     }
 }
+
+/// Found by `document_stream` (~60k runs at `-max_len=256`; sniffed, cut
+/// short, a 32-byte limit): an input of one byte, `0xEF`, a BOM's first
+/// byte. No kind is known until the end, where the framer reads the lone
+/// prefix as content, SSE (not a stream): the oracle took "no kind before
+/// the end" for "no parts". The framer was right (its rule: a lone BOM
+/// prefix at the end is content); fixed in the oracle, and the framer's
+/// behaviour pinned by `document::tests::a_lone_bom_prefix_is_content_at_the_end`.
+#[test]
+fn regression_fuzz_document_stream_lone_bom_prefix_decided_at_the_end() {
+    let bytes =
+        fs::read(fixtures().join("fuzz/document_stream/lone_bom_prefix_decided_at_the_end"))
+            .unwrap();
+    assert_eq!(bytes, b"\x40\x4c\xef", "chunking, settings, the one byte");
+    oracles::check_document_stream(&bytes);
+}
