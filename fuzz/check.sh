@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: the fuzz workspace and its four targets build with the stable
+# CI: the fuzz workspace and its five targets build with the stable
 # toolchain alone (no cargo-fuzz, no sanitizer: this only type-checks and
 # builds the libFuzzer runtime). Fuzzing itself is fuzz/run.sh.
 set -euo pipefail

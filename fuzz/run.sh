@@ -3,7 +3,8 @@
 #
 #   fuzz/run.sh TARGET SECONDS [libFuzzer args...]
 #
-# TARGET is sse_feed, think_split, chunk_json or pipeline_stream. Needs only
+# TARGET is sse_feed, think_split, chunk_json, pipeline_stream or
+# document_stream. Needs only
 # the stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its nightly
 # flags. FUZZ_SANITIZER=none turns AddressSanitizer off (faster, or where it
 # does not build). A crash is left in fuzz/artifacts/TARGET/; copy it to

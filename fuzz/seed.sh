@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Seeds fuzz/corpus/TARGET (git-ignored) from fixtures/: every
-# fixtures/e2e/*.sse and fixtures/sse/*.sse, as is and behind a few control
-# prefixes (the targets read their chunking and options from the first
-# bytes). chunk_json gets each `data:` payload of those files instead, and
+# fixtures/e2e/*.sse and fixtures/sse/*.sse (SSE, and the JSON bodies,
+# JSON Lines and Gemini arrays recorded under that name), as is and behind a
+# few control prefixes (the targets read their chunking and options from the
+# first bytes); document_stream also gets fixtures/report/*.jsonl. chunk_json gets each `data:` payload of those files instead, and
 # each file's payloads as one sequence (see check_chunk_json).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,9 @@ dir="corpus/$target"
 mkdir -p "$dir" "../fixtures/fuzz/$target"
 
 files=(../fixtures/e2e/*.sse ../fixtures/sse/*.sse)
+# The document reader also reads JSON Lines that are no API's (a recording's
+# transcripts).
+[ "$target" = document_stream ] && files+=(../fixtures/report/*.jsonl)
 for f in "${files[@]}"; do
   name=$(basename "$(dirname "$f")")_$(basename "$f" .sse)
   case "$target" in
@@ -29,6 +33,15 @@ for f in "${files[@]}"; do
         hole=$(printf '%s' "$line" | sed 's/"content":"\([^"\\]\|\\.\)*"/"content":"\x01"/')
         printf '\006%s\000a\000 b\\n\000\\u00e9\\"\000' "$hole" > "$dir/${name}_tpl"
       fi
+      ;;
+    document_stream)
+      # Whole; small limits; JSON Lines from the start; a forced kind; cut
+      # short with the pipeline's small limits (see document_options).
+      { printf '\000\000'; cat "$f"; } > "$dir/$name"
+      { printf '\203\003'; cat "$f"; } > "$dir/${name}_p0"
+      { printf '\011\044'; cat "$f"; } > "$dir/${name}_p1"
+      { printf '\221\305'; cat "$f"; } > "$dir/${name}_p2"
+      { printf '\037\020'; cat "$f"; } > "$dir/${name}_p3"
       ;;
     think_split)
       cp "$f" "$dir/$name"

@@ -14,6 +14,7 @@
 //! | `think_split` | chunking, start/trim/interleaved/tags, hold bound | segments concatenate to the input, whole and chunked; chunked == whole (adjacent segments of one kind merged); same outcome; no empty segment |
 //! | `chunk_json` | event type | never panics; same payload (or error kind) as the serde_json-driven reference parser (`crates/chunk/tests/reference`); rejected as JSON iff serde_json rejects it as a `Value`, except for the documented leniencies, which `IgnoredAny` still bounds; `into_owned` is equal; content, reasoning, index and finish reason survive a serde_json round trip |
 //! | `pipeline_stream` | chunking, splitter policy and limits | chunked == whole records (adjacent text merged), in every format; against an independent decode of the same bytes ([`decode_independently`]): per chat choice, tag-mode text (thinking + answer + markup) == the concatenated `content`, for the choices within the choice limit; per Responses/Messages stream, reasoning and answer == its parts' text; per choice, tool calls == their pieces assembled; the `Collector`'s records chunked == whole, within the limits (choices per stream, errors per kind, `id`/`model` length, stream-level fields on the first record only) and their counts add up |
+//! | `document_stream` | chunking, limit, kind, JSON Lines, cut short, pipeline limits | the framer's parts chunked == whole, held within twice the limit after every read, bodies and items within it; errors once where documented and last where documented; the kind is [`detect`]'s; SSE passed on byte for byte; JSON Lines line by line; one value one body; arrays against serde_json both ways; the reader's records and errors chunked == whole, its errors the framer's; Ollama streams as the NDJSON rule reads them with [`Format::detect`] alone |
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -22,8 +23,9 @@ use std::ops::Range;
 
 use thinktee_chunk::{Chunk, FilterSource, Format, Payload, ReasoningField};
 use thinktee_pipeline::{
-    Collector, ErrorKind, Event, MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN, Options, Pipeline,
-    ReasoningSource, Record, Sink, SplitChoice, StreamEnd, ToolCallRecord,
+    Collector, DocumentBuilder, DocumentError, DocumentKind, ErrorKind, Event, InputEnd,
+    MAX_CHOICES, MAX_ERRORS_PER_KIND, MAX_META_LEN, Options, Part, Pipeline, ReasoningSource,
+    Record, Sink, SplitChoice, StreamEnd, ToolCallRecord, detect,
 };
 use thinktee_sse::{Decoder, Frame, OwnedFrame};
 use thinktee_think::{Builder, Config, DEFAULT_MAX_HOLD, Preset, SegmentKind, StartMode};
@@ -837,4 +839,438 @@ pub fn check_pipeline_stream(data: &[u8]) {
         }
     }
     assert_eq!(collected, expected.tool_calls, "tool calls are not their pieces assembled");
+}
+
+// === document_stream ===
+
+/// Limits of one JSON body, line or array element the `document_stream`
+/// target picks from: the default (every input fits), then small ones so
+/// the skip paths run.
+pub const DOCUMENT_LIMITS: [usize; 8] =
+    [thinktee_pipeline::MAX_DOCUMENT_LEN, 0, 1, 7, 32, 100, 1000, 65536];
+
+/// A byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Settings of a [`DocumentReader`](thinktee_pipeline::DocumentReader)
+/// chosen by one control byte (see [`document_options`]).
+#[derive(Debug, Clone)]
+pub struct DocumentOptions {
+    /// [`DocumentBuilder::max_document_len`](thinktee_pipeline::DocumentBuilder::max_document_len).
+    pub limit: usize,
+    /// The kind the caller says, or `None` (sniffed).
+    pub kind: Option<DocumentKind>,
+    /// [`DocumentBuilder::json_lines`](thinktee_pipeline::DocumentBuilder::json_lines).
+    pub lines: bool,
+    /// The input is cut short: `finish_cut` (the reader's `finish_with`
+    /// a client that went away) rather than `finish`.
+    pub cut: bool,
+    /// [`DocumentBuilder::keep_not_a_stream`](thinktee_pipeline::DocumentBuilder::keep_not_a_stream).
+    pub keep_not_a_stream: bool,
+    /// The pipeline's options ([`pipeline_options`] of 0, or of 0x80: small
+    /// limits).
+    pub pipeline: Options,
+}
+
+impl DocumentOptions {
+    fn builder(&self) -> DocumentBuilder {
+        let builder = DocumentBuilder::new()
+            .max_document_len(self.limit)
+            .json_lines(self.lines)
+            .keep_not_a_stream(self.keep_not_a_stream);
+        match self.kind {
+            Some(kind) => builder.kind(kind),
+            None => builder,
+        }
+    }
+}
+
+/// Bits 0-2: the limit ([`DOCUMENT_LIMITS`]); bits 3-4: the kind (0 and 1
+/// sniffed, 2 JSON, 3 SSE); bit 5: JSON Lines from the start; bit 6: the
+/// input is cut short; bit 7: the pipeline's small limits, and records of
+/// input that is not a stream kept.
+pub fn document_options(control: u8) -> DocumentOptions {
+    let small = control & 0x80 != 0;
+    DocumentOptions {
+        limit: DOCUMENT_LIMITS[usize::from(control & 7)],
+        kind: match (control >> 3) & 3 {
+            2 => Some(DocumentKind::Json),
+            3 => Some(DocumentKind::Sse),
+            _ => None,
+        },
+        lines: control & 0x20 != 0,
+        cut: control & 0x40 != 0,
+        keep_not_a_stream: small,
+        pipeline: pipeline_options(if small { 0x80 } else { 0 }),
+    }
+}
+
+/// A [`Part`], owned; consecutive SSE bytes joined (a framer passes SSE on
+/// read by read, so their cuts are the chunking's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedPart {
+    /// SSE bytes.
+    Sse(Vec<u8>),
+    /// A JSON body and the line it starts on.
+    Body(String, u64),
+    /// An array element and the line it starts on.
+    Item(String, u64),
+    /// The array's `]`.
+    ArrayEnd,
+    /// What could not be read.
+    Error(DocumentError),
+}
+
+fn push_part(parts: &mut Vec<OwnedPart>, part: Part<'_>) {
+    match (part, parts.last_mut()) {
+        (Part::Sse(b), Some(OwnedPart::Sse(last))) => last.extend_from_slice(b),
+        (Part::Sse(b), _) => parts.push(OwnedPart::Sse(b.to_vec())),
+        (Part::Body { text, line }, _) => parts.push(OwnedPart::Body(text.to_owned(), line)),
+        (Part::Item { text, line }, _) => parts.push(OwnedPart::Item(text.to_owned(), line)),
+        (Part::ArrayEnd, _) => parts.push(OwnedPart::ArrayEnd),
+        (Part::Error(e), _) => parts.push(OwnedPart::Error(e)),
+    }
+}
+
+/// Most bytes a framer may keep between reads with `limit`: a buffer at
+/// most doubles past the limit it is held to, and the SSE probe holds up to
+/// 33 bytes of a line's start (see [`thinktee_pipeline::Framer::held`]).
+fn held_bound(limit: usize) -> usize {
+    2 * limit.max(33)
+}
+
+/// Frames `pieces`, asserting after each read that the framer holds no
+/// more than [`held_bound`]; the parts, and the kind known once every
+/// piece was fed (before the end).
+fn run_framer(
+    options: &DocumentOptions,
+    pieces: &[&[u8]],
+) -> (Vec<OwnedPart>, Option<DocumentKind>) {
+    let mut framer = options.builder().framer();
+    let mut parts = Vec::new();
+    let bound = held_bound(options.limit);
+    for piece in pieces {
+        framer.feed(piece, |p| push_part(&mut parts, p));
+        let held = framer.held();
+        assert!(held <= bound, "framer holds {held} bytes with a {}-byte limit", options.limit);
+    }
+    let kind = framer.kind();
+    if options.cut {
+        framer.finish_cut(|p| push_part(&mut parts, p));
+    } else {
+        framer.finish(|p| push_part(&mut parts, p));
+    }
+    assert_eq!(framer.held(), 0, "a finished framer holds nothing");
+    (parts, kind)
+}
+
+/// What a [`DocumentReader`](thinktee_pipeline::DocumentReader) gave:
+/// records, the `Collector`'s records, stream ends, and its errors in order.
+type Read = (Vec<OwnedRecord>, Vec<SplitChoice>, Vec<StreamEnd>, Vec<DocumentError>);
+
+fn run_reader(options: &DocumentOptions, pieces: &[&[u8]]) -> Read {
+    let mut reader = options.builder().reader(Pipeline::new(options.pipeline.clone()));
+    let mut run = Run::default();
+    let mut errors = Vec::new();
+    for piece in pieces {
+        let _ = reader.feed(piece, &mut run);
+        errors.extend(reader.errors());
+    }
+    let end = if options.cut { InputEnd::ClientCancelled } else { InputEnd::Complete };
+    let _ = reader.finish_with(&end, None, &mut run);
+    errors.extend(reader.errors());
+    let collected = run.collected.drain().collect();
+    (run.records.records, collected, run.ends, errors)
+}
+
+/// The number of lines of `bytes` (line feeds + 1).
+fn line_count(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
+/// `input` past a BOM and the whitespace before its first other byte:
+/// (the content, the whitespace skipped).
+fn content_of(input: &[u8]) -> (&[u8], &[u8]) {
+    let unmarked = input.strip_prefix(BOM).unwrap_or(input);
+    let at = unmarked.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(unmarked.len());
+    (&unmarked[at..], &unmarked[..at])
+}
+
+/// `data[0]`: chunking; `data[1]`: settings (see [`document_options`]);
+/// the rest is a recorded document: SSE, one JSON body, JSON Lines (Ollama's
+/// NDJSON among them) or Gemini's unframed JSON array.
+pub fn check_document_stream(data: &[u8]) {
+    let [chunking, control, input @ ..] = data else { return };
+    let options = document_options(*control);
+    let pieces = byte_pieces(*chunking, input);
+
+    // The framer: chunked == whole, held within its bound, parts within
+    // the limit, errors that say what the settings and input allow.
+    let (whole, kind) = run_framer(&options, &[input]);
+    let (chunked, chunked_kind) = run_framer(&options, &pieces);
+    assert_eq!(chunked, whole, "framer: chunked ({} pieces) differs from whole", pieces.len());
+    assert_eq!(chunked_kind, kind, "kind: chunked differs from whole");
+    check_parts(&options, input, &whole, kind);
+
+    // The reader over a pipeline: the same records and errors either way.
+    let (records, collected, ends, errors) = run_reader(&options, &[input]);
+    let (chunked_records, chunked_collected, _, chunked_errors) = run_reader(&options, &pieces);
+    assert_eq!(chunked_records, records, "reader: chunked records differ from whole");
+    assert_eq!(chunked_collected, collected, "reader: chunked collected records differ");
+    assert_eq!(chunked_errors, errors, "reader: chunked errors differ from whole");
+    let framed: Vec<DocumentError> = whole
+        .iter()
+        .filter_map(|p| match p {
+            OwnedPart::Error(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, framed, "the reader reports what its framer found");
+    check_collected(&options.pipeline, &collected, &ends);
+
+    // Ollama's NDJSON, when the document is bodies only.
+    let bodies: Option<Vec<&str>> = whole
+        .iter()
+        .filter(|p| !matches!(p, OwnedPart::Error(_)))
+        .map(|p| match p {
+            OwnedPart::Body(text, _) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let Some(want) = bodies.as_deref().and_then(ollama_streams) {
+        let got: Vec<bool> =
+            ends.iter().filter(|e| e.format == Format::Ollama).map(|e| e.done).collect();
+        assert_eq!(got, want, "ollama streams (each one's `done`) are not the lines' rule");
+    }
+}
+
+/// Ollama's NDJSON rule, read from the bodies independently of the
+/// pipeline: a line [`Format::detect`] calls Ollama's opens a stream if
+/// none is open, and one with `"done": true` closes it; any other body
+/// closes it cut short, and so does the end. Each stream's `done`, in
+/// order; `None` when a body is an array (its items are a stream of
+/// their own, which the rule does not speak of).
+fn ollama_streams(bodies: &[&str]) -> Option<Vec<bool>> {
+    let mut streams = Vec::new();
+    let mut open = false;
+    for body in bodies {
+        if body.trim_ascii_start().starts_with('[') {
+            return None;
+        }
+        if Format::detect("message", body) == Format::Ollama {
+            open = true;
+            if thinktee_chunk::ollama::parse(body).is_ok_and(|line| line.done) {
+                streams.push(true);
+                open = false;
+            }
+        } else if std::mem::take(&mut open) {
+            streams.push(false);
+        }
+    }
+    if open {
+        streams.push(false);
+    }
+    Some(streams)
+}
+
+/// The whole input's parts against the format rules, read independently.
+fn check_parts(
+    options: &DocumentOptions,
+    input: &[u8],
+    parts: &[OwnedPart],
+    kind: Option<DocumentKind>,
+) {
+    let limit = options.limit;
+    let lines = line_count(input);
+    let (content, skipped) = content_of(input);
+    // A lone BOM prefix decides only at the end (as content: SSE).
+    let bom_prefix = !input.is_empty() && input.len() < BOM.len() && BOM.starts_with(input);
+
+    // The kind: the caller's, or the first byte past a BOM and whitespace.
+    match options.kind {
+        Some(forced) => assert_eq!(kind, Some(forced), "a forced kind"),
+        None if content.is_empty() || bom_prefix => assert_eq!(kind, None, "nothing decided"),
+        None => assert_eq!(kind, Some(detect(input)), "the kind is `detect`'s"),
+    }
+    // A lone BOM prefix is content once the input ends: `detect`'s SSE.
+    let kind = if bom_prefix { kind.or(Some(detect(input))) } else { kind };
+    let json = kind == Some(DocumentKind::Json);
+
+    // Errors: each once where once is documented, with the limit as set.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            OwnedPart::Sse(_) => assert!(!json, "sse bytes from json"),
+            OwnedPart::Body(text, line) | OwnedPart::Item(text, line) => {
+                assert!(json, "a json part from sse");
+                assert!(input_len_lower_bound(text) <= limit, "a part of {} bytes", text.len());
+                assert!((1..=lines).contains(line), "line {line} of {lines}");
+            }
+            OwnedPart::ArrayEnd => assert!(json, "an array end from sse"),
+            OwnedPart::Error(e) => {
+                let name = format!("{e:?}").split([' ', '{']).next().unwrap_or_default().to_owned();
+                *seen.entry(name).or_default() += 1;
+                match *e {
+                    DocumentError::DocumentTooLong { limit: l } => {
+                        assert!(json && i == 0 && l == limit, "{e:?} at {i}");
+                    }
+                    DocumentError::LineTooLong { line, limit: l }
+                    | DocumentError::ElementTooLong { line, limit: l } => {
+                        assert!(json && l == limit && (1..=lines).contains(&line), "{e:?}");
+                    }
+                    DocumentError::ArrayMalformed { line } | DocumentError::AfterArray { line } => {
+                        assert!(json && (1..=lines).contains(&line), "{e:?}");
+                    }
+                    DocumentError::NotAStream | DocumentError::ArrayNotClosed => {
+                        assert_eq!(i, parts.len() - 1, "{e:?} is said at the end");
+                        assert!(!options.cut || *e == DocumentError::NotAStream, "{e:?} when cut");
+                        assert_eq!(json, *e == DocumentError::ArrayNotClosed, "{e:?}");
+                    }
+                    _ => panic!("an error the oracle does not know: {e:?}"),
+                }
+            }
+        }
+    }
+    for (name, n) in &seen {
+        let once = !matches!(name.as_str(), "LineTooLong" | "ElementTooLong");
+        assert!(!once || *n == 1, "{name} said {n} times");
+    }
+
+    match kind {
+        Some(DocumentKind::Sse) => check_sse_parts(input, parts),
+        Some(DocumentKind::Json) if options.lines || content.first() != Some(&b'[') => {
+            check_body_parts(options, content, skipped, parts);
+        }
+        Some(DocumentKind::Json) => check_array_parts(options, input, content, parts),
+        _ => assert!(parts.is_empty(), "parts of nothing: {parts:?}"),
+    }
+}
+
+/// SSE is passed on whole, past a BOM and leading whitespace, which stand
+/// for what they meant to an SSE decoder: a line end if they held one, and
+/// a line that starts with whitespace if any followed the last line end.
+fn check_sse_parts(input: &[u8], parts: &[OwnedPart]) {
+    let bom_prefix = input.len() < BOM.len() && BOM.starts_with(input);
+    let (content, skipped) = if bom_prefix { (input, &b""[..]) } else { content_of(input) };
+    let mut want = Vec::new();
+    if !content.is_empty() {
+        if skipped.iter().any(|&b| b == b'\n' || b == b'\r') {
+            want.push(b'\n');
+        }
+        let last_line = skipped.rsplit(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
+        if !last_line.is_empty() {
+            want.push(b' ');
+        }
+        want.extend_from_slice(content);
+    }
+    let got: Vec<u8> = parts
+        .iter()
+        .flat_map(|p| match p {
+            OwnedPart::Sse(bytes) => bytes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(
+        got == want,
+        "sse bytes passed on: {:?}, not {:?}",
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+}
+
+/// JSON that is not an array: one body when it is one value within the
+/// limit (serde_json says where it ends), otherwise each non-blank line a
+/// body.
+fn check_body_parts(
+    options: &DocumentOptions,
+    content: &[u8],
+    skipped: &[u8],
+    parts: &[OwnedPart],
+) {
+    let first_line = line_count(skipped);
+    if options.lines {
+        // Each line as it is: the first past its leading whitespace, one
+        // trailing CR dropped, blank ones skipped, long ones said.
+        let mut want = Vec::new();
+        for (i, raw) in content.split(|&b| b == b'\n').enumerate() {
+            let line = first_line + i as u64;
+            if raw.len() > options.limit {
+                want.push(OwnedPart::Error(DocumentError::LineTooLong {
+                    line,
+                    limit: options.limit,
+                }));
+                continue;
+            }
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                want.push(OwnedPart::Body(String::from_utf8_lossy(raw).into_owned(), line));
+            }
+        }
+        assert_eq!(parts, want, "json lines: each line a body");
+        return;
+    }
+    // One value, as serde_json reads it: the whole input is one body.
+    let Ok(text) = std::str::from_utf8(content) else { return };
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    if values.next().is_some_and(|v| v.is_ok()) && values.next().is_none() {
+        let end = values.byte_offset();
+        let value = text[..end].trim_ascii_end();
+        if value.len() <= options.limit {
+            assert_eq!(
+                parts,
+                [OwnedPart::Body(value.to_owned(), first_line)],
+                "one value, one body"
+            );
+        } else {
+            assert_eq!(
+                parts.first(),
+                Some(&OwnedPart::Error(DocumentError::DocumentTooLong { limit: options.limit })),
+                "one value past the limit"
+            );
+        }
+    }
+}
+
+/// A top-level array, against serde_json: a valid array within the limit
+/// is its elements, one item each, then its end, and nothing else; and an
+/// array read with no error, every item of which is valid JSON, is a
+/// valid array.
+fn check_array_parts(options: &DocumentOptions, input: &[u8], content: &[u8], parts: &[OwnedPart]) {
+    let Ok(text) = std::str::from_utf8(content) else { return };
+    let items: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| match p {
+            OwnedPart::Item(text, _) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let errors = parts.iter().filter(|p| matches!(p, OwnedPart::Error(_))).count();
+    let closed = parts.contains(&OwnedPart::ArrayEnd);
+    let whole = serde_json::from_str::<Vec<serde_json::Value>>(text);
+    match &whole {
+        Ok(elements) if input.len() <= options.limit => {
+            let read: Vec<serde_json::Value> = items
+                .iter()
+                .map(|item| {
+                    serde_json::from_str(item).expect("an element of a valid array is valid")
+                })
+                .collect();
+            assert_eq!(&read, elements, "the items are the array's elements");
+            assert!(items.iter().all(|i| i.trim_ascii() == *i), "an item with whitespace around");
+            assert_eq!(errors, 0, "a valid array read with errors: {parts:?}");
+            assert!(closed, "a valid array not closed");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            // Leniencies that are no malformed array: form feeds as
+            // whitespace; nesting deeper than serde_json's limit.
+            let lenient = text.contains('\x0c') || e.to_string().contains("recursion limit");
+            let items_valid =
+                items.iter().all(|item| serde_json::from_str::<serde_json::Value>(item).is_ok());
+            assert!(
+                lenient || errors > 0 || !closed || !items_valid,
+                "an invalid array ({e}) read without an error: {parts:?}"
+            );
+        }
+    }
 }

@@ -104,8 +104,9 @@ pub enum DocumentError {
         limit: usize,
     },
     /// A JSON array with a byte where a `,` or `]` belongs, or a `,` where
-    /// an element belongs: reported once per array, and read on (the byte
-    /// starts the next element; the stray `,` is skipped).
+    /// an element belongs (a stray `,`, or a trailing one right before the
+    /// `]`): reported once per array, and read on (the byte starts the next
+    /// element; the stray `,` is skipped; the `]` closes the array).
     ArrayMalformed {
         /// The 1-based line of the byte.
         line: u64,
@@ -317,6 +318,22 @@ impl Framer {
             State::Leading(_) => self.forced,
             State::Sse(_) => Some(DocumentKind::Sse),
             _ => Some(DocumentKind::Json),
+        }
+    }
+
+    /// Bytes the framer keeps allocated between reads: the capacity of
+    /// what it holds (a JSON value, line or array element begun in an
+    /// earlier read, or the start of a line the SSE probe is reading). At
+    /// most twice the limit ([`Builder::max_document_len`]; a buffer at
+    /// most doubles past what it holds), or twice the probe's
+    /// 33 bytes, whichever is more: never in proportion to the input.
+    pub fn held(&self) -> usize {
+        match &self.state {
+            State::Leading(_) => 0,
+            State::Sse(probe) => probe.head.capacity(),
+            State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
+            State::Lines(lines) => lines.partial.capacity(),
+            State::Array(array) => array.held.capacity(),
         }
     }
 
@@ -675,14 +692,24 @@ impl Lines {
 /// element (and [`MAX_DOCUMENT_LEN`]), never by the array.
 ///
 /// ```text
-///   `[` ──▶ Element ── first byte ──▶ InElement ── it ends ──▶ Separator
-///            ▲   │ stray `,`: error                    a `,` missing: error,
-///            │   └──┘                                  the byte begins one
-///            │                                               │
-///            └─────────────────────── `,` ───────────────────┤
-///                                                           `]` (also from Element)
-///                                                            ▼
-///                     After ── non-blank byte: error ──▶ Skipped
+///   expecting  next byte (outside an element)  then       hands on
+///   First      whitespace                      First
+///              `]`                             After      the end (an empty array)
+///              `,`                             First      ArrayMalformed (a stray `,`)
+///              other                           InElement
+///   InElement  ... the element's last byte     Separator  the item
+///   Separator  whitespace                      Separator
+///              `,`                             Element
+///              `]`                             After      the end
+///              other                           InElement  ArrayMalformed (a `,` missing)
+///   Element    whitespace                      Element
+///              `,`                             Element    ArrayMalformed (a stray `,`)
+///              `]`                             After      ArrayMalformed (a trailing `,`), the end
+///              other                           InElement
+///   After      whitespace                      After
+///              other                           Skipped    AfterArray
+///
+///   ArrayMalformed is handed on once per array.
 /// ```
 #[derive(Debug)]
 struct Array {
@@ -703,7 +730,10 @@ struct Array {
 /// What an array expects next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// Whitespace, an element's first byte, or `]`.
+    /// Whitespace, the first element's first byte, or `]` (an empty array).
+    First,
+    /// Whitespace or an element's first byte: a `,` came (so a `]` here
+    /// follows a trailing comma, which JSON does not allow).
     Element,
     /// More of an element.
     InElement,
@@ -719,7 +749,7 @@ impl Array {
     /// An array whose `[` was on `line`.
     fn at(line: u64) -> Array {
         Array {
-            expect: Expect::Element,
+            expect: Expect::First,
             scan: ValueScan::element(),
             held: Vec::new(),
             skipping: false,
@@ -733,7 +763,7 @@ impl Array {
         // Each step consumes at least one byte, or all of them.
         while !bytes.is_empty() {
             bytes = match self.expect {
-                Expect::Element => self.on_element(bytes, out),
+                Expect::First | Expect::Element => self.on_element(bytes, out),
                 Expect::InElement => self.on_in_element(bytes, max_len, out),
                 Expect::Separator => self.on_separator(bytes, out),
                 Expect::After => self.on_after(bytes, out),
@@ -762,7 +792,13 @@ impl Array {
         let bytes = self.skip_blank(bytes);
         match bytes.first() {
             None => bytes,
-            Some(b']') => self.close(&bytes[1..], out),
+            Some(b']') => {
+                // `[…,]`: the items before it stay read, and it closes.
+                if self.expect == Expect::Element {
+                    self.malformed(out);
+                }
+                self.close(&bytes[1..], out)
+            }
             Some(b',') => {
                 self.malformed(out);
                 &bytes[1..]
@@ -1243,6 +1279,24 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_bom_prefix_is_content_at_the_end() {
+        let not = Owned::Error(DocumentError::NotAStream);
+        for prefix in [&b"\xEF"[..], b"\xEF\xBB"] {
+            let mut framer = Framer::new();
+            let mut parts = Vec::new();
+            framer.feed(prefix, |p| push(&mut parts, p));
+            assert_eq!((framer.kind(), parts.len()), (None, 0), "a BOM may follow");
+            framer.finish_cut(|p| push(&mut parts, p));
+            assert_eq!(parts, [Owned::Sse(prefix.to_vec()), not.clone()], "{prefix:?}");
+            assert_eq!(detect(prefix), DocumentKind::Sse);
+            // Read as JSON, it is a (broken) body.
+            let json = frame_with(Builder::new().kind(DocumentKind::Json), &[prefix]);
+            assert_eq!(json.len(), 1);
+            assert!(matches!(&json[0], Owned::Body(text, 1) if text.contains('\u{FFFD}')));
+        }
+    }
+
+    #[test]
     fn leading_whitespace_means_to_sse_what_it_meant_before() {
         for input in [
             &b"\n\n: c\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"[..],
@@ -1326,16 +1380,10 @@ mod tests {
         let mut framer = Builder::new().max_document_len(limit).framer();
         let mut parts = Vec::new();
         framer.feed(b"{\"a\":1}\n{\"long\":\"", |p| push(&mut parts, p));
-        let held = |framer: &Framer| match &framer.state {
-            State::Lines(lines) => lines.partial.capacity(),
-            State::FirstValue { held, .. } | State::AfterValue { held, .. } => held.capacity(),
-            State::Array(array) => array.held.capacity(),
-            _ => 0,
-        };
         let mut most = 0;
         for _ in 0..1000 {
             framer.feed(&[b'x'; 100], |p| push(&mut parts, p));
-            most = most.max(held(&framer));
+            most = most.max(framer.held());
         }
         framer.feed(b"\"}\n{\"b\":2}\n", |p| push(&mut parts, p));
         framer.finish(|p| push(&mut parts, p));
@@ -1348,6 +1396,35 @@ mod tests {
                 body("{\"b\":2}", 3),
             ]
         );
+    }
+
+    #[test]
+    fn held_counts_what_is_kept_between_reads_and_no_more() {
+        let mut framer = Builder::new().max_document_len(64).framer();
+        let ignore = |_: Part<'_>| {};
+        // Leading whitespace is counted, not kept.
+        for _ in 0..1000 {
+            framer.feed(b" \r\n", ignore);
+        }
+        assert_eq!(framer.held(), 0);
+        // A line that is no SSE field yet: only its first 33 bytes.
+        for _ in 0..1000 {
+            framer.feed(b"abcdefg", ignore);
+            assert!(framer.held() <= 2 * (MAX_FIELD_NAME + 1), "{}", framer.held());
+        }
+        assert!(framer.held() > MAX_FIELD_NAME, "the probe holds the line's start");
+        // Once a field came, nothing.
+        framer.feed(b"\ndata: x\n", ignore);
+        assert_eq!(framer.held(), 0);
+        framer.finish(ignore);
+        assert_eq!(framer.held(), 0);
+        // An array element begun in one read and not ended: held, within
+        // twice the limit; one past the limit: dropped.
+        framer.feed(b"[{\"a\":\"", ignore);
+        framer.feed(&[b'x'; 40], ignore);
+        assert!((46..=128).contains(&framer.held()), "{}", framer.held());
+        framer.feed(&[b'x'; 40], ignore);
+        assert_eq!(framer.held(), 0, "skipped to its end, not kept");
     }
 
     #[test]
@@ -1544,6 +1621,64 @@ mod tests {
         ] {
             assert_chunking_free(input);
         }
+    }
+
+    /// JSON (RFC 8259) allows no `,` right before an array's `]`; Gemini's
+    /// unframed array (FORMATS-MORE §3, the SSE form's objects between
+    /// `[`, `,` and `]`) never sends one. A proxy or a hand-edited
+    /// recording can: it is malformed, the items before it stay read and
+    /// the array still closes.
+    #[test]
+    fn a_trailing_comma_before_the_close_is_malformed_and_loses_nothing() {
+        let chunk =
+            "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"a,]\"}]}, \"index\": 0}]}";
+        let doc = format!("[{chunk},\r\n{chunk},\r\n]\r\n");
+        assert_eq!(
+            frame(doc.as_bytes()),
+            [
+                item(chunk, 1),
+                item(chunk, 2),
+                Owned::Error(DocumentError::ArrayMalformed { line: 3 }),
+                Owned::ArrayEnd,
+            ]
+        );
+        assert_chunking_free(doc.as_bytes());
+        // A scalar's, with no space; one error per array, as for the others.
+        assert_eq!(
+            frame(b"[1,2,]"),
+            [
+                item("1", 1),
+                item("2", 1),
+                Owned::Error(DocumentError::ArrayMalformed { line: 1 }),
+                Owned::ArrayEnd
+            ]
+        );
+        assert_eq!(
+            frame(b"[1,,\n]"),
+            [
+                item("1", 1),
+                Owned::Error(DocumentError::ArrayMalformed { line: 1 }),
+                Owned::ArrayEnd
+            ]
+        );
+        // Only a `,`: malformed; no `,` at all: an empty array, no error.
+        assert_eq!(
+            frame(b"[ , ]"),
+            [Owned::Error(DocumentError::ArrayMalformed { line: 1 }), Owned::ArrayEnd]
+        );
+        assert_eq!(frame(b"[ \n ]"), [Owned::ArrayEnd]);
+        // A reader keeps the records of the items and reports the error.
+        let mut reader = DocumentReader::new(Pipeline::default());
+        let mut collector = Collector::new();
+        reader.feed(doc.as_bytes(), &mut collector).unwrap();
+        reader.finish(&mut collector).unwrap();
+        assert_eq!(
+            reader.errors().collect::<Vec<_>>(),
+            [DocumentError::ArrayMalformed { line: 3 }]
+        );
+        let records: Vec<_> = collector.drain().collect();
+        assert_eq!(records.len(), 1, "one stream of two chunks");
+        assert_eq!(records[0].content, "a,]a,]");
     }
 
     #[test]

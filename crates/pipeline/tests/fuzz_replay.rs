@@ -7,7 +7,7 @@
 //!   inputs saved from `fuzz/run.sh`), through that target's oracle, as the
 //!   fuzz target runs it;
 //! - every recorded `fixtures/e2e/*.sse` and `fixtures/sse/*.sse` through all
-//!   four oracles, behind a spread of control bytes (chunkings, limits,
+//!   five oracles, behind a spread of control bytes (chunkings, limits,
 //!   splitter policies), so this test is never empty.
 //!
 //! A bug found by fuzzing also gets its own `regression_fuzz_*` test naming
@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 use thinktee_sse::OwnedFrame;
 
-const TARGETS: [&str; 4] = ["sse_feed", "think_split", "chunk_json", "pipeline_stream"];
+const TARGETS: [&str; 5] =
+    ["sse_feed", "think_split", "chunk_json", "pipeline_stream", "document_stream"];
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -59,6 +60,7 @@ fn check(target: &str, data: &[u8]) {
         "think_split" => oracles::check_think_split(data),
         "chunk_json" => oracles::check_chunk_json(data),
         "pipeline_stream" => oracles::check_pipeline_stream(data),
+        "document_stream" => oracles::check_document_stream(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -167,4 +169,36 @@ fn recorded_streams_pipeline_stream() {
 fn regression_fuzz_think_split_trim_whitespace_hold_bound() {
     let bytes = fs::read(fixtures().join("fuzz/think_split/trim_whitespace_hold_bound")).unwrap();
     oracles::check_think_split(&bytes);
+}
+
+#[test]
+fn recorded_streams_document_stream() {
+    // Settings (see `document_options`): sniffed with the default limit;
+    // limits of 0, 7, 32 and 1000 bytes; JSON Lines from the start; a
+    // forced JSON and a forced SSE kind; cut short; small pipeline limits;
+    // everything on.
+    let options = [0x00, 0x01, 0x03, 0x04, 0x06, 0x20, 0x10, 0x18, 0x40, 0x85, 0xe4, 0xff];
+    for (name, bytes) in recorded_streams() {
+        for chunking in CHUNKINGS {
+            for option in options {
+                replay("document_stream", &name, &[chunking, option], &bytes);
+            }
+        }
+    }
+}
+
+/// Found by `document_stream` (~60k runs at `-max_len=256`; sniffed, cut
+/// short, a 32-byte limit): an input of one byte, `0xEF`, a BOM's first
+/// byte. No kind is known until the end, where the framer reads the lone
+/// prefix as content, SSE (not a stream): the oracle took "no kind before
+/// the end" for "no parts". The framer was right (its rule: a lone BOM
+/// prefix at the end is content); fixed in the oracle, and the framer's
+/// behaviour pinned by `document::tests::a_lone_bom_prefix_is_content_at_the_end`.
+#[test]
+fn regression_fuzz_document_stream_lone_bom_prefix_decided_at_the_end() {
+    let bytes =
+        fs::read(fixtures().join("fuzz/document_stream/lone_bom_prefix_decided_at_the_end"))
+            .unwrap();
+    assert_eq!(bytes, b"\x40\x4c\xef", "chunking, settings, the one byte");
+    oracles::check_document_stream(&bytes);
 }
