@@ -258,6 +258,49 @@ fn a_second_export_of_the_same_sources_adds_nothing_and_a_changed_one_is_named()
 }
 
 #[test]
+fn a_source_exported_with_other_filters_is_exported_again_with_these() {
+    let scratch = temp_dir("export-taken");
+    // Streams whose requests asked for models a, b, a (one row each).
+    let (path, _) = transcript(&scratch, &[(MAY_1, "a"), (MAY_2, "b"), (MAY_2, "a")]);
+    let out = scratch.join("out");
+    let run = |filter: &[&str]| {
+        let args = [&["export", "--out", out.to_str().unwrap()], filter, &[path.to_str().unwrap()]]
+            .concat();
+        let run = thinktee(&args, b"");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let models = || {
+        let mut m: Vec<String> =
+            rows(&out).iter().map(|r| r["request_model"].as_str().unwrap().to_owned()).collect();
+        m.sort();
+        m
+    };
+    run(&["--model", "a"]);
+    assert_eq!(models(), ["a", "a"]);
+    // Before, this found the file in the manifest and added nothing: b's
+    // row was silently missing.
+    let stderr = run(&["--model", "b"]);
+    assert!(stderr.contains("before with other --since, --until, --model"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "b"]);
+    // The same filters again: nothing.
+    let stderr = run(&["--model", "b"]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "b"]);
+    // Every row: all three, said so; the key tells the copies apart.
+    let stderr = run(&[]);
+    assert!(stderr.contains("deduplicate on source, stream, choice"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "a", "a", "b", "b"]);
+    let stderr = run(&[]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    // Every row is there now, whatever the filters.
+    let stderr = run(&["--model", "a", "--no-text"]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    assert_eq!(rows(&out).len(), 6);
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
 fn a_source_exported_with_schema_version_1_is_skipped_and_said_so() {
     let scratch = temp_dir("export-v1");
     let source = scratch.join("r.sse");
