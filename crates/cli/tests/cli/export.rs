@@ -523,6 +523,45 @@ fn csv_export_has_the_same_rows() {
     fs::remove_dir_all(&scratch).unwrap();
 }
 
+#[test]
+fn a_progress_bar_shows_on_a_terminal_only() {
+    // 200 files show the bar from the start (PROGRESS_MIN_FILES).
+    let scratch = temp_dir("export-progress");
+    let inputs = scratch.join("in");
+    fs::create_dir_all(&inputs).unwrap();
+    let raw = fs::read(root().join("fixtures/e2e/azure_reasoning_content.sse")).unwrap();
+    for i in 0..200 {
+        fs::write(inputs.join(format!("r{i:03}.sse")), &raw).unwrap();
+    }
+    let bar = "/200 files";
+    let piped = thinktee(
+        &["export", "--out", scratch.join("piped").to_str().unwrap(), inputs.to_str().unwrap()],
+        b"",
+    );
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains(bar), "{stderr}");
+    assert!(stderr.contains("from 200 file(s)"), "{stderr}");
+    // script(1) runs it on a terminal; its output is the terminal's.
+    let command = format!(
+        "{} export --out '{}' '{}'",
+        crate::support::BIN,
+        scratch.join("tty").display(),
+        inputs.display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1), from util-linux");
+    assert!(tty.status.success());
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(shown.contains(bar), "{shown}");
+    assert!(shown.contains("from 200 file(s)"), "{shown}");
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
 // === pyarrow and DuckDB ===
 
 /// Reads the export with pyarrow and DuckDB and prints, per row, what the
