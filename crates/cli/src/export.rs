@@ -7,10 +7,10 @@
 //! ([`thinktee_export::Limits`]). Memory is bounded by those, not by the
 //! input (a single stream is held whole).
 //!
-//! Sources already exported into the output directory, as they are now,
-//! are skipped ([`Manifest`]); a source exported before that has changed
-//! since is exported again whole, with a warning naming the key to
-//! deduplicate on. The run's manifest is written last, so a run that
+//! Sources already exported into the output directory, as they are now
+//! and with the same filters, are skipped ([`Manifest`]); a source exported
+//! before that has changed since, or was exported with other filters, is
+//! exported again whole, with a warning naming the key to deduplicate on. The run's manifest is written last, so a run that
 //! fails leaves its finished files and no manifest: its sources are
 //! exported again by the next run.
 
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use thinktee_export::{
-    Entry, Limits, MANIFEST_DIR, Manifest, Options, Row, Seen, SourceId, TableWriter,
+    Entry, Limits, MANIFEST_DIR, Manifest, Options, Row, Seen, SourceId, TableWriter, Taken,
 };
 use thinktee_pipeline::SplitterConfig;
 use thinktee_transcript::{Assembler, TranscriptRecord};
@@ -52,7 +52,7 @@ pub(crate) struct Args {
     format: Format,
     /// Directory the table goes into, as DIR/date=YYYY-MM-DD/part-UUIDv7.parquet
     /// (created if missing). Files are added, never replaced; sources
-    /// already exported there are skipped.
+    /// already exported there with the same filters are skipped.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Leave out reasoning and answer text and request bodies (their sizes
@@ -151,6 +151,7 @@ pub(crate) fn export(
     workers: usize,
 ) -> anyhow::Result<Done> {
     let manifest = Manifest::load(dir)?;
+    let taken = Taken { select: select.clone(), no_text: !options.text };
     let mut done = Done::default();
     let mut older = Vec::new();
     let mut listed = Vec::new();
@@ -160,7 +161,7 @@ pub(crate) fn export(
             None => SourceId::of(&file.path).ok(),
             Some(_) => None,
         };
-        match id.as_ref().map(|id| manifest.seen(id)) {
+        match id.as_ref().map(|id| manifest.seen(id, &taken)) {
             Some(Seen::Exported) => {
                 done.already += 1;
                 older.extend(id.as_ref().and_then(|id| manifest.older(id)));
@@ -169,6 +170,13 @@ pub(crate) fn export(
             Some(Seen::Changed) => eprintln!(
                 "thinktee: {}: changed since it was exported to {}: all its rows are exported \
                  again (deduplicate on source, stream, choice, keeping the greatest export_id)",
+                escape(&file.path.display().to_string()),
+                escape(&dir.display().to_string()),
+            ),
+            Some(Seen::OtherRows) => eprintln!(
+                "thinktee: {}: exported to {} before with other --since, --until, --model or \
+                 --no-text: the rows these take are exported (rows both took are there twice: \
+                 deduplicate on source, stream, choice, keeping the greatest export_id)",
                 escape(&file.path.display().to_string()),
                 escape(&dir.display().to_string()),
             ),
@@ -220,6 +228,7 @@ pub(crate) fn export(
                             rows,
                             export_id: export_id.clone(),
                             schema_version: thinktee_export::SCHEMA_VERSION,
+                            taken: taken.clone(),
                         });
                     }
                 }

@@ -52,7 +52,7 @@ mod table;
 mod time;
 
 pub use error::Error;
-pub use manifest::{Entry, MANIFEST_DIR, Manifest, Seen, SourceId, write_manifest};
+pub use manifest::{Entry, MANIFEST_DIR, Manifest, Seen, SourceId, Taken, write_manifest};
 pub use row::Row;
 pub use schema::{
     COLUMNS, Column, ERROR_FIELDS, FILTER_FIELDS, Kind, NO_DATE, PARTITION, SCHEMA_VERSION, TABLE,

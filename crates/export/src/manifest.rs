@@ -8,7 +8,12 @@
 //! whose path is known but whose size or time changed (a transcript still
 //! being appended to) is exported again, whole: its earlier rows stay
 //! where they are, and readers deduplicate on `(source, stream, choice)`,
-//! keeping the greatest `export_id`. Each line also says the schema
+//! keeping the greatest `export_id`. Each line also says which of the
+//! source's rows the run took ([`Taken`]: `--since`, `--until`, `--model`,
+//! `--no-text`): a source exported here only with other filters is
+//! exported again with these ([`Seen::OtherRows`]), so that no row is
+//! silently missing (unless a run without filters took them all); rows
+//! both runs took are then there twice, to deduplicate on the same key. Each line also says the schema
 //! version its rows were written with (lines without one are of version
 //! 1): a source exported with an older version is still skipped (files
 //! are never rewritten), and [`Manifest::older`] says so, so that the
@@ -27,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, io_at};
 use crate::schema::SCHEMA_VERSION;
+use crate::select::Select;
 
 /// The manifests' directory under the output directory.
 pub const MANIFEST_DIR: &str = "_thinktee_manifest";
@@ -57,6 +63,26 @@ impl SourceId {
     }
 }
 
+/// Which of a source's rows a run took. The default, every row with its
+/// text, is what a line without `taken` says (the runs before it was
+/// written down).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taken {
+    /// `--since`, `--until`, `--model`.
+    #[serde(flatten)]
+    pub select: Select,
+    /// `--no-text`: the reasoning, answer and request body left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_text: bool,
+}
+
+impl Taken {
+    /// Every row, with its text.
+    pub fn is_all(&self) -> bool {
+        *self == Taken::default()
+    }
+}
+
 /// One manifest line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -70,6 +96,9 @@ pub struct Entry {
     /// The schema version of those rows (1 when the line has none).
     #[serde(default = "version_1")]
     pub schema_version: i64,
+    /// Which of the source's rows the run took.
+    #[serde(default, skip_serializing_if = "Taken::is_all")]
+    pub taken: Taken,
 }
 
 fn version_1() -> i64 {
@@ -83,6 +112,10 @@ pub enum Seen {
     New,
     /// Exported here as it is now.
     Exported,
+    /// Exported here as it is now, but only with other filters
+    /// (`--since`, `--until`, `--model`, `--no-text`): the rows these take
+    /// may not all be here.
+    OtherRows,
     /// Exported here, but it has changed since.
     Changed,
 }
@@ -90,7 +123,15 @@ pub enum Seen {
 /// Every source the manifests of an output directory name.
 #[derive(Debug, Default)]
 pub struct Manifest {
-    by_path: HashMap<String, Vec<(SourceId, i64)>>,
+    by_path: HashMap<String, Vec<Known>>,
+}
+
+/// A source as one manifest line names it.
+#[derive(Debug)]
+struct Known {
+    source: SourceId,
+    schema_version: i64,
+    taken: Taken,
 }
 
 impl Manifest {
@@ -124,23 +165,29 @@ impl Manifest {
                 line: i as u64 + 1,
                 source,
             })?;
-            self.add(entry.source, entry.schema_version);
+            self.add(entry.source, entry.schema_version, entry.taken);
         }
         Ok(())
     }
 
-    /// Counts `source` as exported with `schema_version` (as a run's own
-    /// manifest will).
-    pub fn add(&mut self, source: SourceId, schema_version: i64) {
-        self.by_path.entry(source.path.clone()).or_default().push((source, schema_version));
+    /// Counts the rows `taken` of `source` as exported with
+    /// `schema_version` (as a run's own manifest will).
+    pub fn add(&mut self, source: SourceId, schema_version: i64, taken: Taken) {
+        let known = Known { source, schema_version, taken };
+        self.by_path.entry(known.source.path.clone()).or_default().push(known);
     }
 
-    /// What the manifests say of `source`.
-    pub fn seen(&self, source: &SourceId) -> Seen {
-        match self.by_path.get(&source.path) {
-            None => Seen::New,
-            Some(known) if known.iter().any(|(s, _)| s == source) => Seen::Exported,
-            Some(_) => Seen::Changed,
+    /// What the manifests say of the rows `taken` of `source`.
+    pub fn seen(&self, source: &SourceId, taken: &Taken) -> Seen {
+        let Some(known) = self.by_path.get(&source.path) else { return Seen::New };
+        let mut same = known.iter().filter(|k| k.source == *source).peekable();
+        if same.peek().is_none() {
+            Seen::Changed
+        } else if same.any(|k| k.taken == *taken || k.taken.is_all()) {
+            // A run that took every row with its text took these too.
+            Seen::Exported
+        } else {
+            Seen::OtherRows
         }
     }
 
@@ -149,7 +196,8 @@ impl Manifest {
     /// columns added since.
     pub fn older(&self, source: &SourceId) -> Option<i64> {
         let known = self.by_path.get(&source.path)?;
-        let newest = known.iter().filter(|(s, _)| s == source).map(|(_, v)| *v).max()?;
+        let newest =
+            known.iter().filter(|k| k.source == *source).map(|k| k.schema_version).max()?;
         (newest < SCHEMA_VERSION).then_some(newest)
     }
 }
@@ -192,27 +240,29 @@ mod tests {
 
     #[test]
     fn a_source_is_new_then_exported_then_changed() {
+        let all = Taken::default();
         let dir = temp("seen");
         let source = dir.join("t.jsonl");
         fs::write(&source, "{}\n").unwrap();
         let out = dir.join("out");
         let id = SourceId::of(&source).unwrap();
-        assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::New);
+        assert_eq!(Manifest::load(&out).unwrap().seen(&id, &all), Seen::New);
         let entry = Entry {
             source: id.clone(),
             rows: 1,
             export_id: "run-1".into(),
             schema_version: SCHEMA_VERSION,
+            taken: Taken::default(),
         };
         let written = write_manifest(&out, "run-1", &[entry]).unwrap();
         assert_eq!(written, out.join(MANIFEST_DIR).join("run-1.jsonl"));
-        assert_eq!(Manifest::load(&out).unwrap().seen(&id), Seen::Exported);
+        assert_eq!(Manifest::load(&out).unwrap().seen(&id, &all), Seen::Exported);
         // The same file by another name is the same source.
         let other = SourceId::of(&dir.join(".").join("t.jsonl")).unwrap();
-        assert_eq!(Manifest::load(&out).unwrap().seen(&other), Seen::Exported);
+        assert_eq!(Manifest::load(&out).unwrap().seen(&other, &all), Seen::Exported);
         fs::write(&source, "{}\n{}\n").unwrap();
         let grown = SourceId::of(&source).unwrap();
-        assert_eq!(Manifest::load(&out).unwrap().seen(&grown), Seen::Changed);
+        assert_eq!(Manifest::load(&out).unwrap().seen(&grown, &all), Seen::Changed);
         // A run's manifest is never replaced.
         assert!(matches!(write_manifest(&out, "run-1", &[]), Err(Error::Exists(_))));
         fs::remove_dir_all(&dir).unwrap();
@@ -220,6 +270,7 @@ mod tests {
 
     #[test]
     fn a_line_without_a_schema_version_is_of_version_1() {
+        let all = Taken::default();
         let dir = temp("v1");
         let source = dir.join("t.jsonl");
         fs::write(&source, "{}\n").unwrap();
@@ -234,12 +285,62 @@ mod tests {
         fs::create_dir_all(dir.join(MANIFEST_DIR)).unwrap();
         fs::write(dir.join(MANIFEST_DIR).join("run-0.jsonl"), line + "\n").unwrap();
         let manifest = Manifest::load(&dir).unwrap();
-        assert_eq!((manifest.seen(&id), manifest.older(&id)), (Seen::Exported, Some(1)));
+        assert_eq!((manifest.seen(&id, &all), manifest.older(&id)), (Seen::Exported, Some(1)));
         // Exported again with this version: not older any more.
-        let entry =
-            Entry { source: id.clone(), rows: 1, export_id: "run-1".into(), schema_version: 2 };
+        let entry = Entry {
+            source: id.clone(),
+            rows: 1,
+            export_id: "run-1".into(),
+            schema_version: 2,
+            taken: Taken::default(),
+        };
         write_manifest(&dir, "run-1", &[entry]).unwrap();
         assert_eq!(Manifest::load(&dir).unwrap().older(&id), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rows_taken_with_other_filters_are_not_the_ones_asked_for() {
+        let dir = temp("taken");
+        let source = dir.join("t.jsonl");
+        fs::write(&source, "{}\n").unwrap();
+        let id = SourceId::of(&source).unwrap();
+        let model = |m: &str| Taken {
+            select: Select { model: Some(m.into()), ..Select::default() },
+            no_text: false,
+        };
+        let entry = |run: &str, taken: Taken| Entry {
+            source: id.clone(),
+            rows: 1,
+            export_id: run.into(),
+            schema_version: SCHEMA_VERSION,
+            taken,
+        };
+        let path = write_manifest(&dir, "run-1", &[entry("run-1", model("a"))]).unwrap();
+        // As the line says it: only what is not the default.
+        let line = fs::read_to_string(path).unwrap();
+        assert!(line.contains(r#""taken":{"model":"a"}"#), "{line}");
+        let seen = |taken: &Taken| Manifest::load(&dir).unwrap().seen(&id, taken);
+        assert_eq!(seen(&model("a")), Seen::Exported);
+        assert_eq!(seen(&model("b")), Seen::OtherRows);
+        assert_eq!(seen(&Taken::default()), Seen::OtherRows);
+        let no_text = Taken { no_text: true, ..Taken::default() };
+        assert_eq!(seen(&no_text), Seen::OtherRows);
+        write_manifest(&dir, "run-2", &[entry("run-2", no_text.clone())]).unwrap();
+        assert_eq!(seen(&no_text), Seen::Exported);
+        assert_eq!(seen(&Taken::default()), Seen::OtherRows);
+        // A line without `taken` (before it was written) took every row.
+        let old = format!(
+            r#"{{"path":{},"len":{},"modified_ns":{},"rows":1,"export_id":"run-0","schema_version":2}}"#,
+            serde_json::to_string(&id.path).unwrap(),
+            id.len,
+            id.modified_ns.unwrap()
+        );
+        fs::write(dir.join(MANIFEST_DIR).join("run-0.jsonl"), old + "\n").unwrap();
+        assert_eq!(seen(&Taken::default()), Seen::Exported);
+        // Which holds every row, with its text, whatever the filters.
+        assert_eq!(seen(&model("c")), Seen::Exported);
+        assert_eq!(seen(&no_text), Seen::Exported);
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,5 +1,6 @@
 //! `--since`, `--until`, `--model`: which rows a command takes.
 
+use serde::{Deserialize, Serialize};
 use thinktee_transcript::TranscriptRecord;
 
 use crate::time::unix_ms_to_us;
@@ -10,13 +11,16 @@ use crate::time::unix_ms_to_us;
 /// range (`since` inclusive, `until` exclusive): recordings have none, so
 /// `--since` or `--until` leaves them out. `model` matches the model the
 /// response names or the one the request asked for, exactly.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Select {
     /// Request time at or after this (microseconds since the epoch, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_us: Option<i64>,
     /// Request time before this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_us: Option<i64>,
     /// The model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
 }
 

@@ -13,7 +13,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::StreamExt;
 use thinktee_export::{COLUMNS, NO_DATE, PARTITION, TABLE, schema};
 
@@ -104,7 +104,7 @@ async fn query(
     output: Output,
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
-    let ctx = SessionContext::new();
+    let ctx = SessionContext::new_with_config(config());
     register(&ctx, dirs).await?;
     let frame = ctx.sql(sql).await?;
     let mut stream = frame.execute_stream().await?;
@@ -152,6 +152,18 @@ async fn query(
         }
     }
     Ok(rows)
+}
+
+/// DataFusion's defaults, but a view's rows come in the view's `ORDER BY`:
+/// by default DataFusion drops the `ORDER BY` of a view or subquery that
+/// has no `LIMIT` when it plans the query around it
+/// (`enable_subquery_sort_elimination`), so `SELECT * FROM
+/// outcomes_by_model` came in hash order. Queries that group, join or
+/// sort a view's rows order them as they say.
+fn config() -> SessionConfig {
+    let mut config = SessionConfig::new();
+    config.options_mut().sql_parser.enable_subquery_sort_elimination = false;
+    config
 }
 
 /// Registers the files under `dirs` as `streams_files`, the `streams`

@@ -258,6 +258,49 @@ fn a_second_export_of_the_same_sources_adds_nothing_and_a_changed_one_is_named()
 }
 
 #[test]
+fn a_source_exported_with_other_filters_is_exported_again_with_these() {
+    let scratch = temp_dir("export-taken");
+    // Streams whose requests asked for models a, b, a (one row each).
+    let (path, _) = transcript(&scratch, &[(MAY_1, "a"), (MAY_2, "b"), (MAY_2, "a")]);
+    let out = scratch.join("out");
+    let run = |filter: &[&str]| {
+        let args = [&["export", "--out", out.to_str().unwrap()], filter, &[path.to_str().unwrap()]]
+            .concat();
+        let run = thinktee(&args, b"");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let models = || {
+        let mut m: Vec<String> =
+            rows(&out).iter().map(|r| r["request_model"].as_str().unwrap().to_owned()).collect();
+        m.sort();
+        m
+    };
+    run(&["--model", "a"]);
+    assert_eq!(models(), ["a", "a"]);
+    // Before, this found the file in the manifest and added nothing: b's
+    // row was silently missing.
+    let stderr = run(&["--model", "b"]);
+    assert!(stderr.contains("before with other --since, --until, --model"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "b"]);
+    // The same filters again: nothing.
+    let stderr = run(&["--model", "b"]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "b"]);
+    // Every row: all three, said so; the key tells the copies apart.
+    let stderr = run(&[]);
+    assert!(stderr.contains("deduplicate on source, stream, choice"), "{stderr}");
+    assert_eq!(models(), ["a", "a", "a", "a", "b", "b"]);
+    let stderr = run(&[]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    // Every row is there now, whatever the filters.
+    let stderr = run(&["--model", "a", "--no-text"]);
+    assert!(stderr.contains("1 file(s) already exported"), "{stderr}");
+    assert_eq!(rows(&out).len(), 6);
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
 fn a_source_exported_with_schema_version_1_is_skipped_and_said_so() {
     let scratch = temp_dir("export-v1");
     let source = scratch.join("r.sse");
@@ -477,6 +520,45 @@ fn csv_export_has_the_same_rows() {
     // A header, then one record per choice, each ended by CRLF (the texts
     // hold LF only, inside quotes).
     assert_eq!(text.matches("\r\n").count(), 1 + split.len());
+    fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
+fn a_progress_bar_shows_on_a_terminal_only() {
+    // 200 files show the bar from the start (PROGRESS_MIN_FILES).
+    let scratch = temp_dir("export-progress");
+    let inputs = scratch.join("in");
+    fs::create_dir_all(&inputs).unwrap();
+    let raw = fs::read(root().join("fixtures/e2e/azure_reasoning_content.sse")).unwrap();
+    for i in 0..200 {
+        fs::write(inputs.join(format!("r{i:03}.sse")), &raw).unwrap();
+    }
+    let bar = "/200 files";
+    let piped = thinktee(
+        &["export", "--out", scratch.join("piped").to_str().unwrap(), inputs.to_str().unwrap()],
+        b"",
+    );
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains(bar), "{stderr}");
+    assert!(stderr.contains("from 200 file(s)"), "{stderr}");
+    // script(1) runs it on a terminal; its output is the terminal's.
+    let command = format!(
+        "{} export --out '{}' '{}'",
+        crate::support::BIN,
+        scratch.join("tty").display(),
+        inputs.display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1), from util-linux");
+    assert!(tty.status.success());
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(shown.contains(bar), "{shown}");
+    assert!(shown.contains("from 200 file(s)"), "{shown}");
     fs::remove_dir_all(&scratch).unwrap();
 }
 

@@ -118,6 +118,94 @@ mod engine {
         std::fs::remove_dir_all(&scratch).unwrap();
     }
 
+    #[test]
+    fn a_views_rows_come_in_its_order() {
+        // fixtures/report/README.md's table: per model, how many streams
+        // ended how (the transcript's outcome; the recording's two streams
+        // end with [DONE]). In outcomes_by_model's ORDER BY: model (bytes,
+        // `<` first), then streams, most first, then outcome.
+        let want = [
+            ("<script>alert(1)</script>", "complete", 2),
+            ("deepseek-r1", "complete", 5),
+            ("deepseek-r1", "upstream_error", 1),
+            ("gpt-4o", "client_cancelled", 1),
+            ("gpt-4o", "complete", 1),
+            ("o4-mini", "complete", 4),
+            ("qwq-32b", "complete", 2),
+        ];
+        let want: Vec<Value> = want
+            .iter()
+            .map(|(model, outcome, streams)| {
+                json!({"model": model, "outcome": outcome, "streams": streams})
+            })
+            .collect();
+        let scratch = temp_dir("query-order");
+        let out = scratch.join("out");
+        let export = thinktee(&["export", "--out", out.to_str().unwrap(), "fixtures/report"], b"");
+        assert!(export.status.success());
+        let dir = out.to_str().unwrap();
+        assert_eq!(query("SELECT * FROM outcomes_by_model", &[dir]), want);
+        // Filtered and cut short, still in order.
+        let tail = query("SELECT * FROM outcomes_by_model WHERE streams < 4 LIMIT 4", &[dir]);
+        let small: Vec<Value> =
+            want.iter().filter(|r| r["streams"].as_u64() < Some(4)).cloned().collect();
+        assert_eq!(tail, small[..4]);
+        // reasoning_share_by_model: streams, most first, then model; the
+        // transcript's streams with reported counts (README: all but 5, 6,
+        // 11, 12, 14) and both recorded ones.
+        let share = query("SELECT model, streams FROM reasoning_share_by_model", &[dir]);
+        let want = [("deepseek-r1", 4), ("o4-mini", 4), ("qwq-32b", 2), ("gpt-4o", 1)];
+        let want: Vec<Value> =
+            want.iter().map(|(model, n)| json!({"model": model, "streams": n})).collect();
+        assert_eq!(share, want);
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
+    #[test]
+    fn answers_are_a_table_csv_or_json_lines_and_a_table_on_a_terminal() {
+        let scratch = temp_dir("query-formats");
+        let out = scratch.join("out");
+        let export = thinktee(&["export", "--out", out.to_str().unwrap(), "fixtures/report"], b"");
+        assert!(export.status.success());
+        let dir = out.to_str().unwrap();
+        // fixtures/report/README.md: streams with reported counts per model.
+        let sql = "SELECT model, streams FROM reasoning_share_by_model";
+        let table = "\
++-------------+---------+
+| model       | streams |
++-------------+---------+
+| deepseek-r1 | 4       |
+| o4-mini     | 4       |
+| qwq-32b     | 2       |
+| gpt-4o      | 1       |
++-------------+---------+
+";
+        let csv = "model,streams\ndeepseek-r1,4\no4-mini,4\nqwq-32b,2\ngpt-4o,1\n";
+        let json = "{\"model\":\"deepseek-r1\",\"streams\":4}\n{\"model\":\"o4-mini\",\"streams\":4}\n\
+                    {\"model\":\"qwq-32b\",\"streams\":2}\n{\"model\":\"gpt-4o\",\"streams\":1}\n";
+        let run = |args: &[&str]| {
+            let out = thinktee(&[&["query"], args, &[sql, dir]].concat(), b"");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(run(&["--format", "table"]), table);
+        assert_eq!(run(&["--format", "csv"]), csv);
+        assert_eq!(run(&["--format", "json"]), json);
+        // Not a terminal: JSON Lines.
+        assert_eq!(run(&[]), json);
+        // On a terminal (script(1) gives it one): the table.
+        let command = format!("{} query '{sql}' '{dir}'", crate::support::BIN);
+        let tty = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(crate::support::root())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script(1), from util-linux");
+        assert!(tty.status.success(), "{}", String::from_utf8_lossy(&tty.stderr));
+        assert_eq!(String::from_utf8_lossy(&tty.stdout).replace('\r', ""), table);
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
     /// The columns schema version 2 added.
     const V2: [&str; 6] = [
         "format",
