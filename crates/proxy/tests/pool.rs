@@ -259,10 +259,10 @@ fn post(path: &str) -> String {
     )
 }
 
-/// An upstream that answers every request on every connection with
-/// `answer`, written one byte at a time, then waits for the next request;
-/// counts the connections it accepts.
-async fn scripted(answer: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
+/// An upstream that answers each request with `answer`, written one byte
+/// at a time, then waits for the next request on the connection, or with
+/// `close` closes it; counts the connections it accepts.
+async fn scripted(answer: &'static [u8], close: bool) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -277,6 +277,9 @@ async fn scripted(answer: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
                         if stream.write_all(&[*byte]).await.is_err() {
                             return;
                         }
+                    }
+                    if close {
+                        return;
                     }
                 }
             });
@@ -318,6 +321,7 @@ async fn a_response_read_a_byte_at_a_time_is_forwarded_whole_on_one_connection()
     let (addr, accepted) = scripted(
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
           transfer-encoding: chunked\r\n\r\n7;x=y\r\ndata: a\r\n2\r\n\n\n\r\n0\r\nx-t: 1\r\n\r\n",
+        false,
     )
     .await;
     let proxy = proxy_to(addr).await;
@@ -336,6 +340,7 @@ async fn bad_chunked_framing_ends_the_stream_early_and_the_connection_is_not_reu
     let (addr, accepted) = scripted(
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
           transfer-encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\nzz\r\n",
+        false,
     )
     .await;
     let proxy = proxy_to(addr).await;
@@ -353,9 +358,8 @@ async fn bad_chunked_framing_ends_the_stream_early_and_the_connection_is_not_reu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_delimited_body_is_whole_and_a_length_cut_short_ends_early() {
-    let (addr, accepted) =
-        scripted_then_close(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"a\":1}")
-            .await;
+    let json = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"a\":1}";
+    let (addr, accepted) = scripted(json, true).await;
     let proxy = proxy_to(addr).await;
     for round in 1..=2 {
         let (head, body, complete) = exchange(proxy.addr, "/json").await;
@@ -365,8 +369,9 @@ async fn a_close_delimited_body_is_whole_and_a_length_cut_short_ends_early() {
         assert_eq!(accepted.load(Ordering::SeqCst), round, "never reused");
     }
 
-    let (addr, _) = scripted_then_close(
+    let (addr, _) = scripted(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{\"a\"",
+        true,
     )
     .await;
     let proxy = proxy_to(addr).await;
@@ -378,24 +383,4 @@ async fn a_close_delimited_body_is_whole_and_a_length_cut_short_ends_early() {
         assert_eq!(header(&head, "content-length").as_deref(), Some("10"));
         assert!(br#"{"a""#.starts_with(&raw[end + 4..]), "nothing made up");
     }
-}
-
-/// As [`scripted`], but the upstream closes each connection after one
-/// answer.
-async fn scripted_then_close(answer: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                if read_request(&mut stream).await.is_some() {
-                    let _ = stream.write_all(answer).await;
-                }
-            });
-        }
-    });
-    (addr, accepted)
 }
