@@ -39,7 +39,6 @@
 //! (10.79M to 9.31M), 13.2 % at 1460-byte reads; 23.7 % fewer on Messages
 //! (17.03M to 13.00M), 23.9 % at 1460-byte reads.
 //!
-//!
 //! Measured for Gemini and Ollama (same script, with the pipeline reading
 //! both through `Parser`): Gemini 53.5 % fewer instructions at
 //! event-aligned reads (15.92M to 7.40M), 53.8 % at 1460-byte reads
