@@ -13,14 +13,14 @@
 //! `--no-text`): a source exported here only with other filters is
 //! exported again with these ([`Seen::OtherRows`]), so that no row is
 //! silently missing (unless a run without filters took them all); rows
-//! both runs took are then there twice, to deduplicate on the same key. Each line also says the schema
-//! version its rows were written with (lines without one are of version
-//! 1): a source exported with an older version is still skipped (files
-//! are never rewritten), and [`Manifest::older`] says so, so that the
-//! command can tell which sources lack the newer columns. Engines skip the
-//! manifest directory
-//! (names starting with `_` are hidden in Hive layout; it holds no
-//! `.parquet` or `.csv` file).
+//! both runs took are then there twice, to deduplicate on the same key.
+//! Each line also says the schema version its rows were written with
+//! (lines without one are of version 1): a source exported with an older
+//! version is still skipped (files are never rewritten), and
+//! [`Manifest::older`] says so, so that the command can tell which sources
+//! lack the newer columns. Engines skip the manifest directory (names
+//! starting with `_` are hidden in Hive layout; it holds no `.parquet` or
+//! `.csv` file).
 
 use std::collections::HashMap;
 use std::fs;
