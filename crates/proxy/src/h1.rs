@@ -34,7 +34,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::Client;
@@ -215,7 +215,7 @@ impl UpstreamClient {
             }
         }
         let response = self.hyper.request(req.map(Full::new)).await?;
-        Ok(response.map(UpstreamBody::Hyper))
+        Ok(response.map(Either::Right))
     }
 
     /// A new connection, or `None` when the upstream picked HTTP/2.
@@ -268,7 +268,7 @@ impl UpstreamClient {
             pool: self.pool.clone(),
         };
         body.finish_if_done();
-        Ok(Response::from_parts(parts, UpstreamBody::H1(body)))
+        Ok(Response::from_parts(parts, Either::Left(body)))
     }
 }
 
@@ -513,42 +513,9 @@ impl Body for H1Body {
     }
 }
 
-/// The upstream's response body, from this module's client or hyper's.
-pub(crate) enum UpstreamBody {
-    H1(H1Body),
-    Hyper(Incoming),
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match self.get_mut() {
-            UpstreamBody::H1(body) => Pin::new(body).poll_frame(cx),
-            UpstreamBody::Hyper(body) => {
-                Pin::new(body).poll_frame(cx).map(|f| f.map(|r| r.map_err(Into::into)))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            UpstreamBody::H1(body) => body.is_end_stream(),
-            UpstreamBody::Hyper(body) => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            UpstreamBody::H1(body) => body.size_hint(),
-            UpstreamBody::Hyper(body) => body.size_hint(),
-        }
-    }
-}
+/// The upstream's response body, from this module's client (`Left`) or
+/// hyper's (`Right`).
+pub(crate) type UpstreamBody = Either<H1Body, Incoming>;
 
 #[cfg(test)]
 mod tests {
