@@ -10,9 +10,10 @@
 //! Sources already exported into the output directory, as they are now
 //! and with the same filters, are skipped ([`Manifest`]); a source exported
 //! before that has changed since, or was exported with other filters, is
-//! exported again whole, with a warning naming the key to deduplicate on. The run's manifest is written last, so a run that
-//! fails leaves its finished files and no manifest: its sources are
-//! exported again by the next run.
+//! exported again whole, with a warning naming the key to deduplicate on.
+//! The run's manifest is written last, so a run that fails leaves its
+//! finished files and no manifest: its sources are exported again by the
+//! next run.
 
 use std::io;
 use std::mem;

@@ -344,7 +344,7 @@ impl ChoiceState {
         stream: u64,
         em: &mut Emitter<'_, S>,
     ) -> (ChoiceEnd, Splitter, u64) {
-        let fields_hit = self.finish_content(index, stream, em);
+        let content_hit = self.finish_content(index, stream, em);
         let closed = self.splitter.closed_blocks();
         let mut stamp = HeldStamp::new(&self);
         let tools = &mut self.tools;
@@ -370,7 +370,7 @@ impl ChoiceState {
             reasoning_encrypted: self.marks.encrypted,
             finish_reason: self.finish_reason.take(),
             unterminated: !field && outcome.unterminated,
-            hold_limit_hit: outcome.hold_limit_hit || fields_hit,
+            hold_limit_hit: outcome.hold_limit_hit || content_hit,
         };
         (end, self.splitter, self.tools.markup_errors)
     }
